@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { printSchemaCommand } from './print-schema.js';
+import { migrateCommand } from './migrate.js';
+import { serveCommand } from './serve.js';
+
+const program = new Command()
+  .name('switchboard')
+  .description('A service registry with a GraphQL API. Configuration comes from the environment (see README).');
+
+program.command('serve').description('Run a registry node: GraphQL over HTTP, SSE and WebSocket on PORT (default 4000).').action(serveCommand);
+program.command('migrate').description('Apply database migrations and exit (serve also applies them at start-up).').action(migrateCommand);
+program
+  .command('print-schema')
+  .description('Print the GraphQL schema (SDL).')
+  .option('--out <file>', 'write to a file instead of stdout')
+  .action(printSchemaCommand);
+
+await program.parseAsync();

@@ -1,0 +1,53 @@
+import { ConfigError, isLoopback, loadConfig } from '../config.js';
+import { toError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { startNode } from '../server/node.js';
+
+export async function serveCommand(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`switchboard: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const log = createLogger(config.logLevel, { node: config.nodeName });
+  if (!config.adminToken) {
+    log.warn(
+      isLoopback(config.host)
+        ? 'NO AUTHENTICATION: SWITCHBOARD_ADMIN_TOKEN is not set, so anyone on this machine can change the registry. Fine for local development only.'
+        : `NO AUTHENTICATION on ${config.host}: SWITCHBOARD_ALLOW_INSECURE is set and SWITCHBOARD_ADMIN_TOKEN is not; anyone who reaches the port can change the registry.`,
+    );
+  }
+
+  let node;
+  try {
+    node = await startNode(config, log);
+  } catch (error) {
+    log.fatal({ err: toError(error) }, 'could not start');
+    process.exit(1);
+  }
+  log.info({ url: node.url, port: node.port, embedded: config.databaseUrl === undefined }, `listening on ${node.url} (GraphiQL in a browser)`);
+
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    log.info({ signal }, 'signal received');
+    node.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: toError(error) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}

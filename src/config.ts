@@ -1,0 +1,94 @@
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { parseDuration } from './registry/duration.js';
+
+/** Everything the process reads from its environment, parsed once at start-up. */
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset: an embedded PostgreSQL is started under `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminToken: string | undefined;
+  /** Allows listening on a non-loopback address without a token. */
+  allowInsecure: boolean;
+  logLevel: string;
+  nodeName: string;
+  dbPoolSize: number;
+  maxBodyBytes: number;
+  expirySweepMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const config: Config = {
+    port: integer(env, 'PORT', 4000, 0, 65535),
+    host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
+    databaseUrl: nonEmpty(env, 'DATABASE_URL'),
+    dataDir: nonEmpty(env, 'SWITCHBOARD_DATA_DIR') ?? '.switchboard',
+    adminToken: nonEmpty(env, 'SWITCHBOARD_ADMIN_TOKEN'),
+    allowInsecure: boolean(env, 'SWITCHBOARD_ALLOW_INSECURE', false),
+    logLevel: nonEmpty(env, 'LOG_LEVEL') ?? 'info',
+    nodeName: nonEmpty(env, 'SWITCHBOARD_NODE_NAME') ?? `${hostname()}-${process.pid}`,
+    dbPoolSize: integer(env, 'SWITCHBOARD_DB_POOL_SIZE', 10, 2, 500),
+    maxBodyBytes: integer(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    expirySweepMs: duration(env, 'SWITCHBOARD_EXPIRY_SWEEP', 1000, 50, 60_000),
+    shutdownTimeoutMs: duration(env, 'SWITCHBOARD_SHUTDOWN_TIMEOUT', 10_000, 0, 600_000),
+  };
+  if (config.adminToken !== undefined && config.adminToken.length < 16) {
+    throw new ConfigError('SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters long.');
+  }
+  if (!isLoopback(config.host) && config.adminToken === undefined && !config.allowInsecure) {
+    throw new ConfigError(
+      `Refusing to listen on ${config.host} without SWITCHBOARD_ADMIN_TOKEN: anyone who can reach ` +
+        'the port could rewrite the registry. Set a token, or set SWITCHBOARD_ALLOW_INSECURE=true ' +
+        'if this network is trusted.',
+    );
+  }
+  return config;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}".`);
+  }
+  return value;
+}
+
+function duration(env: Env, name: string, fallback: number, minMs: number, maxMs: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = parseDuration(raw);
+  if (value === undefined || value < minMs || value > maxMs) {
+    throw new ConfigError(`${name} must be a duration such as "30s" between ${minMs}ms and ${maxMs}ms, got "${raw}".`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}".`);
+}

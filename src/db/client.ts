@@ -1,0 +1,37 @@
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import * as schema from './schema.js';
+
+export type Db = PostgresJsDatabase<typeof schema>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** Anything a query can run on: the pool or an open transaction. */
+export type Executor = Db | Tx;
+
+export interface Database {
+  db: Db;
+  /** The raw postgres.js pool, for LISTEN and the few statements Drizzle cannot express. */
+  sql: postgres.Sql;
+  close(timeoutSeconds?: number): Promise<void>;
+}
+
+export interface ConnectOptions {
+  poolSize?: number;
+  applicationName?: string;
+}
+
+export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
+  const sql = postgres(url, {
+    max: options.poolSize ?? 10,
+    idle_timeout: 60,
+    connect_timeout: 10,
+    // Notices ("relation already exists, skipping") are not errors; keep them out of the logs.
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? 'switchboard' },
+  });
+  const db = drizzle({ client: sql, schema });
+  return {
+    db,
+    sql,
+    close: (timeoutSeconds = 5) => sql.end({ timeout: timeoutSeconds }),
+  };
+}

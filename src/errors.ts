@@ -1,0 +1,53 @@
+/**
+ * Errors every layer may raise. The code is the stable contract clients branch on
+ * (`extensions.code` over GraphQL); the message is a sentence meant for a human.
+ * Nothing here knows about GraphQL: the API layer translates these at its edge.
+ */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'INTERNAL';
+
+export class SwitchboardError extends Error {
+  override readonly name = 'SwitchboardError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra, client-safe facts (the offending field, the current version…). */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export const badInput = (message: string, details?: Record<string, unknown>) =>
+  new SwitchboardError('BAD_USER_INPUT', message, details);
+
+export const notFound = (what: string, id: string) =>
+  new SwitchboardError('NOT_FOUND', `${what} "${id}" does not exist.`, { id });
+
+export const conflict = (message: string, details?: Record<string, unknown>) =>
+  new SwitchboardError('CONFLICT', message, details);
+
+/** Finds a SwitchboardError anywhere in a chain of wrapped errors. */
+export function findSwitchboardError(error: unknown): SwitchboardError | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current instanceof Error && !seen.has(current)) {
+    if (current instanceof SwitchboardError) return current;
+    seen.add(current);
+    const next = (current as { originalError?: unknown }).originalError ?? current.cause;
+    current = next;
+  }
+  return undefined;
+}
+
+/** Turns anything thrown into an Error, so callers can log and compare uniformly. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : `Non-error thrown: ${String(thrown)}`);
+}

@@ -1,0 +1,39 @@
+import { sql } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
+import { AdvisoryLock } from '../db/locks.js';
+import { EVENTS_CHANNEL, fromRawRow, type NewEvent, type RawEventRow, type StoredEvent } from './types.js';
+
+/**
+ * Appends events inside the caller's transaction and signals other nodes.
+ *
+ * The trap this avoids: an identity column hands out ids at insert time, not at
+ * commit time. Transactions that took ids 10 and 11 may commit 11 first; a reader
+ * that saw 11 and later asks for "after 11" would never see 10. So appends take a
+ * transaction-scoped advisory lock before the id is drawn; the lock is held until
+ * commit, so ids become visible strictly in order. NOTIFY already serializes
+ * committing notifiers on a database-wide lock, so the extra cost is small.
+ *
+ * Call it as the transaction's last statement: the lock is held until commit.
+ * One statement (lock, insert, notify) keeps the locked window to one round trip.
+ * The NOTIFY payload is only the newest id; listeners read the rows themselves.
+ */
+export async function appendEvents(tx: Executor, events: readonly NewEvent[]): Promise<StoredEvent[]> {
+  if (events.length === 0) return [];
+  const rows = await tx.execute<RawEventRow & Record<string, unknown>>(sql`
+    with lock as materialized (
+      select pg_advisory_xact_lock(${AdvisoryLock.EVENT_APPEND.toString()}::int8)
+    ),
+    inserted as (
+      insert into events (type, source, data)
+      select e.value->>'type', e.value->>'source', e.value->'data'
+      from lock, jsonb_array_elements(${JSON.stringify(events)}::jsonb) with ordinality as e(value, n)
+      order by e.n
+      returning id, type, source, data, created_at
+    )
+    select id, type, source, data, to_json(created_at) #>> '{}' as created_at,
+           (select pg_notify(${EVENTS_CHANNEL}, max(id)::text) from inserted) as notified
+    from inserted
+    order by id
+  `);
+  return rows.map(fromRawRow);
+}

@@ -1,0 +1,155 @@
+import type postgres from 'postgres';
+import type { Db } from '../db/client.js';
+import { toError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { latestEventId, readEvents } from './read.js';
+import { EVENTS_CHANNEL, type StoredEvent } from './types.js';
+
+export interface EventFeedOptions {
+  /** Recent events kept in memory, so live subscribers never query the database. */
+  bufferSize?: number;
+  /** Safety-net poll, in case a notification is lost; LISTEN is the fast path. */
+  pollIntervalMs?: number;
+}
+
+const CATCH_UP_BATCH = 1000;
+
+/**
+ * This process's view of the event log: one LISTEN connection, and an in-memory
+ * window of the most recent events.
+ *
+ * A NOTIFY only says "something was appended". The feed then reads every event
+ * after the last one it holds, so it never skips one, whether notifications were
+ * coalesced, arrived late, or were lost while the LISTEN connection reconnected.
+ * Because ids are commit-ordered (append.ts), "id > head" is complete.
+ */
+export class EventFeed {
+  /** Highest event id this process has read. Every event up to it is committed. */
+  head = 0;
+  /** The window holds every event with id in (windowStart, head]. */
+  private windowStart = 0;
+  private window: StoredEvent[] = [];
+  private waiters = new Set<() => void>();
+  private catchingUp: Promise<void> | undefined;
+  private catchUpAgain = false;
+  private listener: { unlisten(): Promise<void> } | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly bufferSize: number;
+  private readonly pollIntervalMs: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sql: postgres.Sql,
+    private readonly log: Logger,
+    options: EventFeedOptions = {},
+  ) {
+    this.bufferSize = options.bufferSize ?? 10_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 5_000;
+  }
+
+  async start(): Promise<void> {
+    this.head = await latestEventId(this.db);
+    this.windowStart = this.head;
+    // postgres.js reconnects the LISTEN connection by itself and calls the
+    // onlisten callback again each time; catching up there covers the outage.
+    this.listener = await this.sql.listen(
+      EVENTS_CHANNEL,
+      () => this.requestCatchUp(),
+      () => this.requestCatchUp(),
+    );
+    this.pollTimer = setInterval(() => this.requestCatchUp(), this.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  /** Ends every waiting subscriber and stops listening. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.pollTimer);
+    this.wakeAll();
+    await this.listener?.unlisten().catch(() => {});
+    await this.catchingUp;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Events after `cursor` from memory, oldest first, at most `limit`; undefined when
+   * the window no longer reaches back that far (the caller reads the table instead).
+   */
+  eventsAfter(cursor: number, limit = 500): StoredEvent[] | undefined {
+    if (cursor < this.windowStart) return undefined;
+    let low = 0;
+    let high = this.window.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.window[mid]!.id <= cursor) low = mid + 1;
+      else high = mid;
+    }
+    return this.window.slice(low, low + limit);
+  }
+
+  /** Resolves once an event newer than `cursor` is known, the feed closes, or `signal` aborts. */
+  waitForEventAfter(cursor: number, signal?: AbortSignal): Promise<void> {
+    if (this.head > cursor || this.closed || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.waiters.delete(wake);
+        signal?.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.waiters.add(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  /** Reads whatever was appended since `head`. Concurrent requests coalesce into one read. */
+  requestCatchUp(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return this.catchingUp;
+    }
+    this.catchingUp = this.catchUp().finally(() => {
+      this.catchingUp = undefined;
+      if (this.catchUpAgain) {
+        this.catchUpAgain = false;
+        void this.requestCatchUp();
+      }
+    });
+    return this.catchingUp;
+  }
+
+  private async catchUp(): Promise<void> {
+    try {
+      while (!this.closed) {
+        const { events } = await readEvents(this.db, { after: this.head, limit: CATCH_UP_BATCH });
+        if (events.length === 0) return;
+        this.accept(events);
+        if (events.length < CATCH_UP_BATCH) return;
+      }
+    } catch (error) {
+      // The next notification or poll retries; subscribers simply wait a little longer.
+      this.log.warn({ err: toError(error) }, 'event feed could not read new events');
+    }
+  }
+
+  private accept(events: StoredEvent[]): void {
+    this.window.push(...events);
+    this.head = events.at(-1)!.id;
+    const excess = this.window.length - this.bufferSize;
+    if (excess > 0) {
+      this.windowStart = this.window[excess - 1]!.id;
+      this.window.splice(0, excess);
+    }
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
+    const waiters = this.waiters;
+    this.waiters = new Set();
+    for (const wake of waiters) wake();
+  }
+}

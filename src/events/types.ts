@@ -1,0 +1,33 @@
+/** An event as stored and delivered: ids are commit-ordered (see append.ts). */
+export interface StoredEvent {
+  id: number;
+  type: string;
+  source: string;
+  data: Record<string, unknown>;
+  createdAt: Date;
+}
+
+export interface NewEvent {
+  type: string;
+  source: string;
+  data: Record<string, unknown>;
+}
+
+/** The NOTIFY channel every node LISTENs on. Payload: the highest event id committed. */
+export const EVENTS_CHANNEL = 'switchboard_events';
+
+/**
+ * A row from hand-written SQL. Through Drizzle, postgres.js hands int8 and
+ * timestamps over as text, so the SQL selects `created_at` as ISO-8601.
+ */
+export interface RawEventRow {
+  id: string | number;
+  type: string;
+  source: string;
+  data: Record<string, unknown>;
+  created_at: string;
+}
+
+export function fromRawRow(row: RawEventRow): StoredEvent {
+  return { id: Number(row.id), type: row.type, source: row.source, data: row.data, createdAt: new Date(row.created_at) };
+}

@@ -1,0 +1,62 @@
+import { GraphQLError } from 'graphql';
+import { findSwitchboardError, type ErrorCode } from '../errors.js';
+
+/**
+ * Every error a client sees carries `extensions.code`:
+ * - domain errors keep their code and message;
+ * - errors GraphQL itself raised about the request (syntax, unknown fields, a
+ *   variable of the wrong type, unparsable JSON) are the client's: BAD_USER_INPUT;
+ * - anything else is a bug or an outage: "Unexpected error." with INTERNAL, and
+ *   the details go to the log, never to the client.
+ */
+export function maskError(error: unknown, unexpectedMessage: string): GraphQLError {
+  const domainError = findSwitchboardError(error);
+  if (domainError) {
+    return copyWith(error, domainError.message, { ...domainError.details, code: domainError.code });
+  }
+  if (error instanceof GraphQLError && isRequestError(error)) {
+    if (error.extensions['code'] === 'BAD_USER_INPUT' && !('originalError' in error.extensions)) return error;
+    // Yoga's own codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_REQUEST)
+    // all mean the request was wrong; clients get one code for that.
+    const { originalError, ...extensions } = error.extensions as Record<string, unknown> & { http?: Record<string, unknown> };
+    // Yoga marks a failure outside GraphQL (a body that is not JSON) with an
+    // `originalError` extension, and answers 400 for it even to application/json
+    // clients. The detail stays in the log; the status is kept by leaving `spec` off.
+    if (originalError !== undefined && extensions.http) extensions.http = { ...extensions.http, spec: false };
+    return copyWith(error, error.message, { ...extensions, code: 'BAD_USER_INPUT' satisfies ErrorCode });
+  }
+  return copyWith(error, unexpectedMessage, { code: 'INTERNAL' satisfies ErrorCode, ...httpOf(error) });
+}
+
+/** True for errors about the request itself: a GraphQLError all the way down. */
+export function isRequestError(error: unknown): boolean {
+  let current: unknown = error;
+  while (current instanceof GraphQLError) {
+    if (current.originalError == null) return true;
+    current = current.originalError;
+  }
+  return false;
+}
+
+/** True when the error is the client's doing: worth a debug line, not an error log. */
+export function isClientError(error: unknown): boolean {
+  const domainError = findSwitchboardError(error);
+  if (domainError) return domainError.code !== 'INTERNAL';
+  return isRequestError(error);
+}
+
+function copyWith(error: unknown, message: string, extensions: Record<string, unknown>): GraphQLError {
+  const located = error instanceof GraphQLError ? error : undefined;
+  return new GraphQLError(message, {
+    nodes: located?.nodes ?? null,
+    source: located?.source ?? null,
+    positions: located?.positions ?? null,
+    path: located?.path ?? null,
+    extensions,
+  });
+}
+
+function httpOf(error: unknown): Record<string, unknown> {
+  const http = error instanceof GraphQLError ? error.extensions['http'] : undefined;
+  return http ? { http } : {};
+}

@@ -1,0 +1,50 @@
+import { parseCursor, validateTypeFilters } from '../../events/filter.js';
+import { latestEventId, listEvents } from '../../events/read.js';
+import { openEventStream } from '../../events/subscribe.js';
+import type { StoredEvent } from '../../events/types.js';
+import { builder } from '../builder.js';
+
+const EventRef = builder.objectRef<StoredEvent>('Event').implement({
+  description: 'One entry of the change log. Ids ascend in commit order; pass one as `after` to resume.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    type: t.exposeString('type'),
+    source: t.exposeString('source'),
+    data: t.expose('data', { type: 'JSON' }),
+    timestamp: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  events: t.field({
+    type: [EventRef],
+    description: 'A page of the event log after `after` (exclusive), oldest first.',
+    args: {
+      types: t.arg.stringList({ description: 'Exact types ("service.registered") or prefixes ("service.*"). Absent: every type.' }),
+      after: t.arg.id({ description: 'An event id; absent or "0": from the beginning.' }),
+      first: t.arg.int({ description: 'Page size, 1 to 1000 (default 100).' }),
+    },
+    resolve: (_root, args, context) => listEvents(context.db, { ...args, after: args.after == null ? null : String(args.after) }),
+  }),
+  latestEventId: t.id({
+    description: 'Id of the newest committed event ("0" if none). Read it before a snapshot, then subscribe with `after` set to it: nothing falls between.',
+    resolve: async (_root, _args, context) => String(await latestEventId(context.db)),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  events: t.field({
+    type: EventRef,
+    description: 'Every event after `after` (replayed from the log), then live ones: in commit order, each exactly once. Without `after`: live events only.',
+    args: {
+      types: t.arg.stringList({ description: 'Exact types ("service.registered") or prefixes ("service.*"). Absent: every type.' }),
+      after: t.arg.id(),
+    },
+    subscribe: (_root, args, context) =>
+      openEventStream(context.db, context.feed, {
+        after: parseCursor(args.after == null ? null : String(args.after)),
+        filter: { types: validateTypeFilters(args.types) },
+      }),
+    resolve: (event) => event,
+  }),
+}));

@@ -1,0 +1,17 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from '../builder.js';
+import './service.js';
+import './event.js';
+
+let schema: GraphQLSchema | undefined;
+
+/** The one schema, built on first use (building registers every type with the builder once). */
+export function getSchema(): GraphQLSchema {
+  schema ??= builder.toSchema();
+  return schema;
+}
+
+/** SDL as committed in schema.graphql: sorted, so diffs show only real changes. */
+export function printSchemaSDL(): string {
+  return `${printSchema(lexicographicSortSchema(getSchema()))}\n`;
+}

@@ -1,0 +1,254 @@
+import { openEventStream } from '../../events/subscribe.js';
+import { parseCursor } from '../../events/filter.js';
+import {
+  discoverServices,
+  discoverServicesByTag,
+  getServicesByIds,
+  heartbeat,
+  instanceHealth,
+  listServices,
+  registerService,
+  SERVICE_EVENT_TYPES,
+  toServiceChange,
+  unregisterService,
+  type Endpoint,
+  type HealthStatus,
+  type ServiceChange,
+  type ServiceSummary,
+} from '../../registry/services/index.js';
+import type { EndpointParameterRecord, EndpointResponseRecord } from '../../db/schema.js';
+import { notFound } from '../../errors.js';
+import { builder } from '../builder.js';
+
+// --- Health ---------------------------------------------------------------------------
+
+export const HealthStatusTypeEnum = builder.enumType('HealthStatusType', {
+  values: ['PASSING', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const,
+});
+
+const HealthStatusRef = builder.objectRef<HealthStatus>('HealthStatus').implement({
+  fields: (t) => ({
+    status: t.expose('status', { type: HealthStatusTypeEnum }),
+    output: t.exposeString('output', { description: 'Why the status is what it is, for humans.' }),
+    lastCheck: t.expose('lastCheck', { type: 'DateTime', nullable: true, description: 'When the instance last proved it is alive.' }),
+  }),
+});
+
+// --- Endpoints ------------------------------------------------------------------------
+
+const ParameterLocationEnum = builder.enumType('ParameterLocation', {
+  values: {
+    PATH: { value: 'path' },
+    QUERY: { value: 'query' },
+    HEADER: { value: 'header' },
+    COOKIE: { value: 'cookie' },
+    BODY: { value: 'body' },
+  } as const,
+});
+
+const EndpointParameterRef = builder.objectRef<EndpointParameterRecord>('EndpointParameter').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    in: t.expose('in', { type: ParameterLocationEnum }),
+    type: t.exposeString('type'),
+    required: t.exposeBoolean('required'),
+    description: t.exposeString('description', { nullable: true }),
+  }),
+});
+
+const EndpointResponseRef = builder.objectRef<EndpointResponseRecord>('EndpointResponse').implement({
+  fields: (t) => ({
+    status: t.exposeInt('status'),
+    description: t.exposeString('description', { nullable: true }),
+    schema: t.expose('schema', { type: 'JSON', nullable: true }),
+  }),
+});
+
+const EndpointRef = builder.objectRef<Endpoint>('Endpoint').implement({
+  fields: (t) => ({
+    path: t.exposeString('path'),
+    method: t.exposeString('method'),
+    description: t.exposeString('description', { nullable: true }),
+    parameters: t.expose('parameters', { type: [EndpointParameterRef] }),
+    responses: t.expose('responses', { type: [EndpointResponseRef] }),
+  }),
+});
+
+// --- Instances ------------------------------------------------------------------------
+
+export const ServiceInstanceRef = builder.loadableObject('ServiceInstance', {
+  description: 'One running instance of a service, as registered.',
+  load: (ids: string[], context) => getServicesByIds(context.db, ids),
+  sort: (instance) => instance.id,
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    version: t.exposeString('version', { description: 'Semantic version, normalised (a leading "v" is dropped).' }),
+    address: t.exposeString('address'),
+    port: t.exposeInt('port'),
+    tags: t.exposeStringList('tags'),
+    metadata: t.expose('metadata', { type: 'JSON', description: 'String-to-string map.' }),
+    endpoints: t.expose('endpoints', { type: [EndpointRef] }),
+    protocols: t.exposeStringList('protocols'),
+    weight: t.exposeInt('weight'),
+    priority: t.exposeInt('priority', { description: 'Lower is preferred.' }),
+    ttl: t.expose('ttlMs', { type: 'Duration', nullable: true, description: 'Lease length; without a heartbeat the instance expires.' }),
+    registeredAt: t.expose('registeredAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime', nullable: true }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    health: t.field({ type: HealthStatusRef, resolve: (instance) => instanceHealth(instance) }),
+  }),
+});
+
+const ServiceSummaryRef = builder.objectRef<ServiceSummary>('ServiceSummary').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    instances: t.exposeInt('instances'),
+    passing: t.exposeInt('passing'),
+    versions: t.exposeStringList('versions', { description: 'Distinct versions, newest first.' }),
+    tags: t.exposeStringList('tags'),
+  }),
+});
+
+builder.queryFields((t) => ({
+  service: t.field({
+    type: ServiceInstanceRef,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args) => String(args.id),
+  }),
+  discoverServices: t.field({
+    type: [ServiceInstanceRef],
+    description: 'Instances of one service, optionally only passing ones, with all of `tags`, and a version in the semver range `version`.',
+    args: {
+      name: t.arg.string({ required: true }),
+      passingOnly: t.arg.boolean({ defaultValue: false }),
+      tags: t.arg.stringList(),
+      version: t.arg.string({ description: 'A semver range, npm syntax: "^2.1", ">=1.4 <2", "1.x".' }),
+    },
+    resolve: (_root, args, context) => discoverServices(context.db, args),
+  }),
+  discoverServicesByTag: t.field({
+    type: [ServiceInstanceRef],
+    args: { tag: t.arg.string({ required: true }), passingOnly: t.arg.boolean({ defaultValue: false }) },
+    resolve: (_root, args, context) => discoverServicesByTag(context.db, args.tag, args.passingOnly ?? false),
+  }),
+  serviceHealth: t.field({
+    type: HealthStatusRef,
+    description: 'Health of one instance; NOT_FOUND when the id is unknown.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const instance = await ServiceInstanceRef.getDataloader(context).load(String(args.id));
+      if (!instance) throw notFound('Service instance', String(args.id));
+      return instanceHealth(instance);
+    },
+  }),
+  services: t.field({
+    type: [ServiceSummaryRef],
+    description: 'Every service name in the catalog with its instance counts.',
+    args: { prefix: t.arg.string() },
+    resolve: (_root, args, context) => listServices(context.db, args.prefix),
+  }),
+}));
+
+// --- Registration -----------------------------------------------------------------------
+
+const EndpointParameterInput = builder.inputType('EndpointParameterInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    in: t.field({ type: ParameterLocationEnum, required: true }),
+    type: t.string({ description: 'Defaults to "string".' }),
+    required: t.boolean({ description: 'Defaults to false.' }),
+    description: t.string(),
+  }),
+});
+
+const EndpointResponseInput = builder.inputType('EndpointResponseInput', {
+  fields: (t) => ({
+    status: t.int({ required: true }),
+    description: t.string(),
+    schema: t.field({ type: 'JSON' }),
+  }),
+});
+
+const EndpointInput = builder.inputType('EndpointInput', {
+  fields: (t) => ({
+    path: t.string({ required: true }),
+    method: t.string({ required: true }),
+    description: t.string(),
+    parameters: t.field({ type: [EndpointParameterInput] }),
+    responses: t.field({ type: [EndpointResponseInput] }),
+  }),
+});
+
+const ServiceDefinitionInput = builder.inputType('ServiceDefinitionInput', {
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'Stable instance id; registering it again updates the instance.' }),
+    name: t.string({ required: true }),
+    version: t.string({ required: true, description: 'Semantic version, e.g. "1.4.2".' }),
+    address: t.string({ required: true, description: 'Host name or IP address.' }),
+    port: t.int({ required: true }),
+    tags: t.stringList(),
+    metadata: t.field({ type: 'JSON', description: 'String-to-string map, at most 64 pairs.' }),
+    endpoints: t.field({ type: [EndpointInput] }),
+    protocols: t.stringList(),
+    weight: t.int({ description: 'Defaults to 1.' }),
+    priority: t.int({ description: 'Defaults to 0; lower is preferred.' }),
+    ttl: t.field({ type: 'Duration', description: 'Lease: without a heartbeat within it, the instance expires and is removed.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  registerService: t.field({
+    type: ServiceInstanceRef,
+    args: { input: t.arg({ type: ServiceDefinitionInput, required: true }) },
+    resolve: (_root, { input }, context) => registerService(context.db, { ...input, id: String(input.id), ttlMs: input.ttl }),
+  }),
+  unregisterService: t.boolean({
+    description: 'Removes an instance; NOT_FOUND when the id is unknown.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      await unregisterService(context.db, String(args.id));
+      return true;
+    },
+  }),
+  heartbeat: t.field({
+    type: ServiceInstanceRef,
+    description: 'Renews the instance\'s TTL lease.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => heartbeat(context.db, String(args.id)),
+  }),
+}));
+
+// --- Changes ----------------------------------------------------------------------------
+
+const ServiceChangeKindEnum = builder.enumType('ServiceChangeKind', {
+  values: ['REGISTERED', 'UPDATED', 'DEREGISTERED', 'EXPIRED'] as const,
+});
+
+const ServiceChangeRef = builder.objectRef<ServiceChange>('ServiceChange').implement({
+  fields: (t) => ({
+    eventId: t.exposeID('eventId', { description: 'Pass as `after` to resume from here.' }),
+    kind: t.expose('kind', { type: ServiceChangeKindEnum }),
+    serviceId: t.exposeID('serviceId'),
+    name: t.exposeString('name'),
+    instance: t.expose('instance', { type: ServiceInstanceRef, description: 'The instance as of this change (its last state, for removals).' }),
+    reason: t.exposeString('reason', { nullable: true }),
+    timestamp: t.expose('timestamp', { type: 'DateTime' }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  serviceChanged: t.field({
+    type: ServiceChangeRef,
+    description: 'Registrations, updates and removals, for one service name or all. With `after`, first replays every change after that event id.',
+    args: { name: t.arg.string(), after: t.arg.id() },
+    subscribe: (_root, args, context) =>
+      openEventStream(context.db, context.feed, {
+        after: parseCursor(args.after == null ? null : String(args.after)),
+        filter: { types: SERVICE_EVENT_TYPES, dataContains: args.name ? { name: args.name } : undefined },
+      }),
+    resolve: (event) => toServiceChange(event),
+  }),
+}));

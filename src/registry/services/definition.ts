@@ -1,0 +1,252 @@
+import { isIP } from 'node:net';
+import semver from 'semver';
+import { z } from 'zod';
+import type { EndpointRecord } from '../../db/schema.js';
+import { badInput } from '../../errors.js';
+import { formatDuration } from '../duration.js';
+import { jsonProblem, parseInput, safeText } from '../validation.js';
+
+/** What a client sends to register an instance (optional fields may be null or absent). */
+export interface ServiceDefinitionInput {
+  id: string;
+  name: string;
+  version: string;
+  address: string;
+  port: number;
+  tags?: readonly string[] | null | undefined;
+  metadata?: unknown;
+  endpoints?: readonly EndpointInput[] | null | undefined;
+  protocols?: readonly string[] | null | undefined;
+  weight?: number | null | undefined;
+  priority?: number | null | undefined;
+  /** Lease length in milliseconds; the instance expires unless heartbeats renew it. */
+  ttlMs?: number | null | undefined;
+}
+
+export interface EndpointInput {
+  path: string;
+  method: string;
+  description?: string | null | undefined;
+  parameters?: readonly EndpointParameterInput[] | null | undefined;
+  responses?: readonly EndpointResponseInput[] | null | undefined;
+}
+
+export interface EndpointParameterInput {
+  name: string;
+  in: string;
+  type?: string | null | undefined;
+  required?: boolean | null | undefined;
+  description?: string | null | undefined;
+}
+
+export interface EndpointResponseInput {
+  status: number;
+  description?: string | null | undefined;
+  schema?: unknown;
+}
+
+/** A validated, normalised definition, ready to store. */
+export interface ServiceDefinition {
+  id: string;
+  name: string;
+  version: string;
+  address: string;
+  port: number;
+  tags: string[];
+  metadata: Record<string, string>;
+  endpoints: EndpointRecord[];
+  protocols: string[];
+  weight: number;
+  priority: number;
+  ttlMs: number | null;
+}
+
+/** Limits, modelled on Consul's where it has one (metadata: 64 pairs, 128-char keys, 512-char values). */
+export const ServiceLimits = {
+  idLength: 128,
+  nameLength: 128,
+  tags: 64,
+  tagLength: 128,
+  metadataPairs: 64,
+  metadataKeyLength: 128,
+  metadataValueLength: 512,
+  endpoints: 128,
+  parametersPerEndpoint: 64,
+  responsesPerEndpoint: 32,
+  responseSchemaBytes: 16 * 1024,
+  endpointsBytes: 256 * 1024,
+  protocols: 16,
+  maxWeight: 10_000,
+  maxPriority: 10_000,
+  minTtlMs: 1_000,
+  maxTtlMs: 24 * 3_600_000,
+} as const;
+
+const IDENTIFIER = /^[A-Za-z0-9]([A-Za-z0-9._:@-]*[A-Za-z0-9])?$/;
+const SERVICE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const METADATA_KEY = /^[A-Za-z0-9_.-]+$/;
+const PROTOCOL = /^[a-z][a-z0-9+.-]*$/;
+const HTTP_METHOD = /^[A-Z]+$/;
+
+/** Free text that may span lines (descriptions), but holds no other control characters. */
+const prose = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .refine((value) => value.isWellFormed(), 'must be valid Unicode text')
+    // eslint-disable-next-line no-control-regex
+    .refine((value) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value), 'must not contain control characters');
+
+const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
+
+const parameterSchema = z.object({
+  name: safeText(128).min(1, 'must not be empty'),
+  in: z.string().transform((value) => value.toLowerCase()).pipe(z.enum(['path', 'query', 'header', 'cookie', 'body'])),
+  type: optional(safeText(64)),
+  required: optional(z.boolean()),
+  description: optional(prose(2048)),
+});
+
+const responseSchema = z.object({
+  status: z.number().int().min(100, 'must be an HTTP status from 100 to 599').max(599, 'must be an HTTP status from 100 to 599'),
+  description: optional(prose(2048)),
+  schema: z
+    .unknown()
+    .optional()
+    .superRefine((value, ctx) => {
+      const problem = jsonProblem(value ?? null, { maxBytes: ServiceLimits.responseSchemaBytes, maxDepth: 16 });
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+});
+
+const endpointSchema = z.object({
+  path: safeText(1024).regex(/^\//, 'must start with "/"'),
+  method: z
+    .string()
+    .transform((value) => value.toUpperCase())
+    .pipe(z.string().min(1, 'must not be empty').max(16, 'must be at most 16 characters').regex(HTTP_METHOD, 'must be a method name such as GET')),
+  description: optional(prose(2048)),
+  parameters: optional(z.array(parameterSchema).max(ServiceLimits.parametersPerEndpoint, `must have at most ${ServiceLimits.parametersPerEndpoint} entries`)),
+  responses: optional(z.array(responseSchema).max(ServiceLimits.responsesPerEndpoint, `must have at most ${ServiceLimits.responsesPerEndpoint} entries`)),
+});
+
+const metadataSchema = z.unknown().optional().transform((value, ctx) => {
+  if (value == null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an object of string values, like {"zone": "eu-1"}' });
+    return z.NEVER;
+  }
+  const entries = Object.entries(value);
+  if (entries.length > ServiceLimits.metadataPairs) {
+    ctx.addIssue({ code: 'custom', message: `must have at most ${ServiceLimits.metadataPairs} keys` });
+    return z.NEVER;
+  }
+  for (const [key, item] of entries) {
+    if (key.length > ServiceLimits.metadataKeyLength || !METADATA_KEY.test(key)) {
+      ctx.addIssue({ code: 'custom', message: `key "${key.slice(0, 40)}" must be 1-${ServiceLimits.metadataKeyLength} letters, digits, "_", "." or "-"` });
+    } else if (typeof item !== 'string') {
+      ctx.addIssue({ code: 'custom', message: `value of "${key}" must be a string` });
+    } else if (item.length > ServiceLimits.metadataValueLength) {
+      ctx.addIssue({ code: 'custom', message: `value of "${key}" must be at most ${ServiceLimits.metadataValueLength} characters` });
+    } else if (item.includes('\u0000') || !item.isWellFormed()) {
+      ctx.addIssue({ code: 'custom', message: `value of "${key}" must be valid Unicode text without NUL characters` });
+    }
+  }
+  // A plain copy: GraphQL hands object literals over with a null prototype.
+  return Object.fromEntries(entries) as Record<string, string>;
+});
+
+const definitionSchema = z.object({
+  id: safeText(ServiceLimits.idLength)
+    .min(1, 'must not be empty')
+    .regex(IDENTIFIER, 'must start and end with a letter or digit and contain only letters, digits, ".", "_", ":", "@" or "-"'),
+  name: safeText(ServiceLimits.nameLength)
+    .min(1, 'must not be empty')
+    .regex(SERVICE_NAME, 'must start and end with a letter or digit and contain only letters, digits, ".", "_" or "-"'),
+  version: z
+    .string()
+    .max(64, 'must be at most 64 characters')
+    .transform((value, ctx) => {
+      const normalized = semver.valid(value);
+      if (!normalized) {
+        ctx.addIssue({ code: 'custom', message: `"${value.slice(0, 64)}" is not a semantic version such as 1.4.2` });
+        return z.NEVER;
+      }
+      return normalized;
+    }),
+  address: z
+    .string()
+    .max(253, 'must be at most 253 characters')
+    .refine((value) => isIP(value) !== 0 || HOST_NAME.test(value), 'must be an IPv4 or IPv6 address or a host name'),
+  port: z.number().int().min(1, 'must be from 1 to 65535').max(65535, 'must be from 1 to 65535'),
+  tags: optional(
+    z
+      .array(safeText(ServiceLimits.tagLength).min(1, 'must not be empty'))
+      .max(ServiceLimits.tags, `must have at most ${ServiceLimits.tags} entries`),
+  ),
+  metadata: metadataSchema,
+  endpoints: optional(z.array(endpointSchema).max(ServiceLimits.endpoints, `must have at most ${ServiceLimits.endpoints} entries`)),
+  protocols: optional(
+    z
+      .array(
+        z
+          .string()
+          .transform((value) => value.toLowerCase())
+          .pipe(z.string().min(1).max(32, 'must be at most 32 characters').regex(PROTOCOL, 'must be a protocol name such as http or grpc')),
+      )
+      .max(ServiceLimits.protocols, `must have at most ${ServiceLimits.protocols} entries`),
+  ),
+  weight: optional(z.number().int().min(0, 'must not be negative').max(ServiceLimits.maxWeight, `must be at most ${ServiceLimits.maxWeight}`)),
+  priority: optional(z.number().int().min(0, 'must not be negative').max(ServiceLimits.maxPriority, `must be at most ${ServiceLimits.maxPriority}`)),
+  ttlMs: optional(
+    z
+      .number()
+      .min(ServiceLimits.minTtlMs, `must be at least ${formatDuration(ServiceLimits.minTtlMs)}`)
+      .max(ServiceLimits.maxTtlMs, `must be at most ${formatDuration(ServiceLimits.maxTtlMs)}`),
+  ),
+});
+
+export function parseServiceDefinition(input: ServiceDefinitionInput): ServiceDefinition {
+  const parsed = parseInput(definitionSchema, input, 'service definition', { ttlMs: 'ttl' });
+  const endpoints: EndpointRecord[] = (parsed.endpoints ?? []).map((endpoint) => ({
+    path: endpoint.path,
+    method: endpoint.method,
+    description: endpoint.description ?? null,
+    parameters: (endpoint.parameters ?? []).map((parameter) => ({
+      name: parameter.name,
+      in: parameter.in,
+      type: parameter.type ?? 'string',
+      required: parameter.required ?? false,
+      description: parameter.description ?? null,
+    })),
+    responses: (endpoint.responses ?? []).map((response) => ({
+      status: response.status,
+      description: response.description ?? null,
+      schema: response.schema ?? null,
+    })),
+  }));
+  const endpointsProblem = jsonProblem(endpoints, { maxBytes: ServiceLimits.endpointsBytes, maxDepth: 24 });
+  if (endpointsProblem) {
+    throw badInput(`Invalid service definition: endpoints ${endpointsProblem}.`, { issues: [{ field: 'endpoints', message: endpointsProblem }] });
+  }
+
+  return {
+    id: parsed.id,
+    name: parsed.name,
+    version: parsed.version,
+    address: parsed.address,
+    port: parsed.port,
+    tags: unique(parsed.tags ?? []),
+    metadata: parsed.metadata,
+    endpoints,
+    protocols: unique(parsed.protocols ?? []),
+    weight: parsed.weight ?? 1,
+    priority: parsed.priority ?? 0,
+    ttlMs: parsed.ttlMs == null ? null : Math.round(parsed.ttlMs),
+  };
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,34 @@
+import type { NewEvent } from '../../events/types.js';
+import { toSnapshot, type ServiceInstance } from './model.js';
+
+/** Built-in event types for the catalog. */
+export const ServiceEventType = {
+  REGISTERED: 'service.registered',
+  UNREGISTERED: 'service.unregistered',
+} as const;
+
+export const EVENT_SOURCE = 'switchboard';
+
+/** Why an instance left the catalog. */
+export type RemovalReason = 'deregistered' | 'ttl-expired';
+
+/**
+ * Events carry the instance as it was at that moment, so a subscriber replaying
+ * history sees each state, not today's. `id` and `name` sit at the top level so
+ * readers can filter without opening the snapshot.
+ */
+export function registeredEvent(instance: ServiceInstance, created: boolean): NewEvent {
+  return {
+    type: ServiceEventType.REGISTERED,
+    source: EVENT_SOURCE,
+    data: { id: instance.id, name: instance.name, created, instance: toSnapshot(instance) },
+  };
+}
+
+export function unregisteredEvent(instance: ServiceInstance, reason: RemovalReason): NewEvent {
+  return {
+    type: ServiceEventType.UNREGISTERED,
+    source: EVENT_SOURCE,
+    data: { id: instance.id, name: instance.name, reason, instance: toSnapshot(instance) },
+  };
+}

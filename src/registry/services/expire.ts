@@ -1,0 +1,69 @@
+import { asc, inArray, lte, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { services } from '../../db/schema.js';
+import { toError } from '../../errors.js';
+import { appendEvents } from '../../events/append.js';
+import type { Logger } from '../../logger.js';
+import { unregisteredEvent } from './events.js';
+import type { ServiceInstance } from './model.js';
+
+const SWEEP_BATCH = 500;
+
+/**
+ * Removes instances whose lease lapsed, each with a `service.unregistered` event
+ * saying so. Every node sweeps; SKIP LOCKED lets them split the work instead of
+ * queueing on each other, and a row a heartbeat holds is left for the next sweep
+ * (by then it is renewed).
+ */
+export async function expireLapsedServices(db: Db, limit = SWEEP_BATCH): Promise<ServiceInstance[]> {
+  return db.transaction(async (tx) => {
+    const lapsed = tx
+      .select({ id: services.id })
+      .from(services)
+      .where(lte(services.expiresAt, sql`now()`))
+      .orderBy(asc(services.expiresAt))
+      .limit(limit)
+      .for('update', { skipLocked: true });
+    const removed = await tx.delete(services).where(inArray(services.id, lapsed)).returning();
+    await appendEvents(tx, removed.map((instance) => unregisteredEvent(instance, 'ttl-expired')));
+    return removed;
+  });
+}
+
+export interface Sweeper {
+  stop(): Promise<void>;
+}
+
+/** Runs the expiry sweep every `intervalMs` until stopped; a full batch sweeps again at once. */
+export function startExpirySweeper(db: Db, log: Logger, intervalMs: number): Sweeper {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  const sweep = async () => {
+    try {
+      let removed: ServiceInstance[];
+      do {
+        removed = await expireLapsedServices(db);
+        if (removed.length > 0) log.info({ count: removed.length, ids: removed.slice(0, 20).map((i) => i.id) }, 'expired instances whose TTL lapsed');
+      } while (removed.length === SWEEP_BATCH && !stopped);
+    } catch (error) {
+      log.warn({ err: toError(error) }, 'expiry sweep failed; retrying at the next interval');
+    }
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = sweep().finally(schedule);
+    }, intervalMs);
+  };
+  schedule();
+
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

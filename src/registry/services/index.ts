@@ -1,0 +1,10 @@
+/** The services catalog: register, renew, discover, expire. */
+export { registerService } from './register.js';
+export { unregisterService } from './unregister.js';
+export { heartbeat } from './heartbeat.js';
+export { discoverServices, discoverServicesByTag, getServicesByIds, listServices, type DiscoverQuery, type ServiceSummary } from './discover.js';
+export { expireLapsedServices, startExpirySweeper, type Sweeper } from './expire.js';
+export { instanceHealth, type HealthStatus, type HealthStatusType, type ServiceInstance, type Endpoint } from './model.js';
+export { ServiceLimits, type ServiceDefinitionInput, type EndpointInput } from './definition.js';
+export { toServiceChange, SERVICE_EVENT_TYPES, type ServiceChange, type ServiceChangeKind } from './changes.js';
+export { ServiceEventType } from './events.js';

@@ -1,0 +1,58 @@
+import { eq, sql } from 'drizzle-orm';
+import { isDeepStrictEqual } from 'node:util';
+import type { Db } from '../../db/client.js';
+import { services } from '../../db/schema.js';
+import { appendEvents } from '../../events/append.js';
+import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionInput } from './definition.js';
+import { registeredEvent } from './events.js';
+import type { ServiceInstance } from './model.js';
+
+/** The lease end for a TTL, computed by the database so every node agrees on "now". */
+const leaseEnd = (ttlMs: number | null) =>
+  ttlMs === null ? null : sql`now() + ${ttlMs}::int * interval '1 millisecond'`;
+
+/**
+ * Registers an instance, or updates it when the id exists (upsert). Registration
+ * also renews the lease, like a heartbeat.
+ *
+ * Re-registering an unchanged definition writes no event: agents re-register on
+ * every restart and periodically, and watchers should not wake for nothing
+ * (Consul skips such no-op writes too).
+ */
+export async function registerService(db: Db, input: ServiceDefinitionInput): Promise<ServiceInstance> {
+  const definition = parseServiceDefinition(input);
+  return db.transaction(async (tx) => {
+    for (;;) {
+      const [existing] = await tx.select().from(services).where(eq(services.id, definition.id)).for('update');
+      if (!existing) {
+        // Two first registrations of one id can race; the loser's insert does nothing
+        // and the loop comes back to update the winner's row.
+        const [created] = await tx
+          .insert(services)
+          .values({ ...definition, lastHeartbeatAt: sql`now()`, expiresAt: leaseEnd(definition.ttlMs) })
+          .onConflictDoNothing({ target: services.id })
+          .returning();
+        if (!created) continue;
+        await appendEvents(tx, [registeredEvent(created, true)]);
+        return created;
+      }
+
+      const changed = !sameDefinition(existing, definition);
+      const [updated] = await tx
+        .update(services)
+        .set({
+          ...(changed ? { ...definition, updatedAt: sql`now()` } : {}),
+          lastHeartbeatAt: sql`now()`,
+          expiresAt: leaseEnd(definition.ttlMs),
+        })
+        .where(eq(services.id, definition.id))
+        .returning();
+      if (changed) await appendEvents(tx, [registeredEvent(updated!, false)]);
+      return updated!;
+    }
+  });
+}
+
+function sameDefinition(existing: ServiceInstance, next: ServiceDefinition): boolean {
+  return (Object.keys(next) as (keyof ServiceDefinition)[]).every((key) => isDeepStrictEqual(existing[key], next[key]));
+}

@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toError } from '../errors.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import type { Logger } from '../logger.js';
+import { TokenGate } from './auth.js';
+import { BodyTooLargeError, readBody } from './body.js';
+import { attachWebSocket, createGraphQLHandler, GRAPHQL_PATH, WsCloseCode } from './graphql.js';
+import { sendGraphQLError, sendJson } from './responses.js';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  adminToken: string | undefined;
+  maxBodyBytes: number;
+  context: GraphQLContext;
+  log: Logger;
+  /** Readiness: resolves when the node can serve (its database answers). */
+  checkReady: () => Promise<void>;
+}
+
+export interface HttpServer {
+  url: string;
+  port: number;
+  /**
+   * Graceful stop: refuse new connections, end subscriptions, let in-flight
+   * requests finish; after `timeoutMs`, cut whatever is left.
+   */
+  close(timeoutMs: number): Promise<void>;
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const { log } = options;
+  const gate = new TokenGate(options.adminToken);
+  const yoga = createGraphQLHandler(options.context, log);
+  let shuttingDown = false;
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      log.error({ err: toError(error) }, 'request handling failed');
+      if (!res.headersSent) sendGraphQLError(res, 500, 'INTERNAL', 'Unexpected error.');
+      else res.destroy();
+    });
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') return sendReadiness(res);
+    if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Nothing here. GraphQL lives at ${GRAPHQL_PATH}.` });
+
+    // The GraphiQL page itself holds no data; the operations it sends carry the token.
+    const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+    if (!wantsGraphiQL && !gate.allows(req.headers.authorization)) {
+      return sendGraphQLError(res, 401, 'UNAUTHENTICATED', 'Missing or invalid token: send "Authorization: Bearer <token>".', {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    if (req.method === 'POST') {
+      try {
+        // Yoga reads a body already on the request instead of the stream.
+        (req as IncomingMessage & { body?: Buffer }).body = await readBody(req, options.maxBodyBytes);
+      } catch (error) {
+        if (!(error instanceof BodyTooLargeError)) throw error;
+        return sendGraphQLError(res, 413, 'BAD_USER_INPUT', `Request body exceeds ${options.maxBodyBytes} bytes.`, { connection: 'close' });
+      }
+    }
+    await yoga.requestListener(req, res);
+  }
+
+  async function sendReadiness(res: ServerResponse): Promise<void> {
+    if (shuttingDown) return sendJson(res, 503, { status: 'shutting down' });
+    try {
+      await options.checkReady();
+      sendJson(res, 200, { status: 'ready' });
+    } catch (error) {
+      sendJson(res, 503, { status: 'unavailable', reason: toError(error).message });
+    }
+  }
+
+  const { wsServer, graphqlWs } = attachWebSocket(server, yoga, gate, log);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+
+  return {
+    url: `http://${host}:${port}${GRAPHQL_PATH}`,
+    port,
+    async close(timeoutMs) {
+      shuttingDown = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections would otherwise hold close() open.
+      server.closeIdleConnections();
+      for (const socket of wsServer.clients) socket.close(WsCloseCode.GoingAway, 'Server shutting down');
+      await graphqlWs.dispose();
+      wsServer.close();
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+      const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
+      if ((await Promise.race([closed, deadline])) === 'timeout') {
+        log.warn('shutdown timeout reached; closing the remaining connections');
+        server.closeAllConnections();
+        await closed;
+      }
+      clearInterval(idleSweep);
+    },
+  };
+}

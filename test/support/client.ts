@@ -1,0 +1,77 @@
+import { SwitchboardClient, SwitchboardRequestError } from '../../src/client/index.js';
+import type { ServiceDefinitionInput } from '../../src/client/index.js';
+
+export { SwitchboardClient, SwitchboardRequestError };
+
+/** Clients a test opened, closed after it. */
+export function clientFactory() {
+  const clients: SwitchboardClient[] = [];
+  return {
+    create(url: string, token?: string) {
+      const client = new SwitchboardClient({ url, token, retryAttempts: 0 });
+      clients.push(client);
+      return client;
+    },
+    async closeAll() {
+      await Promise.all(clients.splice(0).map((client) => client.close()));
+    },
+  };
+}
+
+/** Awaits a promise expected to fail with a GraphQL error; returns its code. */
+export async function errorCode(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof SwitchboardRequestError) return error.code;
+    throw error;
+  }
+  throw new Error('expected the request to fail, but it succeeded');
+}
+
+let counter = 0;
+
+/** A valid definition; override what the test is about. */
+export function instance(overrides: Partial<ServiceDefinitionInput> = {}): ServiceDefinitionInput {
+  counter += 1;
+  return {
+    id: `instance-${process.pid}-${counter}`,
+    name: 'api',
+    version: '1.0.0',
+    address: '10.0.0.1',
+    port: 8080,
+    ...overrides,
+  };
+}
+
+/** Collects the next `count` values of a subscription (with a timeout, so a lost event fails the test). */
+export async function take<T>(iterator: AsyncIterator<T>, count: number, timeoutMs = 10_000): Promise<T[]> {
+  const values: T[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (values.length < count) {
+    const step = await withTimeout(iterator.next(), deadline - Date.now(), `timed out after ${values.length} of ${count} values`);
+    if (step.done) throw new Error(`subscription ended after ${values.length} of ${count} values`);
+    values.push(step.value);
+  }
+  return values;
+}
+
+/** Polls until `check` returns a value other than undefined. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs}ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), Math.max(ms, 0))))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startNode, type SwitchboardNode } from '../../src/server/node.js';
+import { clientFactory, type SwitchboardClient } from './client.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A registry node in this process, on an ephemeral port, against `databaseUrl`. */
+export async function startTestNode(databaseUrl: string, env: Record<string, string> = {}): Promise<SwitchboardNode> {
+  const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...env });
+  return startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'));
+}
+
+export interface NodeProcess {
+  url: string;
+  child: ChildProcess;
+  /** Every log line the process printed, parsed. */
+  logs: Record<string, unknown>[];
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * A real `switchboard serve` process (the CLI, through tsx), for what only separate
+ * processes can show: NOTIFY fan-out between nodes, signals, restarts.
+ */
+export async function spawnNode(env: Record<string, string | undefined>): Promise<NodeProcess> {
+  const merged: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env };
+  // `undefined` removes a variable (say, DATABASE_URL for an embedded node).
+  for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+    cwd: ROOT,
+    env: merged,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start within 30s: ${stderr}`)), 30_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (typeof entry['url'] === 'string') {
+        clearTimeout(timer);
+        resolve(entry['url']);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with ${code} before listening: ${stderr}`));
+    });
+  });
+
+  return {
+    url,
+    child,
+    logs,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface RegistryFixture {
+  database: TestDatabase;
+  node: SwitchboardNode;
+  /** A client of `node` without a token. */
+  client: SwitchboardClient;
+  clients: ReturnType<typeof clientFactory>;
+}
+
+/**
+ * The usual test file set-up: its own database, one in-process node on it, a
+ * client; all torn down after the file. Fields are filled in by `beforeAll`.
+ */
+export function useRegistryNode(env: Record<string, string> = {}): RegistryFixture {
+  const fixture = { clients: clientFactory() } as RegistryFixture;
+  beforeAll(async () => {
+    fixture.database = await createTestDatabase();
+    fixture.node = await startTestNode(fixture.database.url, env);
+    fixture.client = fixture.clients.create(fixture.node.url);
+  });
+  afterAll(async () => {
+    await fixture.clients.closeAll();
+    await fixture.node?.stop();
+    await fixture.database?.drop();
+  });
+  return fixture;
+}

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // graphql ships both index.mjs ("module") and index.js ("main"). Node, and so
+    // every library we load, gets index.js; Vite would hand our own files the .mjs
+    // copy, and GraphQLError from one copy is not an instanceof the other's.
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    // Each test file gets its own database (see test/support/database.ts), so files run in parallel.
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 30_000,
+  },
+});
