@@ -8,8 +8,8 @@
  * is ours to order (src/cli/serve.ts).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -139,14 +139,23 @@ async function resolveBinaries(runAs: RunAs | undefined, log: Logger): Promise<B
   if (!runAs || canExecute(binaries.postgres, runAs)) return binaries;
 
   // The package sits somewhere the postgres user cannot reach (say, under /root).
-  // Give it a copy it can read; the copy is keyed by the package path, so reused.
+  // Give it a copy it can read, keyed by the package's path and binary, so it is
+  // reused across starts and replaced when the package changes.
   const nativeDir = resolve(dirname(binaries.postgres), '..');
-  const copyDir = join(tmpdir(), `switchboard-pg-${Buffer.from(nativeDir).toString('hex').slice(-24)}`);
-  if (!existsSync(join(copyDir, 'bin', 'postgres'))) {
+  const { size, mtimeMs } = statSync(binaries.postgres);
+  const key = createHash('sha256').update(`${nativeDir}:${size}:${mtimeMs}`).digest('hex').slice(0, 16);
+  const copyDir = join(tmpdir(), `switchboard-pg-${key}`);
+  if (!existsSync(copyDir)) {
     log.info({ copyDir }, 'copying PostgreSQL binaries where the postgres user can execute them');
-    rmSync(copyDir, { recursive: true, force: true });
-    cpSync(nativeDir, copyDir, { recursive: true, verbatimSymlinks: true });
-    chmodSync(copyDir, 0o755);
+    // Copy aside, then rename: another process starting at the same moment sees a whole copy or none.
+    const staging = `${copyDir}.${process.pid}`;
+    cpSync(nativeDir, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, copyDir);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // the other process won
+    }
   }
   const copied = { initdb: join(copyDir, 'bin', 'initdb'), postgres: join(copyDir, 'bin', 'postgres') };
   if (!canExecute(copied.postgres, runAs)) {
