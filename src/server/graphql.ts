@@ -29,7 +29,9 @@ export function createGraphQLHandler(context: GraphQLContext, log: Logger): Yoga
     graphqlEndpoint: GRAPHQL_PATH,
     context: () => ({ ...context }),
     landingPage: false,
-    graphiql: { title: 'Switchboard', subscriptionsProtocol: 'WS' },
+    // GraphiQL subscribes over SSE: a browser WebSocket cannot carry the Authorization
+    // header GraphiQL's Headers tab sets, while SSE is a plain fetch that can.
+    graphiql: { title: 'Switchboard', subscriptionsProtocol: 'SSE' },
     // GraphiQL's assets are served from this package, not a CDN: registries often live on closed networks.
     renderGraphiQL,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
