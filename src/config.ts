@@ -18,6 +18,11 @@ export interface Config {
   maxBodyBytes: number;
   expirySweepMs: number;
   shutdownTimeoutMs: number;
+  /** Versions of each configuration value kept. */
+  configHistoryLimit: number;
+  eventRetentionMs: number;
+  eventRetentionCount: number;
+  eventPruneIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -25,6 +30,8 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+const DAY_MS = 86_400_000;
 
 export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
@@ -40,6 +47,10 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: integer(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     expirySweepMs: duration(env, 'SWITCHBOARD_EXPIRY_SWEEP', 1000, 50, 60_000),
     shutdownTimeoutMs: duration(env, 'SWITCHBOARD_SHUTDOWN_TIMEOUT', 10_000, 0, 600_000),
+    configHistoryLimit: integer(env, 'SWITCHBOARD_CONFIG_HISTORY', 100, 1, 100_000),
+    eventRetentionMs: duration(env, 'SWITCHBOARD_EVENT_RETENTION', 7 * DAY_MS, 60_000, 3650 * DAY_MS),
+    eventRetentionCount: integer(env, 'SWITCHBOARD_EVENT_RETENTION_COUNT', 1_000_000, 10, 1_000_000_000),
+    eventPruneIntervalMs: duration(env, 'SWITCHBOARD_EVENT_PRUNE_INTERVAL', 60_000, 50, DAY_MS),
   };
   if (config.adminToken !== undefined && config.adminToken.length < 16) {
     throw new ConfigError('SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters long.');

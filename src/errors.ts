@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
+  /** An event cursor older than what retention kept: resynchronise, then resume. */
+  | 'CURSOR_EXPIRED'
   | 'INTERNAL';
 
 export class SwitchboardError extends Error {

@@ -5,6 +5,7 @@ import {
   LatestEventIdDocument,
   OnEventsDocument,
   OnServiceChangedDocument,
+  PublishEventDocument,
   RegisterServiceDocument,
   UnregisterServiceDocument,
 } from '../src/client/index.js';
@@ -81,6 +82,35 @@ describe('events query', () => {
     expect(removals.every((event) => event.type === 'service.unregistered')).toBe(true);
     const { latestEventId } = await client.request(LatestEventIdDocument);
     expect(Number(latestEventId)).toBeGreaterThanOrEqual(Math.max(...ids));
+  });
+});
+
+describe('publishEvent', () => {
+  it('stores a custom event and returns it with its id and timestamp', async () => {
+    const client = registry.clients.create(registry.node.url);
+    const before = Date.now();
+    const { publishEvent } = await client.request(PublishEventDocument, {
+      input: { type: 'deploy.finished', source: 'ci/pipeline-42', data: { service: 'api', version: '1.4.2', steps: [{ name: 'build', ok: true }] } },
+    });
+    expect(publishEvent).toMatchObject({ type: 'deploy.finished', source: 'ci/pipeline-42', data: { service: 'api', version: '1.4.2' } });
+    expect(Date.parse(publishEvent.timestamp)).toBeGreaterThanOrEqual(before - 5_000);
+    const { events } = await client.request(EventsDocument, { types: ['deploy.*'] });
+    expect(events.at(-1)).toEqual(publishEvent);
+  });
+
+  it.each([
+    ['a type in a reserved namespace', { type: 'service.registered', source: 'x', data: {} }],
+    ['a type with upper case', { type: 'Deploy.Finished', source: 'x', data: {} }],
+    ['a type of one word', { type: 'deploy', source: 'x', data: {} }],
+    ['an empty source', { type: 'deploy.finished', source: '', data: {} }],
+    ['data that is not an object', { type: 'deploy.finished', source: 'x', data: [1, 2] }],
+    ['data over 64 KiB', { type: 'deploy.finished', source: 'x', data: { blob: 'x'.repeat(70 * 1024) } }],
+    ['data nested too deep', { type: 'deploy.finished', source: 'x', data: JSON.parse(`${'{"a":'.repeat(40)}1${'}'.repeat(40)}`) }],
+  ])('refuses %s, writing nothing', async (_label, input) => {
+    const client = registry.clients.create(registry.node.url);
+    const { latestEventId } = await client.request(LatestEventIdDocument);
+    expect(await errorCode(client.request(PublishEventDocument, { input }))).toBe('BAD_USER_INPUT');
+    expect((await client.request(LatestEventIdDocument)).latestEventId).toBe(latestEventId);
   });
 });
 

@@ -17,6 +17,8 @@ export interface Database {
 export interface ConnectOptions {
   poolSize?: number;
   applicationName?: string;
+  /** Called with every statement sent (tests count queries with it). */
+  onQuery?: (query: string) => void;
 }
 
 export function connectDatabase(url: string, options: ConnectOptions = {}): Database {
@@ -27,6 +29,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     // Notices ("relation already exists, skipping") are not errors; keep them out of the logs.
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'switchboard' },
+    ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),
   });
   const db = drizzle({ client: sql, schema });
   return {

@@ -7,4 +7,11 @@ export const AdvisoryLock = {
   MIGRATIONS: 0x5b_0001n,
   /** Transaction lock that makes event ids commit-ordered (src/events/append.ts). */
   EVENT_APPEND: 0x5b_0002n,
+  /** Transaction try-lock: one node prunes the event log at a time. */
+  EVENT_RETENTION: 0x5b_0003n,
+  /**
+   * First half of a two-key transaction lock (the second is hashtext(key)) that
+   * serializes writes to one configuration key across its environments.
+   */
+  CONFIG_KEY: 0x5b_0004,
 } as const;

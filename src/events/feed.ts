@@ -8,6 +8,8 @@ import { EVENTS_CHANNEL, type StoredEvent } from './types.js';
 export interface EventFeedOptions {
   /** Recent events kept in memory, so live subscribers never query the database. */
   bufferSize?: number;
+  /** …and at most about this many bytes of them (events carry config values, which can be large). */
+  bufferBytes?: number;
   /** Safety-net poll, in case a notification is lost; LISTEN is the fast path. */
   pollIntervalMs?: number;
 }
@@ -29,6 +31,8 @@ export class EventFeed {
   /** The window holds every event with id in (windowStart, head]. */
   private windowStart = 0;
   private window: StoredEvent[] = [];
+  private windowSizes: number[] = [];
+  private windowBytes = 0;
   private waiters = new Set<() => void>();
   private catchingUp: Promise<void> | undefined;
   private catchUpAgain = false;
@@ -36,6 +40,7 @@ export class EventFeed {
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly bufferSize: number;
+  private readonly bufferBytes: number;
   private readonly pollIntervalMs: number;
 
   constructor(
@@ -45,6 +50,7 @@ export class EventFeed {
     options: EventFeedOptions = {},
   ) {
     this.bufferSize = options.bufferSize ?? 10_000;
+    this.bufferBytes = options.bufferBytes ?? 64 * 1024 * 1024;
     this.pollIntervalMs = options.pollIntervalMs ?? 5_000;
   }
 
@@ -137,12 +143,23 @@ export class EventFeed {
   }
 
   private accept(events: StoredEvent[]): void {
-    this.window.push(...events);
+    for (const event of events) {
+      const size = JSON.stringify(event.data).length + 200; // data plus the row's other fields, roughly
+      this.window.push(event);
+      this.windowSizes.push(size);
+      this.windowBytes += size;
+    }
     this.head = events.at(-1)!.id;
-    const excess = this.window.length - this.bufferSize;
+    let excess = Math.max(0, this.window.length - this.bufferSize);
+    let bytes = this.windowBytes;
+    for (let i = 0; i < excess; i++) bytes -= this.windowSizes[i]!;
+    while (bytes > this.bufferBytes && excess < this.window.length - 1) bytes -= this.windowSizes[excess++]!;
     if (excess > 0) {
+      // Subscribers behind the new start read from the table instead.
       this.windowStart = this.window[excess - 1]!.id;
       this.window.splice(0, excess);
+      this.windowSizes.splice(0, excess);
+      this.windowBytes = bytes;
     }
     this.wakeAll();
   }

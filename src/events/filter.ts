@@ -9,6 +9,8 @@ import type { StoredEvent } from './types.js';
 export interface EventFilter {
   types?: readonly string[] | undefined;
   dataContains?: Readonly<Record<string, string>> | undefined;
+  /** Keeps events whose data field (a string) starts with the prefix, e.g. config keys under "api.". */
+  dataPrefix?: { field: string; prefix: string } | undefined;
 }
 
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
@@ -32,6 +34,10 @@ export function matchesFilter(event: StoredEvent, filter: EventFilter): boolean 
     for (const [key, value] of Object.entries(filter.dataContains)) {
       if (event.data[key] !== value) return false;
     }
+  }
+  if (filter.dataPrefix) {
+    const value = event.data[filter.dataPrefix.field];
+    if (typeof value !== 'string' || !value.startsWith(filter.dataPrefix.prefix)) return false;
   }
   return true;
 }

@@ -1,7 +1,7 @@
 import { and, asc, sql, type SQL } from 'drizzle-orm';
-import { events as eventsTable } from '../db/schema.js';
+import { eventLogState, events as eventsTable } from '../db/schema.js';
 import type { Executor } from '../db/client.js';
-import { badInput } from '../errors.js';
+import { badInput, SwitchboardError } from '../errors.js';
 import { parseCursor, sqlTypeFilters, validateTypeFilters, type EventFilter } from './filter.js';
 import type { StoredEvent } from './types.js';
 
@@ -27,12 +27,13 @@ export interface EventsPage {
 export async function readEvents(db: Executor, options: ReadEventsOptions): Promise<EventsPage> {
   const conditions: SQL[] = [sql`id > ${options.after}`];
   if (options.upTo !== undefined) conditions.push(sql`id <= ${options.upTo}`);
-  const { types, dataContains } = options.filter ?? {};
+  const { types, dataContains, dataPrefix } = options.filter ?? {};
   if (types) {
     const { exact, likePrefixes } = sqlTypeFilters(types);
     conditions.push(sql`(type = any(${pgTextArray(exact)}::text[]) or type like any(${pgTextArray(likePrefixes)}::text[]))`);
   }
   if (dataContains) conditions.push(sql`data @> ${JSON.stringify(dataContains)}::jsonb`);
+  if (dataPrefix) conditions.push(sql`starts_with(data ->> ${dataPrefix.field}::text, ${dataPrefix.prefix}::text)`);
 
   const events: StoredEvent[] = await db
     .select()
@@ -45,8 +46,11 @@ export async function readEvents(db: Executor, options: ReadEventsOptions): Prom
   return { events, nextCursor };
 }
 
+/** The newest event id ever committed (still there, or already pruned). */
 export async function latestEventId(db: Executor): Promise<number> {
-  const [row] = await db.execute<{ id: string | null }>(sql`select max(id) as id from events`);
+  const [row] = await db.execute<{ id: string | null }>(
+    sql`select greatest((select max(id) from events), (select pruned_through from event_log_state)) as id`,
+  );
   return Number(row?.id ?? 0);
 }
 
@@ -74,6 +78,26 @@ export async function listEvents(db: Executor, query: ListEventsQuery): Promise<
     throw badInput(`first must be from 1 to ${EVENT_PAGE_MAX}.`, { field: 'first' });
   }
   const types = validateTypeFilters(query.types);
-  const page = await readEvents(db, { after: parseCursor(query.after) ?? 0, limit: first, filter: { types } });
+  const after = parseCursor(query.after) ?? 0;
+  const page = await readEvents(db, { after, limit: first, filter: { types } });
+  await assertResumable(db, after);
   return page.events;
+}
+
+/**
+ * Refuses a cursor that retention has pruned past: the events right after it are
+ * gone, and pretending otherwise would be a silent gap. Called after the read it
+ * guards, so a prune that committed before that read is seen here.
+ */
+export async function assertResumable(db: Executor, after: number): Promise<void> {
+  const [state] = await db.select({ prunedThrough: eventLogState.prunedThrough }).from(eventLogState);
+  const prunedThrough = state?.prunedThrough ?? 0;
+  if (after < prunedThrough) {
+    throw new SwitchboardError(
+      'CURSOR_EXPIRED',
+      `Events up to ${prunedThrough} have been pruned by retention, so the events after ${after} are no longer all there. ` +
+        'Resynchronise: read the current state, then subscribe with after set to latestEventId.',
+      { after: String(after), prunedThrough: String(prunedThrough) },
+    );
+  }
 }

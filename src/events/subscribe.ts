@@ -2,14 +2,16 @@ import { Repeater } from '@repeaterjs/repeater';
 import type { Db } from '../db/client.js';
 import { badInput } from '../errors.js';
 import type { EventFeed } from './feed.js';
-import { matchesFilter, type EventFilter } from './filter.js';
-import { latestEventId, readEvents } from './read.js';
+import { matchesFilter, parseCursor, validateTypeFilters, type EventFilter } from './filter.js';
+import { assertResumable, latestEventId, readEvents } from './read.js';
 import type { StoredEvent } from './types.js';
 
-export interface EventStreamOptions {
+export interface EventStreamOptions<T> {
   /** Replay every event after this id first; undefined means live events only. */
   after?: number | undefined;
   filter?: EventFilter | undefined;
+  /** Turns a matching event into what the subscriber receives; undefined skips it. */
+  project: (event: StoredEvent) => T | undefined;
 }
 
 const REPLAY_PAGE = 500;
@@ -25,7 +27,7 @@ const REPLAY_PAGE = 500;
  * fall through or arrive twice, and a slow subscriber costs memory in nobody's
  * buffer: it just reads from further back.
  */
-export async function openEventStream(db: Db, feed: EventFeed, options: EventStreamOptions): Promise<AsyncIterableIterator<StoredEvent>> {
+export async function openEventStream<T>(db: Db, feed: EventFeed, options: EventStreamOptions<T>): Promise<AsyncIterableIterator<T>> {
   const filter = options.filter ?? {};
   let cursor = options.after ?? feed.head;
   if (options.after !== undefined && options.after > feed.head) {
@@ -37,7 +39,9 @@ export async function openEventStream(db: Db, feed: EventFeed, options: EventStr
     }
   }
 
-  return new Repeater<StoredEvent>(async (push, stop) => {
+  if (options.after !== undefined) await assertResumable(db, options.after);
+
+  return new Repeater<T>(async (push, stop) => {
     const stopped = new AbortController();
     void stop.then(() => stopped.abort());
 
@@ -49,11 +53,15 @@ export async function openEventStream(db: Db, feed: EventFeed, options: EventStr
         if (fromMemory.length > 0) cursor = fromMemory.at(-1)!.id;
       } else {
         const page = await readEvents(db, { after: cursor, upTo: feed.head, limit: REPLAY_PAGE, filter });
+        // Checked after the read: pruning that committed before it is visible now.
+        await assertResumable(db, cursor);
         batch = page.events;
         cursor = page.nextCursor;
       }
       for (const event of batch) {
-        await push(event);
+        const value = options.project(event);
+        if (value === undefined) continue;
+        await push(value);
         if (stopped.signal.aborted) return;
       }
       if (batch.length === 0 && feed.head <= cursor) {
@@ -61,5 +69,19 @@ export async function openEventStream(db: Db, feed: EventFeed, options: EventStr
       }
     }
     stop();
+  });
+}
+
+export interface EventsWatch {
+  types?: readonly string[] | null | undefined;
+  after?: string | null | undefined;
+}
+
+/** The raw log as a stream, for the `events` subscription. */
+export function watchEvents(db: Db, feed: EventFeed, watch: EventsWatch): Promise<AsyncIterableIterator<StoredEvent>> {
+  return openEventStream(db, feed, {
+    after: parseCursor(watch.after),
+    filter: { types: validateTypeFilters(watch.types) },
+    project: (event) => event,
   });
 }

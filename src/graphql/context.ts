@@ -1,8 +1,21 @@
 import type { Db } from '../db/client.js';
 import type { EventFeed } from '../events/feed.js';
+import type { ConfigWriteOptions } from '../registry/config/index.js';
+import type { Loaders } from './loaders.js';
 
-/** What resolvers get: handles to the domain's dependencies, nothing request-specific yet. */
-export interface GraphQLContext {
+/** Settings resolvers pass on to the domain. */
+export interface RegistrySettings {
+  config: ConfigWriteOptions;
+}
+
+/** Shared by every request: handles to the domain's dependencies. */
+export interface RegistryContext {
   db: Db;
   feed: EventFeed;
+  settings: RegistrySettings;
+}
+
+/** What resolvers get: the shared handles plus this request's batch loaders. */
+export interface GraphQLContext extends RegistryContext {
+  loaders: Loaders;
 }

@@ -5,7 +5,8 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Disposable, OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { GraphQLContext } from '../graphql/context.js';
+import type { GraphQLContext, RegistryContext } from '../graphql/context.js';
+import { createLoaders } from '../graphql/loaders.js';
 import { isClientError, maskError } from '../graphql/errors.js';
 import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
@@ -23,11 +24,12 @@ export const WsCloseCode = {
 
 export type Yoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
-export function createGraphQLHandler(context: GraphQLContext, log: Logger): Yoga {
+export function createGraphQLHandler(context: RegistryContext, log: Logger): Yoga {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
-    context: () => ({ ...context }),
+    // Fresh loaders per request (and per WebSocket operation): caches never outlive it.
+    context: (): GraphQLContext => ({ ...context, loaders: createLoaders(context.db) }),
     landingPage: false,
     // GraphiQL subscribes over SSE: a browser WebSocket cannot carry the Authorization
     // header GraphiQL's Headers tab sets, while SSE is a plain fetch that can.

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toError } from '../errors.js';
-import type { GraphQLContext } from '../graphql/context.js';
+import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import { TokenGate } from './auth.js';
 import { BodyTooLargeError, readBody } from './body.js';
@@ -13,7 +13,7 @@ export interface HttpServerOptions {
   port: number;
   adminToken: string | undefined;
   maxBodyBytes: number;
-  context: GraphQLContext;
+  context: RegistryContext;
   log: Logger;
   /** Readiness: resolves when the node can serve (its database answers). */
   checkReady: () => Promise<void>;

@@ -4,6 +4,7 @@ import { connectDatabase } from '../db/client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
 import { runMigrations } from '../db/migrate.js';
 import { EventFeed } from '../events/feed.js';
+import { startRetentionSweeper } from '../events/retention.js';
 import type { Logger } from '../logger.js';
 import { startExpirySweeper } from '../registry/services/index.js';
 import { startHttpServer } from './http.js';
@@ -40,13 +41,20 @@ export async function startNode(config: Config, log: Logger): Promise<Switchboar
 
     const sweeper = startExpirySweeper(database.db, log.child({ component: 'expiry' }), config.expirySweepMs);
     cleanups.unshift(() => sweeper.stop());
+    const retention = startRetentionSweeper(
+      database.db,
+      log.child({ component: 'retention' }),
+      { maxAgeMs: config.eventRetentionMs, maxCount: config.eventRetentionCount },
+      config.eventPruneIntervalMs,
+    );
+    cleanups.unshift(() => retention.stop());
 
     const http = await startHttpServer({
       host: config.host,
       port: config.port,
       adminToken: config.adminToken,
       maxBodyBytes: config.maxBodyBytes,
-      context: { db: database.db, feed },
+      context: { db: database.db, feed, settings: { config: { historyLimit: config.configHistoryLimit } } },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
         await database.db.execute(sql`select 1`);

@@ -1,6 +1,6 @@
-import { parseCursor, validateTypeFilters } from '../../events/filter.js';
+import { publishEvent } from '../../events/publish.js';
 import { latestEventId, listEvents } from '../../events/read.js';
-import { openEventStream } from '../../events/subscribe.js';
+import { watchEvents } from '../../events/subscribe.js';
 import type { StoredEvent } from '../../events/types.js';
 import { builder } from '../builder.js';
 
@@ -24,11 +24,28 @@ builder.queryFields((t) => ({
       after: t.arg.id({ description: 'An event id; absent or "0": from the beginning.' }),
       first: t.arg.int({ description: 'Page size, 1 to 1000 (default 100).' }),
     },
-    resolve: (_root, args, context) => listEvents(context.db, { ...args, after: args.after == null ? null : String(args.after) }),
+    resolve: (_root, args, context) => listEvents(context.db, args),
   }),
   latestEventId: t.id({
     description: 'Id of the newest committed event ("0" if none). Read it before a snapshot, then subscribe with `after` set to it: nothing falls between.',
     resolve: async (_root, _args, context) => String(await latestEventId(context.db)),
+  }),
+}));
+
+const EventInput = builder.inputType('EventInput', {
+  fields: (t) => ({
+    type: t.string({ required: true, description: 'Lower-case dotted words, e.g. "deploy.finished"; built-in namespaces (service., config., …) are reserved.' }),
+    source: t.string({ required: true, description: 'Who is publishing, e.g. "ci/pipeline-42".' }),
+    data: t.field({ type: 'JSON', description: 'A JSON object, up to 64 KiB.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  publishEvent: t.field({
+    type: EventRef,
+    description: 'Appends a custom event to the log; subscribers see it like any other.',
+    args: { input: t.arg({ type: EventInput, required: true }) },
+    resolve: (_root, { input }, context) => publishEvent(context.db, input),
   }),
 }));
 
@@ -40,11 +57,7 @@ builder.subscriptionFields((t) => ({
       types: t.arg.stringList({ description: 'Exact types ("service.registered") or prefixes ("service.*"). Absent: every type.' }),
       after: t.arg.id(),
     },
-    subscribe: (_root, args, context) =>
-      openEventStream(context.db, context.feed, {
-        after: parseCursor(args.after == null ? null : String(args.after)),
-        filter: { types: validateTypeFilters(args.types) },
-      }),
+    subscribe: (_root, args, context) => watchEvents(context.db, context.feed, args),
     resolve: (event) => event,
   }),
 }));

@@ -1,6 +1,8 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from '../builder.js';
 import './service.js';
+import './component.js';
+import './config.js';
 import './event.js';
 
 let schema: GraphQLSchema | undefined;

@@ -1,5 +1,3 @@
-import { openEventStream } from '../../events/subscribe.js';
-import { parseCursor } from '../../events/filter.js';
 import {
   discoverServices,
   discoverServicesByTag,
@@ -8,9 +6,8 @@ import {
   instanceHealth,
   listServices,
   registerService,
-  SERVICE_EVENT_TYPES,
-  toServiceChange,
   unregisterService,
+  watchServiceChanges,
   type Endpoint,
   type HealthStatus,
   type ServiceChange,
@@ -116,7 +113,7 @@ builder.queryFields((t) => ({
     type: ServiceInstanceRef,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args) => String(args.id),
+    resolve: (_root, args) => args.id,
   }),
   discoverServices: t.field({
     type: [ServiceInstanceRef],
@@ -139,8 +136,8 @@ builder.queryFields((t) => ({
     description: 'Health of one instance; NOT_FOUND when the id is unknown.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
-      const instance = await ServiceInstanceRef.getDataloader(context).load(String(args.id));
-      if (!instance) throw notFound('Service instance', String(args.id));
+      const instance = await ServiceInstanceRef.getDataloader(context).load(args.id);
+      if (!instance) throw notFound('Service instance', args.id);
       return instanceHealth(instance);
     },
   }),
@@ -203,13 +200,13 @@ builder.mutationFields((t) => ({
   registerService: t.field({
     type: ServiceInstanceRef,
     args: { input: t.arg({ type: ServiceDefinitionInput, required: true }) },
-    resolve: (_root, { input }, context) => registerService(context.db, { ...input, id: String(input.id), ttlMs: input.ttl }),
+    resolve: (_root, { input }, context) => registerService(context.db, { ...input, ttlMs: input.ttl }),
   }),
   unregisterService: t.boolean({
     description: 'Removes an instance; NOT_FOUND when the id is unknown.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
-      await unregisterService(context.db, String(args.id));
+      await unregisterService(context.db, args.id);
       return true;
     },
   }),
@@ -217,7 +214,7 @@ builder.mutationFields((t) => ({
     type: ServiceInstanceRef,
     description: 'Renews the instance\'s TTL lease.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => heartbeat(context.db, String(args.id)),
+    resolve: (_root, args, context) => heartbeat(context.db, args.id),
   }),
 }));
 
@@ -245,10 +242,7 @@ builder.subscriptionFields((t) => ({
     description: 'Registrations, updates and removals, for one service name or all. With `after`, first replays every change after that event id.',
     args: { name: t.arg.string(), after: t.arg.id() },
     subscribe: (_root, args, context) =>
-      openEventStream(context.db, context.feed, {
-        after: parseCursor(args.after == null ? null : String(args.after)),
-        filter: { types: SERVICE_EVENT_TYPES, dataContains: args.name ? { name: args.name } : undefined },
-      }),
-    resolve: (event) => toServiceChange(event),
+      watchServiceChanges(context.db, context.feed, args),
+    resolve: (change) => change,
   }),
 }));

@@ -1,3 +1,7 @@
+import type { Db } from '../../db/client.js';
+import type { EventFeed } from '../../events/feed.js';
+import { parseCursor } from '../../events/filter.js';
+import { openEventStream } from '../../events/subscribe.js';
 import type { StoredEvent } from '../../events/types.js';
 import { ServiceEventType } from './events.js';
 import { fromSnapshot, type ServiceInstance } from './model.js';
@@ -37,4 +41,20 @@ export function toServiceChange(event: StoredEvent): ServiceChange {
     reason: data.reason ?? null,
     timestamp: event.createdAt,
   };
+}
+
+export interface ServiceWatch {
+  /** One service name, or every service when absent. */
+  name?: string | null | undefined;
+  /** Event id to resume after (as the client sent it). */
+  after?: string | null | undefined;
+}
+
+/** Catalog changes as a stream: replayed after `after`, then live. */
+export function watchServiceChanges(db: Db, feed: EventFeed, watch: ServiceWatch): Promise<AsyncIterableIterator<ServiceChange>> {
+  return openEventStream(db, feed, {
+    after: parseCursor(watch.after),
+    filter: { types: SERVICE_EVENT_TYPES, dataContains: watch.name ? { name: watch.name } : undefined },
+    project: toServiceChange,
+  });
 }

@@ -1,10 +1,9 @@
 import { isIP } from 'node:net';
-import semver from 'semver';
 import { z } from 'zod';
 import type { EndpointRecord } from '../../db/schema.js';
 import { badInput } from '../../errors.js';
 import { formatDuration } from '../duration.js';
-import { jsonProblem, parseInput, safeText } from '../validation.js';
+import { jsonProblem, parseInput, safeText, semanticVersion } from '../../validation.js';
 
 /** What a client sends to register an instance (optional fields may be null or absent). */
 export interface ServiceDefinitionInput {
@@ -164,17 +163,7 @@ const definitionSchema = z.object({
   name: safeText(ServiceLimits.nameLength)
     .min(1, 'must not be empty')
     .regex(SERVICE_NAME, 'must start and end with a letter or digit and contain only letters, digits, ".", "_" or "-"'),
-  version: z
-    .string()
-    .max(64, 'must be at most 64 characters')
-    .transform((value, ctx) => {
-      const normalized = semver.valid(value);
-      if (!normalized) {
-        ctx.addIssue({ code: 'custom', message: `"${value.slice(0, 64)}" is not a semantic version such as 1.4.2` });
-        return z.NEVER;
-      }
-      return normalized;
-    }),
+  version: semanticVersion(),
   address: z
     .string()
     .max(253, 'must be at most 253 characters')

@@ -1,9 +1,9 @@
 import { asc, inArray, lte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { services } from '../../db/schema.js';
-import { toError } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
 import type { Logger } from '../../logger.js';
+import { startPeriodic, type Periodic } from '../../periodic.js';
 import { unregisteredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
 
@@ -30,40 +30,11 @@ export async function expireLapsedServices(db: Db, limit = SWEEP_BATCH): Promise
   });
 }
 
-export interface Sweeper {
-  stop(): Promise<void>;
-}
-
 /** Runs the expiry sweep every `intervalMs` until stopped; a full batch sweeps again at once. */
-export function startExpirySweeper(db: Db, log: Logger, intervalMs: number): Sweeper {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-
-  const sweep = async () => {
-    try {
-      let removed: ServiceInstance[];
-      do {
-        removed = await expireLapsedServices(db);
-        if (removed.length > 0) log.info({ count: removed.length, ids: removed.slice(0, 20).map((i) => i.id) }, 'expired instances whose TTL lapsed');
-      } while (removed.length === SWEEP_BATCH && !stopped);
-    } catch (error) {
-      log.warn({ err: toError(error) }, 'expiry sweep failed; retrying at the next interval');
-    }
-  };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = sweep().finally(schedule);
-    }, intervalMs);
-  };
-  schedule();
-
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+export function startExpirySweeper(db: Db, log: Logger, intervalMs: number): Periodic {
+  return startPeriodic('expiry sweep', intervalMs, log, async () => {
+    const removed = await expireLapsedServices(db);
+    if (removed.length > 0) log.info({ count: removed.length, ids: removed.slice(0, 20).map((instance) => instance.id) }, 'expired instances whose TTL lapsed');
+    return removed.length === SWEEP_BATCH;
+  });
 }

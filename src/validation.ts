@@ -1,5 +1,6 @@
+import semver from 'semver';
 import { z } from 'zod';
-import { badInput } from '../errors.js';
+import { badInput } from './errors.js';
 
 /**
  * Shared building blocks for input validation. Domain functions validate their own
@@ -15,6 +16,40 @@ export const safeText = (max: number) =>
     .refine((value) => value.isWellFormed(), 'must be valid Unicode text')
     // eslint-disable-next-line no-control-regex
     .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+
+/** A semantic version ("1.4.2"; a leading "v" is accepted), normalised. */
+export const semanticVersion = () =>
+  z
+    .string()
+    .max(64, 'must be at most 64 characters')
+    .transform((value, ctx) => {
+      const normalized = semver.valid(value);
+      if (!normalized) {
+        ctx.addIssue({ code: 'custom', message: `"${value.slice(0, 64)}" is not a semantic version such as 1.4.2` });
+        return z.NEVER;
+      }
+      return normalized;
+    });
+
+/** An optional JSON object (absent: `{}`), size- and depth-capped, copied to a plain object. */
+export const jsonObject = (limits: JsonLimits) =>
+  z
+    .unknown()
+    .optional()
+    .transform((value, ctx) => {
+      if (value == null) return {};
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+        return z.NEVER;
+      }
+      const problem = jsonProblem(value, limits);
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem });
+        return z.NEVER;
+      }
+      // A plain copy: GraphQL hands object literals over with a null prototype.
+      return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+    });
 
 /** Parses with a zod schema; failures become one BAD_USER_INPUT naming every bad field. */
 export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string, fieldNames: Record<string, string> = {}): T {

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import type { Db } from '../db/client.js';
+import { jsonObject, parseInput, safeText } from '../validation.js';
+import { appendEvents } from './append.js';
+import type { StoredEvent } from './types.js';
+
+export interface EventInput {
+  type: string;
+  source: string;
+  data?: unknown;
+}
+
+export const EventLimits = {
+  typeLength: 128,
+  sourceLength: 128,
+  dataBytes: 64 * 1024,
+  dataDepth: 32,
+} as const;
+
+/** Namespaces the registry writes itself; a client may not forge events in them. */
+export const RESERVED_EVENT_PREFIXES = ['service.', 'component.', 'config.', 'health.', 'circuit.', 'switchboard.'] as const;
+
+const CUSTOM_TYPE = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)+$/;
+
+const eventSchema = z.object({
+  type: z
+    .string()
+    .max(EventLimits.typeLength, `must be at most ${EventLimits.typeLength} characters`)
+    .regex(CUSTOM_TYPE, 'must be lower-case dotted words, like "deploy.finished"')
+    .refine((type) => !RESERVED_EVENT_PREFIXES.some((prefix) => type.startsWith(prefix)), {
+      message: `must not start with a namespace the registry reserves (${RESERVED_EVENT_PREFIXES.join(' ')})`,
+    }),
+  source: safeText(EventLimits.sourceLength).min(1, 'must not be empty'),
+  data: jsonObject({ maxBytes: EventLimits.dataBytes, maxDepth: EventLimits.dataDepth }),
+});
+
+/** Appends a custom event (type validated, data size-capped) and returns it as stored. */
+export async function publishEvent(db: Db, input: EventInput): Promise<StoredEvent> {
+  const event = parseInput(eventSchema, input, 'event');
+  return db.transaction(async (tx) => {
+    const [stored] = await appendEvents(tx, [event]);
+    return stored!;
+  });
+}

@@ -1,0 +1,142 @@
+import {
+  COMPONENT_TYPES,
+  dependencyOrder,
+  dependencySpec,
+  dependentsOf,
+  getComponentsByIds,
+  listComponents,
+  registerComponent,
+  requireAll,
+  resolveDependencies,
+  unregisterComponent,
+  type Component,
+  type ComponentDependency,
+  type MissingDependency,
+} from '../../registry/components/index.js';
+import { builder } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
+
+const ComponentTypeEnum = builder.enumType('ComponentType', { values: COMPONENT_TYPES });
+
+const ComponentDependencyRef = builder.objectRef<ComponentDependency>('ComponentDependency').implement({
+  description: 'A declared dependency: another component by name, with a semver range ("*" for any version).',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    range: t.exposeString('range'),
+    spec: t.string({ description: 'As written: "name" or "name@range".', resolve: (dependency) => dependencySpec(dependency) }),
+  }),
+});
+
+const MissingDependencyRef = builder.objectRef<MissingDependency>('MissingDependency').implement({
+  description: 'A dependency nothing registered satisfies (yet).',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    range: t.exposeString('range'),
+    availableVersions: t.exposeStringList('availableVersions', { description: 'Registered versions of that name, none in range; newest first.' }),
+  }),
+});
+
+/** Resolution needs every version of each dependency name: one batched load for the whole request. */
+async function resolutionOf(component: Component, context: GraphQLContext) {
+  const candidates = await context.loaders.componentsByName.loadMany(component.dependencies.map((dependency) => dependency.name));
+  return resolveDependencies(component, candidates.flatMap((entry) => (entry instanceof Error ? [] : entry)));
+}
+
+export const ComponentRef = builder.loadableObjectRef('Component', {
+  load: (ids: string[], context: GraphQLContext) => getComponentsByIds(context.db, ids),
+  sort: (component) => component.id,
+});
+
+ComponentRef.implement({
+  description: 'A framework component (step, transformer, validator, flow, middleware or plugin) in the catalogue.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    type: t.expose('type', { type: ComponentTypeEnum }),
+    name: t.exposeString('name'),
+    version: t.exposeString('version'),
+    description: t.exposeString('description', { nullable: true }),
+    dependencies: t.expose('dependencies', { type: [ComponentDependencyRef] }),
+    metadata: t.expose('metadata', { type: 'JSON' }),
+    registeredAt: t.expose('registeredAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    resolvedDependencies: t.field({
+      type: [ComponentRef],
+      description: 'What each dependency resolves to: the highest registered version in its range.',
+      resolve: async (component, _args, context) => (await resolutionOf(component, context)).resolved.map((entry) => entry.component),
+    }),
+    missingDependencies: t.field({
+      type: [MissingDependencyRef],
+      description: 'Dependencies nothing registered satisfies. Components may arrive in any order; this says what is still missing.',
+      resolve: async (component, _args, context) => (await resolutionOf(component, context)).missing,
+    }),
+    dependents: t.field({
+      type: [ComponentRef],
+      description: 'Components whose dependencies resolve to this one (reverse edges).',
+      resolve: async (component, _args, context) => {
+        const [declaring, sameName] = await Promise.all([
+          context.loaders.componentsDependingOn.load(component.name),
+          context.loaders.componentsByName.load(component.name),
+        ]);
+        return dependentsOf(component, declaring, sameName);
+      },
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  component: t.field({
+    type: ComponentRef,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args) => args.id,
+  }),
+  components: t.field({
+    type: [ComponentRef],
+    description: 'The catalogue, optionally of one type and/or name; by name, newest version first.',
+    args: { type: t.arg({ type: ComponentTypeEnum }), name: t.arg.string() },
+    resolve: (_root, args, context) => listComponents(context.db, args),
+  }),
+  dependencyOrder: t.field({
+    type: [ComponentRef],
+    description:
+      'A start order for these components and everything they depend on: dependencies first. CONFLICT names the cycle, or the dependency that is missing.',
+    args: { ids: t.arg.idList({ required: true }) },
+    resolve: async (_root, args, context) => {
+      const roots = requireAll(args.ids, await ComponentRef.getDataloader(context).loadMany(args.ids).then(withoutErrors));
+      return dependencyOrder(roots, async (names) => (await context.loaders.componentsByName.loadMany(names).then(withoutErrors)).flatMap((group) => group ?? []));
+    },
+  }),
+}));
+
+function withoutErrors<T>(results: (T | Error)[]): (T | null)[] {
+  return results.map((result) => (result instanceof Error ? null : result));
+}
+
+const ComponentInput = builder.inputType('ComponentInput', {
+  fields: (t) => ({
+    id: t.id({ description: 'Defaults to "<name>@<version>": each version of a name is its own component.' }),
+    type: t.field({ type: ComponentTypeEnum, required: true }),
+    name: t.string({ required: true }),
+    version: t.string({ required: true, description: 'Semantic version.' }),
+    description: t.string(),
+    dependencies: t.stringList({ description: 'Other components by name, optionally with a range: "http-client", "http-client@^1.2".' }),
+    metadata: t.field({ type: 'JSON', description: 'Any JSON object, up to 64 KiB.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  registerComponent: t.field({
+    type: ComponentRef,
+    description: 'Registers a component, or updates it when the id exists. Dependencies need not be registered yet.',
+    args: { input: t.arg({ type: ComponentInput, required: true }) },
+    resolve: (_root, { input }, context) => registerComponent(context.db, input),
+  }),
+  unregisterComponent: t.boolean({
+    description: 'Removes a component; NOT_FOUND when the id is unknown.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      await unregisterComponent(context.db, args.id);
+      return true;
+    },
+  }),
+}));

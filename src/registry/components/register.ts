@@ -1,0 +1,50 @@
+import { eq, sql } from 'drizzle-orm';
+import { isDeepStrictEqual } from 'node:util';
+import type { Db } from '../../db/client.js';
+import { components } from '../../db/schema.js';
+import { notFound } from '../../errors.js';
+import { appendEvents } from '../../events/append.js';
+import { parseComponentDefinition, type ComponentDefinition, type ComponentInput } from './definition.js';
+import { componentRegisteredEvent, componentUnregisteredEvent } from './events.js';
+import type { Component } from './model.js';
+
+/**
+ * Registers a component, or updates it when the id exists. Dependencies need not
+ * be registered yet: components arrive in any order, and the graph queries say
+ * what is missing. An unchanged re-registration writes no event.
+ */
+export async function registerComponent(db: Db, input: ComponentInput): Promise<Component> {
+  const definition = parseComponentDefinition(input);
+  return db.transaction(async (tx) => {
+    for (;;) {
+      const [existing] = await tx.select().from(components).where(eq(components.id, definition.id)).for('update');
+      if (!existing) {
+        const [created] = await tx.insert(components).values(definition).onConflictDoNothing({ target: components.id }).returning();
+        if (!created) continue; // a concurrent first registration won; update it instead
+        await appendEvents(tx, [componentRegisteredEvent(created, true)]);
+        return created;
+      }
+      if (sameDefinition(existing, definition)) return existing;
+      const [updated] = await tx
+        .update(components)
+        .set({ ...definition, updatedAt: sql`now()` })
+        .where(eq(components.id, definition.id))
+        .returning();
+      await appendEvents(tx, [componentRegisteredEvent(updated!, false)]);
+      return updated!;
+    }
+  });
+}
+
+export async function unregisterComponent(db: Db, id: string): Promise<Component> {
+  return db.transaction(async (tx) => {
+    const [removed] = await tx.delete(components).where(eq(components.id, id)).returning();
+    if (!removed) throw notFound('Component', id);
+    await appendEvents(tx, [componentUnregisteredEvent(removed)]);
+    return removed;
+  });
+}
+
+function sameDefinition(existing: Component, next: ComponentDefinition): boolean {
+  return (Object.keys(next) as (keyof ComponentDefinition)[]).every((key) => isDeepStrictEqual(existing[key], next[key]));
+}

@@ -1,0 +1,176 @@
+import { and, eq, lte, ne, sql } from 'drizzle-orm';
+import { isDeepStrictEqual } from 'node:util';
+import type { Db, Tx } from '../../db/client.js';
+import { AdvisoryLock } from '../../db/locks.js';
+import { configEntries, configHistory, type ConfigEntryRow } from '../../db/schema.js';
+import { badInput, conflict, notFound } from '../../errors.js';
+import { appendEvents } from '../../events/append.js';
+import { apiEnvironment, storedEnvironment, validateExpectedVersion, validateKey, validateValue } from './definition.js';
+import { configChangedEvent } from './events.js';
+import { toEntry, type ConfigEntry } from './model.js';
+
+export interface ConfigWriteOptions {
+  /** Versions kept per key and environment (older ones are pruned as new ones land). */
+  historyLimit: number;
+}
+
+export interface SetConfigInput {
+  key: string;
+  /** Any JSON value but null. */
+  value?: unknown;
+  environment?: string | null | undefined;
+  /** Compare-and-set: 0 = the key must not exist yet; n = the current version must be n. */
+  expectedVersion?: number | null | undefined;
+}
+
+type Change = { kind: 'set'; value: unknown } | { kind: 'delete' };
+
+interface Target {
+  key: string;
+  environment: string;
+  expectedVersion: number | undefined;
+}
+
+/**
+ * Sets a value. Versions start at 1 and grow by one per change, through deletions
+ * too. Setting the value a key already has changes nothing and returns the entry
+ * as it is (watchers are not woken for nothing).
+ */
+export async function setConfig(db: Db, input: SetConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
+  const target = parseTarget(input);
+  const value = validateValue(input.value);
+  return db.transaction((tx) => writeConfig(tx, target, { kind: 'set', value }, options));
+}
+
+export interface DeleteConfigInput {
+  key: string;
+  environment?: string | null | undefined;
+  expectedVersion?: number | null | undefined;
+}
+
+/** Deletes a value; NOT_FOUND when it does not exist. An environment then falls back to the global value. */
+export async function deleteConfig(db: Db, input: DeleteConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
+  const target = parseTarget(input);
+  return db.transaction((tx) => writeConfig(tx, target, { kind: 'delete' }, options));
+}
+
+export interface RollbackConfigInput {
+  key: string;
+  environment?: string | null | undefined;
+  /** The version whose value becomes current again, as a new version. */
+  version: number;
+  expectedVersion?: number | null | undefined;
+}
+
+export async function rollbackConfig(db: Db, input: RollbackConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
+  const target = parseTarget(input);
+  return db.transaction(async (tx) => {
+    const [old] = await tx
+      .select()
+      .from(configHistory)
+      .where(and(eq(configHistory.key, target.key), eq(configHistory.environment, target.environment), eq(configHistory.version, input.version)));
+    if (!old) throw notFound('Configuration version', `${describe(target)} v${input.version}`);
+    if (old.deleted) {
+      throw badInput(`Version ${input.version} of ${describe(target)} is a deletion; use deleteConfig to delete the key.`, { field: 'version' });
+    }
+    return writeConfig(tx, target, { kind: 'set', value: old.value }, options);
+  });
+}
+
+function parseTarget(input: { key: string; environment?: string | null | undefined; expectedVersion?: number | null | undefined }): Target {
+  return {
+    key: validateKey(input.key),
+    environment: storedEnvironment(input.environment),
+    expectedVersion: validateExpectedVersion(input.expectedVersion),
+  };
+}
+
+/** The one write path: check, write the entry and its history, record the event. */
+async function writeConfig(tx: Tx, target: Target, change: Change, options: ConfigWriteOptions): Promise<ConfigEntry> {
+  // Every write to a key, whatever the environment, takes this lock. A global write
+  // records which environments override it (and an environment write the global
+  // value it falls back to); that must not change before the commit.
+  await tx.execute(sql`select pg_advisory_xact_lock(${AdvisoryLock.CONFIG_KEY}::int4, hashtext(${target.key}))`);
+
+  const [current] = await tx
+    .select()
+    .from(configEntries)
+    .where(and(eq(configEntries.key, target.key), eq(configEntries.environment, target.environment)));
+  const exists = current !== undefined && !current.deleted;
+  checkExpectedVersion(target, current, exists);
+  if (change.kind === 'delete' && !exists) throw notFound('Configuration key', describe(target));
+  if (change.kind === 'set' && exists && isDeepStrictEqual(current.value, change.value)) return toEntry(current, target.environment);
+
+  const version = (current?.version ?? 0) + 1;
+  const newValue = change.kind === 'set' ? change.value : null;
+  const deleted = change.kind === 'delete';
+  const [entry] = await tx
+    .insert(configEntries)
+    .values({ key: target.key, environment: target.environment, value: newValue, version, deleted })
+    .onConflictDoUpdate({
+      target: [configEntries.key, configEntries.environment],
+      set: { value: newValue, version, deleted, updatedAt: sql`now()` },
+    })
+    .returning();
+  await tx.insert(configHistory).values({ key: target.key, environment: target.environment, version, value: newValue, deleted });
+  await tx
+    .delete(configHistory)
+    .where(
+      and(
+        eq(configHistory.key, target.key),
+        eq(configHistory.environment, target.environment),
+        lte(configHistory.version, version - options.historyLimit),
+      ),
+    );
+
+  await appendEvents(tx, [
+    configChangedEvent({
+      key: target.key,
+      environment: apiEnvironment(target.environment),
+      version,
+      deleted,
+      oldValue: exists ? current.value : null,
+      newValue,
+      ...(await effectiveContext(tx, target)),
+    }),
+  ]);
+  return toEntry(entry!, target.environment);
+}
+
+function checkExpectedVersion(target: Target, current: ConfigEntryRow | undefined, exists: boolean): void {
+  const expected = target.expectedVersion;
+  if (expected === undefined) return;
+  if (expected === 0 && exists) {
+    throw conflict(`${describe(target)} already exists (version ${current!.version}); expectedVersion 0 requires that it does not.`, {
+      currentVersion: current!.version,
+    });
+  }
+  if (expected > 0 && (!exists || current!.version !== expected)) {
+    throw conflict(
+      exists
+        ? `${describe(target)} is at version ${current!.version}, not ${expected}; nothing was written.`
+        : `${describe(target)} does not exist, so it is not at version ${expected}; nothing was written.`,
+      { currentVersion: exists ? current!.version : null },
+    );
+  }
+}
+
+/** What watchers of other environments need to know about this change (see ConfigEventData). */
+async function effectiveContext(tx: Tx, target: Target): Promise<{ globalValue: unknown } | { overriddenIn: string[] }> {
+  if (target.environment !== '') {
+    const [global] = await tx
+      .select({ value: configEntries.value })
+      .from(configEntries)
+      .where(and(eq(configEntries.key, target.key), eq(configEntries.environment, ''), eq(configEntries.deleted, false)));
+    return { globalValue: global?.value ?? null };
+  }
+  const overriding = await tx
+    .select({ environment: configEntries.environment })
+    .from(configEntries)
+    .where(and(eq(configEntries.key, target.key), ne(configEntries.environment, ''), eq(configEntries.deleted, false)));
+  return { overriddenIn: overriding.map((row) => row.environment) };
+}
+
+function describe(target: { key: string; environment: string }): string {
+  return target.environment === '' ? `"${target.key}" (global)` : `"${target.key}" in ${target.environment}`;
+}
