@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseDuration } from './registry/duration.js';
+import { TargetPolicy } from './registry/health/policy.js';
 
 /** Everything the process reads from its environment, parsed once at start-up. */
 export interface Config {
@@ -23,6 +24,13 @@ export interface Config {
   eventRetentionMs: number;
   eventRetentionCount: number;
   eventPruneIntervalMs: number;
+  /** Whether `serve` also runs the health-check pool (`worker` always does). */
+  healthWorker: boolean;
+  healthConcurrency: number;
+  scriptChecksEnabled: boolean;
+  /** Networks health checks may reach (CIDR); undefined: anywhere. */
+  healthAllowedNetworks: string[] | undefined;
+  healthHistoryLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -51,6 +59,11 @@ export function loadConfig(env: Env = process.env): Config {
     eventRetentionMs: duration(env, 'SWITCHBOARD_EVENT_RETENTION', 7 * DAY_MS, 60_000, 3650 * DAY_MS),
     eventRetentionCount: integer(env, 'SWITCHBOARD_EVENT_RETENTION_COUNT', 1_000_000, 10, 1_000_000_000),
     eventPruneIntervalMs: duration(env, 'SWITCHBOARD_EVENT_PRUNE_INTERVAL', 60_000, 50, DAY_MS),
+    healthWorker: boolean(env, 'SWITCHBOARD_HEALTH_WORKER', true),
+    healthConcurrency: integer(env, 'SWITCHBOARD_HEALTH_CONCURRENCY', 256, 1, 100_000),
+    scriptChecksEnabled: boolean(env, 'SWITCHBOARD_ENABLE_SCRIPT_CHECKS', false),
+    healthAllowedNetworks: networks(env, 'SWITCHBOARD_HEALTH_ALLOWED_NETWORKS'),
+    healthHistoryLimit: integer(env, 'SWITCHBOARD_HEALTH_HISTORY', 100, 1, 100_000),
   };
   if (config.adminToken !== undefined && config.adminToken.length < 16) {
     throw new ConfigError('SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters long.');
@@ -94,6 +107,18 @@ function duration(env: Env, name: string, fallback: number, minMs: number, maxMs
     throw new ConfigError(`${name} must be a duration such as "30s" between ${minMs}ms and ${maxMs}ms, got "${raw}".`);
   }
   return value;
+}
+
+function networks(env: Env, name: string): string[] | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  const list = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  try {
+    new TargetPolicy(list);
+  } catch (error) {
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+  return list;
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {

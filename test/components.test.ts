@@ -13,7 +13,9 @@ import {
 import { connectDatabase } from '../src/db/client.js';
 import { EventFeed } from '../src/events/feed.js';
 import { createLogger } from '../src/logger.js';
+import { loadConfig } from '../src/config.js';
 import { createGraphQLHandler } from '../src/server/graphql.js';
+import { settingsFrom } from '../src/server/node.js';
 import { errorCode } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 
@@ -185,7 +187,7 @@ describe('graph reads are batched', () => {
     const queries: string[] = [];
     const database = connectDatabase(registry.database.url, { onQuery: (query) => queries.push(query) });
     const feed = new EventFeed(database.db, database.sql, createLogger('silent'));
-    const yoga = createGraphQLHandler({ db: database.db, feed, settings: { config: { historyLimit: 10 } } }, createLogger('silent'));
+    const yoga = createGraphQLHandler({ db: database.db, feed, settings: settingsFrom(loadConfig({})) }, createLogger('silent'));
     // postgres.js runs a new parameterised statement twice (describe, then execute),
     // so each shape of query is run once, uncounted, before it is counted.
     const count = async (): Promise<{ components: number; queries: number }> => {

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeartbeatDocument, OnEventsDocument, RegisterServiceDocument } from '../src/client/index.js';
-import type { SwitchboardNode } from '../src/server/node.js';
+import type { TestNode } from './support/nodes.js';
 import { clientFactory, eventually, instance, take } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode } from './support/nodes.js';
 
 let database: TestDatabase;
-const nodes: SwitchboardNode[] = [];
+const nodes: TestNode[] = [];
 const clients = clientFactory();
 
 beforeAll(async () => {

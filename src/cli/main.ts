@@ -2,13 +2,17 @@
 import { Command } from 'commander';
 import { printSchemaCommand } from './print-schema.js';
 import { migrateCommand } from './migrate.js';
-import { serveCommand } from './serve.js';
+import { serveCommand, workerCommand } from './run.js';
 
 const program = new Command()
   .name('switchboard')
   .description('A service registry with a GraphQL API. Configuration comes from the environment (see README).');
 
 program.command('serve').description('Run a registry node: GraphQL over HTTP, SSE and WebSocket on PORT (default 4000).').action(serveCommand);
+program
+  .command('worker')
+  .description('Run only the health-check pool (and the sweeps) against DATABASE_URL, to scale checks out apart from the API.')
+  .action(workerCommand);
 program.command('migrate').description('Apply database migrations and exit (serve also applies them at start-up).').action(migrateCommand);
 program
   .command('print-schema')

@@ -1,11 +1,13 @@
 import type { Db } from '../db/client.js';
 import type { EventFeed } from '../events/feed.js';
 import type { ConfigWriteOptions } from '../registry/config/index.js';
+import type { HealthOptions } from '../registry/health/index.js';
 import type { Loaders } from './loaders.js';
 
 /** Settings resolvers pass on to the domain. */
 export interface RegistrySettings {
   config: ConfigWriteOptions;
+  health: HealthOptions;
 }
 
 /** Shared by every request: handles to the domain's dependencies. */

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../db/client.js';
 import { getComponentsByNames, getComponentsDependingOn, type Component } from '../registry/components/index.js';
+import { getHealthChecksByServiceIds, type HealthCheck } from '../registry/health/index.js';
 
 /**
  * Batch loaders for graph fields, created per request (a cache must not outlive
@@ -12,6 +13,8 @@ export interface Loaders {
   componentsByName: DataLoader<string, Component[]>;
   /** Components that declare a dependency on a name. */
   componentsDependingOn: DataLoader<string, Component[]>;
+  /** The health checks of an instance. */
+  checksByService: DataLoader<string, HealthCheck[]>;
 }
 
 export function createLoaders(db: Db): Loaders {
@@ -20,6 +23,7 @@ export function createLoaders(db: Db): Loaders {
     componentsDependingOn: new DataLoader(async (names) =>
       groupBy(names, await getComponentsDependingOn(db, names), (component) => component.dependencyNames),
     ),
+    checksByService: new DataLoader(async (ids) => groupBy(ids, await getHealthChecksByServiceIds(db, ids), (check) => [check.serviceId])),
   };
 }
 

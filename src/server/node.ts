@@ -1,85 +1,142 @@
 import { sql } from 'drizzle-orm';
 import type { Config } from '../config.js';
-import { connectDatabase } from '../db/client.js';
+import { connectDatabase, type Db } from '../db/client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
 import { runMigrations } from '../db/migrate.js';
 import { EventFeed } from '../events/feed.js';
 import { startRetentionSweeper } from '../events/retention.js';
+import type { RegistrySettings } from '../graphql/context.js';
+import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
-import { startExpirySweeper } from '../registry/services/index.js';
+import { startPeriodic } from '../periodic.js';
+import { pruneHealthHistory, reapCriticalServices, TargetPolicy } from '../registry/health/index.js';
+import { expireLapsedServices } from '../registry/services/index.js';
 import { startHttpServer } from './http.js';
 
 export interface SwitchboardNode {
-  url: string;
-  port: number;
+  /** Where GraphQL is served; undefined for a worker. */
+  url: string | undefined;
+  port: number | undefined;
+  worker: HealthWorker | undefined;
   /** Graceful stop, in dependency order; safe to call twice. */
   stop(): Promise<void>;
 }
 
 /**
- * One `switchboard serve` process: database (embedded unless DATABASE_URL is
- * set), migrations, the event feed, the expiry sweeper and the HTTP/WebSocket
- * server. Nodes share nothing but the database, so any number can run side by side.
+ * `serve`: the GraphQL API (HTTP, SSE, WebSocket) plus the background work.
+ * `worker`: only the health-check pool and the sweeps, no API.
  */
-export async function startNode(config: Config, log: Logger): Promise<SwitchboardNode> {
+export type NodeRole = 'serve' | 'worker';
+
+/**
+ * One Switchboard process: database (embedded unless DATABASE_URL is set),
+ * migrations, the sweeps (TTL expiry, critical reaping, event retention), the
+ * health-check pool, and for `serve` the event feed and the HTTP/WebSocket server.
+ * Processes share nothing but the database, so any number can run side by side.
+ */
+export async function startNode(config: Config, log: Logger, role: NodeRole = 'serve'): Promise<SwitchboardNode> {
   let embedded: EmbeddedPostgres | undefined;
   if (config.databaseUrl === undefined) {
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log: log.child({ component: 'embedded-postgres' }) });
   }
   const databaseUrl = config.databaseUrl ?? embedded!.url;
 
+  // Undone in reverse order on stop, or on a failed start.
   const cleanups: (() => Promise<void>)[] = [];
   if (embedded) cleanups.push(() => embedded.stop());
   try {
     await runMigrations(databaseUrl);
-    const database = connectDatabase(databaseUrl, { poolSize: config.dbPoolSize, applicationName: `switchboard ${config.nodeName}` });
+    const database = connectDatabase(databaseUrl, { poolSize: config.dbPoolSize, applicationName: `switchboard ${role} ${config.nodeName}` });
     cleanups.unshift(() => database.close());
+
+    const sweeps = startSweeps(database.db, config, log);
+    cleanups.unshift(sweeps);
+
+    const settings = settingsFrom(config);
+    let worker: HealthWorker | undefined;
+    if (role === 'worker' || config.healthWorker) {
+      worker = new HealthWorker(database.db, log.child({ component: 'health' }), {
+        name: config.nodeName,
+        concurrency: config.healthConcurrency,
+        includeScripts: config.scriptChecksEnabled,
+        targets: settings.health.policy.targets,
+      });
+      worker.start();
+      cleanups.unshift(() => worker!.stop());
+    }
+
+    if (role === 'worker') {
+      return { url: undefined, port: undefined, worker, stop: once(() => stopAll(cleanups, log)) };
+    }
 
     const feed = new EventFeed(database.db, database.sql, log.child({ component: 'event-feed' }));
     await feed.start();
     cleanups.unshift(() => feed.close());
-
-    const sweeper = startExpirySweeper(database.db, log.child({ component: 'expiry' }), config.expirySweepMs);
-    cleanups.unshift(() => sweeper.stop());
-    const retention = startRetentionSweeper(
-      database.db,
-      log.child({ component: 'retention' }),
-      { maxAgeMs: config.eventRetentionMs, maxCount: config.eventRetentionCount },
-      config.eventPruneIntervalMs,
-    );
-    cleanups.unshift(() => retention.stop());
 
     const http = await startHttpServer({
       host: config.host,
       port: config.port,
       adminToken: config.adminToken,
       maxBodyBytes: config.maxBodyBytes,
-      context: { db: database.db, feed, settings: { config: { historyLimit: config.configHistoryLimit } } },
+      context: { db: database.db, feed, settings },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
         await database.db.execute(sql`select 1`);
       },
     });
 
-    let stopping: Promise<void> | undefined;
     const stop = async () => {
       log.info('shutting down: refusing new connections, finishing in-flight requests');
       const draining = http.close(config.shutdownTimeoutMs);
       // Ending the feed completes every subscription, so streaming responses can finish.
       await feed.close();
       await draining;
-      await runAll(cleanups, log);
-      log.info('shutdown complete');
+      await stopAll(cleanups, log);
     };
-    return {
-      url: http.url,
-      port: http.port,
-      stop: () => (stopping ??= stop()),
-    };
+    return { url: http.url, port: http.port, worker, stop: once(stop) };
   } catch (error) {
     await runAll(cleanups, log);
     throw error;
   }
+}
+
+export function settingsFrom(config: Config): RegistrySettings {
+  return {
+    config: { historyLimit: config.configHistoryLimit },
+    health: {
+      policy: { scriptChecksEnabled: config.scriptChecksEnabled, targets: new TargetPolicy(config.healthAllowedNetworks) },
+      historyLimit: config.healthHistoryLimit,
+    },
+  };
+}
+
+/** Every process sweeps: lapsed TTL leases, instances critical too long, old events and old health history. */
+function startSweeps(db: Db, config: Config, log: Logger): () => Promise<void> {
+  const expiryLog = log.child({ component: 'expiry' });
+  const expiry = startPeriodic('expiry sweep', config.expirySweepMs, expiryLog, async () => {
+    const expired = await expireLapsedServices(db);
+    const reaped = await reapCriticalServices(db);
+    if (expired.length) expiryLog.info({ count: expired.length, ids: expired.slice(0, 20).map((i) => i.id) }, 'expired instances whose TTL lapsed');
+    if (reaped.length) expiryLog.info({ count: reaped.length, ids: reaped.slice(0, 20).map((i) => i.id) }, 'removed instances critical for longer than deregisterCriticalServiceAfter');
+    return expired.length + reaped.length > 0 && (expired.length === 500 || reaped.length === 100);
+  });
+  const retention = startRetentionSweeper(
+    db,
+    log.child({ component: 'retention' }),
+    { maxAgeMs: config.eventRetentionMs, maxCount: config.eventRetentionCount },
+    config.eventPruneIntervalMs,
+  );
+  const history = startPeriodic('health history pruning', config.eventPruneIntervalMs, log, async () => {
+    return (await pruneHealthHistory(db, config.healthHistoryLimit)) === 10_000;
+  });
+  return async () => {
+    await Promise.all([expiry.stop(), retention.stop(), history.stop()]);
+  };
+}
+
+async function stopAll(cleanups: (() => Promise<void>)[], log: Logger): Promise<void> {
+  await runAll(cleanups, log);
+  log.info('shutdown complete');
 }
 
 async function runAll(cleanups: (() => Promise<void>)[], log: Logger): Promise<void> {
@@ -90,4 +147,9 @@ async function runAll(cleanups: (() => Promise<void>)[], log: Logger): Promise<v
       log.warn({ err: error }, 'cleanup step failed');
     }
   }
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= fn());
 }

@@ -10,10 +10,15 @@ import { createTestDatabase, type TestDatabase } from './database.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** A serving node: its URL is known. */
+export type TestNode = SwitchboardNode & { url: string };
+
 /** A registry node in this process, on an ephemeral port, against `databaseUrl`. */
-export async function startTestNode(databaseUrl: string, env: Record<string, string> = {}): Promise<SwitchboardNode> {
+export async function startTestNode(databaseUrl: string, env: Record<string, string> = {}): Promise<TestNode> {
   const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...env });
-  return startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'));
+  const node = await startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'));
+  if (node.url === undefined) throw new Error('a serving node has a URL');
+  return node as TestNode;
 }
 
 export interface NodeProcess {
@@ -77,7 +82,7 @@ export async function spawnNode(env: Record<string, string | undefined>): Promis
 
 export interface RegistryFixture {
   database: TestDatabase;
-  node: SwitchboardNode;
+  node: TestNode;
   /** A client of `node` without a token. */
   client: SwitchboardClient;
   clients: ReturnType<typeof clientFactory>;

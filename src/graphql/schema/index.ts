@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from '../builder.js';
 import './service.js';
+import './health.js';
 import './component.js';
 import './config.js';
 import './event.js';

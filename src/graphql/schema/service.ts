@@ -16,18 +16,17 @@ import {
 import type { EndpointParameterRecord, EndpointResponseRecord } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
 import { builder } from '../builder.js';
+import { HealthCheckInput, HealthStatusTypeEnum, toCheckInput } from './health-inputs.js';
 
 // --- Health ---------------------------------------------------------------------------
-
-export const HealthStatusTypeEnum = builder.enumType('HealthStatusType', {
-  values: ['PASSING', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const,
-});
 
 const HealthStatusRef = builder.objectRef<HealthStatus>('HealthStatus').implement({
   fields: (t) => ({
     status: t.expose('status', { type: HealthStatusTypeEnum }),
     output: t.exposeString('output', { description: 'Why the status is what it is, for humans.' }),
     lastCheck: t.expose('lastCheck', { type: 'DateTime', nullable: true, description: 'When the instance last proved it is alive.' }),
+    checkCount: t.exposeInt('checkCount', { description: "Runs of the instance's checks so far." }),
+    failureCount: t.exposeInt('failureCount', { description: 'Runs that did not pass.' }),
   }),
 });
 
@@ -94,7 +93,10 @@ export const ServiceInstanceRef = builder.loadableObject('ServiceInstance', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime', nullable: true }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
-    health: t.field({ type: HealthStatusRef, resolve: (instance) => instanceHealth(instance) }),
+    health: t.field({
+      type: HealthStatusRef,
+      resolve: async (instance, _args, context) => instanceHealth(instance, await context.loaders.checksByService.load(instance.id)),
+    }),
   }),
 });
 
@@ -138,7 +140,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, context) => {
       const instance = await ServiceInstanceRef.getDataloader(context).load(args.id);
       if (!instance) throw notFound('Service instance', args.id);
-      return instanceHealth(instance);
+      return instanceHealth(instance, await context.loaders.checksByService.load(instance.id));
     },
   }),
   services: t.field({
@@ -193,6 +195,8 @@ const ServiceDefinitionInput = builder.inputType('ServiceDefinitionInput', {
     weight: t.int({ description: 'Defaults to 1.' }),
     priority: t.int({ description: 'Defaults to 0; lower is preferred.' }),
     ttl: t.field({ type: 'Duration', description: 'Lease: without a heartbeat within it, the instance expires and is removed.' }),
+    healthCheck: t.field({ type: HealthCheckInput, description: 'A health check to add (or update) with the instance.' }),
+    healthChecks: t.field({ type: [HealthCheckInput], description: 'Several health checks to add (or update) with the instance.' }),
   }),
 });
 
@@ -200,7 +204,12 @@ builder.mutationFields((t) => ({
   registerService: t.field({
     type: ServiceInstanceRef,
     args: { input: t.arg({ type: ServiceDefinitionInput, required: true }) },
-    resolve: (_root, { input }, context) => registerService(context.db, { ...input, ttlMs: input.ttl }),
+    resolve: (_root, { input }, context) =>
+      registerService(
+        context.db,
+        { ...input, ttlMs: input.ttl, healthChecks: [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput) },
+        context.settings.health.policy,
+      ),
   }),
   unregisterService: t.boolean({
     description: 'Removes an instance; NOT_FOUND when the id is unknown.',
@@ -221,7 +230,7 @@ builder.mutationFields((t) => ({
 // --- Changes ----------------------------------------------------------------------------
 
 const ServiceChangeKindEnum = builder.enumType('ServiceChangeKind', {
-  values: ['REGISTERED', 'UPDATED', 'DEREGISTERED', 'EXPIRED'] as const,
+  values: ['REGISTERED', 'UPDATED', 'DEREGISTERED', 'EXPIRED', 'REAPED'] as const,
 });
 
 const ServiceChangeRef = builder.objectRef<ServiceChange>('ServiceChange').implement({

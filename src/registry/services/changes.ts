@@ -6,7 +6,7 @@ import type { StoredEvent } from '../../events/types.js';
 import { ServiceEventType } from './events.js';
 import { fromSnapshot, type ServiceInstance } from './model.js';
 
-export type ServiceChangeKind = 'REGISTERED' | 'UPDATED' | 'DEREGISTERED' | 'EXPIRED';
+export type ServiceChangeKind = 'REGISTERED' | 'UPDATED' | 'DEREGISTERED' | 'EXPIRED' | 'REAPED';
 
 /** A catalog event, read back as what happened to which instance. */
 export interface ServiceChange {
@@ -20,18 +20,18 @@ export interface ServiceChange {
   timestamp: Date;
 }
 
+const REMOVAL_KINDS: Record<string, ServiceChangeKind> = {
+  deregistered: 'DEREGISTERED',
+  'ttl-expired': 'EXPIRED',
+  'critical-too-long': 'REAPED',
+};
+
 export const SERVICE_EVENT_TYPES = [ServiceEventType.REGISTERED, ServiceEventType.UNREGISTERED];
 
 export function toServiceChange(event: StoredEvent): ServiceChange {
   const data = event.data as { id: string; name: string; created?: boolean; reason?: string; instance: Record<string, unknown> };
   const removed = event.type === ServiceEventType.UNREGISTERED;
-  const kind: ServiceChangeKind = removed
-    ? data.reason === 'ttl-expired'
-      ? 'EXPIRED'
-      : 'DEREGISTERED'
-    : data.created
-      ? 'REGISTERED'
-      : 'UPDATED';
+  const kind: ServiceChangeKind = removed ? REMOVAL_KINDS[data.reason ?? ''] ?? 'DEREGISTERED' : data.created ? 'REGISTERED' : 'UPDATED';
   return {
     eventId: event.id,
     kind,

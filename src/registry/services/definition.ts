@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { EndpointRecord } from '../../db/schema.js';
 import { badInput } from '../../errors.js';
+import type { HealthCheckInput } from '../health/definition.js';
 import { formatDuration } from '../duration.js';
 import { jsonProblem, parseInput, safeText, semanticVersion } from '../../validation.js';
 
@@ -20,6 +21,8 @@ export interface ServiceDefinitionInput {
   priority?: number | null | undefined;
   /** Lease length in milliseconds; the instance expires unless heartbeats renew it. */
   ttlMs?: number | null | undefined;
+  /** Health checks to add or update along with the instance. */
+  healthChecks?: readonly HealthCheckInput[] | null | undefined;
 }
 
 export interface EndpointInput {

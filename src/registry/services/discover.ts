@@ -18,8 +18,9 @@ export interface DiscoverQuery {
 
 const MAX_FILTER_TAGS = 64;
 
-/** An instance is passing while it has no lease, or its lease has not lapsed. */
-const passing = () => or(isNull(services.expiresAt), gt(services.expiresAt, sql`now()`))!;
+/** Passing: not in maintenance, every check passing, and no lapsed TTL lease. */
+const passing = () =>
+  and(isNull(services.maintenanceSince), eq(services.checkStatus, 'PASSING'), or(isNull(services.expiresAt), gt(services.expiresAt, sql`now()`)))!;
 
 export async function discoverServices(db: Executor, query: DiscoverQuery): Promise<ServiceInstance[]> {
   const range = parseRange(query.version);
@@ -58,7 +59,7 @@ export async function listServices(db: Executor, prefix?: string | null): Promis
   const rows = await db.execute<{ name: string; instances: string; passing: string; versions: string[]; tags: string[] }>(sql`
     select name,
            count(*) as instances,
-           count(*) filter (where expires_at is null or expires_at > now()) as passing,
+           count(*) filter (where maintenance_since is null and check_status = 'PASSING' and (expires_at is null or expires_at > now())) as passing,
            array_agg(distinct version order by version) as versions,
            coalesce((select array_agg(distinct tag order by tag) from services s2, unnest(s2.tags) tag where s2.name = s.name), '{}') as tags
     from services s

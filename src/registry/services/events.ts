@@ -10,7 +10,7 @@ export const ServiceEventType = {
 export const EVENT_SOURCE = 'switchboard';
 
 /** Why an instance left the catalog. */
-export type RemovalReason = 'deregistered' | 'ttl-expired';
+export type RemovalReason = 'deregistered' | 'ttl-expired' | 'critical-too-long';
 
 /**
  * Events carry the instance as it was at that moment, so a subscriber replaying

@@ -11,25 +11,49 @@ export interface HealthStatus {
   status: HealthStatusType;
   output: string;
   lastCheck: Date | null;
+  /** Runs of all the instance's checks, and how many of them did not pass. */
+  checkCount: number;
+  failureCount: number;
 }
+
+/** The parts of a health check the instance's health is computed from. */
+export interface CheckSummary {
+  name: string;
+  status: 'PASSING' | 'WARNING' | 'CRITICAL';
+  output: string;
+  lastCheckAt: Date | null;
+  checkCount: number;
+  failureCount: number;
+}
+
+const SEVERITY = { PASSING: 0, WARNING: 1, CRITICAL: 2 } as const;
 
 /**
- * Health as far as the catalog knows it: an instance with a TTL is critical once
- * its lease lapses (it is removed by the expiry sweep shortly after); everything
- * else is passing.
+ * An instance's health, worst first: maintenance, then a lapsed TTL lease, then
+ * the worst of its checks (the output names that check). No checks: passing.
  */
-export function instanceHealth(instance: ServiceInstance, now: Date = new Date()): HealthStatus {
-  const lastCheck = instance.lastHeartbeatAt;
+export function instanceHealth(instance: ServiceInstance, checks: readonly CheckSummary[] = [], now: Date = new Date()): HealthStatus {
+  const lastCheck = latest([instance.lastHeartbeatAt, ...checks.map((check) => check.lastCheckAt)]);
+  const checkCount = checks.reduce((sum, check) => sum + check.checkCount, 0);
+  const failureCount = checks.reduce((sum, check) => sum + check.failureCount, 0);
+  const counts = { lastCheck, checkCount, failureCount };
+  if (instance.maintenanceSince) {
+    return { status: 'CRITICAL', output: `Maintenance mode${instance.maintenanceReason ? `: ${instance.maintenanceReason}` : '.'}`, ...counts };
+  }
   if (instance.expiresAt && instance.expiresAt.getTime() <= now.getTime()) {
-    return { status: 'CRITICAL', output: `TTL expired at ${instance.expiresAt.toISOString()} without a heartbeat.`, lastCheck };
+    return { status: 'CRITICAL', output: `TTL expired at ${instance.expiresAt.toISOString()} without a heartbeat.`, ...counts };
   }
-  if (instance.expiresAt) {
-    return { status: 'PASSING', output: `TTL lease valid until ${instance.expiresAt.toISOString()}.`, lastCheck };
-  }
-  return { status: 'PASSING', output: '', lastCheck };
+  const worst = checks.reduce<CheckSummary | undefined>((found, check) => (!found || SEVERITY[check.status] > SEVERITY[found.status] ? check : found), undefined);
+  if (worst && worst.status !== 'PASSING') return { status: worst.status, output: `${worst.name}: ${worst.output}`, ...counts };
+  const lease = instance.expiresAt ? `TTL lease valid until ${instance.expiresAt.toISOString()}.` : '';
+  return { status: 'PASSING', output: checks.length ? `All ${checks.length} check(s) passing. ${lease}`.trim() : lease, ...counts };
 }
 
-const DATE_FIELDS = ['registeredAt', 'updatedAt', 'lastHeartbeatAt', 'expiresAt'] as const;
+function latest(dates: readonly (Date | null)[]): Date | null {
+  return dates.reduce<Date | null>((found, date) => (date && (!found || date > found) ? date : found), null);
+}
+
+const DATE_FIELDS = ['registeredAt', 'updatedAt', 'lastHeartbeatAt', 'expiresAt', 'maintenanceSince'] as const;
 
 /**
  * The instance as stored inside an event's data, with the API's field names and

@@ -3,6 +3,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../../db/client.js';
 import { services } from '../../db/schema.js';
 import { appendEvents } from '../../events/append.js';
+import { upsertChecks } from '../health/checks.js';
+import { parseCheckDefinition, type CheckPolicy } from '../health/definition.js';
 import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionInput } from './definition.js';
 import { registeredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
@@ -17,10 +19,12 @@ const leaseEnd = (ttlMs: number | null) =>
  *
  * Re-registering an unchanged definition writes no event: agents re-register on
  * every restart and periodically, and watchers should not wake for nothing
- * (Consul skips such no-op writes too).
+ * (Consul skips such no-op writes too). Health checks given with the definition are
+ * added or updated by id in the same transaction; others the instance has stay.
  */
-export async function registerService(db: Db, input: ServiceDefinitionInput): Promise<ServiceInstance> {
+export async function registerService(db: Db, input: ServiceDefinitionInput, policy: CheckPolicy): Promise<ServiceInstance> {
   const definition = parseServiceDefinition(input);
+  const checks = (input.healthChecks ?? []).map((check) => parseCheckDefinition(definition.id, check, policy));
   return db.transaction(async (tx) => {
     for (;;) {
       const [existing] = await tx.select().from(services).where(eq(services.id, definition.id)).for('update');
@@ -34,6 +38,7 @@ export async function registerService(db: Db, input: ServiceDefinitionInput): Pr
           .returning();
         if (!created) continue;
         await appendEvents(tx, [registeredEvent(created, true)]);
+        if (checks.length) await upsertChecks(tx, definition.id, checks);
         return created;
       }
 
@@ -48,6 +53,7 @@ export async function registerService(db: Db, input: ServiceDefinitionInput): Pr
         .where(eq(services.id, definition.id))
         .returning();
       if (changed) await appendEvents(tx, [registeredEvent(updated!, false)]);
+      if (checks.length) await upsertChecks(tx, definition.id, checks);
       return updated!;
     }
   });

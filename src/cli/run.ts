@@ -1,9 +1,13 @@
 import { ConfigError, isLoopback, loadConfig } from '../config.js';
 import { toError } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { startNode } from '../server/node.js';
+import { startNode, type NodeRole } from '../server/node.js';
 
-export async function serveCommand(): Promise<void> {
+export const serveCommand = () => run('serve');
+export const workerCommand = () => run('worker');
+
+/** Starts a node in the given role and stops it gracefully on SIGTERM/SIGINT (exit 0). */
+async function run(role: NodeRole): Promise<void> {
   let config;
   try {
     config = loadConfig();
@@ -14,8 +18,8 @@ export async function serveCommand(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger(config.logLevel, { node: config.nodeName });
-  if (!config.adminToken) {
+  const log = createLogger(config.logLevel, { node: config.nodeName, role });
+  if (role === 'serve' && !config.adminToken) {
     log.warn(
       isLoopback(config.host)
         ? 'NO AUTHENTICATION: SWITCHBOARD_ADMIN_TOKEN is not set, so anyone on this machine can change the registry. Fine for local development only.'
@@ -25,12 +29,16 @@ export async function serveCommand(): Promise<void> {
 
   let node;
   try {
-    node = await startNode(config, log);
+    node = await startNode(config, log, role);
   } catch (error) {
     log.fatal({ err: toError(error) }, 'could not start');
     process.exit(1);
   }
-  log.info({ url: node.url, port: node.port, embedded: config.databaseUrl === undefined }, `listening on ${node.url} (GraphiQL in a browser)`);
+  if (node.url) {
+    log.info({ url: node.url, port: node.port, embedded: config.databaseUrl === undefined }, `listening on ${node.url} (GraphiQL in a browser)`);
+  } else {
+    log.info({ concurrency: config.healthConcurrency, scripts: config.scriptChecksEnabled, worker: node.worker?.id }, 'health-check worker running');
+  }
 
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals) => {

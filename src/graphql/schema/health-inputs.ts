@@ -1,0 +1,37 @@
+import type { HealthCheckInput as DomainCheckInput } from '../../registry/health/index.js';
+import { builder } from '../builder.js';
+
+/** Shared by the service and health schema files (kept apart so neither imports the other in a cycle). */
+export const HealthStatusTypeEnum = builder.enumType('HealthStatusType', {
+  values: ['PASSING', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const,
+});
+
+export const HealthCheckInput = builder.inputType('HealthCheckInput', {
+  description: 'Exactly one of http, tcp, grpc, script or ttl.',
+  fields: (t) => ({
+    id: t.id({ description: 'Defaults to one derived from the instance and target: the same check registered again is updated.' }),
+    name: t.string(),
+    http: t.string({ description: 'URL: 2xx passing, 429 warning, anything else critical.' }),
+    method: t.string({ description: 'Defaults to GET.' }),
+    headers: t.field({ type: 'JSON', description: 'String-to-string map of request headers.' }),
+    tlsSkipVerify: t.boolean(),
+    tcp: t.string({ description: '"host:port": a completed connect is passing.' }),
+    grpc: t.string({ description: '"host:port" or "host:port/service": grpc.health.v1 SERVING is passing.' }),
+    grpcUseTls: t.boolean(),
+    script: t.string({ description: 'A command (no shell): exit 0 passing, 1 warning, else critical. Needs SWITCHBOARD_ENABLE_SCRIPT_CHECKS.' }),
+    args: t.stringList(),
+    ttl: t.field({ type: 'Duration', description: 'A TTL check: critical unless updated (updateTtlCheck, heartbeat) within this.' }),
+    interval: t.field({ type: 'Duration', description: 'Defaults to 10s; at least 1s.' }),
+    timeout: t.field({ type: 'Duration', description: 'Defaults to 10s (30s for scripts).' }),
+    successBeforePassing: t.int({ description: 'Consecutive passes needed to turn passing (default 0: at once).' }),
+    failuresBeforeCritical: t.int({ description: 'Consecutive failures needed to turn warning/critical (default 0: at once).' }),
+    deregisterCriticalServiceAfter: t.field({ type: 'Duration', description: 'Remove the instance once this check has been critical this long.' }),
+  }),
+});
+
+/** GraphQL names durations as the API does; the domain counts milliseconds. */
+export function toCheckInput(input: typeof HealthCheckInput.$inferInput): DomainCheckInput {
+  const { ttl, interval, timeout, deregisterCriticalServiceAfter, ...rest } = input;
+  return { ...rest, ttlMs: ttl, intervalMs: interval, timeoutMs: timeout, deregisterCriticalAfterMs: deregisterCriticalServiceAfter };
+}
+

@@ -1,0 +1,24 @@
+import { connect } from 'node:net';
+import type { CheckTarget } from '../../db/schema.js';
+import { splitHostPort } from '../../registry/health/definition.js';
+import { capOutput, type ProbeResult } from '../../registry/health/model.js';
+import type { ProbeContext } from './context.js';
+import { describeFailure } from './failure.js';
+
+type TcpTarget = Extract<CheckTarget, { kind: 'TCP' }>;
+
+/** Consul's TCP check: a completed connect is passing, anything else critical. */
+export function probeTcp(target: TcpTarget, signal: AbortSignal, context: ProbeContext): Promise<ProbeResult> {
+  const { host, port } = splitHostPort(target.address);
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, lookup: context.policy.lookup, signal });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve({ status: 'PASSING', output: `TCP connect ${target.address}: Success` });
+    });
+    socket.once('error', (error) => {
+      socket.destroy();
+      resolve({ status: 'CRITICAL', output: capOutput(`TCP connect ${target.address}: ${describeFailure(error, signal)}`) });
+    });
+  });
+}

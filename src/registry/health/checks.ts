@@ -1,0 +1,105 @@
+import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { isDeepStrictEqual } from 'node:util';
+import type { Db, Executor, Tx } from '../../db/client.js';
+import { healthChecks } from '../../db/schema.js';
+import { conflict, notFound } from '../../errors.js';
+import { parseCheckDefinition, type CheckDefinition, type CheckPolicy, type HealthCheckInput } from './definition.js';
+import type { HealthCheck } from './model.js';
+import { lockInstance, recordHealthChange } from './transitions.js';
+
+export interface HealthOptions {
+  policy: CheckPolicy;
+  /** Transitions kept per instance (pruned periodically). */
+  historyLimit: number;
+}
+
+/** First runs are spread over one interval, so a burst of registrations does not probe all at once. */
+const staggeredStart = (intervalMs: number) => sql`now() + ${Math.floor(Math.random() * intervalMs)}::int * interval '1 millisecond'`;
+
+export async function registerHealthCheck(db: Db, serviceId: string, input: HealthCheckInput, policy: CheckPolicy): Promise<HealthCheck> {
+  const definition = parseCheckDefinition(serviceId, input, policy);
+  return db.transaction(async (tx) => {
+    const [check] = await upsertChecks(tx, serviceId, [definition]);
+    return check!;
+  });
+}
+
+/**
+ * Adds checks to an instance, or updates them by id. A new check starts CRITICAL
+ * (as in Consul: nothing is trusted before it has been seen to pass) and is
+ * recorded as a health change. Re-registering an unchanged check changes nothing;
+ * a changed one keeps its status and is rescheduled.
+ */
+export async function upsertChecks(tx: Tx, serviceId: string, definitions: readonly CheckDefinition[]): Promise<HealthCheck[]> {
+  let instance = await lockInstance(tx, serviceId);
+  if (!instance) throw notFound('Service instance', serviceId);
+  const results: HealthCheck[] = [];
+  for (const definition of definitions) {
+    const [existing] = await tx.select().from(healthChecks).where(eq(healthChecks.id, definition.id)).for('update');
+    if (existing && existing.serviceId !== serviceId) {
+      throw conflict(`Health check "${definition.id}" belongs to instance "${existing.serviceId}".`, { checkId: definition.id });
+    }
+    if (existing && sameDefinition(existing, definition)) {
+      results.push(existing);
+      continue;
+    }
+    if (existing) {
+      const [updated] = await tx
+        .update(healthChecks)
+        .set({ ...definition, nextRunAt: staggeredStart(definition.intervalMs), lockedBy: null, lockedUntil: null })
+        .where(eq(healthChecks.id, definition.id))
+        .returning();
+      results.push(updated!);
+      continue;
+    }
+    const [created] = await tx
+      .insert(healthChecks)
+      .values({ ...definition, serviceId, status: 'CRITICAL', output: 'Not checked yet.', nextRunAt: staggeredStart(definition.intervalMs) })
+      .returning();
+    instance = await recordHealthChange(tx, instance, { checkId: created!.id, checkName: created!.name, from: null, to: 'CRITICAL', output: created!.output });
+    results.push(created!);
+  }
+  return results;
+}
+
+/** Removes a check; NOT_FOUND when it does not exist. The instance's status is recomputed. */
+export async function deregisterHealthCheck(db: Db, checkId: string): Promise<HealthCheck> {
+  return db.transaction(async (tx) => {
+    const [check] = await tx.select().from(healthChecks).where(eq(healthChecks.id, checkId));
+    if (!check) throw notFound('Health check', checkId);
+    const instance = await lockInstance(tx, check.serviceId);
+    const [removed] = await tx.delete(healthChecks).where(eq(healthChecks.id, checkId)).returning();
+    if (!removed) throw notFound('Health check', checkId);
+    if (instance) {
+      await recordHealthChange(tx, instance, { checkId, checkName: removed.name, from: removed.status, to: null, output: 'Check removed.' });
+    }
+    return removed;
+  });
+}
+
+export async function getHealthChecksByIds(db: Executor, ids: readonly string[]): Promise<HealthCheck[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(healthChecks).where(inArray(healthChecks.id, [...ids]));
+}
+
+/** The checks of several instances in one query (for a request's batch loader). */
+export async function getHealthChecksByServiceIds(db: Executor, serviceIds: readonly string[]): Promise<HealthCheck[]> {
+  if (serviceIds.length === 0) return [];
+  return db.select().from(healthChecks).where(inArray(healthChecks.serviceId, [...serviceIds])).orderBy(asc(healthChecks.id));
+}
+
+const DEFINITION_FIELDS = [
+  'name',
+  'kind',
+  'target',
+  'intervalMs',
+  'timeoutMs',
+  'ttlMs',
+  'successBeforePassing',
+  'failuresBeforeCritical',
+  'deregisterCriticalAfterMs',
+] as const;
+
+function sameDefinition(existing: HealthCheck, next: CheckDefinition): boolean {
+  return DEFINITION_FIELDS.every((field) => isDeepStrictEqual(existing[field], next[field]));
+}

@@ -1,0 +1,27 @@
+import type { NewEvent } from '../../events/types.js';
+import { EVENT_SOURCE } from '../services/events.js';
+import type { CheckStatus } from './model.js';
+
+export const HealthEventType = {
+  CHANGED: 'service.health.changed',
+} as const;
+
+export interface HealthEventData {
+  /** The instance. */
+  id: string;
+  name: string;
+  /** Null when maintenance was switched. */
+  checkId: string | null;
+  checkName: string | null;
+  /** The check's status before and after (null: the check did not exist / was removed). */
+  from: CheckStatus | null;
+  to: CheckStatus | null;
+  output: string;
+  /** The instance's status as discovery sees it, before and after. */
+  instanceFrom: CheckStatus;
+  instanceTo: CheckStatus;
+}
+
+export function healthChangedEvent(data: HealthEventData): NewEvent {
+  return { type: HealthEventType.CHANGED, source: EVENT_SOURCE, data: { ...data } };
+}

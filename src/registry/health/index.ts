@@ -1,0 +1,11 @@
+/** Health checks: definitions, TTL updates, maintenance, the worker's reads and writes, history. */
+export { registerHealthCheck, deregisterHealthCheck, upsertChecks, getHealthChecksByIds, getHealthChecksByServiceIds, type HealthOptions } from './checks.js';
+export { parseCheckDefinition, describeTarget, CheckLimits, type HealthCheckInput, type CheckPolicy } from './definition.js';
+export { updateTtlCheck, type TtlUpdate } from './ttl.js';
+export { setMaintenance, type MaintenanceInput } from './maintenance.js';
+export { healthHistory, pruneHealthHistory } from './transitions.js';
+export { reapCriticalServices } from './reap.js';
+export { watchHealthChanges, type HealthChange } from './changes.js';
+export { TargetPolicy } from './policy.js';
+export { HealthEventType } from './events.js';
+export type { HealthCheck, HealthTransition, CheckStatus, CheckKind } from './model.js';

@@ -1,0 +1,38 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { services } from '../../db/schema.js';
+import { badInput, notFound } from '../../errors.js';
+import type { ServiceInstance } from '../services/model.js';
+import { effectiveStatus, lockInstance, recordHealthChange } from './transitions.js';
+
+export interface MaintenanceInput {
+  enabled: boolean;
+  reason?: string | null | undefined;
+}
+
+/**
+ * Maintenance takes an instance out of passing discovery without deregistering it
+ * (its checks keep running, so it comes back with a current status).
+ */
+export async function setMaintenance(db: Db, serviceId: string, input: MaintenanceInput): Promise<ServiceInstance> {
+  const reason = input.reason ?? null;
+  if (reason !== null && (reason.length > 512 || reason.includes('\u0000') || !reason.isWellFormed())) {
+    throw badInput('reason must be at most 512 characters of valid Unicode text.', { field: 'reason' });
+  }
+  return db.transaction(async (tx) => {
+    const before = await lockInstance(tx, serviceId);
+    if (!before) throw notFound('Service instance', serviceId);
+    const [changed] = await tx
+      .update(services)
+      .set(
+        input.enabled
+          ? { maintenanceSince: sql`coalesce(${services.maintenanceSince}, now())`, maintenanceReason: reason }
+          : { maintenanceSince: null, maintenanceReason: null },
+      )
+      .where(eq(services.id, serviceId))
+      .returning();
+    if (Boolean(before.maintenanceSince) === input.enabled) return changed!;
+    const output = input.enabled ? `Maintenance mode enabled${reason ? `: ${reason}` : '.'}` : 'Maintenance mode disabled.';
+    return recordHealthChange(tx, before, { checkId: null, checkName: null, from: effectiveStatus(before), to: effectiveStatus(changed!), output });
+  });
+}

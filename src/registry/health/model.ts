@@ -1,0 +1,61 @@
+import type { CheckKindValue, CheckStatusValue, HealthCheckRow, HealthTransitionRow } from '../../db/schema.js';
+
+export type HealthCheck = HealthCheckRow;
+export type CheckStatus = CheckStatusValue;
+export type CheckKind = CheckKindValue;
+export type HealthTransition = HealthTransitionRow;
+
+/** What one probe found. */
+export interface ProbeResult {
+  status: CheckStatus;
+  output: string;
+}
+
+const SEVERITY: Record<CheckStatus, number> = { PASSING: 0, WARNING: 1, CRITICAL: 2 };
+
+/** Worst wins: CRITICAL over WARNING over PASSING; nothing at all is PASSING. */
+export function worstStatus(statuses: Iterable<CheckStatus>): CheckStatus {
+  let worst: CheckStatus = 'PASSING';
+  for (const status of statuses) if (SEVERITY[status] > SEVERITY[worst]) worst = status;
+  return worst;
+}
+
+/** Outputs are shown to people and stored per run: keep them to 4 KiB, as Consul does. */
+export const OUTPUT_LIMIT = 4096;
+
+export function capOutput(output: string): string {
+  if (output.length <= OUTPUT_LIMIT) return output;
+  return `${output.slice(0, OUTPUT_LIMIT - 16)} … (truncated)`;
+}
+
+export interface CheckState {
+  status: CheckStatus;
+  consecutiveSuccesses: number;
+  consecutiveFailures: number;
+  successBeforePassing: number;
+  failuresBeforeCritical: number;
+}
+
+export interface Evaluation {
+  status: CheckStatus;
+  consecutiveSuccesses: number;
+  consecutiveFailures: number;
+  changed: boolean;
+}
+
+/**
+ * Consul's hysteresis: a passing result counts towards `successBeforePassing`
+ * consecutive passes before the check turns passing; a warning or critical result
+ * counts towards `failuresBeforeCritical` before the check takes that status.
+ * Thresholds of 0 (the default) switch at once.
+ */
+export function evaluate(state: CheckState, result: ProbeResult): Evaluation {
+  if (result.status === 'PASSING') {
+    const consecutiveSuccesses = state.consecutiveSuccesses + 1;
+    const status = consecutiveSuccesses >= state.successBeforePassing ? 'PASSING' : state.status;
+    return { status, consecutiveSuccesses, consecutiveFailures: 0, changed: status !== state.status };
+  }
+  const consecutiveFailures = state.consecutiveFailures + 1;
+  const status = consecutiveFailures >= state.failuresBeforeCritical ? result.status : state.status;
+  return { status, consecutiveSuccesses: 0, consecutiveFailures, changed: status !== state.status };
+}
