@@ -1,9 +1,10 @@
 /**
  * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`).
- * Sections: health. Prints a table and writes bench/results.json.
+ * Sections: health, selection. Prints tables and writes bench/results.json.
  */
 import { writeFileSync } from 'node:fs';
 import { runHealthScenario, type HealthResult } from './health.js';
+import { runSelectionBench } from './selection.js';
 import { machine, printTable } from './support.js';
 
 const sections = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
@@ -34,6 +35,16 @@ if (wanted('health')) {
     ]),
   );
   for (const row of rows) results.push({ section: 'health', ...row });
+}
+
+if (wanted('selection')) {
+  const rows = await runSelectionBench(10, 32);
+  console.log('\nSelection and outcome reports through GraphQL: one server process, autocannon in another, 32 connections, 10 s, 50 instances');
+  printTable(
+    ['operation', 'requests/s', 'p50 (ms)', 'p99 (ms)', 'errors'],
+    rows.map((row) => [row.name, row.result.requestsPerSecond.toFixed(0), String(row.result.p50Ms), String(row.result.p99Ms), String(row.result.errors + row.result.non2xx)]),
+  );
+  for (const row of rows) results.push({ section: 'selection', name: row.name, ...row.result });
 }
 
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify({ machine: machine(), date: new Date().toISOString(), results }, null, 2)}\n`);

@@ -31,6 +31,14 @@ export interface Config {
   /** Networks health checks may reach (CIDR); undefined: anywhere. */
   healthAllowedNetworks: string[] | undefined;
   healthHistoryLimit: number;
+  breaker: {
+    windowMs: number;
+    minCalls: number;
+    failureRatio: number;
+    cooldownMs: number;
+    halfOpenProbes: number;
+    slowCallMs: number | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -64,6 +72,14 @@ export function loadConfig(env: Env = process.env): Config {
     scriptChecksEnabled: boolean(env, 'SWITCHBOARD_ENABLE_SCRIPT_CHECKS', false),
     healthAllowedNetworks: networks(env, 'SWITCHBOARD_HEALTH_ALLOWED_NETWORKS'),
     healthHistoryLimit: integer(env, 'SWITCHBOARD_HEALTH_HISTORY', 100, 1, 100_000),
+    breaker: {
+      windowMs: duration(env, 'SWITCHBOARD_BREAKER_WINDOW', 30_000, 1_000, DAY_MS),
+      minCalls: integer(env, 'SWITCHBOARD_BREAKER_MIN_CALLS', 5, 1, 1_000_000),
+      failureRatio: ratio(env, 'SWITCHBOARD_BREAKER_FAILURE_RATIO', 0.5),
+      cooldownMs: duration(env, 'SWITCHBOARD_BREAKER_COOLDOWN', 30_000, 100, DAY_MS),
+      halfOpenProbes: integer(env, 'SWITCHBOARD_BREAKER_HALF_OPEN_PROBES', 1, 1, 1_000),
+      slowCallMs: nonEmpty(env, 'SWITCHBOARD_BREAKER_SLOW_CALL') === undefined ? undefined : duration(env, 'SWITCHBOARD_BREAKER_SLOW_CALL', 0, 1, 3_600_000),
+    },
   };
   if (config.adminToken !== undefined && config.adminToken.length < 16) {
     throw new ConfigError('SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters long.');
@@ -106,6 +122,14 @@ function duration(env: Env, name: string, fallback: number, minMs: number, maxMs
   if (value === undefined || value < minMs || value > maxMs) {
     throw new ConfigError(`${name} must be a duration such as "30s" between ${minMs}ms and ${maxMs}ms, got "${raw}".`);
   }
+  return value;
+}
+
+function ratio(env: Env, name: string, fallback: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > 1) throw new ConfigError(`${name} must be a number above 0 and at most 1, got "${raw}".`);
   return value;
 }
 

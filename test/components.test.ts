@@ -16,6 +16,8 @@ import { createLogger } from '../src/logger.js';
 import { loadConfig } from '../src/config.js';
 import { createGraphQLHandler } from '../src/server/graphql.js';
 import { settingsFrom } from '../src/server/node.js';
+import { OutcomeReporter } from '../src/registry/breakers/index.js';
+import { RoundRobin } from '../src/registry/selection/index.js';
 import { errorCode } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 
@@ -187,7 +189,11 @@ describe('graph reads are batched', () => {
     const queries: string[] = [];
     const database = connectDatabase(registry.database.url, { onQuery: (query) => queries.push(query) });
     const feed = new EventFeed(database.db, database.sql, createLogger('silent'));
-    const yoga = createGraphQLHandler({ db: database.db, feed, settings: settingsFrom(loadConfig({})) }, createLogger('silent'));
+    const settings = settingsFrom(loadConfig({}));
+    const yoga = createGraphQLHandler(
+      { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes: new OutcomeReporter(database.db, settings.breaker) },
+      createLogger('silent'),
+    );
     // postgres.js runs a new parameterised statement twice (describe, then execute),
     // so each shape of query is run once, uncounted, before it is counted.
     const count = async (): Promise<{ components: number; queries: number }> => {

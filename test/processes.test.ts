@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  CircuitBreakerDocument,
   DeleteConfigDocument,
+  EventsDocument,
+  ReportCallOutcomeDocument,
+  UnregisterServiceDocument,
+  UpdateWeightDocument,
   LatestEventIdDocument,
   OnConfigChangedDocument,
   OnEventsDocument,
@@ -12,6 +18,7 @@ import {
 import { clientFactory, instance, take } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { spawnNode, type NodeProcess } from './support/nodes.js';
+import { picks } from './support/selection.js';
 
 /** Two `switchboard serve` processes sharing one database, as in production. */
 let database: TestDatabase;
@@ -21,7 +28,9 @@ const clients = clientFactory();
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  [a, b] = await Promise.all([spawnNode({ DATABASE_URL: database.url }), spawnNode({ DATABASE_URL: database.url })]);
+  // A short breaker cooldown, so half-open comes within a test.
+  const env = { DATABASE_URL: database.url, SWITCHBOARD_BREAKER_COOLDOWN: '1s' };
+  [a, b] = await Promise.all([spawnNode(env), spawnNode(env)]);
 });
 
 afterAll(async () => {
@@ -111,5 +120,51 @@ describe('two server processes on one database', () => {
       ['45s', '40s', 'prod', false, true],
     ]);
     await prodWatcher.return!();
+  });
+
+  it('consistent hashing gives the same answer on both, and removing an instance moves only its keys', async () => {
+    const onA = clients.create(a.url);
+    const ids = Array.from({ length: 5 }, (_, i) => `hashed-${i}`);
+    for (const id of ids) await onA.request(RegisterServiceDocument, { input: instance({ id, name: 'hashed' }) });
+    const key = (i: number) => `session-${i}`;
+
+    const fromA = await picks(a.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
+    const fromB = await picks(b.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
+    expect(fromB).toEqual(fromA);
+
+    await onA.request(UnregisterServiceDocument, { id: ids[3]! });
+    const after = await picks(b.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
+    const stayedEligible = fromA.filter((id) => id !== ids[3]);
+    const moved = fromA.filter((id, i) => id !== ids[3] && after[i] !== id).length;
+    expect(moved / stayedEligible.length).toBeLessThanOrEqual(0.05);
+  });
+
+  it('a breaker opened by reports to A is open on B; its half-open probe is granted once across both; success closes it', async () => {
+    const onA = clients.create(a.url);
+    const onB = clients.create(b.url);
+    const ids = ['guarded-0', 'guarded-1'];
+    for (const id of ids) await onA.request(RegisterServiceDocument, { input: instance({ id, name: 'guarded' }) });
+    const { latestEventId } = await onA.request(LatestEventIdDocument);
+
+    await Promise.all(Array.from({ length: 5 }, () => onA.request(ReportCallOutcomeDocument, { id: ids[0]!, success: false })));
+    expect((await onB.request(CircuitBreakerDocument, { id: ids[0]! })).service!.circuitBreaker.state).toBe('OPEN');
+    expect(new Set(await picks(b.url, 'guarded', 50, 'RANDOM'))).toEqual(new Set([ids[1]]));
+
+    await sleep(1_100); // the cooldown
+    const fromBoth = [...(await picks(b.url, 'guarded', 50, 'ROUND_ROBIN')), ...(await picks(a.url, 'guarded', 50, 'ROUND_ROBIN'))];
+    expect(fromBoth.filter((id) => id === ids[0])).toHaveLength(1); // one probe, whichever server asked first
+
+    await onB.request(ReportCallOutcomeDocument, { id: ids[0]!, success: true });
+    expect((await onA.request(CircuitBreakerDocument, { id: ids[0]! })).service!.circuitBreaker.state).toBe('CLOSED');
+    const { events } = await onA.request(EventsDocument, { after: latestEventId, types: ['circuit.*'] });
+    expect(events.map((event) => event.type)).toEqual(['circuit.opened', 'circuit.half_opened', 'circuit.closed']);
+  });
+
+  it('a weight changed on A takes effect on B', async () => {
+    const onA = clients.create(a.url);
+    const ids = ['weighed-0', 'weighed-1'];
+    for (const id of ids) await onA.request(RegisterServiceDocument, { input: instance({ id, name: 'weighed' }) });
+    await onA.request(UpdateWeightDocument, { id: ids[0]!, weight: 0 });
+    expect(new Set(await picks(b.url, 'weighed', 100, 'WEIGHTED'))).toEqual(new Set([ids[1]]));
   });
 });

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../db/client.js';
+import { getBreakers, type BreakerState } from '../registry/breakers/index.js';
 import { getComponentsByNames, getComponentsDependingOn, type Component } from '../registry/components/index.js';
 import { getHealthChecksByServiceIds, type HealthCheck } from '../registry/health/index.js';
 
@@ -15,6 +16,8 @@ export interface Loaders {
   componentsDependingOn: DataLoader<string, Component[]>;
   /** The health checks of an instance. */
   checksByService: DataLoader<string, HealthCheck[]>;
+  /** An instance's circuit breaker (undefined: never reported on, so closed). */
+  breakersByService: DataLoader<string, BreakerState | undefined>;
 }
 
 export function createLoaders(db: Db): Loaders {
@@ -24,6 +27,10 @@ export function createLoaders(db: Db): Loaders {
       groupBy(names, await getComponentsDependingOn(db, names), (component) => component.dependencyNames),
     ),
     checksByService: new DataLoader(async (ids) => groupBy(ids, await getHealthChecksByServiceIds(db, ids), (check) => [check.serviceId])),
+    breakersByService: new DataLoader(async (ids) => {
+      const breakers = await getBreakers(db, ids);
+      return ids.map((id) => breakers.get(id));
+    }),
   };
 }
 

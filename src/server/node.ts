@@ -10,6 +10,8 @@ import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
 import { startPeriodic } from '../periodic.js';
 import { pruneHealthHistory, reapCriticalServices, TargetPolicy } from '../registry/health/index.js';
+import { OutcomeReporter } from '../registry/breakers/index.js';
+import { RoundRobin } from '../registry/selection/index.js';
 import { expireLapsedServices } from '../registry/services/index.js';
 import { startHttpServer } from './http.js';
 
@@ -69,6 +71,8 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       return { url: undefined, port: undefined, worker, stop: once(() => stopAll(cleanups, log)) };
     }
 
+    const outcomes = new OutcomeReporter(database.db, settings.breaker);
+    cleanups.unshift(() => outcomes.flush());
     const feed = new EventFeed(database.db, database.sql, log.child({ component: 'event-feed' }));
     await feed.start();
     cleanups.unshift(() => feed.close());
@@ -78,7 +82,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       port: config.port,
       adminToken: config.adminToken,
       maxBodyBytes: config.maxBodyBytes,
-      context: { db: database.db, feed, settings },
+      context: { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
         await database.db.execute(sql`select 1`);
@@ -107,6 +111,7 @@ export function settingsFrom(config: Config): RegistrySettings {
       policy: { scriptChecksEnabled: config.scriptChecksEnabled, targets: new TargetPolicy(config.healthAllowedNetworks) },
       historyLimit: config.healthHistoryLimit,
     },
+    breaker: config.breaker,
   };
 }
 

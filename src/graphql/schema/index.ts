@@ -2,6 +2,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { builder } from '../builder.js';
 import './service.js';
 import './health.js';
+import './selection.js';
 import './component.js';
 import './config.js';
 import './event.js';

@@ -76,7 +76,8 @@ export async function listServices(db: Executor, prefix?: string | null): Promis
   }));
 }
 
-function parseRange(version: string | null | undefined): string | undefined {
+/** A validated semver range, or undefined when none was given. */
+export function parseRange(version: string | null | undefined): string | undefined {
   if (version == null || version.trim() === '') return undefined;
   const range = version.length <= 256 ? semver.validRange(version) : null;
   if (!range) throw badInput(`"${version.slice(0, 64)}" is not a semver range (try "^1.2", ">=2.0.0 <3" or "1.x").`, { field: 'version' });

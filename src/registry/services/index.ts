@@ -2,6 +2,7 @@
 export { registerService } from './register.js';
 export { unregisterService } from './unregister.js';
 export { heartbeat } from './heartbeat.js';
+export { updateWeight } from './weight.js';
 export { discoverServices, discoverServicesByTag, getServicesByIds, listServices, type DiscoverQuery, type ServiceSummary } from './discover.js';
 export { expireLapsedServices, startExpirySweeper } from './expire.js';
 export { instanceHealth, type HealthStatus, type HealthStatusType, type ServiceInstance, type Endpoint } from './model.js';

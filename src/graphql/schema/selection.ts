@@ -1,0 +1,135 @@
+import { view, watchCircuitChanges, type CircuitBreakerView, type CircuitChange } from '../../registry/breakers/index.js';
+import { selectInstance, type CandidateExplanation, type Selection } from '../../registry/selection/index.js';
+import { updateWeight } from '../../registry/services/index.js';
+import { builder } from '../builder.js';
+import { ServiceInstanceRef } from './service.js';
+
+const LoadBalancingStrategyEnum = builder.enumType('LoadBalancingStrategy', {
+  values: ['ROUND_ROBIN', 'WEIGHTED', 'RANDOM', 'PRIORITY', 'CONSISTENT_HASH'] as const,
+});
+
+const CircuitStateEnum = builder.enumType('CircuitState', { values: ['CLOSED', 'OPEN', 'HALF_OPEN'] as const });
+
+const ExclusionReasonEnum = builder.enumType('ExclusionReason', {
+  values: {
+    CRITICAL: { description: 'A health check is critical.' },
+    WARNING: { description: 'A health check warns, and allowWarning was not set.' },
+    MAINTENANCE: { description: 'The instance is in maintenance mode.' },
+    TTL_EXPIRED: { description: 'Its TTL lease lapsed without a heartbeat.' },
+    CIRCUIT_OPEN: { description: 'Its circuit breaker is open (cooling down).' },
+    CIRCUIT_HALF_OPEN_BUSY: { description: 'Its breaker is half-open and has no probe to give right now.' },
+    TAG_MISMATCH: { description: 'It lacks one of the requested tags.' },
+    VERSION_MISMATCH: { description: 'Its version is outside the requested range.' },
+    LOWER_PRIORITY_TIER: { description: 'Available, but a more preferred priority tier had an available instance.' },
+    DRAINED: { description: 'Weight 0 while others in its tier have weight.' },
+  } as const,
+});
+
+const CircuitBreakerRef = builder.objectRef<CircuitBreakerView>('CircuitBreaker').implement({
+  fields: (t) => ({
+    state: t.expose('state', { type: CircuitStateEnum }),
+    failures: t.exposeInt('failures', { description: 'Failed calls in the rolling window.' }),
+    calls: t.exposeInt('calls', { description: 'Reported calls in the rolling window.' }),
+    openedAt: t.expose('openedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+builder.objectField(ServiceInstanceRef, 'circuitBreaker', (t) =>
+  t.field({
+    type: CircuitBreakerRef,
+    description: 'The breaker fed by reportCallOutcome (shared by every server).',
+    resolve: async (instance, _args, context) => view(await context.loaders.breakersByService.load(instance.id), Date.now(), context.settings.breaker),
+  }),
+);
+
+const SelectionCandidateRef = builder.objectRef<CandidateExplanation>('SelectionCandidate').implement({
+  fields: (t) => ({
+    instance: t.field({ type: ServiceInstanceRef, resolve: (candidate) => candidate.instance.id }),
+    eligible: t.exposeBoolean('eligible', { description: 'It was in the pool the pick was made from.' }),
+    share: t.exposeFloat('share', { nullable: true, description: 'Its chance of being picked (consistent hashing: its share of keys).' }),
+    weight: t.exposeInt('weight'),
+    priority: t.exposeInt('priority'),
+    circuit: t.expose('circuit', { type: CircuitStateEnum }),
+    exclusions: t.expose('exclusions', { type: [ExclusionReasonEnum], description: 'Everything that kept it out; empty for eligible candidates.' }),
+  }),
+});
+
+const SelectionRef = builder.objectRef<Selection>('Selection').implement({
+  description: 'A selection with its reasoning: every instance of the service and why it was or was not in the running.',
+  fields: (t) => ({
+    selected: t.field({ type: ServiceInstanceRef, nullable: true, resolve: (selection) => selection.selected?.id }),
+    strategy: t.expose('strategy', { type: LoadBalancingStrategyEnum }),
+    tier: t.exposeInt('tier', { nullable: true, description: 'The priority tier chosen from.' }),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why nothing was selected.' }),
+    candidates: t.expose('candidates', { type: [SelectionCandidateRef] }),
+  }),
+});
+
+const selectionArgs = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]) => ({
+  service: t.arg.string({ required: true }),
+  strategy: t.arg({ type: LoadBalancingStrategyEnum, description: 'Defaults to ROUND_ROBIN.' }),
+  hashKey: t.arg.string({ description: 'Required for CONSISTENT_HASH.' }),
+  tags: t.arg.stringList(),
+  version: t.arg.string({ description: 'A semver range.' }),
+  allowWarning: t.arg.boolean({ description: 'Also choose instances whose checks warn.' }),
+});
+
+builder.queryFields((t) => ({
+  selectInstance: t.field({
+    type: ServiceInstanceRef,
+    nullable: true,
+    description:
+      'One available instance of the service (passing, not in maintenance, circuit not open), chosen within the most preferred priority tier. Null when none is available (see selectInstanceExplained).',
+    args: selectionArgs(t),
+    // The chosen id; the batch loader fetches the full instance (only if fields beyond id are asked).
+    resolve: async (_root, args, context) =>
+      (await selectInstance(context.db, args, { breaker: context.settings.breaker, roundRobin: context.roundRobin })).selected?.id,
+  }),
+  selectInstanceExplained: t.field({
+    type: SelectionRef,
+    description: 'selectInstance, with every candidate and the reasons it was or was not chosen from.',
+    args: selectionArgs(t),
+    resolve: (_root, args, context) => selectInstance(context.db, args, { breaker: context.settings.breaker, roundRobin: context.roundRobin }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  updateWeight: t.field({
+    type: ServiceInstanceRef,
+    description: 'Sets an instance\'s weight (0 drains it); every server uses it from the next selection.',
+    args: { id: t.arg.id({ required: true }), weight: t.arg.int({ required: true }) },
+    resolve: (_root, args, context) => updateWeight(context.db, args.id, args.weight),
+  }),
+  reportCallOutcome: t.field({
+    type: ServiceInstanceRef,
+    description: 'Reports how a call to the instance went; feeds its circuit breaker. Reports are batched, so report every call.',
+    args: { id: t.arg.id({ required: true }), success: t.arg.boolean({ required: true }), latency: t.arg({ type: 'Duration' }) },
+    resolve: async (_root, args, context) => {
+      await context.outcomes.report(args.id, { success: args.success, latencyMs: args.latency });
+      return args.id;
+    },
+  }),
+}));
+
+const CircuitChangeRef = builder.objectRef<CircuitChange>('CircuitChange').implement({
+  fields: (t) => ({
+    eventId: t.exposeID('eventId'),
+    serviceId: t.exposeID('serviceId'),
+    name: t.exposeString('name'),
+    previousState: t.expose('previousState', { type: CircuitStateEnum }),
+    state: t.expose('state', { type: CircuitStateEnum }),
+    calls: t.exposeInt('calls'),
+    failures: t.exposeInt('failures'),
+    timestamp: t.expose('timestamp', { type: 'DateTime' }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  circuitChanged: t.field({
+    type: CircuitChangeRef,
+    description: 'Circuit breaker transitions (opened, half-opened, closed) of one service\'s instances, or all.',
+    args: { name: t.arg.string(), after: t.arg.id() },
+    subscribe: (_root, args, context) => watchCircuitChanges(context.db, context.feed, args),
+    resolve: (change) => change,
+  }),
+}));

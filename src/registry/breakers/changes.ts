@@ -1,0 +1,46 @@
+import type { Db } from '../../db/client.js';
+import type { EventFeed } from '../../events/feed.js';
+import { parseCursor } from '../../events/filter.js';
+import { openEventStream } from '../../events/subscribe.js';
+import type { StoredEvent } from '../../events/types.js';
+import type { CircuitState } from './machine.js';
+import { CircuitEventType } from './store.js';
+
+/** A breaker transition as subscribers see it. */
+export interface CircuitChange {
+  eventId: number;
+  serviceId: string;
+  name: string;
+  previousState: CircuitState;
+  state: CircuitState;
+  calls: number;
+  failures: number;
+  timestamp: Date;
+}
+
+export function toCircuitChange(event: StoredEvent): CircuitChange {
+  const data = event.data as { id: string; name: string; from: CircuitState; to: CircuitState; calls: number; failures: number };
+  return {
+    eventId: event.id,
+    serviceId: data.id,
+    name: data.name,
+    previousState: data.from,
+    state: data.to,
+    calls: data.calls,
+    failures: data.failures,
+    timestamp: event.createdAt,
+  };
+}
+
+/** Breaker transitions of one service's instances (or all): replayed after `after`, then live. */
+export function watchCircuitChanges(
+  db: Db,
+  feed: EventFeed,
+  watch: { name?: string | null | undefined; after?: string | null | undefined },
+): Promise<AsyncIterableIterator<CircuitChange>> {
+  return openEventStream(db, feed, {
+    after: parseCursor(watch.after),
+    filter: { types: Object.values(CircuitEventType), dataContains: watch.name ? { name: watch.name } : undefined },
+    project: toCircuitChange,
+  });
+}

@@ -1,0 +1,62 @@
+import { notFound } from '../../errors.js';
+import type { Db } from '../../db/client.js';
+import { applyOutcomes } from './store.js';
+import type { BreakerConfig, Outcome } from './machine.js';
+
+interface Pending {
+  serviceId: string;
+  outcome: Outcome;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Coalesces call-outcome reports: while one batch is being written, new reports
+ * queue, and the next batch takes them all (group commit). Quiet: one report, one
+ * short transaction. Busy: thousands of reports a second become a handful of
+ * transactions. Each caller still learns whether its report landed.
+ */
+export class OutcomeReporter {
+  private queue: Pending[] = [];
+  private writing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly config: BreakerConfig,
+  ) {}
+
+  report(serviceId: string, outcome: Omit<Outcome, 'at'>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ serviceId, outcome: { ...outcome, at: Date.now() }, resolve, reject });
+      this.writing ??= this.drain();
+    });
+  }
+
+  /** Resolves when everything reported so far is written. */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      const outcomes = new Map<string, Outcome[]>();
+      for (const entry of batch) {
+        const list = outcomes.get(entry.serviceId);
+        if (list) list.push(entry.outcome);
+        else outcomes.set(entry.serviceId, [entry.outcome]);
+      }
+      try {
+        const known = await applyOutcomes(this.db, outcomes, this.config);
+        for (const entry of batch) {
+          if (known.has(entry.serviceId)) entry.resolve();
+          else entry.reject(notFound('Service instance', entry.serviceId));
+        }
+      } catch (error) {
+        for (const entry of batch) entry.reject(error);
+      }
+    }
+    this.writing = undefined;
+  }
+}

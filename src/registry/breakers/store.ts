@@ -1,0 +1,152 @@
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { Db, Executor, Tx } from '../../db/client.js';
+import { circuitBreakers, services, type CircuitBreakerRow } from '../../db/schema.js';
+import { appendEvents } from '../../events/append.js';
+import type { NewEvent } from '../../events/types.js';
+import { EVENT_SOURCE } from '../services/events.js';
+import { applyOutcome, closedBreaker, effectiveState, grantProbe, windowCounts, type BreakerConfig, type BreakerState, type Outcome, type Transition } from './machine.js';
+
+export const CircuitEventType = {
+  OPENED: 'circuit.opened',
+  HALF_OPENED: 'circuit.half_opened',
+  CLOSED: 'circuit.closed',
+} as const;
+
+/** A breaker as the API shows it. */
+export interface CircuitBreakerView {
+  state: BreakerState['state'];
+  /** Calls and failures in the rolling window (the previous bucket weighted by overlap). */
+  calls: number;
+  failures: number;
+  openedAt: Date | null;
+}
+
+export function toState(row: CircuitBreakerRow): BreakerState {
+  return {
+    state: row.state,
+    windowStart: row.windowStart.getTime(),
+    calls: row.calls,
+    failures: row.failures,
+    previousCalls: row.previousCalls,
+    previousFailures: row.previousFailures,
+    openedAt: row.openedAt?.getTime() ?? null,
+    probesGranted: row.probesGranted,
+    lastProbeAt: row.lastProbeAt?.getTime() ?? null,
+  };
+}
+
+export function view(state: BreakerState | undefined, now: number, config: BreakerConfig): CircuitBreakerView {
+  const breaker = state ?? closedBreaker(now);
+  const counts = windowCounts(breaker, now, config);
+  return {
+    state: effectiveState(breaker, now, config),
+    calls: Math.round(counts.calls),
+    failures: Math.round(counts.failures),
+    openedAt: breaker.openedAt === null ? null : new Date(breaker.openedAt),
+  };
+}
+
+/** Breakers of several instances, in one query (missing: never reported, so closed). */
+export async function getBreakers(db: Executor, serviceIds: readonly string[]): Promise<Map<string, BreakerState>> {
+  if (serviceIds.length === 0) return new Map();
+  const rows = await db.select().from(circuitBreakers).where(inArray(circuitBreakers.serviceId, [...serviceIds]));
+  return new Map(rows.map((row) => [row.serviceId, toState(row)]));
+}
+
+/**
+ * Applies a batch of reported outcomes (many calls, many instances) in one
+ * transaction: create missing breakers, lock them in id order (two servers
+ * flushing at once cannot deadlock), run the state machine over each instance's
+ * outcomes in order, write the changed breakers, and record circuit events.
+ * Returns the ids that exist; outcomes for unknown instances are dropped.
+ */
+export async function applyOutcomes(db: Db, outcomes: ReadonlyMap<string, readonly Outcome[]>, config: BreakerConfig): Promise<Set<string>> {
+  const ids = [...outcomes.keys()].sort();
+  if (ids.length === 0) return new Set();
+  return db.transaction(async (tx) => {
+    const instances = await tx.select({ id: services.id, name: services.name }).from(services).where(inArray(services.id, ids));
+    const names = new Map(instances.map((instance) => [instance.id, instance.name]));
+    const known = ids.filter((id) => names.has(id));
+    if (known.length === 0) return new Set<string>();
+    await tx
+      .insert(circuitBreakers)
+      .values(known.map((serviceId) => ({ serviceId })))
+      .onConflictDoNothing();
+    const rows = await tx.select().from(circuitBreakers).where(inArray(circuitBreakers.serviceId, known)).orderBy(asc(circuitBreakers.serviceId)).for('update');
+
+    const events: NewEvent[] = [];
+    for (const row of rows) {
+      const before = toState(row);
+      let breaker = before;
+      for (const outcome of outcomes.get(row.serviceId) ?? []) {
+        const step = applyOutcome(breaker, outcome, config);
+        breaker = step.breaker;
+        if (step.transition) events.push(circuitEvent(row.serviceId, names.get(row.serviceId)!, step.transition, before, breaker, outcome.at, config));
+      }
+      await writeBreaker(tx, row.serviceId, breaker);
+    }
+    await appendEvents(tx, events);
+    return new Set(known);
+  });
+}
+
+/**
+ * Grants a half-open probe selection of an instance, across all servers: at most
+ * `halfOpenProbes` per cooldown. True when this caller may send the probe.
+ */
+export async function tryGrantProbe(db: Db, serviceId: string, name: string, config: BreakerConfig): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.select().from(circuitBreakers).where(eq(circuitBreakers.serviceId, serviceId)).for('update');
+    if (!row) return false;
+    const now = Date.now();
+    const before = toState(row);
+    const granted = grantProbe(before, now, config);
+    if (!granted) return false;
+    await writeBreaker(tx, serviceId, granted.breaker);
+    if (granted.transition) await appendEvents(tx, [circuitEvent(serviceId, name, granted.transition, before, granted.breaker, now, config)]);
+    return true;
+  });
+}
+
+async function writeBreaker(tx: Tx, serviceId: string, breaker: BreakerState): Promise<void> {
+  await tx
+    .update(circuitBreakers)
+    .set({
+      state: breaker.state,
+      windowStart: new Date(breaker.windowStart),
+      calls: breaker.calls,
+      failures: breaker.failures,
+      previousCalls: breaker.previousCalls,
+      previousFailures: breaker.previousFailures,
+      openedAt: breaker.openedAt === null ? null : new Date(breaker.openedAt),
+      probesGranted: breaker.probesGranted,
+      lastProbeAt: breaker.lastProbeAt === null ? null : new Date(breaker.lastProbeAt),
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(circuitBreakers.serviceId, serviceId)));
+}
+
+function circuitEvent(
+  serviceId: string,
+  name: string,
+  transition: Transition,
+  before: BreakerState,
+  after: BreakerState,
+  at: number,
+  config: BreakerConfig,
+): NewEvent {
+  const counts = windowCounts(after, at, config);
+  return {
+    type: CircuitEventType[transition],
+    source: EVENT_SOURCE,
+    data: {
+      id: serviceId,
+      name,
+      from: effectiveState(before, at, config),
+      to: after.state,
+      calls: Math.round(counts.calls),
+      failures: Math.round(counts.failures),
+      openedAt: after.openedAt === null ? null : new Date(after.openedAt).toISOString(),
+    },
+  };
+}

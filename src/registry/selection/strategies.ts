@@ -1,0 +1,88 @@
+import type { Candidate } from './candidates.js';
+import { unitHash } from './hash.js';
+
+export type Strategy = 'ROUND_ROBIN' | 'WEIGHTED' | 'RANDOM' | 'PRIORITY' | 'CONSISTENT_HASH';
+
+/**
+ * Round-robin positions, per process. Each process starts every rotation at a
+ * random point, so clients spread over several servers are not all sent to the
+ * same instance at once; each server's rotation is even, so their union is too.
+ */
+export class RoundRobin {
+  private readonly positions = new Map<string, number>();
+
+  constructor(private readonly maxKeys = 10_000) {}
+
+  next(key: string, size: number): number {
+    let position = this.positions.get(key);
+    if (position === undefined) {
+      if (this.positions.size >= this.maxKeys) this.positions.delete(this.positions.keys().next().value!);
+      position = Math.floor(Math.random() * 1_000_000);
+    }
+    this.positions.set(key, position + 1);
+    return position % size;
+  }
+}
+
+export interface PickContext {
+  strategy: Strategy;
+  hashKey: string | undefined;
+  rotationKey: string;
+  roundRobin: RoundRobin;
+  random: () => number;
+}
+
+/**
+ * Picks one of `pool` (already narrowed to one priority tier, drained instances
+ * removed unless all are drained). `weights` are the effective weights: all 1
+ * when every instance in the tier was drained (the uniform fallback).
+ */
+export function pick(pool: readonly Candidate[], weights: readonly number[], context: PickContext): number {
+  switch (context.strategy) {
+    case 'ROUND_ROBIN':
+      return context.roundRobin.next(context.rotationKey, pool.length);
+    case 'RANDOM':
+      return Math.floor(context.random() * pool.length);
+    case 'WEIGHTED':
+    case 'PRIORITY':
+      return weightedIndex(weights, context.random());
+    case 'CONSISTENT_HASH':
+      return rendezvous(pool, weights, context.hashKey ?? '');
+  }
+}
+
+function weightedIndex(weights: readonly number[], draw: number): number {
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  let target = draw * total;
+  for (let i = 0; i < weights.length; i++) {
+    target -= weights[i]!;
+    if (target < 0) return i;
+  }
+  return weights.length - 1;
+}
+
+/**
+ * Weighted rendezvous (highest random weight) hashing: each instance scores
+ * -weight / ln(h(key, instance)) and the highest score wins. The same key and
+ * instances give the same answer on every server; removing an instance moves
+ * only the keys it held; weights shift keys in proportion.
+ */
+export function rendezvous(pool: readonly Candidate[], weights: readonly number[], key: string): number {
+  let best = 0;
+  let bestScore = -Infinity;
+  for (let i = 0; i < pool.length; i++) {
+    const score = -weights[i]! / Math.log(unitHash(`${key}\u0000${pool[i]!.instance.id}`));
+    if (score > bestScore) {
+      bestScore = score;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** Each candidate's share of picks for the strategy, for explanations (consistent hashing: by weight). */
+export function shares(strategy: Strategy, weights: readonly number[]): number[] {
+  if (strategy === 'ROUND_ROBIN' || strategy === 'RANDOM') return weights.map(() => 1 / weights.length);
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  return weights.map((weight) => weight / total);
+}
