@@ -16,7 +16,6 @@ export interface Config {
   logLevel: string;
   nodeName: string;
   dbPoolSize: number;
-  maxBodyBytes: number;
   expirySweepMs: number;
   shutdownTimeoutMs: number;
   /** Versions of each configuration value kept. */
@@ -31,6 +30,7 @@ export interface Config {
   /** Networks health checks may reach (CIDR); undefined: anywhere. */
   healthAllowedNetworks: string[] | undefined;
   healthHistoryLimit: number;
+  limits: RequestLimits;
   breaker: {
     windowMs: number;
     minCalls: number;
@@ -39,6 +39,18 @@ export interface Config {
     halfOpenProbes: number;
     slowCallMs: number | undefined;
   };
+}
+
+/** What one request may ask of the server (see README, Security). */
+export interface RequestLimits {
+  maxBodyBytes: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxCost: number;
+  maxTokens: number;
+  maxDirectives: number;
+  subscriptionsPerConnection: number;
+  subscriptionsPerToken: number;
 }
 
 export class ConfigError extends Error {
@@ -60,7 +72,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: nonEmpty(env, 'LOG_LEVEL') ?? 'info',
     nodeName: nonEmpty(env, 'SWITCHBOARD_NODE_NAME') ?? `${hostname()}-${process.pid}`,
     dbPoolSize: integer(env, 'SWITCHBOARD_DB_POOL_SIZE', 10, 2, 500),
-    maxBodyBytes: integer(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     expirySweepMs: duration(env, 'SWITCHBOARD_EXPIRY_SWEEP', 1000, 50, 60_000),
     shutdownTimeoutMs: duration(env, 'SWITCHBOARD_SHUTDOWN_TIMEOUT', 10_000, 0, 600_000),
     configHistoryLimit: integer(env, 'SWITCHBOARD_CONFIG_HISTORY', 100, 1, 100_000),
@@ -72,6 +83,16 @@ export function loadConfig(env: Env = process.env): Config {
     scriptChecksEnabled: boolean(env, 'SWITCHBOARD_ENABLE_SCRIPT_CHECKS', false),
     healthAllowedNetworks: networks(env, 'SWITCHBOARD_HEALTH_ALLOWED_NETWORKS'),
     healthHistoryLimit: integer(env, 'SWITCHBOARD_HEALTH_HISTORY', 100, 1, 100_000),
+    limits: {
+      maxBodyBytes: integer(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      maxDepth: integer(env, 'SWITCHBOARD_MAX_QUERY_DEPTH', 12, 2, 100),
+      maxAliases: integer(env, 'SWITCHBOARD_MAX_ALIASES', 100, 1, 10_000),
+      maxCost: integer(env, 'SWITCHBOARD_MAX_QUERY_COST', 5_000, 10, 1_000_000),
+      maxTokens: integer(env, 'SWITCHBOARD_MAX_QUERY_TOKENS', 10_000, 100, 1_000_000),
+      maxDirectives: integer(env, 'SWITCHBOARD_MAX_DIRECTIVES', 20, 1, 1_000),
+      subscriptionsPerConnection: integer(env, 'SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 100_000),
+      subscriptionsPerToken: integer(env, 'SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_TOKEN', 1_000, 1, 1_000_000),
+    },
     breaker: {
       windowMs: duration(env, 'SWITCHBOARD_BREAKER_WINDOW', 30_000, 1_000, DAY_MS),
       minCalls: integer(env, 'SWITCHBOARD_BREAKER_MIN_CALLS', 5, 1, 1_000_000),

@@ -16,6 +16,8 @@ import { createLogger } from '../src/logger.js';
 import { loadConfig } from '../src/config.js';
 import { createGraphQLHandler } from '../src/server/graphql.js';
 import { settingsFrom } from '../src/server/node.js';
+import { Authenticator } from '../src/server/auth.js';
+import { OPEN_PRINCIPAL } from '../src/registry/access/index.js';
 import { OutcomeReporter } from '../src/registry/breakers/index.js';
 import { RoundRobin } from '../src/registry/selection/index.js';
 import { errorCode } from './support/client.js';
@@ -190,8 +192,11 @@ describe('graph reads are batched', () => {
     const database = connectDatabase(registry.database.url, { onQuery: (query) => queries.push(query) });
     const feed = new EventFeed(database.db, database.sql, createLogger('silent'));
     const settings = settingsFrom(loadConfig({}));
+    const config = loadConfig({});
     const yoga = createGraphQLHandler(
       { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes: new OutcomeReporter(database.db, settings.breaker) },
+      new Authenticator(database.db, undefined),
+      config.limits,
       createLogger('silent'),
     );
     // postgres.js runs a new parameterised statement twice (describe, then execute),
@@ -202,11 +207,15 @@ describe('graph reads are batched', () => {
     };
     const run = async () => {
       queries.length = 0;
-      const response = await yoga.fetch('http://switchboard.test/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: 'query { components { id resolvedDependencies { id } missingDependencies { name } dependents { id } } }' }),
-      });
+      const response = await yoga.fetch(
+        'http://switchboard.test/graphql',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: 'query { components { id resolvedDependencies { id } missingDependencies { name } dependents { id } } }' }),
+        },
+        { principal: OPEN_PRINCIPAL },
+      );
       const body = (await response.json()) as { errors?: unknown; data: { components: unknown[] } };
       expect(body.errors).toBeUndefined();
       return { components: body.data.components.length, queries: queries.length };

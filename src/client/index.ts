@@ -69,7 +69,14 @@ export class SwitchboardClient {
     const results = this.wsClient().iterate<Result>({ query: this.print(document), variables: (variables ?? {}) as Record<string, unknown> });
     return {
       async next() {
-        const step = await results.next();
+        let step: IteratorResult<{ data?: unknown; errors?: readonly GraphQLFormattedError[] }>;
+        try {
+          step = await results.next();
+        } catch (error) {
+          // The server refused the subscription (graphql-ws "error" message): a list of GraphQL errors.
+          if (Array.isArray(error)) throw new SwitchboardRequestError(error as GraphQLFormattedError[]);
+          throw error;
+        }
         if (step.done) return step;
         if (step.value.errors?.length) throw new SwitchboardRequestError(step.value.errors);
         return { done: false, value: step.value.data as Result };

@@ -71,6 +71,8 @@ export const events = pgTable(
     type: text('type').notNull(),
     source: text('source').notNull(),
     data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    /** Who caused it (token id and name); null for the registry's own work (sweeps, health checks). */
+    actor: jsonb('actor').$type<EventActor>(),
     // clock_timestamp(), not now(): appends are serialized, so this stays monotonic with the id.
     createdAt: timestamptz('created_at').notNull().default(sql`clock_timestamp()`),
   },
@@ -80,6 +82,11 @@ export const events = pgTable(
     index('events_created_at_idx').on(t.createdAt),
   ],
 );
+
+export interface EventActor {
+  id: string;
+  name: string;
+}
 
 export type ServiceRow = typeof services.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
@@ -130,6 +137,8 @@ export const configEntries = pgTable(
     value: jsonb('value'),
     version: integer('version').notNull(),
     deleted: boolean('deleted').notNull().default(false),
+    /** Secret values are shown only to tokens that may write the key, and never put in events. */
+    secret: boolean('secret').notNull().default(false),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.key, t.environment] })],
@@ -144,6 +153,7 @@ export const configHistory = pgTable(
     version: integer('version').notNull(),
     value: jsonb('value'),
     deleted: boolean('deleted').notNull().default(false),
+    secret: boolean('secret').notNull().default(false),
     changedAt: timestamptz('changed_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.key, t.environment, t.version] })],
@@ -272,3 +282,29 @@ export const circuitBreakers = pgTable(
 );
 
 export type CircuitBreakerRow = typeof circuitBreakers.$inferSelect;
+
+export type TokenScopeValue = 'READ' | 'WRITE' | 'ADMIN';
+
+/**
+ * API tokens. Only a SHA-256 of the secret is kept (the secret is 32 random bytes,
+ * so a fast hash is enough); the secret itself is shown once, at creation.
+ */
+export const tokens = pgTable(
+  'tokens',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    secretHash: text('secret_hash').notNull().unique(),
+    scopes: text('scopes').array().$type<TokenScopeValue[]>().notNull(),
+    /** Service names this token may write (null: any). */
+    servicePrefix: text('service_prefix'),
+    /** Configuration keys this token may write, and read when secret (null: any). */
+    keyPrefix: text('key_prefix'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    createdBy: jsonb('created_by').$type<EventActor>(),
+    expiresAt: timestamptz('expires_at'),
+    revokedAt: timestamptz('revoked_at'),
+  },
+);
+
+export type TokenRow = typeof tokens.$inferSelect;

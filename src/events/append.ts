@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { AdvisoryLock } from '../db/locks.js';
+import { currentActor } from './actor.js';
 import { EVENTS_CHANNEL, fromRawRow, type NewEvent, type RawEventRow, type StoredEvent } from './types.js';
 
 /**
@@ -16,6 +17,7 @@ import { EVENTS_CHANNEL, fromRawRow, type NewEvent, type RawEventRow, type Store
  * Call it as the transaction's last statement: the lock is held until commit.
  * One statement (lock, insert, notify) keeps the locked window to one round trip.
  * The NOTIFY payload is only the newest id; listeners read the rows themselves.
+ * The actor (who caused the change) comes from the caller's context (actor.ts).
  */
 export async function appendEvents(tx: Executor, events: readonly NewEvent[]): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
@@ -24,13 +26,13 @@ export async function appendEvents(tx: Executor, events: readonly NewEvent[]): P
       select pg_advisory_xact_lock(${AdvisoryLock.EVENT_APPEND.toString()}::int8)
     ),
     inserted as (
-      insert into events (type, source, data)
-      select e.value->>'type', e.value->>'source', e.value->'data'
+      insert into events (type, source, data, actor)
+      select e.value->>'type', e.value->>'source', e.value->'data', ${JSON.stringify(currentActor() ?? null)}::jsonb
       from lock, jsonb_array_elements(${JSON.stringify(events)}::jsonb) with ordinality as e(value, n)
       order by e.n
-      returning id, type, source, data, created_at
+      returning id, type, source, data, actor, created_at
     )
-    select id, type, source, data, to_json(created_at) #>> '{}' as created_at,
+    select id, type, source, data, actor, to_json(created_at) #>> '{}' as created_at,
            (select pg_notify(${EVENTS_CHANNEL}, max(id)::text) from inserted) as notified
     from inserted
     order by id

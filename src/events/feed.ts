@@ -34,6 +34,7 @@ export class EventFeed {
   private windowSizes: number[] = [];
   private windowBytes = 0;
   private waiters = new Set<() => void>();
+  private readonly observers = new Set<(events: readonly StoredEvent[]) => void>();
   private catchingUp: Promise<void> | undefined;
   private catchUpAgain = false;
   private listener: { unlisten(): Promise<void> } | undefined;
@@ -95,6 +96,12 @@ export class EventFeed {
       else high = mid;
     }
     return this.window.slice(low, low + limit);
+  }
+
+  /** Calls `observer` with every batch of new events this process reads, in order. */
+  observe(observer: (events: readonly StoredEvent[]) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** Resolves once an event newer than `cursor` is known, the feed closes, or `signal` aborts. */
@@ -160,6 +167,13 @@ export class EventFeed {
       this.window.splice(0, excess);
       this.windowSizes.splice(0, excess);
       this.windowBytes = bytes;
+    }
+    for (const observer of this.observers) {
+      try {
+        observer(events);
+      } catch (error) {
+        this.log.warn({ err: toError(error) }, 'event observer failed');
+      }
     }
     this.wakeAll();
   }

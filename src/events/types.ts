@@ -1,9 +1,13 @@
+import type { EventActor } from '../db/schema.js';
+
 /** An event as stored and delivered: ids are commit-ordered (see append.ts). */
 export interface StoredEvent {
   id: number;
   type: string;
   source: string;
   data: Record<string, unknown>;
+  /** Who caused it; null for the registry's own work. */
+  actor: EventActor | null;
   createdAt: Date;
 }
 
@@ -25,9 +29,10 @@ export interface RawEventRow {
   type: string;
   source: string;
   data: Record<string, unknown>;
+  actor: EventActor | null;
   created_at: string;
 }
 
 export function fromRawRow(row: RawEventRow): StoredEvent {
-  return { id: Number(row.id), type: row.type, source: row.source, data: row.data, createdAt: new Date(row.created_at) };
+  return { id: Number(row.id), type: row.type, source: row.source, data: row.data, actor: row.actor, createdAt: new Date(row.created_at) };
 }

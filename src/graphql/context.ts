@@ -1,6 +1,7 @@
 import type { Db } from '../db/client.js';
 import type { EventFeed } from '../events/feed.js';
 import type { BreakerConfig, OutcomeReporter } from '../registry/breakers/index.js';
+import type { Principal } from '../registry/access/index.js';
 import type { ConfigWriteOptions } from '../registry/config/index.js';
 import type { HealthOptions } from '../registry/health/index.js';
 import type { RoundRobin } from '../registry/selection/index.js';
@@ -24,7 +25,8 @@ export interface RegistryContext {
   outcomes: OutcomeReporter;
 }
 
-/** What resolvers get: the shared handles plus this request's batch loaders. */
+/** What resolvers get: the shared handles, who is asking, and this request's batch loaders. */
 export interface GraphQLContext extends RegistryContext {
+  principal: Principal;
   loaders: Loaders;
 }

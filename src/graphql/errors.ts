@@ -15,7 +15,9 @@ export function maskError(error: unknown, unexpectedMessage: string): GraphQLErr
     return copyWith(error, domainError.message, { ...domainError.details, code: domainError.code });
   }
   if (error instanceof GraphQLError && isRequestError(error)) {
-    if (error.extensions['code'] === 'BAD_USER_INPUT' && !('originalError' in error.extensions)) return error;
+    const code = error.extensions['code'];
+    // Our own codes (UNAUTHENTICATED, LIMIT_EXCEEDED, …) stand; yoga's are translated below.
+    if (typeof code === 'string' && !YOGA_REQUEST_CODES.has(code) && !('originalError' in error.extensions)) return error;
     // Yoga's own codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_REQUEST)
     // all mean the request was wrong; clients get one code for that.
     const { originalError, ...extensions } = error.extensions as Record<string, unknown> & { http?: Record<string, unknown> };
@@ -27,6 +29,9 @@ export function maskError(error: unknown, unexpectedMessage: string): GraphQLErr
   }
   return copyWith(error, unexpectedMessage, { code: 'INTERNAL' satisfies ErrorCode, ...httpOf(error) });
 }
+
+/** Codes graphql-yoga puts on errors about the request; clients get BAD_USER_INPUT instead. */
+const YOGA_REQUEST_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'BAD_USER_INPUT']);
 
 /** True for errors about the request itself: a GraphQLError all the way down. */
 export function isRequestError(error: unknown): boolean {

@@ -1,22 +1,31 @@
-import type { Server } from 'node:http';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import type { IncomingMessage, Server } from 'node:http';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Disposable, OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { RequestLimits } from '../config.js';
 import type { GraphQLContext, RegistryContext } from '../graphql/context.js';
-import { createLoaders } from '../graphql/loaders.js';
 import { isClientError, maskError } from '../graphql/errors.js';
+import { createLoaders } from '../graphql/loaders.js';
 import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
-import type { TokenGate } from './auth.js';
+import type { Principal } from '../registry/access/index.js';
+import type { Authenticator } from './auth.js';
+import { guardSubscriptions } from './subscriptions.js';
+import { useRejectUnstorableText } from './text.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
 /** graphql-ws close codes we use beyond the protocol's own. */
 export const WsCloseCode = {
-  /** The connection presented no token, or the wrong one. */
+  /** The connection presented no token, or the wrong one, or its token was revoked or expired. */
   Unauthenticated: 4401,
   /** The server is shutting down; reconnect elsewhere or later. */
   GoingAway: 1001,
@@ -24,12 +33,20 @@ export const WsCloseCode = {
 
 export type Yoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
-export function createGraphQLHandler(context: RegistryContext, log: Logger): Yoga {
+/** A request that passed the HTTP gate carries its principal (set in http.ts). */
+export type AuthenticatedRequest = IncomingMessage & { principal?: Principal };
+
+export function createGraphQLHandler(context: RegistryContext, authenticator: Authenticator, limits: RequestLimits, log: Logger): Yoga {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
-    // Fresh loaders per request (and per WebSocket operation): caches never outlive it.
-    context: (): GraphQLContext => ({ ...context, loaders: createLoaders(context.db) }),
+    // Who is asking comes from the transport (the HTTP gate, or the WebSocket's connection
+    // params); fresh loaders per request (and per WebSocket operation): caches never outlive it.
+    context: (initial): GraphQLContext => ({
+      ...context,
+      principal: (initial['principal'] as Principal | undefined) ?? (initial['req'] as AuthenticatedRequest | undefined)?.principal ?? denied(),
+      loaders: createLoaders(context.db),
+    }),
     landingPage: false,
     // GraphiQL subscribes over SSE: a browser WebSocket cannot carry the Authorization
     // header GraphiQL's Headers tab sets, while SSE is a plain fetch that can.
@@ -38,8 +55,23 @@ export function createGraphQLHandler(context: RegistryContext, log: Logger): Yog
     renderGraphiQL,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     logging: yogaLogger(log),
-    plugins: [useBadUserInputForInvalidDocuments()],
+    plugins: [
+      // Cheap checks on the document before anything runs; rejections are BAD_USER_INPUT.
+      maxTokensPlugin({ n: limits.maxTokens }),
+      maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
+      maxAliasesPlugin({ n: limits.maxAliases }),
+      maxDirectivesPlugin({ n: limits.maxDirectives }),
+      costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true }),
+      useBadUserInputForInvalidDocuments(),
+      useRejectUnstorableText(),
+      guardSubscriptions(authenticator, limits.subscriptionsPerToken),
+    ],
   });
+}
+
+/** The HTTP and WebSocket gates always set a principal; reaching here without one is a bug. */
+function denied(): never {
+  throw new Error('No principal on the request: the authentication gate did not run.');
 }
 
 /**
@@ -56,27 +88,54 @@ function useBadUserInputForInvalidDocuments(): Plugin {
   };
 }
 
+interface ConnectionExtra {
+  socket: WebSocket;
+  request: IncomingMessage;
+  principal?: Principal;
+}
+
 /**
  * GraphQL over WebSocket (graphql-transport-ws) on the same port and path. Every
  * operation goes through yoga's envelop, so both transports share one schema,
  * one error masking and one set of plugins.
  */
-export function attachWebSocket(httpServer: Server, yoga: Yoga, gate: TokenGate, log: Logger): { wsServer: WebSocketServer; graphqlWs: Disposable } {
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: 1024 * 1024 });
-  const graphqlWs = useServer<Record<string, unknown> | undefined>(
+export function attachWebSocket(
+  httpServer: Server,
+  yoga: Yoga,
+  authenticator: Authenticator,
+  limits: RequestLimits,
+  log: Logger,
+): { wsServer: WebSocketServer; graphqlWs: Disposable } {
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: limits.maxBodyBytes });
+  const graphqlWs = useServer<Record<string, unknown> | undefined, Partial<ConnectionExtra>>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
-      onConnect: (ctx) => {
-        if (gate.allows(authorizationParam(ctx.connectionParams))) return true;
-        ctx.extra.socket.close(WsCloseCode.Unauthenticated, 'UNAUTHENTICATED: missing or invalid token');
-        return false;
+      onConnect: async (ctx) => {
+        const extra = ctx.extra as unknown as ConnectionExtra;
+        const principal = await authenticator.authenticate(authorizationParam(ctx.connectionParams));
+        if (!principal || (principal.expiresAt && principal.expiresAt.getTime() <= Date.now())) {
+          extra.socket.close(WsCloseCode.Unauthenticated, 'UNAUTHENTICATED: missing or invalid token');
+          return false;
+        }
+        extra.principal = principal;
+        closeWhenRevokedOrExpired(extra.socket, principal, authenticator);
+        return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
+        const extra = ctx.extra as unknown as ConnectionExtra;
+        if (Object.keys(ctx.subscriptions).length >= limits.subscriptionsPerConnection) {
+          return [
+            new GraphQLError(`At most ${limits.subscriptionsPerConnection} subscriptions per connection.`, {
+              extensions: { code: 'LIMIT_EXCEEDED' },
+            }),
+          ];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
+          req: extra.request,
+          socket: extra.socket,
+          principal: extra.principal,
           params: payload,
         });
         let document;
@@ -106,7 +165,19 @@ export function attachWebSocket(httpServer: Server, yoga: Yoga, gate: TokenGate,
   return { wsServer, graphqlWs };
 }
 
-/** `connectionParams.authorization`, whatever its case (GraphiQL forwards its headers as typed). */
+/** A connection authenticated by a token lives no longer than the token. */
+function closeWhenRevokedOrExpired(socket: WebSocket, principal: Principal, authenticator: Authenticator): void {
+  const close = (why: string) => socket.close(WsCloseCode.Unauthenticated, `UNAUTHENTICATED: token ${why}`);
+  const unsubscribe = authenticator.onRevoked(principal.id, () => close('revoked'));
+  const remaining = principal.expiresAt ? principal.expiresAt.getTime() - Date.now() : undefined;
+  const timer = remaining === undefined ? undefined : setTimeout(() => close('expired'), Math.min(remaining, 2 ** 31 - 1));
+  socket.once('close', () => {
+    unsubscribe();
+    clearTimeout(timer);
+  });
+}
+
+/** `connectionParams.authorization`, whatever its case. */
 function authorizationParam(params: Record<string, unknown> | undefined): unknown {
   if (!params) return undefined;
   const key = Object.keys(params).find((name) => name.toLowerCase() === 'authorization');
@@ -137,3 +208,4 @@ function yogaLogger(log: Logger) {
 function describe(args: unknown[]): string {
   return args.map((arg) => (typeof arg === 'string' ? arg : arg instanceof GraphQLError ? arg.message : JSON.stringify(arg))).join(' ');
 }
+

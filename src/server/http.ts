@@ -3,16 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { toError } from '../errors.js';
 import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
-import { TokenGate } from './auth.js';
+import type { RequestLimits } from '../config.js';
+import type { Authenticator } from './auth.js';
 import { BodyTooLargeError, readBody } from './body.js';
-import { attachWebSocket, createGraphQLHandler, GRAPHQL_PATH, WsCloseCode } from './graphql.js';
+import { attachWebSocket, createGraphQLHandler, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 
 export interface HttpServerOptions {
   host: string;
   port: number;
-  adminToken: string | undefined;
-  maxBodyBytes: number;
+  authenticator: Authenticator;
+  limits: RequestLimits;
   context: RegistryContext;
   log: Logger;
   /** Readiness: resolves when the node can serve (its database answers). */
@@ -31,8 +32,8 @@ export interface HttpServer {
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { log } = options;
-  const gate = new TokenGate(options.adminToken);
-  const yoga = createGraphQLHandler(options.context, log);
+  const { authenticator, limits } = options;
+  const yoga = createGraphQLHandler(options.context, authenticator, limits, log);
   let shuttingDown = false;
 
   const server = createServer((req, res) => {
@@ -51,18 +52,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
     // The GraphiQL page itself holds no data; the operations it sends carry the token.
     const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
-    if (!wantsGraphiQL && !gate.allows(req.headers.authorization)) {
-      return sendGraphQLError(res, 401, 'UNAUTHENTICATED', 'Missing or invalid token: send "Authorization: Bearer <token>".', {
+    const principal = await authenticator.authenticate(req.headers.authorization);
+    if (!wantsGraphiQL && !principal) {
+      return sendGraphQLError(res, 401, 'UNAUTHENTICATED', 'Missing, invalid, revoked or expired token: send "Authorization: Bearer <token>".', {
         'www-authenticate': 'Bearer',
       });
     }
+    (req as AuthenticatedRequest).principal = principal;
     if (req.method === 'POST') {
       try {
         // Yoga reads a body already on the request instead of the stream.
-        (req as IncomingMessage & { body?: Buffer }).body = await readBody(req, options.maxBodyBytes);
+        (req as IncomingMessage & { body?: Buffer }).body = await readBody(req, limits.maxBodyBytes);
       } catch (error) {
         if (!(error instanceof BodyTooLargeError)) throw error;
-        return sendGraphQLError(res, 413, 'BAD_USER_INPUT', `Request body exceeds ${options.maxBodyBytes} bytes.`, { connection: 'close' });
+        return sendGraphQLError(res, 413, 'BAD_USER_INPUT', `Request body exceeds ${limits.maxBodyBytes} bytes.`, { connection: 'close' });
       }
     }
     await yoga.requestListener(req, res);
@@ -78,7 +81,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
   }
 
-  const { wsServer, graphqlWs } = attachWebSocket(server, yoga, gate, log);
+  const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -13,6 +13,7 @@ import { pruneHealthHistory, reapCriticalServices, TargetPolicy } from '../regis
 import { OutcomeReporter } from '../registry/breakers/index.js';
 import { RoundRobin } from '../registry/selection/index.js';
 import { expireLapsedServices } from '../registry/services/index.js';
+import { Authenticator } from './auth.js';
 import { startHttpServer } from './http.js';
 
 export interface SwitchboardNode {
@@ -80,8 +81,8 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     const http = await startHttpServer({
       host: config.host,
       port: config.port,
-      adminToken: config.adminToken,
-      maxBodyBytes: config.maxBodyBytes,
+      authenticator: new Authenticator(database.db, config.adminToken, feed),
+      limits: config.limits,
       context: { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes },
       log: log.child({ component: 'http' }),
       checkReady: async () => {

@@ -9,18 +9,27 @@ import {
   type ConfigChange,
   type ConfigEntry,
   type ConfigVersion,
+  redact,
 } from '../../registry/config/index.js';
+import { canReadSecret } from '../../registry/access/index.js';
+import type { GraphQLContext } from '../context.js';
+import { authorizeKeyWrite } from '../authorize.js';
 import { builder } from '../builder.js';
+
+/** Who may see secret values: those who may write the key. */
+const readableBy = (context: GraphQLContext) => (key: string) => canReadSecret(context.principal, key);
 
 const ConfigEntryRef = builder.objectRef<ConfigEntry>('ConfigEntry').implement({
   description: 'A configuration value.',
   fields: (t) => ({
     key: t.exposeString('key'),
     environment: t.exposeString('environment', { nullable: true, description: 'Whose value this is: an environment, or null for the global value.' }),
-    value: t.expose('value', { type: 'JSON' }),
+    value: t.expose('value', { type: 'JSON', nullable: true, description: 'Null only when the value is secret and withheld from this caller (see redacted).' }),
     version: t.exposeInt('version', { description: 'Starts at 1; grows by one per change of this key in this environment.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     inherited: t.exposeBoolean('inherited', { description: 'True when an environment was asked for and the global value answered.' }),
+    secret: t.exposeBoolean('secret', { description: 'Secret values are shown only to tokens that may write the key, and never put in events.' }),
+    redacted: t.exposeBoolean('redacted', { description: 'The value is secret and withheld from this caller (value is null).' }),
   }),
 });
 
@@ -31,6 +40,8 @@ const ConfigVersionRef = builder.objectRef<ConfigVersion>('ConfigVersion').imple
     version: t.exposeInt('version'),
     value: t.expose('value', { type: 'JSON', nullable: true, description: 'Null for a deletion.' }),
     deleted: t.exposeBoolean('deleted'),
+    secret: t.exposeBoolean('secret'),
+    redacted: t.exposeBoolean('redacted'),
     changedAt: t.expose('changedAt', { type: 'DateTime' }),
   }),
 });
@@ -47,6 +58,7 @@ const ConfigChangeRef = builder.objectRef<ConfigChange>('ConfigChange').implemen
     version: t.exposeInt('version', { description: 'Version of the entry that changed.' }),
     deleted: t.exposeBoolean('deleted'),
     inherited: t.exposeBoolean('inherited', { description: 'A global change showing through: the environment has no value of its own.' }),
+    redacted: t.exposeBoolean('redacted', { description: 'The value is secret: changes do not carry it (read it with `config`, if you may).' }),
     timestamp: t.expose('changedAt', { type: 'DateTime' }),
   }),
 });
@@ -57,19 +69,23 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "The environment's value, else the global one (see `environment`/`inherited`); null when neither exists.",
     args: { key: t.arg.string({ required: true }), environment: t.arg.string() },
-    resolve: (_root, args, context) => getConfig(context.db, args.key, args.environment),
+    resolve: async (_root, args, context) => {
+      const entry = await getConfig(context.db, args.key, args.environment);
+      return entry && redact(entry, readableBy(context));
+    },
   }),
   configs: t.field({
     type: [ConfigEntryRef],
     description: 'Effective values of every key under `prefix` for `environment` (global fallback), by key.',
     args: { prefix: t.arg.string(), environment: t.arg.string() },
-    resolve: (_root, args, context) => listConfigs(context.db, args.prefix, args.environment),
+    resolve: async (_root, args, context) => (await listConfigs(context.db, args.prefix, args.environment)).map((entry) => redact(entry, readableBy(context))),
   }),
   configHistory: t.field({
     type: [ConfigVersionRef],
     description: 'Kept versions of one key in one environment, newest first.',
     args: { key: t.arg.string({ required: true }), environment: t.arg.string(), first: t.arg.int({ description: '1 to 1000 (default 100).' }) },
-    resolve: (_root, args, context) => getConfigHistory(context.db, args.key, args.environment, args.first ?? undefined),
+    resolve: async (_root, args, context) =>
+      (await getConfigHistory(context.db, args.key, args.environment, args.first ?? undefined)).map((entry) => redact(entry, readableBy(context))),
   }),
 }));
 
@@ -82,13 +98,18 @@ builder.mutationFields((t) => ({
       value: t.arg({ type: 'JSON', required: true }),
       environment: t.arg.string({ description: 'Absent: the global value.' }),
       expectedVersion: t.arg.int(),
+      secret: t.arg.boolean({ description: 'Mark the value secret (absent: as it was).' }),
     },
-    resolve: (_root, args, context) => setConfig(context.db, args, context.settings.config),
+    resolve: async (_root, args, context) => {
+      authorizeKeyWrite(context, args.key);
+      return redact(await setConfig(context.db, args, context.settings.config), readableBy(context));
+    },
   }),
   deleteConfig: t.boolean({
     description: 'Deletes a value; an environment then falls back to the global one. NOT_FOUND when there is none.',
     args: { key: t.arg.string({ required: true }), environment: t.arg.string(), expectedVersion: t.arg.int() },
     resolve: async (_root, args, context) => {
+      authorizeKeyWrite(context, args.key);
       await deleteConfig(context.db, args, context.settings.config);
       return true;
     },
@@ -102,7 +123,10 @@ builder.mutationFields((t) => ({
       version: t.arg.int({ required: true }),
       expectedVersion: t.arg.int(),
     },
-    resolve: (_root, args, context) => rollbackConfig(context.db, args, context.settings.config),
+    resolve: async (_root, args, context) => {
+      authorizeKeyWrite(context, args.key);
+      return redact(await rollbackConfig(context.db, args, context.settings.config), readableBy(context));
+    },
   }),
 }));
 

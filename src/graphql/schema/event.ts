@@ -1,8 +1,17 @@
 import { publishEvent } from '../../events/publish.js';
 import { latestEventId, listEvents } from '../../events/read.js';
 import { watchEvents } from '../../events/subscribe.js';
+import type { EventActor } from '../../events/actor.js';
 import type { StoredEvent } from '../../events/types.js';
 import { builder } from '../builder.js';
+
+const EventActorRef = builder.objectRef<EventActor>('EventActor').implement({
+  description: 'Who caused an event: the token (id and name) that made the change.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'A token id; "admin" for SWITCHBOARD_ADMIN_TOKEN; "anonymous" when the server runs open.' }),
+    name: t.exposeString('name'),
+  }),
+});
 
 const EventRef = builder.objectRef<StoredEvent>('Event').implement({
   description: 'One entry of the change log. Ids ascend in commit order; pass one as `after` to resume.',
@@ -11,6 +20,7 @@ const EventRef = builder.objectRef<StoredEvent>('Event').implement({
     type: t.exposeString('type'),
     source: t.exposeString('source'),
     data: t.expose('data', { type: 'JSON' }),
+    actor: t.expose('actor', { type: EventActorRef, nullable: true, description: "Null for the registry's own work (expiry, health checks, retention)." }),
     timestamp: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });

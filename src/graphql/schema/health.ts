@@ -10,6 +10,7 @@ import {
   type HealthCheck,
   type HealthTransition,
 } from '../../registry/health/index.js';
+import { authorizeCheckWrite, authorizeChecks, authorizeInstanceWrite } from '../authorize.js';
 import { builder } from '../builder.js';
 import { HealthStatusTypeEnum, HealthCheckInput, toCheckInput } from './health-inputs.js';
 import { ServiceInstanceRef } from './service.js';
@@ -131,12 +132,18 @@ builder.mutationFields((t) => ({
     type: HealthCheckRef,
     description: 'Adds a check to an instance, or updates it (by id). A new check starts CRITICAL until it passes.',
     args: { serviceId: t.arg.id({ required: true }), check: t.arg({ type: HealthCheckInput, required: true }) },
-    resolve: (_root, args, context) => registerHealthCheck(context.db, args.serviceId, toCheckInput(args.check), context.settings.health.policy),
+    resolve: async (_root, args, context) => {
+      const check = toCheckInput(args.check);
+      await authorizeInstanceWrite(context, args.serviceId);
+      authorizeChecks(context, [check]);
+      return registerHealthCheck(context.db, args.serviceId, check, context.settings.health.policy);
+    },
   }),
   deregisterHealthCheck: t.boolean({
     description: 'Removes a check; NOT_FOUND when the id is unknown.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
+      await authorizeCheckWrite(context, args.id);
       await deregisterHealthCheck(context.db, args.id);
       return true;
     },
@@ -145,14 +152,19 @@ builder.mutationFields((t) => ({
     type: HealthCheckRef,
     description: "Reports a TTL check's status (how a service reports its own health); valid for the check's TTL.",
     args: { checkId: t.arg.id({ required: true }), status: t.arg({ type: HealthStatusTypeEnum, required: true }), output: t.arg.string() },
-    resolve: (_root, args, context) =>
-      updateTtlCheck(context.db, args.checkId, { status: args.status, output: args.output }),
+    resolve: async (_root, args, context) => {
+      await authorizeCheckWrite(context, args.checkId);
+      return updateTtlCheck(context.db, args.checkId, { status: args.status, output: args.output });
+    },
   }),
   setMaintenance: t.field({
     type: ServiceInstanceRef,
     description: 'Takes an instance out of passing discovery (or puts it back) without deregistering it.',
     args: { id: t.arg.id({ required: true }), enabled: t.arg.boolean({ required: true }), reason: t.arg.string() },
-    resolve: (_root, args, context) => setMaintenance(context.db, args.id, args),
+    resolve: async (_root, args, context) => {
+      await authorizeInstanceWrite(context, args.id);
+      return setMaintenance(context.db, args.id, args);
+    },
   }),
 }));
 

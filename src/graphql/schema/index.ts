@@ -1,18 +1,34 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { runAs } from '../../events/actor.js';
+import { actorOf } from '../../registry/access/index.js';
 import { builder } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
 import './service.js';
 import './health.js';
 import './selection.js';
 import './component.js';
 import './config.js';
 import './event.js';
+import './token.js';
 
 let schema: GraphQLSchema | undefined;
 
 /** The one schema, built on first use (building registers every type with the builder once). */
 export function getSchema(): GraphQLSchema {
-  schema ??= builder.toSchema();
+  schema ??= withMutationActors(builder.toSchema());
   return schema;
+}
+
+/**
+ * Every mutation runs on behalf of its caller, so each event it appends records
+ * who did it (the audit trail), however deep in the domain the append happens.
+ */
+function withMutationActors(built: GraphQLSchema): GraphQLSchema {
+  for (const field of Object.values(built.getMutationType()?.getFields() ?? {})) {
+    const resolve = field.resolve!;
+    field.resolve = (source, args, context: GraphQLContext, info) => runAs(actorOf(context.principal), () => resolve(source, args, context, info));
+  }
+  return built;
 }
 
 /** SDL as committed in schema.graphql: sorted, so diffs show only real changes. */

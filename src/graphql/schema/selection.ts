@@ -1,6 +1,7 @@
 import { view, watchCircuitChanges, type CircuitBreakerView, type CircuitChange } from '../../registry/breakers/index.js';
 import { selectInstance, type CandidateExplanation, type Selection } from '../../registry/selection/index.js';
 import { updateWeight } from '../../registry/services/index.js';
+import { authorizeInstanceWrite } from '../authorize.js';
 import { builder } from '../builder.js';
 import { ServiceInstanceRef } from './service.js';
 
@@ -98,13 +99,17 @@ builder.mutationFields((t) => ({
     type: ServiceInstanceRef,
     description: 'Sets an instance\'s weight (0 drains it); every server uses it from the next selection.',
     args: { id: t.arg.id({ required: true }), weight: t.arg.int({ required: true }) },
-    resolve: (_root, args, context) => updateWeight(context.db, args.id, args.weight),
+    resolve: async (_root, args, context) => {
+      await authorizeInstanceWrite(context, args.id);
+      return updateWeight(context.db, args.id, args.weight);
+    },
   }),
   reportCallOutcome: t.field({
     type: ServiceInstanceRef,
     description: 'Reports how a call to the instance went; feeds its circuit breaker. Reports are batched, so report every call.',
     args: { id: t.arg.id({ required: true }), success: t.arg.boolean({ required: true }), latency: t.arg({ type: 'Duration' }) },
     resolve: async (_root, args, context) => {
+      await authorizeInstanceWrite(context, args.id);
       await context.outcomes.report(args.id, { success: args.success, latencyMs: args.latency });
       return args.id;
     },

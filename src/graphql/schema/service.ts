@@ -15,6 +15,7 @@ import {
 } from '../../registry/services/index.js';
 import type { EndpointParameterRecord, EndpointResponseRecord } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
+import { authorizeChecks, authorizeInstanceWrite } from '../authorize.js';
 import { builder } from '../builder.js';
 import { HealthCheckInput, HealthStatusTypeEnum, toCheckInput } from './health-inputs.js';
 
@@ -204,17 +205,18 @@ builder.mutationFields((t) => ({
   registerService: t.field({
     type: ServiceInstanceRef,
     args: { input: t.arg({ type: ServiceDefinitionInput, required: true }) },
-    resolve: (_root, { input }, context) =>
-      registerService(
-        context.db,
-        { ...input, ttlMs: input.ttl, healthChecks: [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput) },
-        context.settings.health.policy,
-      ),
+    resolve: async (_root, { input }, context) => {
+      const healthChecks = [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput);
+      await authorizeInstanceWrite(context, input.id, input.name);
+      authorizeChecks(context, healthChecks);
+      return registerService(context.db, { ...input, ttlMs: input.ttl, healthChecks }, context.settings.health.policy);
+    },
   }),
   unregisterService: t.boolean({
     description: 'Removes an instance; NOT_FOUND when the id is unknown.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
+      await authorizeInstanceWrite(context, args.id);
       await unregisterService(context.db, args.id);
       return true;
     },
@@ -223,7 +225,10 @@ builder.mutationFields((t) => ({
     type: ServiceInstanceRef,
     description: 'Renews the instance\'s TTL lease.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => heartbeat(context.db, args.id),
+    resolve: async (_root, args, context) => {
+      await authorizeInstanceWrite(context, args.id);
+      return heartbeat(context.db, args.id);
+    },
   }),
 }));
 

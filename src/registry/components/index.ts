@@ -2,7 +2,7 @@
 export { registerComponent, unregisterComponent } from './register.js';
 export { getComponentsByIds, getComponentsByNames, getComponentsDependingOn, listComponents, type ComponentQuery } from './queries.js';
 export { resolveDependencies, dependentsOf, type MissingDependency, type Resolution } from './resolve.js';
-export { dependencyOrder, requireAll, type LoadByNames } from './order.js';
+export { dependencyOrder, requireAll, MAX_ORDER_IDS, type LoadByNames } from './order.js';
 export { parseDependencySpec, ComponentLimits, type ComponentInput } from './definition.js';
 export { COMPONENT_TYPES, dependencySpec, type Component, type ComponentType, type ComponentDependency } from './model.js';
 export { ComponentEventType } from './events.js';

@@ -1,4 +1,4 @@
-import { conflict, notFound } from '../../errors.js';
+import { badInput, conflict, notFound } from '../../errors.js';
 import { dependencySpec, type Component } from './model.js';
 import { resolveDependency } from './resolve.js';
 
@@ -78,8 +78,11 @@ function label(component: Component): string {
   return `${component.name}@${component.version}`;
 }
 
-/** Loads the roots of an ordering request, refusing unknown ids. */
+export const MAX_ORDER_IDS = 1000;
+
+/** Checks the roots of an ordering request: a bounded list, every id known. */
 export function requireAll(ids: readonly string[], found: readonly (Component | null | undefined)[]): Component[] {
+  if (ids.length > MAX_ORDER_IDS) throw badInput(`At most ${MAX_ORDER_IDS} ids may be ordered at once.`, { field: 'ids' });
   return ids.map((id, index) => {
     const component = found[index];
     if (!component) throw notFound('Component', id);

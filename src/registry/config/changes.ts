@@ -24,6 +24,8 @@ export interface ConfigChange {
   deleted: boolean;
   /** True when a global change shows through because the environment has no value of its own. */
   inherited: boolean;
+  /** The values are secret and not carried by changes; read them with `config` if you may. */
+  redacted: boolean;
   changedAt: Date;
 }
 
@@ -47,8 +49,11 @@ export function toConfigChange(event: StoredEvent, watchedEnvironment: string | 
   let oldValue: unknown;
   let newValue: unknown;
   let inherited = false;
+  let redacted = Boolean(data.secret);
   if (data.environment === watchedEnvironment) {
     const fallback = watchedEnvironment === null ? null : (data.globalValue ?? null);
+    // Falling back to a secret global value: the watcher cannot be told what it is.
+    if (data.globalSecret && watchedEnvironment !== null && (data.oldValue === null || data.newValue === null)) redacted = true;
     oldValue = data.oldValue ?? fallback;
     newValue = data.newValue ?? fallback;
   } else if (data.environment === null && watchedEnvironment !== null && !(data.overriddenIn ?? []).includes(watchedEnvironment)) {
@@ -58,7 +63,12 @@ export function toConfigChange(event: StoredEvent, watchedEnvironment: string | 
   } else {
     return undefined;
   }
-  if (isDeepStrictEqual(oldValue, newValue)) return undefined;
+  // Secret changes always show (their values are withheld, so they cannot be compared).
+  if (!redacted && isDeepStrictEqual(oldValue, newValue)) return undefined;
+  if (redacted) {
+    oldValue = null;
+    newValue = null;
+  }
   return {
     eventId: event.id,
     key: data.key,
@@ -69,6 +79,7 @@ export function toConfigChange(event: StoredEvent, watchedEnvironment: string | 
     version: data.version,
     deleted: data.deleted,
     inherited,
+    redacted,
     changedAt: event.createdAt,
   };
 }

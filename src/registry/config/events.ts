@@ -25,6 +25,10 @@ export interface ConfigEventData {
   globalValue?: unknown;
   /** For the global entry: environments with a value of their own, which do not see this change. */
   overriddenIn?: string[];
+  /** The entry is secret: its values are not in the event. */
+  secret?: true;
+  /** The global value this environment falls back to is secret (so not in `globalValue`). */
+  globalSecret?: true;
 }
 
 export function configChangedEvent(data: ConfigEventData): NewEvent {

@@ -4,4 +4,5 @@ export { getConfig, listConfigs, getConfigHistory } from './read.js';
 export { watchConfig, toConfigChange, type ConfigChange, type ConfigWatch } from './changes.js';
 export { ConfigLimits } from './definition.js';
 export { ConfigEventType } from './events.js';
+export { redact } from './model.js';
 export type { ConfigEntry, ConfigVersion } from './model.js';

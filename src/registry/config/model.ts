@@ -11,6 +11,10 @@ export interface ConfigEntry {
   updatedAt: Date;
   /** True when an environment was asked for and the global value answered. */
   inherited: boolean;
+  /** A secret value: shown only to callers that may write the key, never put in events. */
+  secret: boolean;
+  /** The value was withheld from this caller (it is secret). */
+  redacted: boolean;
 }
 
 export interface ConfigVersion {
@@ -20,6 +24,8 @@ export interface ConfigVersion {
   /** Null for a deletion. */
   value: unknown;
   deleted: boolean;
+  secret: boolean;
+  redacted: boolean;
   changedAt: Date;
 }
 
@@ -31,7 +37,14 @@ export function toEntry(row: ConfigEntryRow, requestedEnvironment: string): Conf
     version: row.version,
     updatedAt: row.updatedAt,
     inherited: requestedEnvironment !== '' && row.environment === '',
+    secret: row.secret,
+    redacted: false,
   };
+}
+
+/** Withholds secret values from a caller who may not read them (`canRead` decides per key). */
+export function redact<T extends { key: string; value: unknown; secret: boolean; redacted: boolean }>(entry: T, canRead: (key: string) => boolean): T {
+  return entry.secret && !canRead(entry.key) ? { ...entry, value: null, redacted: true } : entry;
 }
 
 export function toVersion(row: ConfigHistoryRow): ConfigVersion {
@@ -41,6 +54,8 @@ export function toVersion(row: ConfigHistoryRow): ConfigVersion {
     version: row.version,
     value: row.value,
     deleted: row.deleted,
+    secret: row.secret,
+    redacted: false,
     changedAt: row.changedAt,
   };
 }

@@ -21,9 +21,11 @@ export interface SetConfigInput {
   environment?: string | null | undefined;
   /** Compare-and-set: 0 = the key must not exist yet; n = the current version must be n. */
   expectedVersion?: number | null | undefined;
+  /** Mark the value secret (or not); absent: as it was (new values: not secret). */
+  secret?: boolean | null | undefined;
 }
 
-type Change = { kind: 'set'; value: unknown } | { kind: 'delete' };
+type Change = { kind: 'set'; value: unknown; secret?: boolean | undefined } | { kind: 'delete' };
 
 interface Target {
   key: string;
@@ -39,7 +41,7 @@ interface Target {
 export async function setConfig(db: Db, input: SetConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
   const target = parseTarget(input);
   const value = validateValue(input.value);
-  return db.transaction((tx) => writeConfig(tx, target, { kind: 'set', value }, options));
+  return db.transaction((tx) => writeConfig(tx, target, { kind: 'set', value, secret: input.secret ?? undefined }, options));
 }
 
 export interface DeleteConfigInput {
@@ -99,20 +101,23 @@ async function writeConfig(tx: Tx, target: Target, change: Change, options: Conf
   const exists = current !== undefined && !current.deleted;
   checkExpectedVersion(target, current, exists);
   if (change.kind === 'delete' && !exists) throw notFound('Configuration key', describe(target));
-  if (change.kind === 'set' && exists && isDeepStrictEqual(current.value, change.value)) return toEntry(current, target.environment);
+  const secret = (change.kind === 'set' ? change.secret : undefined) ?? current?.secret ?? false;
+  if (change.kind === 'set' && exists && isDeepStrictEqual(current.value, change.value) && current.secret === secret) {
+    return toEntry(current, target.environment);
+  }
 
   const version = (current?.version ?? 0) + 1;
   const newValue = change.kind === 'set' ? change.value : null;
   const deleted = change.kind === 'delete';
   const [entry] = await tx
     .insert(configEntries)
-    .values({ key: target.key, environment: target.environment, value: newValue, version, deleted })
+    .values({ key: target.key, environment: target.environment, value: newValue, version, deleted, secret })
     .onConflictDoUpdate({
       target: [configEntries.key, configEntries.environment],
-      set: { value: newValue, version, deleted, updatedAt: sql`now()` },
+      set: { value: newValue, version, deleted, secret, updatedAt: sql`now()` },
     })
     .returning();
-  await tx.insert(configHistory).values({ key: target.key, environment: target.environment, version, value: newValue, deleted });
+  await tx.insert(configHistory).values({ key: target.key, environment: target.environment, version, value: newValue, deleted, secret });
   await tx
     .delete(configHistory)
     .where(
@@ -123,14 +128,17 @@ async function writeConfig(tx: Tx, target: Target, change: Change, options: Conf
       ),
     );
 
+  // Secret values never enter the event log: watchers learn that it changed, and read it if they may.
+  const hidden = secret || Boolean(current?.secret);
   await appendEvents(tx, [
     configChangedEvent({
       key: target.key,
       environment: apiEnvironment(target.environment),
       version,
       deleted,
-      oldValue: exists ? current.value : null,
-      newValue,
+      oldValue: exists && !hidden ? current.value : null,
+      newValue: hidden ? null : newValue,
+      ...(hidden ? { secret: true as const } : {}),
       ...(await effectiveContext(tx, target)),
     }),
   ]);
@@ -156,12 +164,13 @@ function checkExpectedVersion(target: Target, current: ConfigEntryRow | undefine
 }
 
 /** What watchers of other environments need to know about this change (see ConfigEventData). */
-async function effectiveContext(tx: Tx, target: Target): Promise<{ globalValue: unknown } | { overriddenIn: string[] }> {
+async function effectiveContext(tx: Tx, target: Target): Promise<{ globalValue: unknown; globalSecret?: true } | { overriddenIn: string[] }> {
   if (target.environment !== '') {
     const [global] = await tx
-      .select({ value: configEntries.value })
+      .select({ value: configEntries.value, secret: configEntries.secret })
       .from(configEntries)
       .where(and(eq(configEntries.key, target.key), eq(configEntries.environment, ''), eq(configEntries.deleted, false)));
+    if (global?.secret) return { globalValue: null, globalSecret: true };
     return { globalValue: global?.value ?? null };
   }
   const overriding = await tx

@@ -1,0 +1,70 @@
+import type { EventActor, TokenRow, TokenScopeValue } from '../../db/schema.js';
+import { SwitchboardError } from '../../errors.js';
+
+export type Scope = TokenScopeValue;
+
+/** Who is asking, and what they may do. */
+export interface Principal {
+  /** Token id; "admin" for SWITCHBOARD_ADMIN_TOKEN; "anonymous" when the server runs open. */
+  id: string;
+  name: string;
+  scopes: ReadonlySet<Scope>;
+  /** Service names this principal may write (null: any). */
+  servicePrefix: string | null;
+  /** Configuration keys it may write, and read when secret (null: any). */
+  keyPrefix: string | null;
+  expiresAt: Date | null;
+}
+
+const ALL_SCOPES: ReadonlySet<Scope> = new Set(['READ', 'WRITE', 'ADMIN']);
+
+/** The server runs without SWITCHBOARD_ADMIN_TOKEN: local development, everything allowed. */
+export const OPEN_PRINCIPAL: Principal = { id: 'anonymous', name: 'anonymous', scopes: ALL_SCOPES, servicePrefix: null, keyPrefix: null, expiresAt: null };
+
+/** Whoever presents SWITCHBOARD_ADMIN_TOKEN. */
+export const ADMIN_PRINCIPAL: Principal = { id: 'admin', name: 'admin', scopes: ALL_SCOPES, servicePrefix: null, keyPrefix: null, expiresAt: null };
+
+export function principalFromToken(token: TokenRow): Principal {
+  return {
+    id: token.id,
+    name: token.name,
+    scopes: new Set(token.scopes),
+    servicePrefix: token.servicePrefix,
+    keyPrefix: token.keyPrefix,
+    expiresAt: token.expiresAt,
+  };
+}
+
+/** Scopes nest: ADMIN includes WRITE, WRITE includes READ. */
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  if (principal.scopes.has('ADMIN')) return true;
+  if (scope === 'READ') return principal.scopes.has('READ') || principal.scopes.has('WRITE');
+  return principal.scopes.has(scope);
+}
+
+export function actorOf(principal: Principal): EventActor {
+  return { id: principal.id, name: principal.name };
+}
+
+export function canWriteService(principal: Principal, name: string): boolean {
+  return hasScope(principal, 'WRITE') && (principal.servicePrefix === null || name.startsWith(principal.servicePrefix));
+}
+
+export function assertCanWriteService(principal: Principal, name: string): void {
+  if (!canWriteService(principal, name)) {
+    throw new SwitchboardError('FORBIDDEN', `Token "${principal.name}" may not change service "${name}"${principal.servicePrefix === null ? '' : ` (it is limited to names starting "${principal.servicePrefix}")`}.`);
+  }
+}
+
+export function canWriteKey(principal: Principal, key: string): boolean {
+  return hasScope(principal, 'WRITE') && (principal.keyPrefix === null || key.startsWith(principal.keyPrefix));
+}
+
+export function assertCanWriteKey(principal: Principal, key: string): void {
+  if (!canWriteKey(principal, key)) {
+    throw new SwitchboardError('FORBIDDEN', `Token "${principal.name}" may not change configuration key "${key}"${principal.keyPrefix === null ? '' : ` (it is limited to keys starting "${principal.keyPrefix}")`}.`);
+  }
+}
+
+/** Secret values are for those who may write the key. */
+export const canReadSecret = canWriteKey;

@@ -1,0 +1,115 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { asc, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db, Executor } from '../../db/client.js';
+import { tokens, type TokenRow, type TokenScopeValue } from '../../db/schema.js';
+import { notFound } from '../../errors.js';
+import { currentActor } from '../../events/actor.js';
+import { appendEvents } from '../../events/append.js';
+import { parseInput, safeText } from '../../validation.js';
+import { formatDuration } from '../duration.js';
+import { EVENT_SOURCE } from '../services/events.js';
+
+export interface TokenInput {
+  name: string;
+  scopes: readonly string[];
+  servicePrefix?: string | null | undefined;
+  keyPrefix?: string | null | undefined;
+  /** Milliseconds until it stops working; absent: never. */
+  expiresInMs?: number | null | undefined;
+}
+
+export const TokenEventType = {
+  CREATED: 'token.created',
+  REVOKED: 'token.revoked',
+} as const;
+
+const MAX_EXPIRY_MS = 10 * 365 * 24 * 3_600_000;
+
+const tokenSchema = z.object({
+  name: safeText(128).min(1, 'must not be empty'),
+  scopes: z
+    .array(z.enum(['READ', 'WRITE', 'ADMIN']))
+    .min(1, 'must name at least one scope')
+    .max(3)
+    .transform((scopes) => [...new Set(scopes)] as TokenScopeValue[]),
+  servicePrefix: z.string().max(128).regex(/^[A-Za-z0-9._-]+$/, 'must be the start of a service name').nullish(),
+  keyPrefix: z.string().max(256).regex(/^[A-Za-z0-9._-]+$/, 'must be the start of a configuration key').nullish(),
+  expiresInMs: z
+    .number()
+    .min(1_000, 'must be at least 1s')
+    .max(MAX_EXPIRY_MS, `must be at most ${formatDuration(MAX_EXPIRY_MS)}`)
+    .nullish(),
+});
+
+/** Secrets are 32 random bytes; the store keeps only their SHA-256. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/**
+ * Creates a token. The returned secret is the only copy: it is not stored, logged
+ * or put in the `token.created` event.
+ */
+export async function createToken(db: Db, input: TokenInput): Promise<{ token: TokenRow; secret: string }> {
+  const parsed = parseInput(tokenSchema, input, 'token', { expiresInMs: 'expiresIn' });
+  const id = `tok_${randomBytes(8).toString('hex')}`;
+  const secret = `sbt_${randomBytes(32).toString('base64url')}`;
+  return db.transaction(async (tx) => {
+    const [token] = await tx
+      .insert(tokens)
+      .values({
+        id,
+        name: parsed.name,
+        secretHash: hashSecret(secret),
+        scopes: parsed.scopes,
+        servicePrefix: parsed.servicePrefix ?? null,
+        keyPrefix: parsed.keyPrefix ?? null,
+        createdBy: currentActor() ?? null,
+        expiresAt: parsed.expiresInMs == null ? null : sql`now() + ${Math.round(parsed.expiresInMs)}::int8 * interval '1 millisecond'`,
+      })
+      .returning();
+    await appendEvents(tx, [tokenEvent(TokenEventType.CREATED, token!)]);
+    return { token: token!, secret };
+  });
+}
+
+/** Revokes a token at once, everywhere; NOT_FOUND when unknown. Revoking twice changes nothing. */
+export async function revokeToken(db: Db, id: string): Promise<TokenRow> {
+  return db.transaction(async (tx) => {
+    const [existing] = await tx.select().from(tokens).where(eq(tokens.id, id)).for('update');
+    if (!existing) throw notFound('Token', id);
+    if (existing.revokedAt) return existing;
+    const [revoked] = await tx.update(tokens).set({ revokedAt: sql`now()` }).where(eq(tokens.id, id)).returning();
+    await appendEvents(tx, [tokenEvent(TokenEventType.REVOKED, revoked!)]);
+    return revoked!;
+  });
+}
+
+export async function listTokens(db: Executor): Promise<TokenRow[]> {
+  return db.select().from(tokens).orderBy(asc(tokens.createdAt), asc(tokens.id));
+}
+
+/** The token a secret belongs to, if it exists and is neither revoked nor expired. */
+export async function findActiveToken(db: Executor, secret: string): Promise<TokenRow | undefined> {
+  const [token] = await db
+    .select()
+    .from(tokens)
+    .where(sql`${tokens.secretHash} = ${hashSecret(secret)} and ${tokens.revokedAt} is null and (${tokens.expiresAt} is null or ${tokens.expiresAt} > now())`);
+  return token;
+}
+
+function tokenEvent(type: string, token: TokenRow) {
+  return {
+    type,
+    source: EVENT_SOURCE,
+    data: {
+      id: token.id,
+      name: token.name,
+      scopes: token.scopes,
+      servicePrefix: token.servicePrefix,
+      keyPrefix: token.keyPrefix,
+      expiresAt: token.expiresAt?.toISOString() ?? null,
+    },
+  };
+}

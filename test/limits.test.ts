@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { OnEventsDocument, PublishEventDocument } from '../src/client/index.js';
+import { take, withTimeout } from './support/client.js';
+import { useRegistryNode } from './support/nodes.js';
+
+const registry = useRegistryNode({
+  SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3',
+  SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_TOKEN: '5',
+  SWITCHBOARD_MAX_BODY_BYTES: '65536',
+});
+
+async function query(body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  const response = await fetch(registry.node.url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await response.text();
+  let json: { errors?: { message: string; extensions?: { code?: string } }[]; data?: unknown } | undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json };
+}
+
+const firstError = (result: Awaited<ReturnType<typeof query>>) => result.json?.errors?.[0];
+
+describe('document limits (each rejected before anything runs)', () => {
+  it('depth: a query nested deeper than 12 levels', async () => {
+    const nested = (depth: number): string => (depth === 0 ? 'id' : `id resolvedDependencies { ${nested(depth - 1)} }`);
+    expect(firstError(await query({ query: `{ components { ${nested(8)} } }` }))).toBeUndefined();
+    const rejected = firstError(await query({ query: `{ components { ${nested(14)} } }` }));
+    expect(rejected?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(rejected?.message).toMatch(/depth/i);
+  });
+
+  it('aliases: more than 100 in one document', async () => {
+    const aliased = (count: number) => `{ ${Array.from({ length: count }, (_, i) => `a${i}: latestEventId`).join(' ')} }`;
+    expect(firstError(await query({ query: aliased(100) }))).toBeUndefined();
+    const rejected = firstError(await query({ query: aliased(101) }));
+    expect(rejected?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(rejected?.message).toMatch(/alias/i);
+  });
+
+  it('cost: a document that would fan out too far', async () => {
+    const fields = 'id name version address port tags metadata protocols weight priority ttl registeredAt updatedAt health { status output } checks { id status }';
+    const expensive = `{ ${Array.from({ length: 90 }, (_, i) => `d${i}: discoverServices(name: "x${i}") { ${fields} endpoints { path parameters { name type } responses { status } } }`).join(' ')} }`;
+    const rejected = firstError(await query({ query: expensive }));
+    expect(rejected?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(rejected?.message).toMatch(/cost/i);
+  });
+
+  it('tokens: a document of more than 10,000 tokens', async () => {
+    const rejected = firstError(await query({ query: `{ ${'a '.repeat(10_001)} }` }));
+    expect(rejected?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(rejected?.message).toMatch(/token/i);
+  });
+
+  it('directives: more than 20 on a document', async () => {
+    const rejected = firstError(await query({ query: `{ latestEventId ${'@include(if: true) '.repeat(21)} }` }));
+    expect(rejected?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(rejected?.message).toMatch(/directive/i);
+  });
+
+  it('body size: a request over SWITCHBOARD_MAX_BODY_BYTES is refused with 413', async () => {
+    const result = await query({ query: '{ latestEventId }', variables: { padding: 'x'.repeat(70_000) } });
+    expect(result.status).toBe(413);
+    expect(firstError(result)?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('batching: an array of operations is refused', async () => {
+    const result = await query([{ query: '{ latestEventId }' }, { query: '{ latestEventId }' }]);
+    expect(result.status).toBeGreaterThanOrEqual(400);
+    expect(result.status).toBeLessThan(500);
+    expect(firstError(result)?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('the server still answers ordinary requests afterwards', async () => {
+    expect((await query({ query: '{ latestEventId }' })).json?.data).toBeDefined();
+  });
+});
+
+describe('subscription limits', () => {
+  it('per connection: the fourth subscription on one WebSocket is refused with LIMIT_EXCEEDED', async () => {
+    const client = registry.clients.create(registry.node.url);
+    const streams = Array.from({ length: 3 }, () => client.subscribe(OnEventsDocument, {}));
+    // Start them (graphql-ws subscribes on the first next()); they end when returned below.
+    streams.forEach((stream) => void stream.next().catch(() => {}));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const fourth = client.subscribe(OnEventsDocument, {});
+    await expect(withTimeout(fourth.next(), 3_000, 'no answer')).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    for (const stream of streams) await stream.return!();
+  });
+
+  it('per token: across connections, the sixth open subscription is refused', async () => {
+    const clients = [registry.clients.create(registry.node.url), registry.clients.create(registry.node.url)];
+    const streams = [0, 1, 2, 3, 4].map((i) => clients[i % 2]!.subscribe(OnEventsDocument, {}));
+    streams.forEach((stream) => void stream.next().catch(() => {}));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sixth = clients[1]!.subscribe(OnEventsDocument, {});
+    await expect(withTimeout(sixth.next(), 3_000, 'no answer')).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+
+    // Closing one frees a place.
+    await streams[0]!.return!();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const again = clients[0]!.subscribe(OnEventsDocument, { after: '0' });
+    await registry.client.request(PublishEventDocument, { input: { type: 'limits.ping', source: 'test', data: {} } });
+    expect((await take(again, 1))[0]!.events).toBeDefined();
+    for (const stream of [...streams.slice(1), again]) await stream.return!();
+  });
+});
