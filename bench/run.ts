@@ -1,50 +1,130 @@
 /**
- * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`).
- * Sections: health, selection. Prints tables and writes bench/results.json.
+ * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`),
+ * side by side with a real etcd started for the run. Sections: discovery,
+ * registrations, changes, fanout, health, selection (default: all). Prints one
+ * table and writes bench/results.json.
  */
 import { writeFileSync } from 'node:fs';
-import { runHealthScenario, type HealthResult } from './health.js';
+import { runChangeLatency } from './changes.js';
+import { runDiscoveryBench, INSTANCES, SERVICES, seedCatalog } from './discovery.js';
+import { startEtcd, type Etcd } from './etcd.js';
+import { runFanout } from './fanout.js';
+import { runHealthScenario } from './health.js';
+import { runRegistrations } from './registrations.js';
 import { runSelectionBench } from './selection.js';
-import { machine, printTable } from './support.js';
+import { benchDatabase, machine, printTable } from './support.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const CONNECTIONS = 32;
 
 const sections = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
 const wanted = (name: string) => sections.length === 0 || sections.includes(name);
-const results: Record<string, unknown>[] = [];
 
-console.log(`Machine: ${machine()}; PostgreSQL: ${process.env['DATABASE_URL'] ? 'DATABASE_URL' : 'embedded'}; ${new Date().toISOString()}`);
-
-if (wanted('health')) {
-  const scenarios = [
-    { name: 'capacity: 20,000 checks due every 1s', checks: 20_000, intervalMs: 1_000, concurrency: 1_000, seconds: 10 },
-    { name: 'steady: 2,000 checks due every 1s', checks: 2_000, intervalMs: 1_000, concurrency: 256, seconds: 10 },
-  ];
-  const rows: HealthResult[] = [];
-  for (const scenario of scenarios) rows.push(await runHealthScenario(scenario));
-  console.log('\nHealth checks: one worker process, HTTP target in another process, loopback');
-  printTable(
-    ['scenario', 'checks/s', 'CPU (cores)', 'checks/s per core', 'lag p50 (ms)', 'lag p99 (ms)', 'DB writes/check', 'events/run'],
-    rows.map((row) => [
-      row.scenario.name,
-      row.checksPerSecond.toFixed(0),
-      row.cpuCores.toFixed(2),
-      row.checksPerCoreSecond.toFixed(0),
-      row.lagP50.toFixed(0),
-      row.lagP99.toFixed(0),
-      row.writeStatementsPerCheck.toFixed(3),
-      `${(row.eventsPerRun * 100).toFixed(2)}%`,
-    ]),
-  );
-  for (const row of rows) results.push({ section: 'health', ...row });
+/** One line of the table. ratio: how many times better ours is (rates ours÷etcd, latencies etcd÷ours). */
+interface Row {
+  name: string;
+  ours: number;
+  etcd: number | null;
+  ratio: number | null;
+  unit: string;
+  conditions: string;
+}
+const rows: Row[] = [];
+const higherIsBetter = (unit: string) => unit.endsWith('/s') || unit === '×';
+function row(name: string, ours: number, etcd: number | undefined, unit: string, conditions: string) {
+  const ratio = etcd === undefined ? null : higherIsBetter(unit) ? ours / etcd : etcd / ours;
+  rows.push({ name, ours, etcd: etcd ?? null, ratio, unit, conditions });
 }
 
-if (wanted('selection')) {
-  const rows = await runSelectionBench(10, 32);
-  console.log('\nSelection and outcome reports through GraphQL: one server process, autocannon in another, 32 connections, 10 s, 50 instances');
-  printTable(
-    ['operation', 'requests/s', 'p50 (ms)', 'p99 (ms)', 'errors'],
-    rows.map((row) => [row.name, row.result.requestsPerSecond.toFixed(0), String(row.result.p50Ms), String(row.result.p99Ms), String(row.result.errors + row.result.non2xx)]),
-  );
-  for (const row of rows) results.push({ section: 'selection', name: row.name, ...row.result });
+const database = await benchDatabase();
+const etcdStart = sections.length === 0 || ['discovery', 'registrations', 'changes'].some(wanted) ? await startEtcd() : { skipped: 'not needed by these sections' };
+const etcd: Etcd | undefined = 'skipped' in etcdStart ? undefined : etcdStart;
+const etcdNote = 'skipped' in etcdStart ? `etcd rows skipped: ${etcdStart.skipped}` : `etcd ${etcd!.version}, one member, loopback, etcd3 client`;
+console.log(`Machine: ${machine()}; ${database.where}; ${etcdNote}; ${new Date().toISOString()}`);
+
+try {
+  if (wanted('discovery')) {
+    await seedCatalog(database.url);
+    const discovery = await runDiscoveryBench({ databaseUrl: database.url, etcd, connections: CONNECTIONS, seconds: SECONDS });
+    const conditions = `discoverServices(name) → ${INSTANCES} instances of ${SERVICES}×${INSTANCES}; ${CONNECTIONS} connections, ${SECONDS} s; etcd: prefix range of the same JSON`;
+    row('discovery reads', discovery.graphql.requestsPerSecond, discovery.etcd?.perSecond, 'req/s', conditions);
+    row('discovery p50', discovery.graphql.p50Ms, discovery.etcd?.p50Ms, 'ms', conditions);
+    row('discovery p99', discovery.graphql.p99Ms, discovery.etcd?.p99Ms, 'ms', conditions);
+    rows.push({
+      name: 'discovery reads, graphql-jit off',
+      ours: discovery.withoutJit.requestsPerSecond,
+      etcd: null,
+      ratio: null,
+      unit: 'req/s',
+      conditions: `as above with SWITCHBOARD_JIT_AFTER=off (p50 ${discovery.withoutJit.p50Ms} ms, p99 ${discovery.withoutJit.p99Ms} ms)`,
+    });
+    rows.push({
+      name: 'GraphQL overhead',
+      ours: discovery.graphql.requestsPerSecond / discovery.bare.requestsPerSecond,
+      etcd: null,
+      ratio: null,
+      unit: '×',
+      conditions: `Yoga ÷ bare node:http handler serving the same JSON from the same catalog (${discovery.bare.requestsPerSecond.toFixed(0)} req/s)`,
+    });
+  }
+
+  if (wanted('registrations')) {
+    for (const concurrency of [1, 64]) {
+      const result = await runRegistrations({ databaseUrl: database.url, etcd, concurrency, seconds: SECONDS });
+      const conditions = `${concurrency} concurrent client${concurrency > 1 ? 's' : ''}, ${SECONDS} s; each a transaction + event + NOTIFY; etcd: put with a lease`;
+      row(`registrations @${concurrency}`, result.ours.perSecond, result.etcd?.perSecond, 'ops/s', conditions);
+      row(`registration p99 @${concurrency}`, result.ours.p99Ms, result.etcd?.p99Ms, 'ms', conditions);
+    }
+  }
+
+  if (wanted('changes')) {
+    const changes = 200;
+    const result = await runChangeLatency({ databaseUrl: database.url, etcd, changes });
+    const conditions = `setConfig on server A → configChanged on server B (graphql-ws), ${changes} changes one at a time; etcd: put → watch`;
+    row('change latency p50', result.ours.p50Ms, result.etcd?.p50Ms, 'ms', conditions);
+    row('change latency p99', result.ours.p99Ms, result.etcd?.p99Ms, 'ms', conditions);
+  }
+
+  if (wanted('fanout')) {
+    for (const subscribers of [1_000, 5_000]) {
+      const result = await runFanout({ databaseUrl: database.url, subscribers });
+      const conditions = `one setConfig → ${subscribers} graphql-ws connections with a configChanged each (another process); median of 5`;
+      row(`fan-out to ${subscribers}: last received`, result.lastReceivedMs, undefined, 'ms', conditions);
+      row(`fan-out to ${subscribers}: memory`, result.bytesPerSubscriber / 1024, undefined, 'KiB/subscriber', 'server RSS growth ÷ subscribers');
+    }
+  }
+
+  if (wanted('health')) {
+    const scenarios = [
+      { name: 'capacity', checks: 20_000, intervalMs: 1_000, concurrency: 1_000, seconds: SECONDS, conditions: '20,000 HTTP checks due every 1 s, target in another process' },
+      { name: 'steady', checks: 2_000, intervalMs: 1_000, concurrency: 256, seconds: SECONDS, conditions: '2,000 HTTP checks due every 1 s' },
+    ];
+    for (const scenario of scenarios) {
+      const result = await runHealthScenario(scenario);
+      row(`health checks (${scenario.name})`, result.checksPerSecond, undefined, 'checks/s', `${scenario.conditions}; one worker process at ${result.cpuCores.toFixed(2)} cores`);
+      row(`health lag p99 (${scenario.name})`, result.lagP99, undefined, 'ms', 'run start after the check was due');
+      row(`health DB writes (${scenario.name})`, result.writeStatementsPerCheck, undefined, 'statements/check', 'batched counter updates; events only on transitions');
+    }
+  }
+
+  if (wanted('selection')) {
+    for (const selection of await runSelectionBench(SECONDS, CONNECTIONS)) {
+      row(selection.name, selection.result.requestsPerSecond, undefined, 'req/s', `${CONNECTIONS} connections, ${SECONDS} s, 50 instances; p99 ${selection.result.p99Ms} ms`);
+    }
+  }
+} finally {
+  await (etcd?.stop() ?? Promise.resolve());
+  await database.drop();
 }
 
-writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify({ machine: machine(), date: new Date().toISOString(), results }, null, 2)}\n`);
+const format = (value: number | null) => {
+  if (value === null) return '—';
+  const magnitude = Math.abs(value);
+  return value.toFixed(magnitude >= 10 ? 0 : magnitude >= 0.1 || magnitude === 0 ? 2 : 3);
+};
+console.log();
+printTable(
+  ['name', 'ours', 'etcd', 'ratio', 'unit', 'conditions'],
+  rows.map((r) => [r.name, format(r.ours), format(r.etcd), r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`, r.unit, r.conditions]),
+);
+writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify({ machine: machine(), date: new Date().toISOString(), etcd: etcdNote, rows }, null, 2)}\n`);

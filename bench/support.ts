@@ -1,39 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import postgres from 'postgres';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded.js';
+import { databaseUrl } from '../src/db/client.js';
+import { postgresForRun } from '../src/db/embedded.js';
 import { runMigrations } from '../src/db/migrate.js';
-import { createLogger } from '../src/logger.js';
 
 /** A fresh, migrated database for one benchmark run: on DATABASE_URL's server, else embedded. */
 export async function benchDatabase(): Promise<{ url: string; where: string; drop(): Promise<void> }> {
-  let embedded: EmbeddedPostgres | undefined;
-  let dataDir: string | undefined;
-  let serverUrl = process.env['DATABASE_URL'];
-  if (!serverUrl) {
-    dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
-    embedded = await startEmbeddedPostgres({ dataDir, log: createLogger('warn') });
-    serverUrl = embedded.adminUrl;
-  }
+  const server = await postgresForRun(process.env['DATABASE_URL'], 'switchboard-bench');
   const name = `switchboard_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${name}"`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  await runMigrations(url.toString());
+  const url = databaseUrl(server.adminUrl, name);
+  await runMigrations(url);
   return {
-    url: url.toString(),
-    where: embedded ? 'embedded PostgreSQL 17' : 'PostgreSQL at DATABASE_URL',
+    url,
+    where: server.embedded ? 'embedded PostgreSQL 17' : 'PostgreSQL at DATABASE_URL',
     async drop() {
       await admin.unsafe(`drop database if exists "${name}" with (force)`);
       await admin.end();
-      await embedded?.stop();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      await server.stop();
     },
   };
 }
@@ -94,7 +84,7 @@ export async function loadTest(options: { url: string; body: string; connections
 }
 
 /** A `switchboard serve` process for a benchmark, on a free port, once it is ready. */
-export async function startServer(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startServer(env: Record<string, string>): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const root = new URL('..', import.meta.url).pathname;
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
@@ -112,6 +102,7 @@ export async function startServer(env: Record<string, string>): Promise<{ url: s
   }
   return {
     url: `${origin}/graphql`,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -126,4 +117,51 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Runs one of bench/load/*.ts in its own process and returns what it printed (JSON). */
+export async function runLoadProcess<T>(script: string, params: unknown): Promise<T> {
+  const root = new URL('..', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', `bench/load/${script}`, JSON.stringify(params)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`bench/load/${script} exited with ${code}`);
+  return JSON.parse(output.trim().split('\n').at(-1)!) as T;
+}
+
+/** Starts a long-running helper script that prints its port when ready. */
+export async function startPortProcess(args: readonly string[]): Promise<{ port: number; pid: number; stop(): void }> {
+  const root = new URL('..', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve(Number(line)));
+  });
+  return { port, pid: child.pid!, stop: () => child.kill() };
+}
+
+/** Resident memory of a process, in bytes (Linux). */
+export function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kilobytes = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  if (kilobytes === undefined) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kilobytes) * 1024;
+}
+
+/** Sets a configuration value through the GraphQL API; returns its new version. */
+export async function setConfig(url: string, key: string, value: unknown): Promise<number> {
+  const query = 'mutation ($key: String!, $value: JSON!) { setConfig(key: $key, value: $value) { version } }';
+  return (await graphqlRequest<{ setConfig: { version: number } }>(url, query, { key, value })).setConfig.version;
+}
+
+/** Posts one GraphQL operation and returns its data, throwing on errors. */
+async function graphqlRequest<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const body = (await response.json()) as { data?: T; errors?: unknown };
+  if (body.errors || body.data === undefined) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(body.errors)}`);
+  return body.data;
 }

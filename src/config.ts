@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import type { BreakerConfig } from './registry/breakers/machine.js';
 import { parseDuration } from './registry/duration.js';
 import { TargetPolicy } from './registry/health/policy.js';
 
@@ -31,14 +32,9 @@ export interface Config {
   healthAllowedNetworks: string[] | undefined;
   healthHistoryLimit: number;
   limits: RequestLimits;
-  breaker: {
-    windowMs: number;
-    minCalls: number;
-    failureRatio: number;
-    cooldownMs: number;
-    halfOpenProbes: number;
-    slowCallMs: number | undefined;
-  };
+  /** Runs of an operation before graphql-jit compiles it; undefined: never. */
+  jitAfterRuns: number | undefined;
+  breaker: BreakerConfig;
 }
 
 /** What one request may ask of the server (see README, Security). */
@@ -83,6 +79,7 @@ export function loadConfig(env: Env = process.env): Config {
     scriptChecksEnabled: boolean(env, 'SWITCHBOARD_ENABLE_SCRIPT_CHECKS', false),
     healthAllowedNetworks: networks(env, 'SWITCHBOARD_HEALTH_ALLOWED_NETWORKS'),
     healthHistoryLimit: integer(env, 'SWITCHBOARD_HEALTH_HISTORY', 100, 1, 100_000),
+    jitAfterRuns: nonEmpty(env, 'SWITCHBOARD_JIT_AFTER')?.toLowerCase() === 'off' ? undefined : integer(env, 'SWITCHBOARD_JIT_AFTER', 1, 0, 1_000_000),
     limits: {
       maxBodyBytes: integer(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
       maxDepth: integer(env, 'SWITCHBOARD_MAX_QUERY_DEPTH', 12, 2, 100),

@@ -172,6 +172,32 @@ describe('audit', () => {
     expect(events.find((event) => (event.data as { key?: string }).key === 'audit.key')!.actor).toEqual({ id: 'admin', name: 'admin' });
     expect(events.find((event) => event.type === 'token.created')!.actor).toEqual({ id: 'admin', name: 'admin' });
   });
+
+  it('registrations coalesced into shared transactions each keep their own actor', async () => {
+    const agents = await Promise.all(['agent-a', 'agent-b', 'agent-c'].map((name) => token({ name, scopes: ['WRITE'] })));
+    const { latestEventId } = await admin().request(LatestEventIdDocument);
+    // 150 concurrent registrations from three tokens, some of them repeating an id.
+    const calls = Array.from({ length: 150 }, (_, index) => ({ agent: agents[index % 3]!, id: `coalesced-${index % 120}`, index }));
+    const results = await Promise.all(
+      calls.map(({ agent, id, index }) => as(agent.secret).request(RegisterServiceDocument, { input: instance({ id, port: 1000 + index }) })),
+    );
+    expect(results.map((result) => result.registerService.id)).toEqual(calls.map((call) => call.id));
+
+    const rows = await registry.database.sql<{ id: string; port: number; actor: { id: string } }[]>`
+      select e.data->>'id' as id, (e.data->'instance'->>'port')::int as port, e.actor
+      from events e where e.id > ${latestEventId} and e.type = 'service.registered' order by e.id`;
+    // One event per registration (each repeat changed the port), each with its caller's token…
+    expect(rows).toHaveLength(150);
+    for (const row of rows) {
+      const call = calls.find((candidate) => candidate.id === row.id && 1000 + candidate.index === row.port)!;
+      expect(row.actor.id).toBe(call.agent.id);
+    }
+    // …and fewer transactions than registrations (rows written by one transaction share its now()).
+    const [stored] = await registry.database.sql`
+      select count(*)::int as n, count(distinct last_heartbeat_at)::int as transactions from services where id like 'coalesced-%'`;
+    expect(stored!['n']).toBe(120);
+    expect(stored!['transactions']).toBeLessThan(120);
+  });
 });
 
 describe('the open server', () => {

@@ -144,6 +144,32 @@ describe('watching configuration', () => {
     await changes.return!();
   });
 
+  it('many watchers of one key each get the view of their own environment (results are shared per event and operation)', async () => {
+    const after = await from();
+    const second = registry.clients.create(registry.node.url);
+    const watchers = (['prod', null, 'staging'] as const).flatMap((environment) =>
+      Array.from({ length: 10 }, (_, index) => ({
+        environment,
+        stream: (index % 2 ? second : registry.client).subscribe(OnConfigChangedDocument, { key: 'shared.key', environment, after }),
+      })),
+    );
+    await set({ key: 'shared.key', value: 1, environment: 'prod' });
+    await set({ key: 'shared.key', value: 2 }); // hidden behind prod's own value
+    await set({ key: 'shared.key', value: 3, environment: 'staging' });
+
+    const expected = {
+      prod: [[null, 1, 'prod', false]],
+      global: [[null, 2, null, false]],
+      staging: [[null, 2, null, true], [2, 3, 'staging', false]],
+    };
+    for (const { environment, stream } of watchers) {
+      const want = expected[environment ?? 'global'];
+      const seen = await take(stream, want.length);
+      expect(seen.map(({ configChanged: c }) => [c.oldValue, c.newValue, c.environment, c.inherited])).toEqual(want);
+      await stream.return!();
+    }
+  });
+
   it('a global watcher sees only global changes; a prefix watcher sees the subtree', async () => {
     const after = await from();
     const global = registry.client.subscribe(OnConfigChangedDocument, { key: 'svc.limit', after });

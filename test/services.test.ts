@@ -4,6 +4,7 @@ import {
   DiscoverServicesDocument,
   EventsDocument,
   HeartbeatDocument,
+  RegisterHealthCheckDocument,
   RegisterServiceDocument,
   ServiceDocument,
   ServiceHealthDocument,
@@ -16,9 +17,13 @@ import { useRegistryNode } from './support/nodes.js';
 // A slow sweep, so a lapsed lease stays observable (ttl.test.ts covers the sweep).
 const registry = useRegistryNode({ SWITCHBOARD_EXPIRY_SWEEP: '60s' });
 
-afterEach(async () => {
-  await registry.database.sql`delete from services`;
-});
+/** Removes every instance through the API (so each server's catalog hears of it). */
+async function removeAll() {
+  const rows = await registry.database.sql<{ id: string }[]>`select id from services`;
+  for (const { id } of rows) await registry.client.request(UnregisterServiceDocument, { id });
+}
+
+afterEach(removeAll);
 
 const register = (overrides: Parameters<typeof instance>[0] = {}) =>
   registry.client.request(RegisterServiceDocument, { input: instance(overrides) }).then((result) => result.registerService);
@@ -147,9 +152,7 @@ describe('registration', () => {
 });
 
 describe('discovery', () => {
-  beforeAll(async () => {
-    await registry.database.sql`delete from services`;
-  });
+  beforeAll(removeAll);
 
   const seed = async () => {
     await register({ id: 'api-a', name: 'api', version: '1.4.0', tags: ['http', 'eu'] });
@@ -182,11 +185,10 @@ describe('discovery', () => {
     expect(ids(discoverServicesByTag)).toEqual(['api-a', 'api-c', 'web-a']);
   });
 
-  it('passingOnly leaves out instances whose TTL lapsed', async () => {
+  it('passingOnly leaves out instances that are not healthy', async () => {
     await seed();
-    // Lapse api-b's lease directly rather than waiting for it.
-    await register({ id: 'api-b', name: 'api', version: '2.0.1', tags: ['http', 'us'], ttl: '1m' });
-    await registry.database.sql`update services set expires_at = now() - interval '1 second' where id = 'api-b'`;
+    // A TTL check starts critical until the service reports in.
+    await registry.client.request(RegisterHealthCheckDocument, { serviceId: 'api-b', check: { name: 'self-report', ttl: '1h' } });
 
     const passing = await registry.client.request(DiscoverServicesDocument, { name: 'api', passingOnly: true });
     expect(ids(passing.discoverServices)).toEqual(['api-a', 'api-c']);

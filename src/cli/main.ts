@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './production.js';
 import { Command } from 'commander';
 import { printSchemaCommand } from './print-schema.js';
 import { migrateCommand } from './migrate.js';

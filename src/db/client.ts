@@ -38,3 +38,10 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     close: (timeoutSeconds = 5) => sql.end({ timeout: timeoutSeconds }),
   };
 }
+
+/** The same server, another database. */
+export function databaseUrl(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}

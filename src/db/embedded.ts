@@ -9,13 +9,13 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
-import type { Logger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 
 export interface EmbeddedPostgres {
   /** Connection URL of the application database. */
@@ -46,6 +46,30 @@ interface Binaries {
 interface RunAs {
   uid: number;
   gid: number;
+}
+
+/** A PostgreSQL server for a test or benchmark run (see postgresForRun). */
+export interface RunServer {
+  /** Connection URL of a database on it from which to create others. */
+  adminUrl: string;
+  embedded: boolean;
+  /** Stops an embedded server and removes its directory; leaves a given one alone. */
+  stop(): Promise<void>;
+}
+
+/** The server at `serverUrl` when given, else an embedded one in a new temporary directory. */
+export async function postgresForRun(serverUrl: string | undefined, directoryPrefix: string): Promise<RunServer> {
+  if (serverUrl) return { adminUrl: serverUrl, embedded: false, stop: async () => {} };
+  const dataDir = mkdtempSync(join(tmpdir(), `${directoryPrefix}-`));
+  const embedded = await startEmbeddedPostgres({ dataDir, log: createLogger('warn') });
+  return {
+    adminUrl: embedded.adminUrl,
+    embedded: true,
+    async stop() {
+      await embedded.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {

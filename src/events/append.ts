@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { AdvisoryLock } from '../db/locks.js';
-import { currentActor } from './actor.js';
+import { currentActor, noteAppended } from './actor.js';
 import { EVENTS_CHANNEL, fromRawRow, type NewEvent, type RawEventRow, type StoredEvent } from './types.js';
 
 /**
@@ -17,7 +17,8 @@ import { EVENTS_CHANNEL, fromRawRow, type NewEvent, type RawEventRow, type Store
  * Call it as the transaction's last statement: the lock is held until commit.
  * One statement (lock, insert, notify) keeps the locked window to one round trip.
  * The NOTIFY payload is only the newest id; listeners read the rows themselves.
- * The actor (who caused the change) comes from the caller's context (actor.ts).
+ * The actor (who caused the change) comes from the caller's context (actor.ts),
+ * unless an event names its own.
  */
 export async function appendEvents(tx: Executor, events: readonly NewEvent[]): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
@@ -27,8 +28,8 @@ export async function appendEvents(tx: Executor, events: readonly NewEvent[]): P
     ),
     inserted as (
       insert into events (type, source, data, actor)
-      select e.value->>'type', e.value->>'source', e.value->'data', ${JSON.stringify(currentActor() ?? null)}::jsonb
-      from lock, jsonb_array_elements(${JSON.stringify(events)}::jsonb) with ordinality as e(value, n)
+      select e.value->>'type', e.value->>'source', e.value->'data', e.value->'actor'
+      from lock, jsonb_array_elements(${JSON.stringify(withActors(events))}::jsonb) with ordinality as e(value, n)
       order by e.n
       returning id, type, source, data, actor, created_at
     )
@@ -37,5 +38,12 @@ export async function appendEvents(tx: Executor, events: readonly NewEvent[]): P
     from inserted
     order by id
   `);
-  return rows.map(fromRawRow);
+  const stored = rows.map(fromRawRow);
+  noteAppended(stored.at(-1)!.id);
+  return stored;
+}
+
+function withActors(events: readonly NewEvent[]): NewEvent[] {
+  const actor = currentActor() ?? null;
+  return events.map((event) => ('actor' in event ? event : { ...event, actor }));
 }

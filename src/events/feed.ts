@@ -35,6 +35,8 @@ export class EventFeed {
   private windowBytes = 0;
   private waiters = new Set<() => void>();
   private readonly observers = new Set<(events: readonly StoredEvent[]) => void>();
+  private readonly resetObservers = new Set<() => void>();
+  private listens = 0;
   private catchingUp: Promise<void> | undefined;
   private catchUpAgain = false;
   private listener: { unlisten(): Promise<void> } | undefined;
@@ -63,7 +65,11 @@ export class EventFeed {
     this.listener = await this.sql.listen(
       EVENTS_CHANNEL,
       () => this.requestCatchUp(),
-      () => this.requestCatchUp(),
+      () => {
+        // Called on every (re)connect; after the first, the connection was down for a while.
+        if (this.listens++ > 0) for (const observer of this.resetObservers) observer();
+        void this.requestCatchUp();
+      },
     );
     this.pollTimer = setInterval(() => this.requestCatchUp(), this.pollIntervalMs);
     this.pollTimer.unref();
@@ -98,10 +104,17 @@ export class EventFeed {
     return this.window.slice(low, low + limit);
   }
 
-  /** Calls `observer` with every batch of new events this process reads, in order. */
-  observe(observer: (events: readonly StoredEvent[]) => void): () => void {
+  /**
+   * Calls `observer` with every batch of new events this process reads, in order;
+   * `onReset` when the LISTEN connection came back after a drop.
+   */
+  observe(observer: (events: readonly StoredEvent[]) => void, onReset?: () => void): () => void {
     this.observers.add(observer);
-    return () => this.observers.delete(observer);
+    if (onReset) this.resetObservers.add(onReset);
+    return () => {
+      this.observers.delete(observer);
+      if (onReset) this.resetObservers.delete(onReset);
+    };
   }
 
   /** Resolves once an event newer than `cursor` is known, the feed closes, or `signal` aborts. */

@@ -15,6 +15,8 @@ export interface NewEvent {
   type: string;
   source: string;
   data: Record<string, unknown>;
+  /** Who caused it, when not the current write's actor (events of a coalesced batch). */
+  actor?: EventActor | null;
 }
 
 /** The NOTIFY channel every node LISTENs on. Payload: the highest event id committed. */

@@ -2,9 +2,11 @@ import type { Db } from '../db/client.js';
 import type { EventFeed } from '../events/feed.js';
 import type { BreakerConfig, OutcomeReporter } from '../registry/breakers/index.js';
 import type { Principal } from '../registry/access/index.js';
+import type { Catalog } from '../registry/catalog/index.js';
 import type { ConfigWriteOptions } from '../registry/config/index.js';
 import type { HealthOptions } from '../registry/health/index.js';
 import type { RoundRobin } from '../registry/selection/index.js';
+import type { RegistrationWriter } from '../registry/services/index.js';
 import type { Loaders } from './loaders.js';
 
 /** Settings resolvers pass on to the domain. */
@@ -23,6 +25,12 @@ export interface RegistryContext {
   roundRobin: RoundRobin;
   /** Coalesces call-outcome reports into batched breaker writes. */
   outcomes: OutcomeReporter;
+  /** Coalesces concurrent registrations into shared transactions. */
+  registrations: RegistrationWriter;
+  /** The in-memory catalog discovery and selection read. */
+  catalog: Catalog;
+  /** Half-open instances recently found to have no probe left. */
+  halfOpenBusy: Map<string, number>;
 }
 
 /** What resolvers get: the shared handles, who is asking, and this request's batch loaders. */

@@ -15,12 +15,13 @@ export function maskError(error: unknown, unexpectedMessage: string): GraphQLErr
     return copyWith(error, domainError.message, { ...domainError.details, code: domainError.code });
   }
   if (error instanceof GraphQLError && isRequestError(error)) {
-    const code = error.extensions['code'];
+    // graphql-jit's errors may carry no extensions object at all.
+    const code = error.extensions?.['code'];
     // Our own codes (UNAUTHENTICATED, LIMIT_EXCEEDED, …) stand; yoga's are translated below.
     if (typeof code === 'string' && !YOGA_REQUEST_CODES.has(code) && !('originalError' in error.extensions)) return error;
     // Yoga's own codes (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, BAD_REQUEST)
     // all mean the request was wrong; clients get one code for that.
-    const { originalError, ...extensions } = error.extensions as Record<string, unknown> & { http?: Record<string, unknown> };
+    const { originalError, ...extensions } = (error.extensions ?? {}) as Record<string, unknown> & { http?: Record<string, unknown> };
     // Yoga marks a failure outside GraphQL (a body that is not JSON) with an
     // `originalError` extension, and answers 400 for it even to application/json
     // clients. The detail stays in the log; the status is kept by leaving `spec` off.
@@ -62,6 +63,6 @@ function copyWith(error: unknown, message: string, extensions: Record<string, un
 }
 
 function httpOf(error: unknown): Record<string, unknown> {
-  const http = error instanceof GraphQLError ? error.extensions['http'] : undefined;
+  const http = error instanceof GraphQLError ? error.extensions?.['http'] : undefined;
   return http ? { http } : {};
 }

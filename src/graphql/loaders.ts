@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import { getBreakers, type BreakerState } from '../registry/breakers/index.js';
 import { getComponentsByNames, getComponentsDependingOn, type Component } from '../registry/components/index.js';
 import { getHealthChecksByServiceIds, type HealthCheck } from '../registry/health/index.js';
+import { getLeases, type Lease } from '../registry/services/index.js';
 
 /**
  * Batch loaders for graph fields, created per request (a cache must not outlive
@@ -18,20 +19,58 @@ export interface Loaders {
   checksByService: DataLoader<string, HealthCheck[]>;
   /** An instance's circuit breaker (undefined: never reported on, so closed). */
   breakersByService: DataLoader<string, BreakerState | undefined>;
+  /** An instance's current lease (heartbeats renew it without events, so it is read from the table). */
+  leasesById: DataLoader<string, Lease | undefined>;
 }
 
+/**
+ * Each loader is made on first use: most operations need none of them, and a
+ * subscription keeps its context (and whatever it holds) for as long as it is open.
+ */
 export function createLoaders(db: Db): Loaders {
-  return {
-    componentsByName: new DataLoader(async (names) => groupBy(names, await getComponentsByNames(db, names), (component) => [component.name])),
-    componentsDependingOn: new DataLoader(async (names) =>
-      groupBy(names, await getComponentsDependingOn(db, names), (component) => component.dependencyNames),
-    ),
-    checksByService: new DataLoader(async (ids) => groupBy(ids, await getHealthChecksByServiceIds(db, ids), (check) => [check.serviceId])),
-    breakersByService: new DataLoader(async (ids) => {
-      const breakers = await getBreakers(db, ids);
+  return new RequestLoaders(db);
+}
+
+class RequestLoaders implements Loaders {
+  #componentsByName?: Loaders['componentsByName'];
+  #componentsDependingOn?: Loaders['componentsDependingOn'];
+  #checksByService?: Loaders['checksByService'];
+  #breakersByService?: Loaders['breakersByService'];
+  #leasesById?: Loaders['leasesById'];
+
+  constructor(private readonly db: Db) {}
+
+  get componentsByName(): Loaders['componentsByName'] {
+    return (this.#componentsByName ??= new DataLoader(async (names) =>
+      groupBy(names, await getComponentsByNames(this.db, names), (component) => [component.name]),
+    ));
+  }
+
+  get componentsDependingOn(): Loaders['componentsDependingOn'] {
+    return (this.#componentsDependingOn ??= new DataLoader(async (names) =>
+      groupBy(names, await getComponentsDependingOn(this.db, names), (component) => component.dependencyNames),
+    ));
+  }
+
+  get checksByService(): Loaders['checksByService'] {
+    return (this.#checksByService ??= new DataLoader(async (ids) =>
+      groupBy(ids, await getHealthChecksByServiceIds(this.db, ids), (check) => [check.serviceId]),
+    ));
+  }
+
+  get breakersByService(): Loaders['breakersByService'] {
+    return (this.#breakersByService ??= new DataLoader(async (ids) => {
+      const breakers = await getBreakers(this.db, ids);
       return ids.map((id) => breakers.get(id));
-    }),
-  };
+    }));
+  }
+
+  get leasesById(): Loaders['leasesById'] {
+    return (this.#leasesById ??= new DataLoader(async (ids) => {
+      const leases = await getLeases(this.db, ids);
+      return ids.map((id) => leases.get(id));
+    }));
+  }
 }
 
 /** One list per key, in key order; a row lands under every key it belongs to. */

@@ -18,6 +18,8 @@ import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from '../registry/access/index.js';
 import type { Authenticator } from './auth.js';
+import { useJitForHotOperations } from './jit.js';
+import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
 import { useRejectUnstorableText } from './text.js';
 
@@ -36,7 +38,13 @@ export type Yoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 /** A request that passed the HTTP gate carries its principal (set in http.ts). */
 export type AuthenticatedRequest = IncomingMessage & { principal?: Principal };
 
-export function createGraphQLHandler(context: RegistryContext, authenticator: Authenticator, limits: RequestLimits, log: Logger): Yoga {
+export function createGraphQLHandler(
+  context: RegistryContext,
+  authenticator: Authenticator,
+  limits: RequestLimits,
+  log: Logger,
+  options: { jitAfterRuns?: number | undefined } = {},
+): Yoga {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
@@ -48,6 +56,9 @@ export function createGraphQLHandler(context: RegistryContext, authenticator: Au
       loaders: createLoaders(context.db),
     }),
     landingPage: false,
+    // http.ts reads and limits the body before yoga sees it (and the WebSocket has maxPayload);
+    // yoga's own limit would pipe every body through a second stream for nothing.
+    maxRequestBodySize: false,
     // GraphiQL subscribes over SSE: a browser WebSocket cannot carry the Authorization
     // header GraphiQL's Headers tab sets, while SSE is a plain fetch that can.
     graphiql: { title: 'Switchboard', subscriptionsProtocol: 'SSE' },
@@ -65,6 +76,8 @@ export function createGraphQLHandler(context: RegistryContext, authenticator: Au
       useBadUserInputForInvalidDocuments(),
       useRejectUnstorableText(),
       guardSubscriptions(authenticator, limits.subscriptionsPerToken),
+      useSharedSubscriptionResults(),
+      ...(options.jitAfterRuns === undefined ? [] : [useJitForHotOperations(options.jitAfterRuns)]),
     ],
   });
 }

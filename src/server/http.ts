@@ -14,6 +14,8 @@ export interface HttpServerOptions {
   port: number;
   authenticator: Authenticator;
   limits: RequestLimits;
+  /** Runs of an operation before graphql-jit compiles it; undefined: never. */
+  jitAfterRuns: number | undefined;
   context: RegistryContext;
   log: Logger;
   /** Readiness: resolves when the node can serve (its database answers). */
@@ -33,7 +35,7 @@ export interface HttpServer {
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { log } = options;
   const { authenticator, limits } = options;
-  const yoga = createGraphQLHandler(options.context, authenticator, limits, log);
+  const yoga = createGraphQLHandler(options.context, authenticator, limits, log, { jitAfterRuns: options.jitAfterRuns });
   let shuttingDown = false;
 
   const server = createServer((req, res) => {

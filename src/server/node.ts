@@ -9,10 +9,11 @@ import type { RegistrySettings } from '../graphql/context.js';
 import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
 import { startPeriodic } from '../periodic.js';
-import { pruneHealthHistory, reapCriticalServices, TargetPolicy } from '../registry/health/index.js';
+import { pruneHealthHistory, reapCriticalServices, REAP_BATCH, TargetPolicy } from '../registry/health/index.js';
 import { OutcomeReporter } from '../registry/breakers/index.js';
+import { Catalog } from '../registry/catalog/index.js';
 import { RoundRobin } from '../registry/selection/index.js';
-import { expireLapsedServices } from '../registry/services/index.js';
+import { expireLapsedServices, RegistrationWriter, SWEEP_BATCH } from '../registry/services/index.js';
 import { Authenticator } from './auth.js';
 import { startHttpServer } from './http.js';
 
@@ -21,6 +22,8 @@ export interface SwitchboardNode {
   url: string | undefined;
   port: number | undefined;
   worker: HealthWorker | undefined;
+  /** The in-memory catalog (serve only). */
+  catalog: Catalog | undefined;
   /** Graceful stop, in dependency order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -69,21 +72,27 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     }
 
     if (role === 'worker') {
-      return { url: undefined, port: undefined, worker, stop: once(() => stopAll(cleanups, log)) };
+      return { url: undefined, port: undefined, worker, catalog: undefined, stop: once(() => stopAll(cleanups, log)) };
     }
 
     const outcomes = new OutcomeReporter(database.db, settings.breaker);
     cleanups.unshift(() => outcomes.flush());
+    const registrations = new RegistrationWriter(database.db, settings.health.policy);
+    cleanups.unshift(() => registrations.flush());
     const feed = new EventFeed(database.db, database.sql, log.child({ component: 'event-feed' }));
     await feed.start();
     cleanups.unshift(() => feed.close());
+    const catalog = new Catalog(database.db, feed, log.child({ component: 'catalog' }));
+    await catalog.start();
+    cleanups.unshift(async () => catalog.stop());
 
     const http = await startHttpServer({
       host: config.host,
       port: config.port,
       authenticator: new Authenticator(database.db, config.adminToken, feed),
       limits: config.limits,
-      context: { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes },
+      jitAfterRuns: config.jitAfterRuns,
+      context: { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes, registrations, catalog, halfOpenBusy: new Map() },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
         await database.db.execute(sql`select 1`);
@@ -98,7 +107,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       await draining;
       await stopAll(cleanups, log);
     };
-    return { url: http.url, port: http.port, worker, stop: once(stop) };
+    return { url: http.url, port: http.port, worker, catalog, stop: once(stop) };
   } catch (error) {
     await runAll(cleanups, log);
     throw error;
@@ -124,7 +133,8 @@ function startSweeps(db: Db, config: Config, log: Logger): () => Promise<void> {
     const reaped = await reapCriticalServices(db);
     if (expired.length) expiryLog.info({ count: expired.length, ids: expired.slice(0, 20).map((i) => i.id) }, 'expired instances whose TTL lapsed');
     if (reaped.length) expiryLog.info({ count: reaped.length, ids: reaped.slice(0, 20).map((i) => i.id) }, 'removed instances critical for longer than deregisterCriticalServiceAfter');
-    return expired.length + reaped.length > 0 && (expired.length === 500 || reaped.length === 100);
+    // A full batch means there may be more: sweep again at once.
+    return expired.length === SWEEP_BATCH || reaped.length === REAP_BATCH;
   });
   const retention = startRetentionSweeper(
     db,

@@ -24,14 +24,21 @@ function textProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** Parsed documents are shared (yoga's parser cache), so each is walked once. */
+const literalProblems = new WeakMap<DocumentNode, string | null>();
+
 function literalProblem(document: DocumentNode): string | undefined {
-  let problem: string | undefined;
-  visit(document, {
-    [Kind.STRING]: (node) => {
-      problem ??= textProblem(node.value);
-    },
-  });
-  return problem;
+  let problem = literalProblems.get(document);
+  if (problem === undefined) {
+    problem = null;
+    visit(document, {
+      [Kind.STRING]: (node) => {
+        problem ??= textProblem(node.value) ?? null;
+      },
+    });
+    literalProblems.set(document, problem);
+  }
+  return problem ?? undefined;
 }
 
 /** Walks any JSON-like value without recursion (a deeply nested value must not overflow the stack). */

@@ -6,10 +6,3 @@ export interface TestDatabaseServer {
   /** Migrated once; test files clone it. */
   template: string;
 }
-
-/** The same server, another database. */
-export function databaseUrl(serverUrl: string, database: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { connectDatabase, type Database } from '../../src/db/client.js';
-import { databaseUrl } from './database-server.js';
+import { connectDatabase, databaseUrl, type Database } from '../../src/db/client.js';
 
 export interface TestDatabase extends Database {
   url: string;

@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.js';
+import { databaseUrl } from '../../src/db/client.js';
+import { postgresForRun } from '../../src/db/embedded.js';
 import { runMigrations } from '../../src/db/migrate.js';
-import { createLogger } from '../../src/logger.js';
-import { databaseUrl, type TestDatabaseServer } from './database-server.js';
+import type { TestDatabaseServer } from './database-server.js';
 
 /**
  * One PostgreSQL for the whole run: the server DATABASE_URL points at, or an
@@ -14,14 +11,8 @@ import { databaseUrl, type TestDatabaseServer } from './database-server.js';
  * every test file then clones it (create database ... template ...).
  */
 export default async function setup(project: TestProject) {
-  let embedded: EmbeddedPostgres | undefined;
-  let dataDir: string | undefined;
-  let adminUrl = process.env['DATABASE_URL'];
-  if (!adminUrl) {
-    dataDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
-    embedded = await startEmbeddedPostgres({ dataDir, log: createLogger('warn') });
-    adminUrl = embedded.adminUrl;
-  }
+  const postgresServer = await postgresForRun(process.env['DATABASE_URL'], 'switchboard-test');
+  const { adminUrl } = postgresServer;
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const server: TestDatabaseServer = { adminUrl, prefix: `sbt_${runId}`, template: `sbt_${runId}_template` };
 
@@ -29,15 +20,14 @@ export default async function setup(project: TestProject) {
   await admin.unsafe(`create database "${server.template}"`);
   await runMigrations(databaseUrl(adminUrl, server.template));
   project.provide('databaseServer', server);
-  console.log(`tests use PostgreSQL at ${embedded ? 'an embedded server' : 'DATABASE_URL'} (databases ${server.prefix}_*)`);
+  console.log(`tests use PostgreSQL at ${postgresServer.embedded ? 'an embedded server' : 'DATABASE_URL'} (databases ${server.prefix}_*)`);
 
   return async () => {
     // Drop every database this run created, including ones a crashed file left behind.
     const leftovers = await admin<{ datname: string }[]>`select datname from pg_database where datname like ${`${server.prefix}%`}`;
     for (const { datname } of leftovers) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
     await admin.end();
-    await embedded?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await postgresServer.stop();
   };
 }
 

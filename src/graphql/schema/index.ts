@@ -22,11 +22,17 @@ export function getSchema(): GraphQLSchema {
 /**
  * Every mutation runs on behalf of its caller, so each event it appends records
  * who did it (the audit trail), however deep in the domain the append happens.
+ * And it answers only once this server's catalog reflects its own events, so a
+ * read right after a write, on the same server, sees the write.
  */
 function withMutationActors(built: GraphQLSchema): GraphQLSchema {
   for (const field of Object.values(built.getMutationType()?.getFields() ?? {})) {
     const resolve = field.resolve!;
-    field.resolve = (source, args, context: GraphQLContext, info) => runAs(actorOf(context.principal), () => resolve(source, args, context, info));
+    field.resolve = async (source, args, context: GraphQLContext, info) => {
+      const { value, write } = await runAs(actorOf(context.principal), () => resolve(source, args, context, info));
+      if (write.lastEventId > 0) await context.catalog.waitFor(write.lastEventId);
+      return value;
+    };
   }
   return built;
 }

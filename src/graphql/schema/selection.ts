@@ -2,7 +2,9 @@ import { view, watchCircuitChanges, type CircuitBreakerView, type CircuitChange 
 import { selectInstance, type CandidateExplanation, type Selection } from '../../registry/selection/index.js';
 import { updateWeight } from '../../registry/services/index.js';
 import { authorizeInstanceWrite } from '../authorize.js';
+import { noteAppended } from '../../events/actor.js';
 import { builder } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
 import { ServiceInstanceRef } from './service.js';
 
 const LoadBalancingStrategyEnum = builder.enumType('LoadBalancingStrategy', {
@@ -16,7 +18,10 @@ const ExclusionReasonEnum = builder.enumType('ExclusionReason', {
     CRITICAL: { description: 'A health check is critical.' },
     WARNING: { description: 'A health check warns, and allowWarning was not set.' },
     MAINTENANCE: { description: 'The instance is in maintenance mode.' },
-    TTL_EXPIRED: { description: 'Its TTL lease lapsed without a heartbeat.' },
+    TTL_EXPIRED: {
+      description: 'Its TTL lease lapsed without a heartbeat.',
+      deprecationReason: 'No longer reported: a lapsed instance is removed by the expiry sweep (SWITCHBOARD_EXPIRY_SWEEP) and so leaves selection.',
+    },
     CIRCUIT_OPEN: { description: 'Its circuit breaker is open (cooling down).' },
     CIRCUIT_HALF_OPEN_BUSY: { description: 'Its breaker is half-open and has no probe to give right now.' },
     TAG_MISMATCH: { description: 'It lacks one of the requested tags.' },
@@ -45,7 +50,7 @@ builder.objectField(ServiceInstanceRef, 'circuitBreaker', (t) =>
 
 const SelectionCandidateRef = builder.objectRef<CandidateExplanation>('SelectionCandidate').implement({
   fields: (t) => ({
-    instance: t.field({ type: ServiceInstanceRef, resolve: (candidate) => candidate.instance.id }),
+    instance: t.expose('instance', { type: ServiceInstanceRef }),
     eligible: t.exposeBoolean('eligible', { description: 'It was in the pool the pick was made from.' }),
     share: t.exposeFloat('share', { nullable: true, description: 'Its chance of being picked (consistent hashing: its share of keys).' }),
     weight: t.exposeInt('weight'),
@@ -58,12 +63,18 @@ const SelectionCandidateRef = builder.objectRef<CandidateExplanation>('Selection
 const SelectionRef = builder.objectRef<Selection>('Selection').implement({
   description: 'A selection with its reasoning: every instance of the service and why it was or was not in the running.',
   fields: (t) => ({
-    selected: t.field({ type: ServiceInstanceRef, nullable: true, resolve: (selection) => selection.selected?.id }),
+    selected: t.expose('selected', { type: ServiceInstanceRef, nullable: true }),
     strategy: t.expose('strategy', { type: LoadBalancingStrategyEnum }),
     tier: t.exposeInt('tier', { nullable: true, description: 'The priority tier chosen from.' }),
     reason: t.exposeString('reason', { nullable: true, description: 'Why nothing was selected.' }),
     candidates: t.expose('candidates', { type: [SelectionCandidateRef] }),
   }),
+});
+
+const selectionOptions = (context: GraphQLContext) => ({
+  breaker: context.settings.breaker,
+  roundRobin: context.roundRobin,
+  halfOpenBusy: context.halfOpenBusy,
 });
 
 const selectionArgs = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]) => ({
@@ -82,15 +93,13 @@ builder.queryFields((t) => ({
     description:
       'One available instance of the service (passing, not in maintenance, circuit not open), chosen within the most preferred priority tier. Null when none is available (see selectInstanceExplained).',
     args: selectionArgs(t),
-    // The chosen id; the batch loader fetches the full instance (only if fields beyond id are asked).
-    resolve: async (_root, args, context) =>
-      (await selectInstance(context.db, args, { breaker: context.settings.breaker, roundRobin: context.roundRobin })).selected?.id,
+    resolve: async (_root, args, context) => (await selectInstance(context.db, context.catalog, args, selectionOptions(context))).selected,
   }),
   selectInstanceExplained: t.field({
     type: SelectionRef,
     description: 'selectInstance, with every candidate and the reasons it was or was not chosen from.',
     args: selectionArgs(t),
-    resolve: (_root, args, context) => selectInstance(context.db, args, { breaker: context.settings.breaker, roundRobin: context.roundRobin }),
+    resolve: (_root, args, context) => selectInstance(context.db, context.catalog, args, selectionOptions(context)),
   }),
 }));
 
@@ -110,7 +119,8 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }), success: t.arg.boolean({ required: true }), latency: t.arg({ type: 'Duration' }) },
     resolve: async (_root, args, context) => {
       await authorizeInstanceWrite(context, args.id);
-      await context.outcomes.report(args.id, { success: args.success, latencyMs: args.latency });
+      // The batch's events (a breaker opening) count as this write's, for read-your-writes.
+      noteAppended(await context.outcomes.report(args.id, { success: args.success, latencyMs: args.latency }));
       return args.id;
     },
   }),

@@ -1,18 +1,16 @@
+import { discover, discoverByTag, instancesByIds, summarize } from '../../registry/catalog/index.js';
+import { effectiveStatus } from '../../registry/health/index.js';
 import {
-  discoverServices,
-  discoverServicesByTag,
-  getServicesByIds,
   heartbeat,
   instanceHealth,
-  listServices,
-  registerService,
   unregisterService,
   watchServiceChanges,
   type Endpoint,
-  type HealthStatus,
   type ServiceChange,
+  type ServiceInstance,
   type ServiceSummary,
 } from '../../registry/services/index.js';
+import type { GraphQLContext } from '../context.js';
 import type { EndpointParameterRecord, EndpointResponseRecord } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
 import { authorizeChecks, authorizeInstanceWrite } from '../authorize.js';
@@ -21,13 +19,32 @@ import { HealthCheckInput, HealthStatusTypeEnum, toCheckInput } from './health-i
 
 // --- Health ---------------------------------------------------------------------------
 
-const HealthStatusRef = builder.objectRef<HealthStatus>('HealthStatus').implement({
+/**
+ * The instance with its current lease and checks read from the table: the detail
+ * fields change on every heartbeat and check run, which the catalog does not follow.
+ */
+async function healthDetails(instance: ServiceInstance, context: GraphQLContext) {
+  const [lease, checks] = await Promise.all([context.loaders.leasesById.load(instance.id), context.loaders.checksByService.load(instance.id)]);
+  return instanceHealth({ ...instance, ...lease }, checks);
+}
+
+/** Health of an instance; its status is the catalog's (what discovery and selection act on). */
+const HealthStatusRef = builder.objectRef<ServiceInstance>('HealthStatus').implement({
   fields: (t) => ({
-    status: t.expose('status', { type: HealthStatusTypeEnum }),
-    output: t.exposeString('output', { description: 'Why the status is what it is, for humans.' }),
-    lastCheck: t.expose('lastCheck', { type: 'DateTime', nullable: true, description: 'When the instance last proved it is alive.' }),
-    checkCount: t.exposeInt('checkCount', { description: "Runs of the instance's checks so far." }),
-    failureCount: t.exposeInt('failureCount', { description: 'Runs that did not pass.' }),
+    status: t.field({
+      type: HealthStatusTypeEnum,
+      description: 'PASSING when every check passes and the instance is not in maintenance (a lapsed TTL lease counts once the expiry sweep acts).',
+      resolve: (instance) => effectiveStatus(instance),
+    }),
+    output: t.string({ description: 'Why the status is what it is, for humans.', resolve: async (instance, _args, context) => (await healthDetails(instance, context)).output }),
+    lastCheck: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the instance last proved it is alive.',
+      resolve: async (instance, _args, context) => (await healthDetails(instance, context)).lastCheck,
+    }),
+    checkCount: t.int({ description: "Runs of the instance's checks so far.", resolve: async (instance, _args, context) => (await healthDetails(instance, context)).checkCount }),
+    failureCount: t.int({ description: 'Runs that did not pass.', resolve: async (instance, _args, context) => (await healthDetails(instance, context)).failureCount }),
   }),
 });
 
@@ -75,7 +92,8 @@ const EndpointRef = builder.objectRef<Endpoint>('Endpoint').implement({
 
 export const ServiceInstanceRef = builder.loadableObject('ServiceInstance', {
   description: 'One running instance of a service, as registered.',
-  load: (ids: string[], context) => getServicesByIds(context.db, ids),
+  // From the in-memory catalog: no query.
+  load: async (ids: string[], context) => instancesByIds(context.catalog, ids),
   sort: (instance) => instance.id,
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -92,12 +110,18 @@ export const ServiceInstanceRef = builder.loadableObject('ServiceInstance', {
     ttl: t.expose('ttlMs', { type: 'Duration', nullable: true, description: 'Lease length; without a heartbeat the instance expires.' }),
     registeredAt: t.expose('registeredAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime', nullable: true }),
-    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
-    health: t.field({
-      type: HealthStatusRef,
-      resolve: async (instance, _args, context) => instanceHealth(instance, await context.loaders.checksByService.load(instance.id)),
+    // Leases change on every heartbeat, which the catalog does not follow: read from the table (batched).
+    lastHeartbeatAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: async (instance, _args, context) => ((await context.loaders.leasesById.load(instance.id)) ?? instance).lastHeartbeatAt,
     }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: async (instance, _args, context) => ((await context.loaders.leasesById.load(instance.id)) ?? instance).expiresAt,
+    }),
+    health: t.field({ type: HealthStatusRef, resolve: (instance) => instance }),
   }),
 });
 
@@ -127,28 +151,28 @@ builder.queryFields((t) => ({
       tags: t.arg.stringList(),
       version: t.arg.string({ description: 'A semver range, npm syntax: "^2.1", ">=1.4 <2", "1.x".' }),
     },
-    resolve: (_root, args, context) => discoverServices(context.db, args),
+    resolve: (_root, args, context) => discover(context.catalog, args),
   }),
   discoverServicesByTag: t.field({
     type: [ServiceInstanceRef],
     args: { tag: t.arg.string({ required: true }), passingOnly: t.arg.boolean({ defaultValue: false }) },
-    resolve: (_root, args, context) => discoverServicesByTag(context.db, args.tag, args.passingOnly ?? false),
+    resolve: (_root, args, context) => discoverByTag(context.catalog, args.tag, args.passingOnly ?? false),
   }),
   serviceHealth: t.field({
     type: HealthStatusRef,
     description: 'Health of one instance; NOT_FOUND when the id is unknown.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, context) => {
-      const instance = await ServiceInstanceRef.getDataloader(context).load(args.id);
-      if (!instance) throw notFound('Service instance', args.id);
-      return instanceHealth(instance, await context.loaders.checksByService.load(instance.id));
+    resolve: (_root, args, context) => {
+      const entry = context.catalog.get(args.id);
+      if (!entry) throw notFound('Service instance', args.id);
+      return entry.instance;
     },
   }),
   services: t.field({
     type: [ServiceSummaryRef],
     description: 'Every service name in the catalog with its instance counts.',
     args: { prefix: t.arg.string() },
-    resolve: (_root, args, context) => listServices(context.db, args.prefix),
+    resolve: (_root, args, context) => summarize(context.catalog, args.prefix),
   }),
 }));
 
@@ -209,7 +233,7 @@ builder.mutationFields((t) => ({
       const healthChecks = [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput);
       await authorizeInstanceWrite(context, input.id, input.name);
       authorizeChecks(context, healthChecks);
-      return registerService(context.db, { ...input, ttlMs: input.ttl, healthChecks }, context.settings.health.policy);
+      return context.registrations.register({ ...input, ttlMs: input.ttl, healthChecks });
     },
   }),
   unregisterService: t.boolean({

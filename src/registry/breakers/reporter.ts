@@ -1,12 +1,13 @@
 import { notFound } from '../../errors.js';
 import type { Db } from '../../db/client.js';
+import { outsideWrites } from '../../events/actor.js';
 import { applyOutcomes } from './store.js';
 import type { BreakerConfig, Outcome } from './machine.js';
 
 interface Pending {
   serviceId: string;
   outcome: Outcome;
-  resolve: () => void;
+  resolve: (lastEventId: number) => void;
   reject: (error: unknown) => void;
 }
 
@@ -25,10 +26,16 @@ export class OutcomeReporter {
     private readonly config: BreakerConfig,
   ) {}
 
-  report(serviceId: string, outcome: Omit<Outcome, 'at'>): Promise<void> {
+  /**
+   * Queues a report; resolves once it is written, with the id of the newest event
+   * its batch appended (0 if none), so the caller can wait for its own reads to
+   * reflect a breaker it just opened.
+   */
+  report(serviceId: string, outcome: Omit<Outcome, 'at'>): Promise<number> {
     return new Promise((resolve, reject) => {
       this.queue.push({ serviceId, outcome: { ...outcome, at: Date.now() }, resolve, reject });
-      this.writing ??= this.drain();
+      // The batch serves many callers: its events are the registry's, not the first caller's.
+      this.writing ??= outsideWrites(() => this.drain());
     });
   }
 
@@ -48,9 +55,9 @@ export class OutcomeReporter {
         else outcomes.set(entry.serviceId, [entry.outcome]);
       }
       try {
-        const known = await applyOutcomes(this.db, outcomes, this.config);
+        const { known, lastEventId } = await applyOutcomes(this.db, outcomes, this.config);
         for (const entry of batch) {
-          if (known.has(entry.serviceId)) entry.resolve();
+          if (known.has(entry.serviceId)) entry.resolve(lastEventId);
           else entry.reject(notFound('Service instance', entry.serviceId));
         }
       } catch (error) {

@@ -60,14 +60,18 @@ export async function getBreakers(db: Executor, serviceIds: readonly string[]): 
  * outcomes in order, write the changed breakers, and record circuit events.
  * Returns the ids that exist; outcomes for unknown instances are dropped.
  */
-export async function applyOutcomes(db: Db, outcomes: ReadonlyMap<string, readonly Outcome[]>, config: BreakerConfig): Promise<Set<string>> {
+export async function applyOutcomes(
+  db: Db,
+  outcomes: ReadonlyMap<string, readonly Outcome[]>,
+  config: BreakerConfig,
+): Promise<{ known: Set<string>; lastEventId: number }> {
   const ids = [...outcomes.keys()].sort();
-  if (ids.length === 0) return new Set();
+  if (ids.length === 0) return { known: new Set(), lastEventId: 0 };
   return db.transaction(async (tx) => {
     const instances = await tx.select({ id: services.id, name: services.name }).from(services).where(inArray(services.id, ids));
     const names = new Map(instances.map((instance) => [instance.id, instance.name]));
     const known = ids.filter((id) => names.has(id));
-    if (known.length === 0) return new Set<string>();
+    if (known.length === 0) return { known: new Set<string>(), lastEventId: 0 };
     await tx
       .insert(circuitBreakers)
       .values(known.map((serviceId) => ({ serviceId })))
@@ -85,8 +89,8 @@ export async function applyOutcomes(db: Db, outcomes: ReadonlyMap<string, readon
       }
       await writeBreaker(tx, row.serviceId, breaker);
     }
-    await appendEvents(tx, events);
-    return new Set(known);
+    const appended = await appendEvents(tx, events);
+    return { known: new Set(known), lastEventId: appended.at(-1)?.id ?? 0 };
   });
 }
 

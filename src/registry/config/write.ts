@@ -1,8 +1,8 @@
-import { and, eq, lte, ne, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db, Tx } from '../../db/client.js';
 import { AdvisoryLock } from '../../db/locks.js';
-import { configEntries, configHistory, type ConfigEntryRow } from '../../db/schema.js';
+import { configHistory, type ConfigEntryRow } from '../../db/schema.js';
 import { badInput, conflict, notFound } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
 import { apiEnvironment, storedEnvironment, validateExpectedVersion, validateKey, validateValue } from './definition.js';
@@ -87,17 +87,14 @@ function parseTarget(input: { key: string; environment?: string | null | undefin
   };
 }
 
-/** The one write path: check, write the entry and its history, record the event. */
+/**
+ * The one write path: check, write the entry and its history, record the event.
+ * Four statements in all (lock and read; write entry and history; append; commit),
+ * since every round trip inside the transaction adds to what watchers wait for.
+ */
 async function writeConfig(tx: Tx, target: Target, change: Change, options: ConfigWriteOptions): Promise<ConfigEntry> {
-  // Every write to a key, whatever the environment, takes this lock. A global write
-  // records which environments override it (and an environment write the global
-  // value it falls back to); that must not change before the commit.
-  await tx.execute(sql`select pg_advisory_xact_lock(${AdvisoryLock.CONFIG_KEY}::int4, hashtext(${target.key}))`);
-
-  const [current] = await tx
-    .select()
-    .from(configEntries)
-    .where(and(eq(configEntries.key, target.key), eq(configEntries.environment, target.environment)));
+  const entries = await lockAndReadKey(tx, target.key);
+  const current = entries.find((entry) => entry.environment === target.environment);
   const exists = current !== undefined && !current.deleted;
   checkExpectedVersion(target, current, exists);
   if (change.kind === 'delete' && !exists) throw notFound('Configuration key', describe(target));
@@ -109,24 +106,22 @@ async function writeConfig(tx: Tx, target: Target, change: Change, options: Conf
   const version = (current?.version ?? 0) + 1;
   const newValue = change.kind === 'set' ? change.value : null;
   const deleted = change.kind === 'delete';
-  const [entry] = await tx
-    .insert(configEntries)
-    .values({ key: target.key, environment: target.environment, value: newValue, version, deleted, secret })
-    .onConflictDoUpdate({
-      target: [configEntries.key, configEntries.environment],
-      set: { value: newValue, version, deleted, secret, updatedAt: sql`now()` },
-    })
-    .returning();
-  await tx.insert(configHistory).values({ key: target.key, environment: target.environment, version, value: newValue, deleted, secret });
-  await tx
-    .delete(configHistory)
-    .where(
-      and(
-        eq(configHistory.key, target.key),
-        eq(configHistory.environment, target.environment),
-        lte(configHistory.version, version - options.historyLimit),
-      ),
-    );
+  const value = newValue === null ? null : JSON.stringify(newValue);
+  const [written] = await tx.execute<RawEntryRow>(sql`
+    with entry as (
+      insert into config_entries (key, environment, value, version, deleted, secret)
+      values (${target.key}, ${target.environment}, ${value}::jsonb, ${version}, ${deleted}, ${secret})
+      on conflict (key, environment) do update
+        set value = excluded.value, version = excluded.version, deleted = excluded.deleted, secret = excluded.secret, updated_at = now()
+      returning key, environment, value, version, deleted, secret, to_json(updated_at) #>> '{}' as updated_at
+    ), history as (
+      insert into config_history (key, environment, version, value, deleted, secret)
+      values (${target.key}, ${target.environment}, ${version}, ${value}::jsonb, ${deleted}, ${secret})
+    ), pruned as (
+      delete from config_history
+      where key = ${target.key} and environment = ${target.environment} and version <= ${version - options.historyLimit}
+    )
+    select * from entry`);
 
   // Secret values never enter the event log: watchers learn that it changed, and read it if they may.
   const hidden = secret || Boolean(current?.secret);
@@ -139,10 +134,38 @@ async function writeConfig(tx: Tx, target: Target, change: Change, options: Conf
       oldValue: exists && !hidden ? current.value : null,
       newValue: hidden ? null : newValue,
       ...(hidden ? { secret: true as const } : {}),
-      ...(await effectiveContext(tx, target)),
+      ...effectiveContext(entries, target),
     }),
   ]);
-  return toEntry(entry!, target.environment);
+  return toEntry(fromRawEntry(written!), target.environment);
+}
+
+/** A config_entries row from hand-written SQL (timestamps selected as ISO-8601 text). */
+type RawEntryRow = Omit<ConfigEntryRow, 'updatedAt'> & { updated_at: string } & Record<string, unknown>;
+
+const fromRawEntry = ({ updated_at, ...row }: RawEntryRow): ConfigEntryRow => ({
+  key: row.key,
+  environment: row.environment,
+  value: row.value,
+  version: row.version,
+  deleted: row.deleted,
+  secret: row.secret,
+  updatedAt: new Date(updated_at),
+});
+
+/**
+ * Takes the key's lock and reads its entries in every environment. Every write to a
+ * key, whatever the environment, takes this lock: a global write records which
+ * environments override it (and an environment write the global value it falls
+ * back to), and that must not change before the commit. The lock is the left side
+ * of the join, so it is taken even when the key has no entries yet.
+ */
+async function lockAndReadKey(tx: Tx, key: string): Promise<ConfigEntryRow[]> {
+  const rows = await tx.execute<RawEntryRow & { locked: unknown }>(sql`
+    select e.key, e.environment, e.value, e.version, e.deleted, e.secret, to_json(e.updated_at) #>> '{}' as updated_at
+    from (select pg_advisory_xact_lock(${AdvisoryLock.CONFIG_KEY}::int4, hashtext(${key}))) as lock
+    left join config_entries e on e.key = ${key}`);
+  return rows.filter((row) => row.key !== null).map(fromRawEntry);
 }
 
 function checkExpectedVersion(target: Target, current: ConfigEntryRow | undefined, exists: boolean): void {
@@ -164,20 +187,13 @@ function checkExpectedVersion(target: Target, current: ConfigEntryRow | undefine
 }
 
 /** What watchers of other environments need to know about this change (see ConfigEventData). */
-async function effectiveContext(tx: Tx, target: Target): Promise<{ globalValue: unknown; globalSecret?: true } | { overriddenIn: string[] }> {
+function effectiveContext(entries: readonly ConfigEntryRow[], target: Target): { globalValue: unknown; globalSecret?: true } | { overriddenIn: string[] } {
   if (target.environment !== '') {
-    const [global] = await tx
-      .select({ value: configEntries.value, secret: configEntries.secret })
-      .from(configEntries)
-      .where(and(eq(configEntries.key, target.key), eq(configEntries.environment, ''), eq(configEntries.deleted, false)));
+    const global = entries.find((entry) => entry.environment === '' && !entry.deleted);
     if (global?.secret) return { globalValue: null, globalSecret: true };
     return { globalValue: global?.value ?? null };
   }
-  const overriding = await tx
-    .select({ environment: configEntries.environment })
-    .from(configEntries)
-    .where(and(eq(configEntries.key, target.key), ne(configEntries.environment, ''), eq(configEntries.deleted, false)));
-  return { overriddenIn: overriding.map((row) => row.environment) };
+  return { overriddenIn: entries.filter((entry) => entry.environment !== '' && !entry.deleted).map((entry) => entry.environment) };
 }
 
 function describe(target: { key: string; environment: string }): string {

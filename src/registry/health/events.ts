@@ -20,6 +20,9 @@ export interface HealthEventData {
   /** The instance's status as discovery sees it, before and after. */
   instanceFrom: CheckStatus;
   instanceTo: CheckStatus;
+  /** The instance's stored state after the change (what in-memory catalogs apply). */
+  checkStatus: CheckStatus;
+  maintenance: { reason: string | null; since: string } | null;
 }
 
 export function healthChangedEvent(data: HealthEventData): NewEvent {

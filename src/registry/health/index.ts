@@ -4,7 +4,8 @@ export { parseCheckDefinition, describeTarget, CheckLimits, type HealthCheckInpu
 export { updateTtlCheck, type TtlUpdate } from './ttl.js';
 export { setMaintenance, type MaintenanceInput } from './maintenance.js';
 export { healthHistory, pruneHealthHistory } from './transitions.js';
-export { reapCriticalServices } from './reap.js';
+export { effectiveStatus } from './model.js';
+export { reapCriticalServices, REAP_BATCH } from './reap.js';
 export { watchHealthChanges, type HealthChange } from './changes.js';
 export { TargetPolicy } from './policy.js';
 export { HealthEventType } from './events.js';

@@ -3,7 +3,8 @@ import type { Db } from '../../db/client.js';
 import { services } from '../../db/schema.js';
 import { badInput, notFound } from '../../errors.js';
 import type { ServiceInstance } from '../services/model.js';
-import { effectiveStatus, lockInstance, recordHealthChange } from './transitions.js';
+import { effectiveStatus } from './model.js';
+import { lockInstance, recordHealthChange } from './transitions.js';
 
 export interface MaintenanceInput {
   enabled: boolean;
@@ -31,8 +32,10 @@ export async function setMaintenance(db: Db, serviceId: string, input: Maintenan
       )
       .where(eq(services.id, serviceId))
       .returning();
-    if (Boolean(before.maintenanceSince) === input.enabled) return changed!;
-    const output = input.enabled ? `Maintenance mode enabled${reason ? `: ${reason}` : '.'}` : 'Maintenance mode disabled.';
-    return recordHealthChange(tx, before, { checkId: null, checkName: null, from: effectiveStatus(before), to: effectiveStatus(changed!), output });
+    const switched = Boolean(before.maintenanceSince) !== input.enabled;
+    if (!switched && before.maintenanceReason === changed!.maintenanceReason) return changed!;
+    const output = input.enabled ? `Maintenance mode ${switched ? 'enabled' : 'reason changed'}${reason ? `: ${reason}` : '.'}` : 'Maintenance mode disabled.';
+    // Always an event, even when the status stays critical: catalogs follow maintenance from events.
+    return recordHealthChange(tx, before, { checkId: null, checkName: null, from: effectiveStatus(before), to: effectiveStatus(changed!), output }, true);
   });
 }

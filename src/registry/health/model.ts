@@ -1,4 +1,4 @@
-import type { CheckKindValue, CheckStatusValue, HealthCheckRow, HealthTransitionRow } from '../../db/schema.js';
+import type { CheckKindValue, CheckStatusValue, HealthCheckRow, HealthTransitionRow, ServiceRow } from '../../db/schema.js';
 
 export type HealthCheck = HealthCheckRow;
 export type CheckStatus = CheckStatusValue;
@@ -13,11 +13,14 @@ export interface ProbeResult {
 
 const SEVERITY: Record<CheckStatus, number> = { PASSING: 0, WARNING: 1, CRITICAL: 2 };
 
-/** Worst wins: CRITICAL over WARNING over PASSING; nothing at all is PASSING. */
-export function worstStatus(statuses: Iterable<CheckStatus>): CheckStatus {
-  let worst: CheckStatus = 'PASSING';
-  for (const status of statuses) if (SEVERITY[status] > SEVERITY[worst]) worst = status;
-  return worst;
+/** Worst wins: true when `status` is worse than `than` (CRITICAL over WARNING over PASSING). */
+export function isWorse(status: CheckStatus, than: CheckStatus): boolean {
+  return SEVERITY[status] > SEVERITY[than];
+}
+
+/** The status discovery acts on: maintenance overrides the checks. */
+export function effectiveStatus(instance: Pick<ServiceRow, 'checkStatus' | 'maintenanceSince'>): CheckStatus {
+  return instance.maintenanceSince ? 'CRITICAL' : instance.checkStatus;
 }
 
 /** Outputs are shown to people and stored per run: keep them to 4 KiB, as Consul does. */

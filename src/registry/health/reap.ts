@@ -5,7 +5,7 @@ import { appendEvents } from '../../events/append.js';
 import { unregisteredEvent } from '../services/events.js';
 import type { ServiceInstance } from '../services/model.js';
 
-const REAP_BATCH = 100;
+export const REAP_BATCH = 100;
 
 /**
  * deregisterCriticalServiceAfter: removes instances with a check that has been

@@ -5,7 +5,7 @@ import { badInput } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
 import type { ServiceInstance } from '../services/model.js';
 import { healthChangedEvent } from './events.js';
-import type { CheckStatus, HealthTransition } from './model.js';
+import { effectiveStatus, type CheckStatus, type HealthTransition } from './model.js';
 
 export interface HealthChangeInput {
   checkId: string | null;
@@ -15,15 +15,12 @@ export interface HealthChangeInput {
   output: string;
 }
 
-/** The status discovery acts on: maintenance overrides the checks. */
-export function effectiveStatus(instance: Pick<ServiceInstance, 'checkStatus' | 'maintenanceSince'>): CheckStatus {
-  return instance.maintenanceSince ? 'CRITICAL' : instance.checkStatus;
-}
-
 /** One change to an instance's health, with the instance as locked before it. */
 export interface PendingHealthChange {
   before: ServiceInstance;
   change: HealthChangeInput;
+  /** Record it even if no status moved (maintenance details changed, say). */
+  always?: boolean;
 }
 
 /**
@@ -49,12 +46,12 @@ export async function recordHealthChanges(tx: Tx, pending: readonly PendingHealt
     .returning();
   const after = new Map(updated.map((instance) => [instance.id, instance]));
 
-  const transitions = pending.flatMap(({ before, change }) => {
+  const transitions = pending.flatMap(({ before, change, always }) => {
     const current = after.get(before.id);
     if (!current) return [];
     const instanceFrom = effectiveStatus(before);
     const instanceTo = effectiveStatus(current);
-    if (change.from === change.to && instanceFrom === instanceTo) return [];
+    if (!always && change.from === change.to && instanceFrom === instanceTo) return [];
     return [{ before, change, instanceFrom, instanceTo }];
   });
   if (transitions.length === 0) return after;
@@ -72,16 +69,25 @@ export async function recordHealthChanges(tx: Tx, pending: readonly PendingHealt
   );
   await appendEvents(
     tx,
-    transitions.map(({ before, change, instanceFrom, instanceTo }) =>
-      healthChangedEvent({ id: before.id, name: before.name, ...change, instanceFrom, instanceTo }),
-    ),
+    transitions.map(({ before, change, instanceFrom, instanceTo }) => {
+      const current = after.get(before.id)!;
+      return healthChangedEvent({
+        id: before.id,
+        name: before.name,
+        ...change,
+        instanceFrom,
+        instanceTo,
+        checkStatus: current.checkStatus,
+        maintenance: current.maintenanceSince ? { reason: current.maintenanceReason, since: current.maintenanceSince.toISOString() } : null,
+      });
+    }),
   );
   return after;
 }
 
 /** One change; see recordHealthChanges. */
-export async function recordHealthChange(tx: Tx, before: ServiceInstance, change: HealthChangeInput): Promise<ServiceInstance> {
-  const after = await recordHealthChanges(tx, [{ before, change }]);
+export async function recordHealthChange(tx: Tx, before: ServiceInstance, change: HealthChangeInput, always = false): Promise<ServiceInstance> {
+  const after = await recordHealthChanges(tx, [{ before, change, always }]);
   return after.get(before.id) ?? before;
 }
 

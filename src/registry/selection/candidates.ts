@@ -1,7 +1,6 @@
-import { sql } from 'drizzle-orm';
 import semver from 'semver';
-import type { Executor } from '../../db/client.js';
-import { effectiveState, type BreakerConfig, type BreakerState, type CircuitState } from '../breakers/machine.js';
+import type { BreakerConfig, CircuitState } from '../breakers/machine.js';
+import type { Catalog, CatalogBreaker } from '../catalog/catalog.js';
 import type { ServiceInstance } from '../services/model.js';
 
 /** Why an instance was not chosen from. */
@@ -9,7 +8,6 @@ export type ExclusionReason =
   | 'CRITICAL'
   | 'WARNING'
   | 'MAINTENANCE'
-  | 'TTL_EXPIRED'
   | 'CIRCUIT_OPEN'
   | 'CIRCUIT_HALF_OPEN_BUSY'
   | 'TAG_MISMATCH'
@@ -17,15 +15,8 @@ export type ExclusionReason =
   | 'LOWER_PRIORITY_TIER'
   | 'DRAINED';
 
-/** What selection needs of an instance (the rest is loaded only for the one chosen). */
-export type SelectableInstance = Pick<
-  ServiceInstance,
-  'id' | 'name' | 'version' | 'tags' | 'weight' | 'priority' | 'checkStatus' | 'maintenanceSince' | 'expiresAt'
->;
-
 export interface Candidate {
-  instance: SelectableInstance;
-  breaker: BreakerState | undefined;
+  instance: ServiceInstance;
   circuit: CircuitState;
   /** Why it cannot be chosen at all (health, maintenance, breaker, filters). */
   exclusions: ExclusionReason[];
@@ -39,89 +30,28 @@ export interface CandidateFilter {
   allowWarning?: boolean | null | undefined;
 }
 
-interface CandidateRow {
-  id: string;
-  name: string;
-  version: string;
-  tags: string[];
-  weight: number;
-  priority: number;
-  check_status: ServiceInstance['checkStatus'];
-  maintenance_ms: number | null;
-  expires_ms: number | null;
-  breaker_state: BreakerState['state'] | null;
-  window_ms: number | null;
-  calls: number | null;
-  failures: number | null;
-  previous_calls: number | null;
-  previous_failures: number | null;
-  opened_ms: number | null;
-  probes_granted: number | null;
-  last_probe_ms: number | null;
+/** An open breaker reads as half-open once its cooldown has passed (every server computes the same). */
+export function circuitState(breaker: CatalogBreaker | undefined, now: number, config: BreakerConfig): CircuitState {
+  if (!breaker) return 'CLOSED';
+  if (breaker.state === 'OPEN' && breaker.openedAt !== null && now - breaker.openedAt >= config.cooldownMs) return 'HALF_OPEN';
+  return breaker.state;
 }
 
 /**
- * Every instance of the service with its breaker, in id order: one query, only
- * the columns selection reads, mapped by hand (it runs on every selection).
+ * Every instance of the service, from the in-memory catalog, with everything that
+ * rules it out. (A lapsed TTL lease is not judged here: the expiry sweep removes
+ * the instance, within SWITCHBOARD_EXPIRY_SWEEP.)
  */
-export async function loadCandidates(db: Executor, name: string): Promise<{ instance: SelectableInstance; breaker: BreakerState | undefined }[]> {
-  const epoch = (column: string) => sql.raw(`(extract(epoch from ${column}) * 1000)::float8`);
-  const rows = await db.execute<CandidateRow & Record<string, unknown>>(sql`
-    select s.id, s.name, s.version, s.tags, s.weight, s.priority, s.check_status,
-           ${epoch('s.maintenance_since')} as maintenance_ms, ${epoch('s.expires_at')} as expires_ms,
-           b.state as breaker_state, ${epoch('b.window_start')} as window_ms, b.calls, b.failures,
-           b.previous_calls, b.previous_failures, ${epoch('b.opened_at')} as opened_ms,
-           b.probes_granted, ${epoch('b.last_probe_at')} as last_probe_ms
-    from services s
-    left join circuit_breakers b on b.service_id = s.id
-    where s.name = ${name}
-    order by s.id`);
-  return rows.map((row) => ({
-    instance: {
-      id: row.id,
-      name: row.name,
-      version: row.version,
-      tags: row.tags,
-      weight: row.weight,
-      priority: row.priority,
-      checkStatus: row.check_status,
-      maintenanceSince: row.maintenance_ms === null ? null : new Date(row.maintenance_ms),
-      expiresAt: row.expires_ms === null ? null : new Date(row.expires_ms),
-    },
-    breaker:
-      row.breaker_state === null
-        ? undefined
-        : {
-            state: row.breaker_state,
-            windowStart: row.window_ms!,
-            calls: row.calls!,
-            failures: row.failures!,
-            previousCalls: row.previous_calls!,
-            previousFailures: row.previous_failures!,
-            openedAt: row.opened_ms,
-            probesGranted: row.probes_granted!,
-            lastProbeAt: row.last_probe_ms,
-          },
-  }));
-}
-
-/** Works out, for each instance, everything that rules it out. */
-export function classify(
-  loaded: readonly { instance: SelectableInstance; breaker: BreakerState | undefined }[],
-  filter: CandidateFilter,
-  now: number,
-  config: BreakerConfig,
-): Candidate[] {
-  return loaded.map(({ instance, breaker }) => {
+export function candidatesOf(catalog: Catalog, name: string, filter: CandidateFilter, now: number, config: BreakerConfig): Candidate[] {
+  return catalog.byService(name).map(({ instance, breaker }) => {
     const exclusions: ExclusionReason[] = [];
     if (filter.tags?.some((tag) => !instance.tags.includes(tag))) exclusions.push('TAG_MISMATCH');
     if (filter.range && !semver.satisfies(instance.version, filter.range)) exclusions.push('VERSION_MISMATCH');
     if (instance.maintenanceSince) exclusions.push('MAINTENANCE');
-    if (instance.expiresAt && instance.expiresAt.getTime() <= now) exclusions.push('TTL_EXPIRED');
     if (instance.checkStatus === 'CRITICAL') exclusions.push('CRITICAL');
     if (instance.checkStatus === 'WARNING' && !filter.allowWarning) exclusions.push('WARNING');
-    const circuit = breaker ? effectiveState(breaker, now, config) : 'CLOSED';
+    const circuit = circuitState(breaker, now, config);
     if (circuit === 'OPEN') exclusions.push('CIRCUIT_OPEN');
-    return { instance, breaker, circuit, exclusions };
+    return { instance, circuit, exclusions };
   });
 }

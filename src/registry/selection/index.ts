@@ -1,4 +1,4 @@
 /** Load-balancer selection: one instance per question, with the reasoning on request. */
 export { selectInstance, type Selection, type SelectionQuery, type SelectionOptions, type CandidateExplanation } from './select.js';
 export { RoundRobin, type Strategy } from './strategies.js';
-export type { ExclusionReason, SelectableInstance } from './candidates.js';
+export type { ExclusionReason } from './candidates.js';

@@ -1,9 +1,11 @@
 import type { Db } from '../../db/client.js';
 import { badInput } from '../../errors.js';
-import { grantProbe, type BreakerConfig, type CircuitState } from '../breakers/machine.js';
+import type { BreakerConfig, CircuitState } from '../breakers/machine.js';
 import { tryGrantProbe } from '../breakers/store.js';
+import type { Catalog } from '../catalog/catalog.js';
 import { parseRange } from '../services/discover.js';
-import { classify, loadCandidates, type Candidate, type ExclusionReason, type SelectableInstance } from './candidates.js';
+import type { ServiceInstance } from '../services/model.js';
+import { candidatesOf, type Candidate, type ExclusionReason } from './candidates.js';
 import { pick, shares, type RoundRobin, type Strategy } from './strategies.js';
 
 export interface SelectionQuery {
@@ -21,11 +23,13 @@ export interface SelectionQuery {
 export interface SelectionOptions {
   breaker: BreakerConfig;
   roundRobin: RoundRobin;
+  /** Half-open instances found to have no probe to give, remembered briefly (per process). */
+  halfOpenBusy: Map<string, number>;
   random?: () => number;
 }
 
 export interface CandidateExplanation {
-  instance: SelectableInstance;
+  instance: ServiceInstance;
   circuit: CircuitState;
   weight: number;
   priority: number;
@@ -37,7 +41,7 @@ export interface CandidateExplanation {
 }
 
 export interface Selection {
-  selected: SelectableInstance | null;
+  selected: ServiceInstance | null;
   strategy: Strategy;
   /** The priority tier chosen from (lowest value with an available instance). */
   tier: number | null;
@@ -52,15 +56,16 @@ const MAX_TAGS = 64;
  * Chooses one instance of a service.
  *
  * Available: matches the tags and version, passing (or warning, when allowed), not
- * in maintenance, TTL lease not lapsed, circuit not open (half-open: only while it
- * has a probe to give). Every strategy then works within one priority tier, the
+ * in maintenance, circuit not open (half-open: only while it has a probe to give).
+ * Read from the in-memory catalog; only granting a half-open probe touches the
+ * database (the budget is shared by every server). Every strategy then works within one priority tier, the
  * lowest `priority` value that has an available instance, so a tier that is down
  * fails over to the next. Within the tier, weight 0 means drained: never chosen
  * unless the whole tier is drained, in which case its instances are chosen evenly.
  *
  * Never an error for "nothing available": the selection is null and says why.
  */
-export async function selectInstance(db: Db, query: SelectionQuery, options: SelectionOptions): Promise<Selection> {
+export async function selectInstance(db: Db, catalog: Catalog, query: SelectionQuery, options: SelectionOptions): Promise<Selection> {
   const strategy = query.strategy ?? 'ROUND_ROBIN';
   const hashKey = query.hashKey ?? undefined;
   if (strategy === 'CONSISTENT_HASH' && (hashKey === undefined || hashKey.length === 0)) {
@@ -71,10 +76,10 @@ export async function selectInstance(db: Db, query: SelectionQuery, options: Sel
   const range = parseRange(query.version);
 
   const now = Date.now();
-  const candidates = classify(await loadCandidates(db, query.service), { tags: query.tags, range, allowWarning: query.allowWarning }, now, options.breaker);
-  // Half-open instances whose probe budget is spent (known from the breaker just read, or
-  // found when another server took the last probe first) are out for this selection.
-  const busy = new Set(candidates.filter((c) => c.circuit === 'HALF_OPEN' && !grantProbe(c.breaker!, now, options.breaker)).map((c) => c.instance.id));
+  const candidates = candidatesOf(catalog, query.service, { tags: query.tags, range, allowWarning: query.allowWarning }, now, options.breaker);
+  // Half-open instances recently found to have no probe left are out for now, without
+  // asking the database again on every selection.
+  const busy = new Set(candidates.filter((c) => c.circuit === 'HALF_OPEN' && (options.halfOpenBusy.get(c.instance.id) ?? 0) > now).map((c) => c.instance.id));
   const rotationKey = [query.service, [...(query.tags ?? [])].sort().join(','), range ?? '', query.allowWarning ? 'w' : ''].join('|');
 
   for (;;) {
@@ -90,6 +95,7 @@ export async function selectInstance(db: Db, query: SelectionQuery, options: Sel
 
     if (chosen.circuit === 'HALF_OPEN' && !(await tryGrantProbe(db, chosen.instance.id, chosen.instance.name, options.breaker))) {
       busy.add(chosen.instance.id);
+      options.halfOpenBusy.set(chosen.instance.id, now + Math.min(options.breaker.cooldownMs, 1_000));
       continue;
     }
     return explain(strategy, candidates, busy, tier, chosen, { pool, weights }, null);

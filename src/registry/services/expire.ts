@@ -2,12 +2,10 @@ import { asc, inArray, lte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { services } from '../../db/schema.js';
 import { appendEvents } from '../../events/append.js';
-import type { Logger } from '../../logger.js';
-import { startPeriodic, type Periodic } from '../../periodic.js';
 import { unregisteredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
 
-const SWEEP_BATCH = 500;
+export const SWEEP_BATCH = 500;
 
 /**
  * Removes instances whose lease lapsed, each with a `service.unregistered` event
@@ -27,14 +25,5 @@ export async function expireLapsedServices(db: Db, limit = SWEEP_BATCH): Promise
     const removed = await tx.delete(services).where(inArray(services.id, lapsed)).returning();
     await appendEvents(tx, removed.map((instance) => unregisteredEvent(instance, 'ttl-expired')));
     return removed;
-  });
-}
-
-/** Runs the expiry sweep every `intervalMs` until stopped; a full batch sweeps again at once. */
-export function startExpirySweeper(db: Db, log: Logger, intervalMs: number): Periodic {
-  return startPeriodic('expiry sweep', intervalMs, log, async () => {
-    const removed = await expireLapsedServices(db);
-    if (removed.length > 0) log.info({ count: removed.length, ids: removed.slice(0, 20).map((instance) => instance.id) }, 'expired instances whose TTL lapsed');
-    return removed.length === SWEEP_BATCH;
   });
 }

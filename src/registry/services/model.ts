@@ -1,5 +1,6 @@
 import type { EndpointRecord, ServiceRow } from '../../db/schema.js';
 import { formatDuration, parseDuration } from '../duration.js';
+import { isWorse } from '../health/model.js';
 
 /** A registered service instance, as the domain hands it out. */
 export type ServiceInstance = ServiceRow;
@@ -26,8 +27,6 @@ export interface CheckSummary {
   failureCount: number;
 }
 
-const SEVERITY = { PASSING: 0, WARNING: 1, CRITICAL: 2 } as const;
-
 /**
  * An instance's health, worst first: maintenance, then a lapsed TTL lease, then
  * the worst of its checks (the output names that check). No checks: passing.
@@ -43,7 +42,7 @@ export function instanceHealth(instance: ServiceInstance, checks: readonly Check
   if (instance.expiresAt && instance.expiresAt.getTime() <= now.getTime()) {
     return { status: 'CRITICAL', output: `TTL expired at ${instance.expiresAt.toISOString()} without a heartbeat.`, ...counts };
   }
-  const worst = checks.reduce<CheckSummary | undefined>((found, check) => (!found || SEVERITY[check.status] > SEVERITY[found.status] ? check : found), undefined);
+  const worst = checks.reduce<CheckSummary | undefined>((found, check) => (!found || isWorse(check.status, found.status) ? check : found), undefined);
   if (worst && worst.status !== 'PASSING') return { status: worst.status, output: `${worst.name}: ${worst.output}`, ...counts };
   const lease = instance.expiresAt ? `TTL lease valid until ${instance.expiresAt.toISOString()}.` : '';
   return { status: 'PASSING', output: checks.length ? `All ${checks.length} check(s) passing. ${lease}`.trim() : lease, ...counts };

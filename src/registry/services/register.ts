@@ -10,7 +10,7 @@ import { registeredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
 
 /** The lease end for a TTL, computed by the database so every node agrees on "now". */
-const leaseEnd = (ttlMs: number | null) =>
+export const leaseEnd = (ttlMs: number | null) =>
   ttlMs === null ? null : sql`now() + ${ttlMs}::int * interval '1 millisecond'`;
 
 /**
@@ -59,6 +59,6 @@ export async function registerService(db: Db, input: ServiceDefinitionInput, pol
   });
 }
 
-function sameDefinition(existing: ServiceInstance, next: ServiceDefinition): boolean {
+export function sameDefinition(existing: ServiceInstance, next: ServiceDefinition): boolean {
   return (Object.keys(next) as (keyof ServiceDefinition)[]).every((key) => isDeepStrictEqual(existing[key], next[key]));
 }

@@ -1,0 +1,73 @@
+import { useGraphQlJit } from '@envelop/graphql-jit';
+import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type SourceLocation } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+type Execute = (args: ExecutionArgs) => unknown;
+
+/**
+ * Runs hot queries and mutations through graphql-jit: an operation (a parsed
+ * document, which yoga's parser cache shares between requests) is compiled into a
+ * plain function once it has run `afterRuns` times, and served by it from then on.
+ * One-off queries (someone exploring in GraphiQL) never pay for a compilation.
+ *
+ * Results, errors and masking are the same either way (test/jit.test.ts); see
+ * README, Performance, for what it gains. Subscriptions stay on graphql-js.
+ */
+export function useJitForHotOperations(afterRuns: number): Plugin {
+  const runs = new WeakMap<DocumentNode, number>();
+  // Not `customJSONSerializer`: its schema-driven stringify knows only the built-in
+  // scalars and fails to compile any operation selecting JSON, DateTime or Duration.
+  // A document jit refuses is answered with the errors graphql-js would give; nothing to log.
+  const jit = useGraphQlJit({}, { onError: () => {} });
+
+  const isHot = (document: DocumentNode): boolean => {
+    // The plugin caches one compilation per document, whatever operationName asks
+    // for, so documents holding several operations stay on graphql-js.
+    if (document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length !== 1) return false;
+    const count = (runs.get(document) ?? 0) + 1;
+    runs.set(document, count);
+    return count > afterRuns;
+  };
+
+  return {
+    onExecute(payload) {
+      if (!isHot(payload.args.document)) return;
+      let compiled: Execute | undefined;
+      void jit.onExecute!({ ...payload, setExecuteFn: (execute) => (compiled = execute as Execute) });
+      if (compiled === undefined) return;
+      const run = compiled;
+      const interpreted = payload.executeFn as Execute;
+      payload.setExecuteFn(async (args) => {
+        const result = (await run(args)) as ExecutionResult;
+        // No data at all means the request itself was refused (variables that do not
+        // coerce): graphql-js words those errors, and marks them 400, as clients know.
+        if (!('data' in result)) return interpreted(args);
+        return result.errors ? { ...result, errors: result.errors.map((error) => locatedIn(error, args.document)) } : result;
+      });
+    },
+  };
+}
+
+/**
+ * graphql-jit's errors carry their locations as plain line/column pairs, which are
+ * lost when yoga rebuilds errors from nodes or positions; give them positions in
+ * the document's source, as graphql-js errors have.
+ */
+function locatedIn(error: GraphQLError, document: DocumentNode): GraphQLError {
+  const source = document.loc?.source;
+  if (error.nodes !== undefined || error.positions !== undefined || error.locations === undefined || source === undefined) return error;
+  return new GraphQLError(error.message, {
+    source,
+    positions: error.locations.map((location) => offsetOf(source.body, location)),
+    path: error.path ?? null,
+    originalError: error.originalError ?? null,
+    extensions: error.extensions ?? null,
+  });
+}
+
+function offsetOf(body: string, { line, column }: SourceLocation): number {
+  const lineBreak = /\r\n|[\n\r]/g;
+  let lineStart = 0;
+  for (let current = 1; current < line && lineBreak.exec(body) !== null; current++) lineStart = lineBreak.lastIndex;
+  return lineStart + column - 1;
+}

@@ -1,0 +1,68 @@
+import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { GraphQLContext } from '../graphql/context.js';
+
+/**
+ * Executes a subscription's selection once per event, not once per subscriber.
+ *
+ * Every change a registry subscription delivers carries the id of the event it
+ * came from. Subscribers whose operation is the same (query text, variables,
+ * operation name) and who ask as the same principal get the same result for the
+ * same event, so the first of them to reach an event executes it and the rest
+ * reuse that result: a config change watched by 5,000 clients is resolved once.
+ * Payloads without an event id are executed per subscriber, as usual.
+ *
+ * Results are kept for the most recent `capacity` (event, operation) pairs, enough
+ * for every subscriber to catch up with a burst without holding on to old events.
+ */
+export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLContext> {
+  const results = new Map<string, Promise<ExecutionResult> | ExecutionResult>();
+  const remember = (key: string, result: Promise<ExecutionResult> | ExecutionResult) => {
+    results.set(key, result);
+    if (results.size > capacity) results.delete(results.keys().next().value!);
+  };
+
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(async (args: ExecutionArgs) => {
+        const stream = await createSourceEventStream(args);
+        if (!isAsyncIterable(stream)) return stream;
+        const context = args.contextValue as GraphQLContext;
+        const operation = JSON.stringify([args.document.loc?.source.body, args.variableValues ?? null, args.operationName ?? null, context.principal.id]);
+        return mapEach(stream, (payload) => {
+          const eventId = (payload as { eventId?: unknown } | null)?.eventId;
+          if (typeof eventId !== 'number' || args.document.loc === undefined) return execute({ ...args, rootValue: payload });
+          const key = `${eventId} ${operation}`;
+          let result = results.get(key);
+          if (result === undefined) {
+            result = execute({ ...args, rootValue: payload });
+            remember(key, result);
+          }
+          return result;
+        });
+      });
+    },
+  };
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * Maps each value of an async iterator. Unlike an async generator, `return()`
+ * reaches the source at once even while it waits for its next value, so an
+ * unsubscribed client's stream stops now, not after the next event.
+ */
+function mapEach<T, U>(source: AsyncIterable<T>, map: (value: T) => U | Promise<U>): AsyncIterableIterator<U> {
+  const iterator = source[Symbol.asyncIterator]();
+  const mapped = async (step: IteratorResult<T>): Promise<IteratorResult<U>> => (step.done ? { done: true, value: undefined } : { done: false, value: await map(step.value) });
+  return {
+    next: () => iterator.next().then(mapped),
+    return: () => (iterator.return ? iterator.return().then(mapped) : Promise.resolve({ done: true, value: undefined })),
+    throw: (error?: unknown) => (iterator.throw ? iterator.throw(error).then(mapped) : Promise.reject(error)),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

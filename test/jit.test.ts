@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { useRegistryNode } from './support/nodes.js';
+
+// Compile from the second run, as in production: the first answer comes from
+// graphql-js, the later ones from graphql-jit, and they must not differ.
+const registry = useRegistryNode({ SWITCHBOARD_JIT_AFTER: '1' });
+
+async function post(query: string, variables: Record<string, unknown> = {}, operationName?: string) {
+  const response = await fetch(registry.node.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables, operationName }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } };
+}
+
+const REGISTER = `mutation Register($input: ServiceDefinitionInput!) { registerService(input: $input) { id } }`;
+
+const DISCOVER = `query Discover($name: String!) {
+  discoverServices(name: $name) {
+    id name version address port tags metadata weight priority ttl registeredAt
+    health { status } circuitBreaker { state }
+    endpoints { path method parameters { name in required } responses { status schema } }
+  }
+}`;
+
+describe('compiled operations', () => {
+  it('answer exactly as the first, interpreted run did', async () => {
+    for (let i = 1; i <= 3; i++) {
+      const registered = await post(REGISTER, {
+        input: {
+          id: `jit-${i}`,
+          name: 'jit',
+          version: `1.${i}.0`,
+          address: '10.0.0.1',
+          port: 8000 + i,
+          tags: ['a', `t${i}`],
+          metadata: { zone: `z${i}`, note: 'ÿ\u{1F600} ✓' },
+          endpoints: [{ path: '/x', method: 'GET', parameters: [{ name: 'q', in: 'QUERY' }], responses: [{ status: 200, schema: { type: 'object' } }] }],
+          ttl: '1m',
+        },
+      });
+      expect(registered.body).toEqual({ data: { registerService: { id: `jit-${i}` } } });
+    }
+    const runs = [];
+    for (let run = 0; run < 4; run++) runs.push(await post(DISCOVER, { name: 'jit' }));
+    expect(runs[0]!.body.errors).toBeUndefined();
+    expect((runs[0]!.body.data as { discoverServices: unknown[] }).discoverServices).toHaveLength(3);
+    for (const later of runs.slice(1)) expect(later).toEqual(runs[0]);
+  });
+
+  it('report errors with the same codes and masking', async () => {
+    const unknown = `query One($id: ID!) { service(id: $id) { id } selectInstance(service: "jit", strategy: CONSISTENT_HASH) { id } }`;
+    const runs = [];
+    for (let run = 0; run < 3; run++) runs.push(await post(unknown, { id: 'nope' }));
+    expect(runs[0]!.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    for (const later of runs.slice(1)) expect(later).toEqual(runs[0]);
+
+    const badVariable = `query Bad($name: String!) { discoverServices(name: $name) { id } }`;
+    const coerced = [];
+    for (let run = 0; run < 3; run++) coerced.push(await post(badVariable, { name: 42 }));
+    expect(coerced[0]!.body.errors?.[0]?.message).toMatch(/String/);
+    for (const later of coerced.slice(1)) expect(later).toEqual(coerced[0]);
+  });
+
+  it('keep operations of one document apart', async () => {
+    const document = `query Names { discoverServices(name: "jit") { id } } query Ports { discoverServices(name: "jit") { port } }`;
+    for (let run = 0; run < 3; run++) {
+      const names = await post(document, {}, 'Names');
+      const ports = await post(document, {}, 'Ports');
+      expect(names.body.data).toEqual({ discoverServices: [{ id: 'jit-1' }, { id: 'jit-2' }, { id: 'jit-3' }] });
+      expect(ports.body.data).toEqual({ discoverServices: [{ port: 8001 }, { port: 8002 }, { port: 8003 }] });
+    }
+  });
+});
