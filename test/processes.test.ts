@@ -5,6 +5,7 @@ import {
   DeleteConfigDocument,
   EventsDocument,
   ReportCallOutcomeDocument,
+  SelectInstanceExplainedDocument,
   UnregisterServiceDocument,
   UpdateWeightDocument,
   LatestEventIdDocument,
@@ -15,7 +16,7 @@ import {
   RegisterServiceDocument,
   SetConfigDocument,
 } from '../src/client/index.js';
-import { clientFactory, instance, take } from './support/client.js';
+import { clientFactory, eventually, instance, take } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { spawnNode, type NodeProcess } from './support/nodes.js';
 import { picks } from './support/selection.js';
@@ -25,6 +26,21 @@ let database: TestDatabase;
 let a: NodeProcess;
 let b: NodeProcess;
 const clients = clientFactory();
+
+type Candidate = { instance: { id: string }; weight: number; circuit: string };
+
+/**
+ * Selection on a server reads its in-memory catalog, which has another server's write once its
+ * event feed has read it (normally the NOTIFY round trip). The tests wait until the server's
+ * candidates show the write, then assert selection strictly.
+ */
+async function untilCandidatesOn(url: string, service: string, shown: (candidates: Candidate[]) => boolean): Promise<void> {
+  const reader = clients.create(url);
+  await eventually(async () => {
+    const { selectInstanceExplained } = await reader.request(SelectInstanceExplainedDocument, { service });
+    return shown(selectInstanceExplained.candidates) ? true : undefined;
+  });
+}
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -126,6 +142,7 @@ describe('two server processes on one database', () => {
     const onA = clients.create(a.url);
     const ids = Array.from({ length: 5 }, (_, i) => `hashed-${i}`);
     for (const id of ids) await onA.request(RegisterServiceDocument, { input: instance({ id, name: 'hashed' }) });
+    await untilCandidatesOn(b.url, 'hashed', (candidates) => candidates.length === ids.length);
     const key = (i: number) => `session-${i}`;
 
     const fromA = await picks(a.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
@@ -133,6 +150,7 @@ describe('two server processes on one database', () => {
     expect(fromB).toEqual(fromA);
 
     await onA.request(UnregisterServiceDocument, { id: ids[3]! });
+    await untilCandidatesOn(b.url, 'hashed', (candidates) => candidates.length === ids.length - 1);
     const after = await picks(b.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
     const stayedEligible = fromA.filter((id) => id !== ids[3]);
     const moved = fromA.filter((id, i) => id !== ids[3] && after[i] !== id).length;
@@ -144,10 +162,12 @@ describe('two server processes on one database', () => {
     const onB = clients.create(b.url);
     const ids = ['guarded-0', 'guarded-1'];
     for (const id of ids) await onA.request(RegisterServiceDocument, { input: instance({ id, name: 'guarded' }) });
+    await untilCandidatesOn(b.url, 'guarded', (candidates) => candidates.length === 2);
     const { latestEventId } = await onA.request(LatestEventIdDocument);
 
     await Promise.all(Array.from({ length: 5 }, () => onA.request(ReportCallOutcomeDocument, { id: ids[0]!, success: false })));
     expect((await onB.request(CircuitBreakerDocument, { id: ids[0]! })).service!.circuitBreaker.state).toBe('OPEN');
+    await untilCandidatesOn(b.url, 'guarded', (candidates) => candidates.some((c) => c.instance.id === ids[0] && c.circuit === 'OPEN'));
     expect(new Set(await picks(b.url, 'guarded', 50, 'RANDOM'))).toEqual(new Set([ids[1]]));
 
     await sleep(1_100); // the cooldown
@@ -165,6 +185,7 @@ describe('two server processes on one database', () => {
     const ids = ['weighed-0', 'weighed-1'];
     for (const id of ids) await onA.request(RegisterServiceDocument, { input: instance({ id, name: 'weighed' }) });
     await onA.request(UpdateWeightDocument, { id: ids[0]!, weight: 0 });
+    await untilCandidatesOn(b.url, 'weighed', (candidates) => candidates.some((c) => c.instance.id === ids[0] && c.weight === 0));
     expect(new Set(await picks(b.url, 'weighed', 100, 'WEIGHTED'))).toEqual(new Set([ids[1]]));
   });
 });
