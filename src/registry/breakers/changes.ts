@@ -1,8 +1,7 @@
 import type { Db } from '../../db/client.js';
 import type { EventFeed } from '../../events/feed.js';
-import { parseCursor } from '../../events/filter.js';
-import { openEventStream } from '../../events/subscribe.js';
 import type { StoredEvent } from '../../events/types.js';
+import { watchInstanceEvents, type ServiceWatch } from '../services/changes.js';
 import type { CircuitState } from './machine.js';
 import { CircuitEventType } from './store.js';
 
@@ -33,14 +32,6 @@ export function toCircuitChange(event: StoredEvent): CircuitChange {
 }
 
 /** Breaker transitions of one service's instances (or all): replayed after `after`, then live. */
-export function watchCircuitChanges(
-  db: Db,
-  feed: EventFeed,
-  watch: { name?: string | null | undefined; after?: string | null | undefined },
-): Promise<AsyncIterableIterator<CircuitChange>> {
-  return openEventStream(db, feed, {
-    after: parseCursor(watch.after),
-    filter: { types: Object.values(CircuitEventType), dataContains: watch.name ? { name: watch.name } : undefined },
-    project: toCircuitChange,
-  });
+export function watchCircuitChanges(db: Db, feed: EventFeed, watch: ServiceWatch): Promise<AsyncIterableIterator<CircuitChange>> {
+  return watchInstanceEvents(db, feed, Object.values(CircuitEventType), watch, toCircuitChange);
 }

@@ -1,8 +1,7 @@
 import type { Db } from '../../db/client.js';
 import type { EventFeed } from '../../events/feed.js';
-import { parseCursor } from '../../events/filter.js';
-import { openEventStream } from '../../events/subscribe.js';
 import type { StoredEvent } from '../../events/types.js';
+import { watchInstanceEvents, type ServiceWatch } from '../services/changes.js';
 import { HealthEventType, type HealthEventData } from './events.js';
 
 /** A health transition as subscribers see it. */
@@ -15,16 +14,7 @@ export function toHealthChange(event: StoredEvent): HealthChange {
   return { ...(event.data as unknown as HealthEventData), eventId: event.id, timestamp: event.createdAt };
 }
 
-export interface HealthWatch {
-  name?: string | null | undefined;
-  after?: string | null | undefined;
-}
-
 /** Health transitions of one service's instances (or all), replayed after `after`, then live. */
-export function watchHealthChanges(db: Db, feed: EventFeed, watch: HealthWatch): Promise<AsyncIterableIterator<HealthChange>> {
-  return openEventStream(db, feed, {
-    after: parseCursor(watch.after),
-    filter: { types: [HealthEventType.CHANGED], dataContains: watch.name ? { name: watch.name } : undefined },
-    project: toHealthChange,
-  });
+export function watchHealthChanges(db: Db, feed: EventFeed, watch: ServiceWatch): Promise<AsyncIterableIterator<HealthChange>> {
+  return watchInstanceEvents(db, feed, [HealthEventType.CHANGED], watch, toHealthChange);
 }

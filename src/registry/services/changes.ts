@@ -50,11 +50,26 @@ export interface ServiceWatch {
   after?: string | null | undefined;
 }
 
-/** Catalog changes as a stream: replayed after `after`, then live. */
-export function watchServiceChanges(db: Db, feed: EventFeed, watch: ServiceWatch): Promise<AsyncIterableIterator<ServiceChange>> {
+/**
+ * Events of `types` about one service's instances (or every service), as `project` reads them:
+ * replayed after `after`, then live. Serves the catalog, health and breaker subscriptions, whose
+ * events all carry the instance's service `name`.
+ */
+export function watchInstanceEvents<T>(
+  db: Db,
+  feed: EventFeed,
+  types: readonly string[],
+  watch: ServiceWatch,
+  project: (event: StoredEvent) => T,
+): Promise<AsyncIterableIterator<T>> {
   return openEventStream(db, feed, {
     after: parseCursor(watch.after),
-    filter: { types: SERVICE_EVENT_TYPES, dataContains: watch.name ? { name: watch.name } : undefined },
-    project: toServiceChange,
+    filter: { types, dataContains: watch.name ? { name: watch.name } : undefined },
+    project,
   });
+}
+
+/** Catalog changes as a stream: replayed after `after`, then live. */
+export function watchServiceChanges(db: Db, feed: EventFeed, watch: ServiceWatch): Promise<AsyncIterableIterator<ServiceChange>> {
+  return watchInstanceEvents(db, feed, SERVICE_EVENT_TYPES, watch, toServiceChange);
 }
