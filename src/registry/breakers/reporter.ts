@@ -1,25 +1,20 @@
 import { notFound } from '../../errors.js';
 import type { Db } from '../../db/client.js';
-import { outsideWrites } from '../../events/actor.js';
+import { GroupCommit, type Queued } from '../group-commit.js';
 import { applyOutcomes } from './store.js';
 import type { BreakerConfig, Outcome } from './machine.js';
 
-interface Pending {
+interface Report {
   serviceId: string;
   outcome: Outcome;
-  resolve: (lastEventId: number) => void;
-  reject: (error: unknown) => void;
 }
 
 /**
- * Coalesces call-outcome reports: while one batch is being written, new reports
- * queue, and the next batch takes them all (group commit). Quiet: one report, one
- * short transaction. Busy: thousands of reports a second become a handful of
- * transactions. Each caller still learns whether its report landed.
+ * Coalesces call-outcome reports (group commit): thousands of reports a second
+ * become a handful of transactions. Each caller still learns whether its report landed.
  */
 export class OutcomeReporter {
-  private queue: Pending[] = [];
-  private writing: Promise<void> | undefined;
+  private readonly batches = new GroupCommit<Report, number>((batch) => this.write(batch));
 
   constructor(
     private readonly db: Db,
@@ -32,38 +27,25 @@ export class OutcomeReporter {
    * reflect a breaker it just opened.
    */
   report(serviceId: string, outcome: Omit<Outcome, 'at'>): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ serviceId, outcome: { ...outcome, at: Date.now() }, resolve, reject });
-      // The batch serves many callers: its events are the registry's, not the first caller's.
-      this.writing ??= outsideWrites(() => this.drain());
-    });
+    return this.batches.submit({ serviceId, outcome: { ...outcome, at: Date.now() } });
   }
 
   /** Resolves when everything reported so far is written. */
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+  flush(): Promise<void> {
+    return this.batches.flush();
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      const outcomes = new Map<string, Outcome[]>();
-      for (const entry of batch) {
-        const list = outcomes.get(entry.serviceId);
-        if (list) list.push(entry.outcome);
-        else outcomes.set(entry.serviceId, [entry.outcome]);
-      }
-      try {
-        const { known, lastEventId } = await applyOutcomes(this.db, outcomes, this.config);
-        for (const entry of batch) {
-          if (known.has(entry.serviceId)) entry.resolve(lastEventId);
-          else entry.reject(notFound('Service instance', entry.serviceId));
-        }
-      } catch (error) {
-        for (const entry of batch) entry.reject(error);
-      }
+  private async write(batch: readonly Queued<Report, number>[]): Promise<void> {
+    const outcomes = new Map<string, Outcome[]>();
+    for (const { item } of batch) {
+      const list = outcomes.get(item.serviceId);
+      if (list) list.push(item.outcome);
+      else outcomes.set(item.serviceId, [item.outcome]);
     }
-    this.writing = undefined;
+    const { known, lastEventId } = await applyOutcomes(this.db, outcomes, this.config);
+    for (const entry of batch) {
+      if (known.has(entry.item.serviceId)) entry.resolve(lastEventId);
+      else entry.reject(notFound('Service instance', entry.item.serviceId));
+    }
   }
 }

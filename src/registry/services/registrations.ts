@@ -1,32 +1,35 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { services } from '../../db/schema.js';
-import { currentActor, noteAppended, outsideWrites, type EventActor } from '../../events/actor.js';
+import { currentActor, noteAppended, type EventActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import type { CheckPolicy } from '../health/definition.js';
+import { GroupCommit, type Queued } from '../group-commit.js';
 import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionInput } from './definition.js';
 import { registeredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
 import { leaseEnd, registerService, sameDefinition } from './register.js';
 
-interface Pending {
+interface Registration {
   definition: ServiceDefinition;
   actor: EventActor | undefined;
-  resolve: (result: { instance: ServiceInstance; eventId: number }) => void;
-  reject: (error: unknown) => void;
 }
+
+interface Written {
+  instance: ServiceInstance;
+  eventId: number;
+}
+
+type Pending = Queued<Registration, Written>;
 
 /** Registrations one transaction takes at most. */
 const MAX_BATCH = 256;
 
 /**
- * Group commit for registrations. While one batch is being written, new
- * registrations queue; the next batch writes them all in one transaction: one
+ * Group commit for registrations: a batch is written in one transaction, with one
  * locking read, one insert, one append of their events (each its own event, with
- * its own actor) and one NOTIFY. Quiet: one registration, one short transaction,
- * as before. Busy: the per-transaction costs (BEGIN, COMMIT, the event-append lock,
- * the NOTIFY) are paid once per batch instead of once per registration.
+ * its own actor) and one NOTIFY.
  *
  * Each registration stays atomic (its row and its event commit together) and each
  * caller learns its own outcome: if a batch fails, its registrations are retried
@@ -37,8 +40,7 @@ const MAX_BATCH = 256;
  * events of their own.
  */
 export class RegistrationWriter {
-  private queue: Pending[] = [];
-  private writing: Promise<void> | undefined;
+  private readonly batches = new GroupCommit<Registration, Written>((batch) => this.write(batch), takeBatch);
 
   constructor(
     private readonly db: Db,
@@ -50,39 +52,30 @@ export class RegistrationWriter {
     if ((input.healthChecks ?? []).length > 0) return registerService(this.db, input, this.policy);
     // Validated here, so a bad definition fails alone, before it joins a batch.
     const definition = parseServiceDefinition(input);
-    const actor = currentActor();
-    const { instance, eventId } = await new Promise<{ instance: ServiceInstance; eventId: number }>((resolve, reject) => {
-      this.queue.push({ definition, actor, resolve, reject });
-      // The batch serves many callers: it runs in none of their write contexts.
-      this.writing ??= outsideWrites(() => this.drain());
-    });
+    const { instance, eventId } = await this.batches.submit({ definition, actor: currentActor() });
     noteAppended(eventId);
     return instance;
   }
 
   /** Resolves when every registration queued so far is written. */
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+  flush(): Promise<void> {
+    return this.batches.flush();
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = takeBatch(this.queue);
-      try {
-        const results = await this.db.transaction((tx) => writeBatch(tx, batch));
-        batch.forEach((entry, index) => entry.resolve(results[index]!));
-      } catch (error) {
-        if (batch.length === 1) batch[0]!.reject(error);
-        else await this.oneByOne(batch);
-      }
+  private async write(batch: readonly Pending[]): Promise<void> {
+    try {
+      const results = await this.db.transaction((tx) => writeBatch(tx, batch.map((entry) => entry.item)));
+      batch.forEach((entry, index) => entry.resolve(results[index]!));
+    } catch (error) {
+      if (batch.length === 1) batch[0]!.reject(error);
+      else await this.oneByOne(batch);
     }
-    this.writing = undefined;
   }
 
   private async oneByOne(batch: readonly Pending[]): Promise<void> {
     for (const entry of batch) {
       try {
-        const [result] = await this.db.transaction((tx) => writeBatch(tx, [entry]));
+        const [result] = await this.db.transaction((tx) => writeBatch(tx, [entry.item]));
         entry.resolve(result!);
       } catch (error) {
         entry.reject(error);
@@ -97,8 +90,8 @@ function takeBatch(queue: Pending[]): Pending[] {
   const batch: Pending[] = [];
   const rest: Pending[] = [];
   for (const entry of queue) {
-    if (batch.length < MAX_BATCH && !ids.has(entry.definition.id)) {
-      ids.add(entry.definition.id);
+    if (batch.length < MAX_BATCH && !ids.has(entry.item.definition.id)) {
+      ids.add(entry.item.definition.id);
       batch.push(entry);
     } else {
       rest.push(entry);
@@ -113,7 +106,7 @@ function takeBatch(queue: Pending[]): Pending[] {
  * is new or changed, in the caller's transaction; results in the batch's order.
  * Rows are locked in id order, so two servers' batches cannot deadlock each other.
  */
-async function writeBatch(tx: Tx, batch: readonly Pending[]): Promise<{ instance: ServiceInstance; eventId: number }[]> {
+async function writeBatch(tx: Tx, batch: readonly Registration[]): Promise<Written[]> {
   const written = new Map<string, { instance: ServiceInstance; event: NewEvent | undefined }>();
   let pending = [...batch].sort((a, b) => (a.definition.id < b.definition.id ? -1 : 1));
   while (pending.length > 0) {
