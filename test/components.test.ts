@@ -11,6 +11,7 @@ import {
   type ComponentInput,
 } from '../src/client/index.js';
 import { connectDatabase } from '../src/db/client.js';
+import { newExecutionCounters } from '../src/graphql/context.js';
 import { EventFeed } from '../src/events/feed.js';
 import { createLogger } from '../src/logger.js';
 import { loadConfig } from '../src/config.js';
@@ -198,7 +199,7 @@ describe('graph reads are batched', () => {
     const catalog = new Catalog(database.db, feed, createLogger('silent'));
     await catalog.start();
     const yoga = createGraphQLHandler(
-      { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes: new OutcomeReporter(database.db, settings.breaker), registrations: new RegistrationWriter(database.db, settings.health.policy), catalog, halfOpenBusy: new Map() },
+      { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes: new OutcomeReporter(database.db, settings.breaker), registrations: new RegistrationWriter(database.db, settings.health.policy), catalog, halfOpenBusy: new Map(), counters: newExecutionCounters() },
       new Authenticator(database.db, undefined),
       config.limits,
       createLogger('silent'),

@@ -29,13 +29,17 @@ export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLCon
         if (!isAsyncIterable(stream)) return stream;
         const context = args.contextValue as GraphQLContext;
         const operation = JSON.stringify([args.document.loc?.source.body, args.variableValues ?? null, args.operationName ?? null, context.principal.id]);
+        const executeFor = (payload: unknown) => {
+          context.counters.subscriptionExecutions += 1;
+          return execute({ ...args, rootValue: payload });
+        };
         return mapEach(stream, (payload) => {
           const eventId = (payload as { eventId?: unknown } | null)?.eventId;
-          if (typeof eventId !== 'number' || args.document.loc === undefined) return execute({ ...args, rootValue: payload });
+          if (typeof eventId !== 'number' || args.document.loc === undefined) return executeFor(payload);
           const key = `${eventId} ${operation}`;
           let result = results.get(key);
           if (result === undefined) {
-            result = execute({ ...args, rootValue: payload });
+            result = executeFor(payload);
             remember(key, result);
           }
           return result;
