@@ -73,26 +73,26 @@ describe('event retention', () => {
 
 describe('health history retention', () => {
   it('keeps the newest SWITCHBOARD_HEALTH_HISTORY transitions of each instance, and prunes the older ones', async () => {
-    const busy = instance({ id: 'history-busy' });
-    const quiet = instance({ id: 'history-quiet' });
-    for (const input of [busy, quiet]) await registry.client.request(RegisterServiceDocument, { input });
+    const busy = { id: 'history-busy' };
+    const quiet = { id: 'history-quiet' };
+    for (const { id } of [busy, quiet]) await registry.client.request(RegisterServiceDocument, { input: instance({ id }) });
     // Each maintenance switch is one transition in the instance's history: six for one, two for the other.
     for (let i = 1; i <= 6; i++) {
-      await registry.client.request(SetMaintenanceDocument, { id: busy.id!, enabled: i % 2 === 1, reason: `round ${i}` });
+      await registry.client.request(SetMaintenanceDocument, { id: busy.id, enabled: i % 2 === 1, reason: `round ${i}` });
     }
-    for (let i = 1; i <= 2; i++) await registry.client.request(SetMaintenanceDocument, { id: quiet.id!, enabled: i === 1, reason: 'once' });
+    for (let i = 1; i <= 2; i++) await registry.client.request(SetMaintenanceDocument, { id: quiet.id, enabled: i === 1, reason: 'once' });
 
     const stored = async (id: string) =>
       (await registry.database.sql<{ n: number }[]>`select count(*)::int as n from health_transitions where service_id = ${id}`)[0]!.n;
-    await eventually(async () => ((await stored(busy.id!)) === 3 ? true : undefined), 5_000);
+    await eventually(async () => ((await stored(busy.id)) === 3 ? true : undefined), 5_000);
 
     // The newest three survive, newest first; the quiet instance keeps all it had.
-    const { healthHistory } = await registry.client.request(HealthHistoryDocument, { id: busy.id!, last: 20 });
+    const { healthHistory } = await registry.client.request(HealthHistoryDocument, { id: busy.id, last: 20 });
     expect(healthHistory.map((entry) => entry.output)).toEqual([
       'Maintenance mode disabled.',
       'Maintenance mode enabled: round 5',
       'Maintenance mode disabled.',
     ]);
-    expect(await stored(quiet.id!)).toBe(2);
+    expect(await stored(quiet.id)).toBe(2);
   });
 });
