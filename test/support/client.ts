@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { SwitchboardClient, SwitchboardRequestError } from '../../src/client/index.js';
 import type { ServiceDefinitionInput } from '../../src/client/index.js';
 
@@ -74,4 +75,31 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: s
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A bare graphql-transport-ws connection, acknowledged and holding no subscription:
+ * what a client sees of the connection itself (its close code), apart from any operation.
+ */
+export async function openGraphQLSocket(url: string, token?: string) {
+  const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: token ? { authorization: `Bearer ${token}` } : {} })));
+    socket.on('message', (data) => {
+      if ((JSON.parse(data.toString()) as { type?: string }).type === 'connection_ack') resolve();
+    });
+    void closed.then(({ code, reason }) => reject(new Error(`closed before connection_ack: ${code} ${reason}`)));
+  });
+  return {
+    socket,
+    closed,
+    close: async () => {
+      if (socket.readyState !== WebSocket.CLOSED) socket.close();
+      await closed;
+    },
+  };
 }
