@@ -1,6 +1,8 @@
+import { Kind, type DocumentNode } from 'graphql';
 import WebSocket from 'ws';
 import { SwitchboardClient, SwitchboardRequestError } from '../../src/client/index.js';
 import type { ServiceDefinitionInput } from '../../src/client/index.js';
+import { trackOpen } from './leaks.js';
 
 export { SwitchboardClient, SwitchboardRequestError };
 
@@ -9,7 +11,7 @@ export function clientFactory() {
   const clients: SwitchboardClient[] = [];
   return {
     create(url: string, token?: string) {
-      const client = new SwitchboardClient({ url, token, retryAttempts: 0 });
+      const client = trackSubscriptions(new SwitchboardClient({ url, token, retryAttempts: 0 }), url);
       clients.push(client);
       return client;
     },
@@ -28,6 +30,46 @@ export async function errorCode(promise: Promise<unknown>): Promise<string | und
     throw error;
   }
   throw new Error('expected the request to fail, but it succeeded');
+}
+
+/**
+ * Each subscription is open (its WebSocket connected) until it is returned, ends, or
+ * fails, or its client closes; one a test leaves open fails that test (leaks.ts).
+ */
+function trackSubscriptions(client: SwitchboardClient, url: string): SwitchboardClient {
+  const ends = new Set<() => void>();
+  const subscribe = client.subscribe.bind(client) as (document: DocumentNode, variables?: unknown) => AsyncIterableIterator<unknown>;
+  const tracking = (document: DocumentNode, variables?: unknown): AsyncIterableIterator<unknown> => {
+    const stream = subscribe(document, variables);
+    const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION)?.name?.value ?? 'subscription';
+    const release = trackOpen('subscription', `${operation} on ${url}`, () => stream.return!());
+    const end = () => {
+      ends.delete(end);
+      release();
+    };
+    ends.add(end);
+    return {
+      next: () =>
+        stream.next().then(
+          (step) => {
+            if (step.done) end();
+            return step;
+          },
+          (error: unknown) => {
+            end();
+            throw error;
+          },
+        ),
+      return: () => stream.return!().finally(end),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  };
+  client.subscribe = tracking as SwitchboardClient['subscribe'];
+  const close = client.close.bind(client);
+  client.close = () => close().finally(() => [...ends].forEach((end) => end()));
+  return client;
 }
 
 let counter = 0;
@@ -83,8 +125,12 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: s
  */
 export async function openGraphQLSocket(url: string, token?: string) {
   const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const release = trackOpen('socket', `graphql-transport-ws to ${url}`, async () => socket.terminate());
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    socket.once('close', (code, reason) => {
+      release();
+      resolve({ code, reason: reason.toString() });
+    }),
   );
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);

@@ -5,6 +5,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tracked } from './leaks.js';
 
 /** What an HTTP target answers on one path. */
 export interface HttpAnswer {
@@ -38,7 +39,7 @@ export async function startHttpTarget() {
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const target = {
     url: (path: string) => `http://127.0.0.1:${port}${path}`,
     port,
     answer: (path: string, answer: HttpAnswer) => answers.set(path, answer),
@@ -51,6 +52,7 @@ export async function startHttpTarget() {
         server.close(() => resolve());
       }),
   };
+  return tracked('target', `HTTP 127.0.0.1:${port}`, target, 'close');
 }
 
 /** An open TCP port (a server that accepts and closes) and a closed one. */
@@ -62,11 +64,12 @@ export async function startTcpTargets() {
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const closed = (probe.address() as AddressInfo).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return {
+  const targets = {
     open: `127.0.0.1:${open}`,
     closed: `127.0.0.1:${closed}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+  return tracked('target', `TCP 127.0.0.1:${open}`, targets, 'close');
 }
 
 /** ServingStatus values of grpc.health.v1. */
@@ -84,11 +87,12 @@ export async function startGrpcHealthServer() {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
-  return {
+  const target = {
     address: `127.0.0.1:${port}`,
     set: (service: string, status: ServingStatus) => health.setStatus(service, status),
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
+  return tracked('target', `gRPC 127.0.0.1:${port}`, target, 'close');
 }
 
 /** A shell script whose exit code (and a sleep) the test sets by writing files next to it. */
@@ -109,5 +113,5 @@ exit "$(cat "${dir}/code")"
     writeFileSync(join(dir, 'sleep'), String(sleepSeconds));
   };
   set(0);
-  return { script, set, close: () => rmSync(dir, { recursive: true, force: true }) };
+  return tracked('target', `script ${script}`, { script, set, close: async () => rmSync(dir, { recursive: true, force: true }) }, 'close');
 }
