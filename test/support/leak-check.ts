@@ -8,7 +8,7 @@ import { fileEnded, testEnded, testStarted } from './leaks.js';
  * test's afterEach has run before the check, and a file's afterAll before the last one.
  */
 beforeEach(({ task }) => {
-  testStarted(task.id);
+  testStarted(task.id, task.name);
 });
 
 afterEach(async ({ task }) => {

@@ -15,19 +15,21 @@ interface Resource {
   label: string;
   /** Tests running when it was opened; empty for a file's own resource. */
   owners: Set<string>;
-  fileScoped: boolean;
+  /** Their names, when there were several (concurrent tests): any of them may have opened it. */
+  suspects: string[];
   close: () => Promise<unknown>;
 }
 
 const open = new Set<Resource>();
-const running = new Set<string>();
+/** Tests between their beforeEach and afterEach, by id, with their names. */
+const running = new Map<string, string>();
 
 /**
  * Records an open resource; returns the function to call once it is closed. `close`
  * is how the leak check shuts it when a test forgot to.
  */
 export function trackOpen(kind: string, label: string, close: () => Promise<unknown>): () => void {
-  const resource: Resource = { kind, label, owners: new Set(running), fileScoped: running.size === 0, close };
+  const resource: Resource = { kind, label, owners: new Set(running.keys()), suspects: running.size > 1 ? [...running.values()] : [], close };
   open.add(resource);
   return () => void open.delete(resource);
 }
@@ -44,8 +46,8 @@ export function tracked<T extends object, K extends keyof T>(kind: string, label
   return resource;
 }
 
-export function testStarted(testId: string): void {
-  running.add(testId);
+export function testStarted(testId: string, name: string): void {
+  running.set(testId, name);
 }
 
 /**
@@ -61,7 +63,10 @@ export function testEnded(testId: string): { kind: string; label: string; close:
     if (resource.owners.size === 0) leaked.push(resource);
   }
   for (const resource of leaked) open.delete(resource);
-  return leaked;
+  return leaked.map((resource) => ({
+    ...resource,
+    label: resource.suspects.length ? `${resource.label} (opened by one of the concurrent tests "${resource.suspects.join('", "')}")` : resource.label,
+  }));
 }
 
 /** The file ended: whatever is still open. */
