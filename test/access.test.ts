@@ -166,7 +166,7 @@ describe('revocation and expiry', () => {
 
       await admin().request(RevokeTokenDocument, { id }); // revoked through the first server
       for (const socket of [here, there]) {
-        expect(await withTimeout(socket.closed, 1_000, 'connection outlived its token')).toMatchObject({ code: 4401, reason: expect.stringMatching(/revoked/) });
+        expect(await withTimeout(socket.closed, 2_000, 'connection outlived its token')).toMatchObject({ code: 4401, reason: expect.stringMatching(/revoked/) });
       }
       expect(unrelated.socket.readyState).toBe(unrelated.socket.OPEN);
     } finally {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegisterServiceDocument } from '../src/client/index.js';
 import { clientFactory, eventually, instance } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { startTestNode } from './support/nodes.js';
+import { startTestNode, startTestWorker } from './support/nodes.js';
 import { startHttpTarget } from './support/targets.js';
 
 let database: TestDatabase;
@@ -29,7 +29,7 @@ describe('health check leases', () => {
     // 20 s timeout + 2 s grace, were it not released.
     target.answer('/hangs', { status: 200, delayMs: 120_000 });
     const first = await startTestNode(database.url, { SWITCHBOARD_NODE_NAME: 'first' });
-    let second: Awaited<ReturnType<typeof startTestNode>> | undefined;
+    let second: Awaited<ReturnType<typeof startTestWorker>> | undefined;
     try {
       await clients.create(first.url).request(RegisterServiceDocument, {
         input: instance({ id: 'leased-1', healthCheck: { http: target.url('/hangs'), interval: '1s', timeout: '20s' } }),
@@ -39,7 +39,7 @@ describe('health check leases', () => {
       expect(await holder(checkId)).toMatch(/^first\//);
 
       // The second worker starts while the first holds the lease, so it cannot have the check yet.
-      second = await startTestNode(database.url, { SWITCHBOARD_NODE_NAME: 'second' });
+      second = await startTestWorker(database.url, { SWITCHBOARD_NODE_NAME: 'second' });
       await first.stop();
       const stoppedAt = Date.now();
       await eventually(() => (target.hits('/hangs').length === 2 ? true : undefined), 5_000);

@@ -22,6 +22,13 @@ export async function startTestNode(databaseUrl: string, env: Record<string, str
   return tracked('node', `in-process node at ${node.url}`, node as TestNode, 'stop');
 }
 
+/** A `switchboard worker` in this process: the health-check pool and the sweeps, no API. */
+export async function startTestWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<SwitchboardNode> {
+  const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...env });
+  const node = await startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), 'worker');
+  return tracked('worker', `in-process worker ${node.worker!.id}`, node, 'stop');
+}
+
 export interface NodeProcess {
   url: string;
   child: ChildProcess;
