@@ -14,6 +14,7 @@ import type { GraphQLContext } from '../graphql/context.js';
  *
  * Results are kept for the most recent `capacity` (event, operation) pairs, enough
  * for every subscriber to catch up with a burst without holding on to old events.
+ * Each execution is counted in the context's `counters.subscriptionExecutions`.
  */
 export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLContext> {
   const results = new Map<string, Promise<ExecutionResult> | ExecutionResult>();

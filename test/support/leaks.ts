@@ -7,7 +7,9 @@
  *
  * Something opened while no test runs (in beforeAll) belongs to the file and must be
  * closed by the file's end; something opened while a test runs (in the test, or its
- * beforeEach) must be closed by the test's end (its afterEach included).
+ * beforeEach) must be closed by the test's end (its afterEach included). Support
+ * helpers register what they open; a test that builds something itself (an EventFeed)
+ * wraps it in `tracked`.
  */
 
 interface Resource {
