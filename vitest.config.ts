@@ -10,6 +10,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // Fails the test that leaves a node, feed, worker or client open (test/support/leaks.ts).
+    setupFiles: ['test/support/leak-check.ts'],
     // Each test file gets its own database (see test/support/database.ts), so files run in parallel.
     pool: 'forks',
     testTimeout: 30_000,

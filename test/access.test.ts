@@ -17,7 +17,7 @@ import {
   UnregisterServiceDocument,
   type TokenInput,
 } from '../src/client/index.js';
-import { errorCode, instance, take, withTimeout } from './support/client.js';
+import { errorCode, instance, openGraphQLSocket, take, withTimeout } from './support/client.js';
 import { startTestNode, useRegistryNode, type TestNode } from './support/nodes.js';
 
 const ADMIN = 'access-test-admin-token-0123456789';
@@ -146,6 +146,31 @@ describe('revocation and expiry', () => {
       expect(await errorCode(as(secret).request(LatestEventIdDocument))).toBe('UNAUTHENTICATED');
       expect(await errorCode(admin().request(RevokeTokenDocument, { id: 'tok_unknown' }))).toBe('NOT_FOUND');
     } finally {
+      await other.stop();
+    }
+  });
+
+  it('revoking a token closes every WebSocket connection it opened (4401), on every server, subscriptions or not', async () => {
+    const other = await startTestNode(registry.database.url, { SWITCHBOARD_ADMIN_TOKEN: ADMIN });
+    const sockets: Awaited<ReturnType<typeof openGraphQLSocket>>[] = [];
+    try {
+      const { id, secret } = await token({ name: 'connected', scopes: ['READ'] });
+      const { secret: bystander } = await token({ name: 'bystander', scopes: ['READ'] });
+      // Connections with no subscription: only the connection-level close can end them.
+      const [here, there, unrelated] = await Promise.all([
+        openGraphQLSocket(registry.node.url, secret),
+        openGraphQLSocket(other.url, secret),
+        openGraphQLSocket(other.url, bystander),
+      ]);
+      sockets.push(here, there, unrelated);
+
+      await admin().request(RevokeTokenDocument, { id }); // revoked through the first server
+      for (const socket of [here, there]) {
+        expect(await withTimeout(socket.closed, 2_000, 'connection outlived its token')).toMatchObject({ code: 4401, reason: expect.stringMatching(/revoked/) });
+      }
+      expect(unrelated.socket.readyState).toBe(unrelated.socket.OPEN);
+    } finally {
+      await Promise.all(sockets.map((socket) => socket.close()));
       await other.stop();
     }
   });

@@ -43,9 +43,13 @@ describe('with SWITCHBOARD_ADMIN_TOKEN set', () => {
   });
 
   it('WebSocket with the token in connectionParams.authorization works', async () => {
-    const stream = registry.clients.create(registry.node.url, TOKEN).subscribe(OnEventsDocument, { after: '0' });
+    const client = registry.clients.create(registry.node.url, TOKEN);
+    const { latestEventId } = await client.request(LatestEventIdDocument);
+    const stream = client.subscribe(OnEventsDocument, { after: latestEventId });
+    // The event this test makes, not one a test before it left behind.
+    await client.request(RegisterServiceDocument, { input: instance({ id: 'ws-authorized-1' }) });
     const [first] = await take(stream, 1);
-    expect(first!.events.type).toBe('service.registered');
+    expect(first!.events).toMatchObject({ type: 'service.registered', data: { id: 'ws-authorized-1' } });
     await stream.return!();
   });
 

@@ -11,6 +11,7 @@ import {
   type ComponentInput,
 } from '../src/client/index.js';
 import { connectDatabase } from '../src/db/client.js';
+import { newExecutionCounters } from '../src/graphql/context.js';
 import { EventFeed } from '../src/events/feed.js';
 import { createLogger } from '../src/logger.js';
 import { loadConfig } from '../src/config.js';
@@ -23,6 +24,7 @@ import { RegistrationWriter } from '../src/registry/services/index.js';
 import { RoundRobin } from '../src/registry/selection/index.js';
 import { Catalog } from '../src/registry/catalog/index.js';
 import { errorCode } from './support/client.js';
+import { tracked } from './support/leaks.js';
 import { useRegistryNode } from './support/nodes.js';
 
 const registry = useRegistryNode();
@@ -192,13 +194,13 @@ describe('graph reads are batched', () => {
   it('the number of queries does not grow with the number of components or edges', async () => {
     const queries: string[] = [];
     const database = connectDatabase(registry.database.url, { onQuery: (query) => queries.push(query) });
-    const feed = new EventFeed(database.db, database.sql, createLogger('silent'));
+    const feed = tracked('feed', 'EventFeed', new EventFeed(database.db, database.sql, createLogger('silent')), 'close');
     const settings = settingsFrom(loadConfig({}));
     const config = loadConfig({});
     const catalog = new Catalog(database.db, feed, createLogger('silent'));
     await catalog.start();
     const yoga = createGraphQLHandler(
-      { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes: new OutcomeReporter(database.db, settings.breaker), registrations: new RegistrationWriter(database.db, settings.health.policy), catalog, halfOpenBusy: new Map() },
+      { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes: new OutcomeReporter(database.db, settings.breaker), registrations: new RegistrationWriter(database.db, settings.health.policy), catalog, halfOpenBusy: new Map(), counters: newExecutionCounters() },
       new Authenticator(database.db, undefined),
       config.limits,
       createLogger('silent'),
@@ -237,6 +239,8 @@ describe('graph reads are batched', () => {
       expect(large.queries).toBe(small.queries);
       expect(large.queries).toBeLessThanOrEqual(4);
     } finally {
+      catalog.stop();
+      await feed.close();
       await database.close();
     }
   });

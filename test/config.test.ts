@@ -146,6 +146,7 @@ describe('watching configuration', () => {
 
   it('many watchers of one key each get the view of their own environment (results are shared per event and operation)', async () => {
     const after = await from();
+    const executionsBefore = registry.node.counters!.subscriptionExecutions;
     const second = registry.clients.create(registry.node.url);
     const watchers = (['prod', null, 'staging'] as const).flatMap((environment) =>
       Array.from({ length: 10 }, (_, index) => ({
@@ -168,6 +169,9 @@ describe('watching configuration', () => {
       expect(seen.map(({ configChanged: c }) => [c.oldValue, c.newValue, c.environment, c.inherited])).toEqual(want);
       await stream.return!();
     }
+    // 40 deliveries to 30 watchers, but one execution per event and operation: the
+    // ten watchers of each environment share prod's 1, global's 1 and staging's 2.
+    expect(registry.node.counters!.subscriptionExecutions - executionsBefore).toBe(4);
   });
 
   it('a global watcher sees only global changes; a prefix watcher sees the subtree', async () => {

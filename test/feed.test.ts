@@ -5,6 +5,7 @@ import { openEventStream } from '../src/events/subscribe.js';
 import { createLogger } from '../src/logger.js';
 import { eventually, take } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { tracked } from './support/leaks.js';
 
 let database: TestDatabase;
 
@@ -27,7 +28,7 @@ describe('the event feed', () => {
     ['by count', { bufferSize: 5 }, (i: number) => ({ i })],
     ['by bytes', { bufferBytes: 2_000 }, (i: number) => ({ i, padding: 'x'.repeat(500) })],
   ])('a subscriber left behind by the in-memory window (%s) continues from the table, missing nothing', async (_label, options, data) => {
-    const feed = new EventFeed(database.db, database.sql, createLogger('silent'), options);
+    const feed = tracked('feed', 'EventFeed', new EventFeed(database.db, database.sql, createLogger('silent'), options), 'close');
     await feed.start();
     try {
       const start = feed.head;
@@ -46,7 +47,7 @@ describe('the event feed', () => {
   });
 
   it('ends its subscribers when it closes', async () => {
-    const feed = new EventFeed(database.db, database.sql, createLogger('silent'));
+    const feed = tracked('feed', 'EventFeed', new EventFeed(database.db, database.sql, createLogger('silent')), 'close');
     await feed.start();
     const stream = await openEventStream(database.db, feed, { project: (event) => event.id });
     const next = stream.next();

@@ -1,18 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useRegistryNode } from './support/nodes.js';
 
 // Compile from the second run, as in production: the first answer comes from
 // graphql-js, the later ones from graphql-jit, and they must not differ.
 const registry = useRegistryNode({ SWITCHBOARD_JIT_AFTER: '1' });
 
+type Body = { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] };
+
+/** Runs one operation; `compiled` says whether graphql-jit's code answered it (the node's counter moved). */
 async function post(query: string, variables: Record<string, unknown> = {}, operationName?: string) {
+  const before = registry.node.counters!.compiledRuns;
   const response = await fetch(registry.node.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query, variables, operationName }),
   });
-  return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } };
+  const body = (await response.json()) as Body;
+  return { status: response.status, body, compiled: registry.node.counters!.compiledRuns > before };
 }
+
+/** What the client sees of a run (without how it was served). */
+const answer = ({ status, body }: { status: number; body: Body }) => ({ status, body });
 
 const REGISTER = `mutation Register($input: ServiceDefinitionInput!) { registerService(input: $input) { id } }`;
 
@@ -24,29 +32,37 @@ const DISCOVER = `query Discover($name: String!) {
   }
 }`;
 
+// Three instances every test reads; registering them is itself three runs of one mutation.
+const registrations: boolean[] = [];
+beforeAll(async () => {
+  for (let i = 1; i <= 3; i++) {
+    const registered = await post(REGISTER, {
+      input: {
+        id: `jit-${i}`,
+        name: 'jit',
+        version: `1.${i}.0`,
+        address: '10.0.0.1',
+        port: 8000 + i,
+        tags: ['a', `t${i}`],
+        metadata: { zone: `z${i}`, note: 'ÿ\u{1F600} ✓' },
+        endpoints: [{ path: '/x', method: 'GET', parameters: [{ name: 'q', in: 'QUERY' }], responses: [{ status: 200, schema: { type: 'object' } }] }],
+        ttl: '1m',
+      },
+    });
+    expect(registered.body).toEqual({ data: { registerService: { id: `jit-${i}` } } });
+    registrations.push(registered.compiled);
+  }
+});
+
 describe('compiled operations', () => {
   it('answer exactly as the first, interpreted run did', async () => {
-    for (let i = 1; i <= 3; i++) {
-      const registered = await post(REGISTER, {
-        input: {
-          id: `jit-${i}`,
-          name: 'jit',
-          version: `1.${i}.0`,
-          address: '10.0.0.1',
-          port: 8000 + i,
-          tags: ['a', `t${i}`],
-          metadata: { zone: `z${i}`, note: 'ÿ\u{1F600} ✓' },
-          endpoints: [{ path: '/x', method: 'GET', parameters: [{ name: 'q', in: 'QUERY' }], responses: [{ status: 200, schema: { type: 'object' } }] }],
-          ttl: '1m',
-        },
-      });
-      expect(registered.body).toEqual({ data: { registerService: { id: `jit-${i}` } } });
-    }
+    expect(registrations, 'mutations are compiled too').toEqual([false, true, true]);
     const runs = [];
     for (let run = 0; run < 4; run++) runs.push(await post(DISCOVER, { name: 'jit' }));
     expect(runs[0]!.body.errors).toBeUndefined();
     expect((runs[0]!.body.data as { discoverServices: unknown[] }).discoverServices).toHaveLength(3);
-    for (const later of runs.slice(1)) expect(later).toEqual(runs[0]);
+    expect(runs.map((run) => run.compiled)).toEqual([false, true, true, true]);
+    for (const later of runs.slice(1)) expect(answer(later)).toEqual(answer(runs[0]!));
   });
 
   it('report errors with the same codes and masking', async () => {
@@ -54,13 +70,17 @@ describe('compiled operations', () => {
     const runs = [];
     for (let run = 0; run < 3; run++) runs.push(await post(unknown, { id: 'nope' }));
     expect(runs[0]!.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    for (const later of runs.slice(1)) expect(later).toEqual(runs[0]);
+    expect(runs.map((run) => run.compiled)).toEqual([false, true, true]);
+    for (const later of runs.slice(1)) expect(answer(later)).toEqual(answer(runs[0]!));
 
     const badVariable = `query Bad($name: String!) { discoverServices(name: $name) { id } }`;
     const coerced = [];
     for (let run = 0; run < 3; run++) coerced.push(await post(badVariable, { name: 42 }));
     expect(coerced[0]!.body.errors?.[0]?.message).toMatch(/String/);
-    for (const later of coerced.slice(1)) expect(later).toEqual(coerced[0]);
+    // Compiled code ran, found the variables wrong, and handed the request back to
+    // graphql-js for its wording: not counted as served compiled.
+    expect(coerced.map((run) => run.compiled)).toEqual([false, false, false]);
+    for (const later of coerced.slice(1)) expect(answer(later)).toEqual(answer(coerced[0]!));
   });
 
   it('keep operations of one document apart', async () => {
@@ -70,6 +90,11 @@ describe('compiled operations', () => {
       const ports = await post(document, {}, 'Ports');
       expect(names.body.data).toEqual({ discoverServices: [{ id: 'jit-1' }, { id: 'jit-2' }, { id: 'jit-3' }] });
       expect(ports.body.data).toEqual({ discoverServices: [{ port: 8001 }, { port: 8002 }, { port: 8003 }] });
+      // Each operation is compiled on its own second run.
+      expect([names.compiled, ports.compiled], `run ${run}`).toEqual([run > 0, run > 0]);
     }
+    const unnamed = await post(document);
+    expect(unnamed.body.errors?.[0]?.message).toMatch(/operation/);
+    expect(unnamed.compiled).toBe(false);
   });
 });

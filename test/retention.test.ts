@@ -1,12 +1,24 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { EventsDocument, LatestEventIdDocument, OnEventsDocument, PublishEventDocument } from '../src/client/index.js';
+import {
+  EventsDocument,
+  HealthHistoryDocument,
+  LatestEventIdDocument,
+  OnEventsDocument,
+  PublishEventDocument,
+  RegisterServiceDocument,
+  SetMaintenanceDocument,
+} from '../src/client/index.js';
 import { pruneEvents } from '../src/events/retention.js';
-import { errorCode, eventually, take } from './support/client.js';
+import { errorCode, eventually, instance, take } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 
-// Keep about 20 events; prune often.
-const registry = useRegistryNode({ SWITCHBOARD_EVENT_RETENTION_COUNT: '20', SWITCHBOARD_EVENT_PRUNE_INTERVAL: '100ms' });
+// Keep about 20 events and 3 health transitions per instance; prune often.
+const registry = useRegistryNode({
+  SWITCHBOARD_EVENT_RETENTION_COUNT: '20',
+  SWITCHBOARD_HEALTH_HISTORY: '3',
+  SWITCHBOARD_EVENT_PRUNE_INTERVAL: '100ms',
+});
 
 const publish = (i: number) =>
   registry.client.request(PublishEventDocument, { input: { type: 'test.retained', source: 'retention-test', data: { i } } });
@@ -56,5 +68,31 @@ describe('event retention', () => {
     await publish(1001);
     expect((await next)[0]!.events.data).toEqual({ i: 1001 });
     await stream.return!();
+  });
+});
+
+describe('health history retention', () => {
+  it('keeps the newest SWITCHBOARD_HEALTH_HISTORY transitions of each instance, and prunes the older ones', async () => {
+    const busy = { id: 'history-busy' };
+    const quiet = { id: 'history-quiet' };
+    for (const { id } of [busy, quiet]) await registry.client.request(RegisterServiceDocument, { input: instance({ id }) });
+    // Each maintenance switch is one transition in the instance's history: six for one, two for the other.
+    for (let i = 1; i <= 6; i++) {
+      await registry.client.request(SetMaintenanceDocument, { id: busy.id, enabled: i % 2 === 1, reason: `round ${i}` });
+    }
+    for (let i = 1; i <= 2; i++) await registry.client.request(SetMaintenanceDocument, { id: quiet.id, enabled: i === 1, reason: 'once' });
+
+    const stored = async (id: string) =>
+      (await registry.database.sql<{ n: number }[]>`select count(*)::int as n from health_transitions where service_id = ${id}`)[0]!.n;
+    await eventually(async () => ((await stored(busy.id)) === 3 ? true : undefined), 5_000);
+
+    // The newest three survive, newest first; the quiet instance keeps all it had.
+    const { healthHistory } = await registry.client.request(HealthHistoryDocument, { id: busy.id, last: 20 });
+    expect(healthHistory.map((entry) => entry.output)).toEqual([
+      'Maintenance mode disabled.',
+      'Maintenance mode enabled: round 5',
+      'Maintenance mode disabled.',
+    ]);
+    expect(await stored(quiet.id)).toBe(2);
   });
 });

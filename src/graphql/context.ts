@@ -31,6 +31,24 @@ export interface RegistryContext {
   catalog: Catalog;
   /** Half-open instances recently found to have no probe left. */
   halfOpenBusy: Map<string, number>;
+  /** How this process served operations (see ExecutionCounters). */
+  counters: ExecutionCounters;
+}
+
+/**
+ * Counts of how operations were executed: what the execution plugins (graphql-jit,
+ * shared subscription results) actually did, for diagnostics and for tests that
+ * must see the effect of an optimisation, not only its unchanged answers.
+ */
+export interface ExecutionCounters {
+  /** Query and mutation runs answered by a graphql-jit compilation. */
+  compiledRuns: number;
+  /** Subscription events executed (once per event and operation when results are shared). */
+  subscriptionExecutions: number;
+}
+
+export function newExecutionCounters(): ExecutionCounters {
+  return { compiledRuns: 0, subscriptionExecutions: 0 };
 }
 
 /** What resolvers get: the shared handles, who is asking, and this request's batch loaders. */

@@ -1,6 +1,7 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type SourceLocation } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { GraphQLContext } from '../graphql/context.js';
 
 type Execute = (args: ExecutionArgs) => unknown;
 
@@ -12,6 +13,7 @@ type Execute = (args: ExecutionArgs) => unknown;
  *
  * Results, errors and masking are the same either way (test/jit.test.ts); see
  * README, Performance, for what it gains. Subscriptions stay on graphql-js.
+ * Each run served compiled is counted in the context's `counters.compiledRuns`.
  */
 export function useJitForHotOperations(afterRuns: number): Plugin {
   const runs = new WeakMap<DocumentNode, number>();
@@ -19,11 +21,27 @@ export function useJitForHotOperations(afterRuns: number): Plugin {
   // scalars and fails to compile any operation selecting JSON, DateTime or Duration.
   // A document jit refuses is answered with the errors graphql-js would give; nothing to log.
   const jit = useGraphQlJit({}, { onError: () => {} });
+  const operations = new WeakMap<DocumentNode, Map<string | null, DocumentNode>>();
+
+  /**
+   * The document narrowed to the operation a request runs (fragments kept). The
+   * plugin caches one compilation per document object, whatever operationName asks
+   * for: without this, the second operation of a document would run the first's code.
+   */
+  const operationDocument = (document: DocumentNode, operationName: string | null | undefined): DocumentNode | undefined => {
+    let narrowed = operations.get(document);
+    if (narrowed?.has(operationName ?? null)) return narrowed.get(operationName ?? null);
+    const all = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+    // No name with several operations, or an unknown name: graphql-js words that error.
+    const chosen = operationName == null ? (all.length === 1 ? all[0] : undefined) : all.find((operation) => operation.name?.value === operationName);
+    if (chosen === undefined) return undefined;
+    const only = all.length === 1 ? document : { ...document, definitions: document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === chosen) };
+    if (narrowed === undefined) operations.set(document, (narrowed = new Map()));
+    narrowed.set(operationName ?? null, only); // at most one entry per operation of the document
+    return only;
+  };
 
   const isHot = (document: DocumentNode): boolean => {
-    // The plugin caches one compilation per document, whatever operationName asks
-    // for, so documents holding several operations stay on graphql-js.
-    if (document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length !== 1) return false;
     const count = (runs.get(document) ?? 0) + 1;
     runs.set(document, count);
     return count > afterRuns;
@@ -31,17 +49,19 @@ export function useJitForHotOperations(afterRuns: number): Plugin {
 
   return {
     onExecute(payload) {
-      if (!isHot(payload.args.document)) return;
+      const document = operationDocument(payload.args.document, payload.args.operationName);
+      if (document === undefined || !isHot(document)) return;
       let compiled: Execute | undefined;
-      void jit.onExecute!({ ...payload, setExecuteFn: (execute) => (compiled = execute as Execute) });
+      void jit.onExecute!({ ...payload, args: { ...payload.args, document }, setExecuteFn: (execute) => (compiled = execute as Execute) });
       if (compiled === undefined) return;
       const run = compiled;
       const interpreted = payload.executeFn as Execute;
       payload.setExecuteFn(async (args) => {
-        const result = (await run(args)) as ExecutionResult;
+        const result = (await run({ ...args, document })) as ExecutionResult;
         // No data at all means the request itself was refused (variables that do not
         // coerce): graphql-js words those errors, and marks them 400, as clients know.
         if (!('data' in result)) return interpreted(args);
+        (args.contextValue as GraphQLContext).counters.compiledRuns += 1;
         return result.errors ? { ...result, errors: result.errors.map((error) => locatedIn(error, args.document)) } : result;
       });
     },

@@ -5,7 +5,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js'
 import { runMigrations } from '../db/migrate.js';
 import { EventFeed } from '../events/feed.js';
 import { startRetentionSweeper } from '../events/retention.js';
-import type { RegistrySettings } from '../graphql/context.js';
+import { newExecutionCounters, type ExecutionCounters, type RegistrySettings } from '../graphql/context.js';
 import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
 import { startPeriodic } from '../periodic.js';
@@ -24,6 +24,8 @@ export interface SwitchboardNode {
   worker: HealthWorker | undefined;
   /** The in-memory catalog (serve only). */
   catalog: Catalog | undefined;
+  /** How GraphQL operations were executed (serve only). */
+  counters: ExecutionCounters | undefined;
   /** Graceful stop, in dependency order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -72,7 +74,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     }
 
     if (role === 'worker') {
-      return { url: undefined, port: undefined, worker, catalog: undefined, stop: once(() => stopAll(cleanups, log)) };
+      return { url: undefined, port: undefined, worker, catalog: undefined, counters: undefined, stop: once(() => stopAll(cleanups, log)) };
     }
 
     const outcomes = new OutcomeReporter(database.db, settings.breaker);
@@ -86,13 +88,14 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     await catalog.start();
     cleanups.unshift(async () => catalog.stop());
 
+    const counters = newExecutionCounters();
     const http = await startHttpServer({
       host: config.host,
       port: config.port,
       authenticator: new Authenticator(database.db, config.adminToken, feed),
       limits: config.limits,
       jitAfterRuns: config.jitAfterRuns,
-      context: { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes, registrations, catalog, halfOpenBusy: new Map() },
+      context: { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes, registrations, catalog, halfOpenBusy: new Map(), counters },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
         await database.db.execute(sql`select 1`);
@@ -107,7 +110,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       await draining;
       await stopAll(cleanups, log);
     };
-    return { url: http.url, port: http.port, worker, catalog, stop: once(stop) };
+    return { url: http.url, port: http.port, worker, catalog, counters, stop: once(stop) };
   } catch (error) {
     await runAll(cleanups, log);
     throw error;

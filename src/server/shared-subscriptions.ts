@@ -14,6 +14,7 @@ import type { GraphQLContext } from '../graphql/context.js';
  *
  * Results are kept for the most recent `capacity` (event, operation) pairs, enough
  * for every subscriber to catch up with a burst without holding on to old events.
+ * Each execution is counted in the context's `counters.subscriptionExecutions`.
  */
 export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLContext> {
   const results = new Map<string, Promise<ExecutionResult> | ExecutionResult>();
@@ -29,13 +30,17 @@ export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLCon
         if (!isAsyncIterable(stream)) return stream;
         const context = args.contextValue as GraphQLContext;
         const operation = JSON.stringify([args.document.loc?.source.body, args.variableValues ?? null, args.operationName ?? null, context.principal.id]);
+        const executeFor = (payload: unknown) => {
+          context.counters.subscriptionExecutions += 1;
+          return execute({ ...args, rootValue: payload });
+        };
         return mapEach(stream, (payload) => {
           const eventId = (payload as { eventId?: unknown } | null)?.eventId;
-          if (typeof eventId !== 'number' || args.document.loc === undefined) return execute({ ...args, rootValue: payload });
+          if (typeof eventId !== 'number' || args.document.loc === undefined) return executeFor(payload);
           const key = `${eventId} ${operation}`;
           let result = results.get(key);
           if (result === undefined) {
-            result = execute({ ...args, rootValue: payload });
+            result = executeFor(payload);
             remember(key, result);
           }
           return result;

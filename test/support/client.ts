@@ -1,5 +1,8 @@
+import { Kind, type DocumentNode } from 'graphql';
+import WebSocket from 'ws';
 import { SwitchboardClient, SwitchboardRequestError } from '../../src/client/index.js';
 import type { ServiceDefinitionInput } from '../../src/client/index.js';
+import { trackOpen } from './leaks.js';
 
 export { SwitchboardClient, SwitchboardRequestError };
 
@@ -8,7 +11,7 @@ export function clientFactory() {
   const clients: SwitchboardClient[] = [];
   return {
     create(url: string, token?: string) {
-      const client = new SwitchboardClient({ url, token, retryAttempts: 0 });
+      const client = trackSubscriptions(new SwitchboardClient({ url, token, retryAttempts: 0 }), url);
       clients.push(client);
       return client;
     },
@@ -27,6 +30,46 @@ export async function errorCode(promise: Promise<unknown>): Promise<string | und
     throw error;
   }
   throw new Error('expected the request to fail, but it succeeded');
+}
+
+/**
+ * Each subscription is open (its WebSocket connected) until it is returned, ends, or
+ * fails, or its client closes; one a test leaves open fails that test (leaks.ts).
+ */
+function trackSubscriptions(client: SwitchboardClient, url: string): SwitchboardClient {
+  const ends = new Set<() => void>();
+  const subscribe = client.subscribe.bind(client) as (document: DocumentNode, variables?: unknown) => AsyncIterableIterator<unknown>;
+  const tracking = (document: DocumentNode, variables?: unknown): AsyncIterableIterator<unknown> => {
+    const stream = subscribe(document, variables);
+    const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION)?.name?.value ?? 'subscription';
+    const release = trackOpen('subscription', `${operation} on ${url}`, () => stream.return!());
+    const end = () => {
+      ends.delete(end);
+      release();
+    };
+    ends.add(end);
+    return {
+      next: () =>
+        stream.next().then(
+          (step) => {
+            if (step.done) end();
+            return step;
+          },
+          (error: unknown) => {
+            end();
+            throw error;
+          },
+        ),
+      return: () => stream.return!().finally(end),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  };
+  client.subscribe = tracking as SwitchboardClient['subscribe'];
+  const close = client.close.bind(client);
+  client.close = () => close().finally(() => [...ends].forEach((end) => end()));
+  return client;
 }
 
 let counter = 0;
@@ -74,4 +117,35 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: s
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A bare graphql-transport-ws connection, acknowledged and holding no subscription:
+ * what a client sees of the connection itself (its close code), apart from any operation.
+ */
+export async function openGraphQLSocket(url: string, token?: string) {
+  const socket = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const release = trackOpen('socket', `graphql-transport-ws to ${url}`, async () => socket.terminate());
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once('close', (code, reason) => {
+      release();
+      resolve({ code, reason: reason.toString() });
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: token ? { authorization: `Bearer ${token}` } : {} })));
+    socket.on('message', (data) => {
+      if ((JSON.parse(data.toString()) as { type?: string }).type === 'connection_ack') resolve();
+    });
+    void closed.then(({ code, reason }) => reject(new Error(`closed before connection_ack: ${code} ${reason}`)));
+  });
+  return {
+    socket,
+    closed,
+    close: async () => {
+      if (socket.readyState !== WebSocket.CLOSED) socket.close();
+      await closed;
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { connectDatabase, databaseUrl, type Database } from '../../src/db/client.js';
+import { tracked } from './leaks.js';
 
 export interface TestDatabase extends Database {
   url: string;
@@ -22,7 +23,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = databaseUrl(server.adminUrl, name);
   const database = connectDatabase(url, { poolSize: 10, applicationName: 'switchboard-test' });
-  return {
+  return tracked<TestDatabase, 'drop'>('database', name, {
     ...database,
     url,
     name,
@@ -35,5 +36,5 @@ export async function createTestDatabase(): Promise<TestDatabase> {
         await dropper.end();
       }
     },
-  };
+  }, 'drop');
 }

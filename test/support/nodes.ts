@@ -7,6 +7,7 @@ import { createLogger } from '../../src/logger.js';
 import { startNode, type SwitchboardNode } from '../../src/server/node.js';
 import { clientFactory, type SwitchboardClient } from './client.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { tracked, trackOpen } from './leaks.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -18,7 +19,14 @@ export async function startTestNode(databaseUrl: string, env: Record<string, str
   const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...env });
   const node = await startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'));
   if (node.url === undefined) throw new Error('a serving node has a URL');
-  return node as TestNode;
+  return tracked('node', `in-process node at ${node.url}`, node as TestNode, 'stop');
+}
+
+/** A `switchboard worker` in this process: the health-check pool and the sweeps, no API. */
+export async function startTestWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<SwitchboardNode> {
+  const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...env });
+  const node = await startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), 'worker');
+  return tracked('worker', `in-process worker ${node.worker!.id}`, node, 'stop');
 }
 
 export interface NodeProcess {
@@ -46,7 +54,16 @@ export async function spawnNode(env: Record<string, string | undefined>): Promis
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const release = trackOpen('process', `switchboard serve (pid ${child.pid})`, async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      release();
+      resolve(code);
+    }),
+  );
 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`node did not start within 30s: ${stderr}`)), 30_000);

@@ -1,14 +1,11 @@
-import { Server as GrpcServer, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  decodeHealthCheckRequest,
-  encodeHealthCheckResponse,
-  HEALTH_CHECK_METHOD,
-} from '../../src/health/probes/grpc.js';
+import { tracked } from './leaks.js';
 
 /** What an HTTP target answers on one path. */
 export interface HttpAnswer {
@@ -42,7 +39,7 @@ export async function startHttpTarget() {
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const target = {
     url: (path: string) => `http://127.0.0.1:${port}${path}`,
     port,
     answer: (path: string, answer: HttpAnswer) => answers.set(path, answer),
@@ -55,6 +52,7 @@ export async function startHttpTarget() {
         server.close(() => resolve());
       }),
   };
+  return tracked('target', `HTTP 127.0.0.1:${port}`, target, 'close');
 }
 
 /** An open TCP port (a server that accepts and closes) and a closed one. */
@@ -66,49 +64,35 @@ export async function startTcpTargets() {
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const closed = (probe.address() as AddressInfo).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return {
+  const targets = {
     open: `127.0.0.1:${open}`,
     closed: `127.0.0.1:${closed}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+  return tracked('target', `TCP 127.0.0.1:${open}`, targets, 'close');
 }
 
 /** ServingStatus values of grpc.health.v1. */
-export const Serving = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2 } as const;
+export const Serving = { UNKNOWN: 'UNKNOWN', SERVING: 'SERVING', NOT_SERVING: 'NOT_SERVING' } as const satisfies Record<string, ServingStatus>;
 
-/** A real gRPC server implementing grpc.health.v1.Health/Check, statuses switchable per service. */
+/**
+ * A real gRPC server with grpc.health.v1.Health served by gRPC's own reference
+ * implementation (grpc-health-check), statuses switchable per service. Not our
+ * probe's codec: a codec tested against itself would agree with any mistake it makes.
+ */
 export async function startGrpcHealthServer() {
-  const statuses = new Map<string, number>([['', Serving.SERVING]]);
+  const health = new HealthImplementation({ '': Serving.SERVING });
   const server = new GrpcServer();
-  server.addService(
-    {
-      Check: {
-        path: HEALTH_CHECK_METHOD,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: (value: Buffer) => value,
-        requestDeserialize: (bytes: Buffer) => bytes,
-        responseSerialize: (status: number) => encodeHealthCheckResponse(status),
-        responseDeserialize: (bytes: Buffer) => bytes,
-      },
-    },
-    {
-      Check: (call: ServerUnaryCall<Buffer, number>, callback: sendUnaryData<number>) => {
-        const service = decodeHealthCheckRequest(call.request);
-        const status = statuses.get(service);
-        if (status === undefined) return callback({ code: 5, details: `unknown service ${service}` }); // NOT_FOUND
-        callback(null, status);
-      },
-    },
-  );
+  health.addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
-  return {
+  const target = {
     address: `127.0.0.1:${port}`,
-    set: (service: string, status: number) => statuses.set(service, status),
+    set: (service: string, status: ServingStatus) => health.setStatus(service, status),
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
+  return tracked('target', `gRPC 127.0.0.1:${port}`, target, 'close');
 }
 
 /** A shell script whose exit code (and a sleep) the test sets by writing files next to it. */
@@ -129,5 +113,5 @@ exit "$(cat "${dir}/code")"
     writeFileSync(join(dir, 'sleep'), String(sleepSeconds));
   };
   set(0);
-  return { script, set, close: () => rmSync(dir, { recursive: true, force: true }) };
+  return tracked('target', `script ${script}`, { script, set, close: async () => rmSync(dir, { recursive: true, force: true }) }, 'close');
 }

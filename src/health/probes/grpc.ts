@@ -15,26 +15,16 @@ type GrpcTarget = Extract<CheckTarget, { kind: 'GRPC' }>;
  *   HealthCheckRequest  { string service = 1; }
  *   HealthCheckResponse { ServingStatus status = 1; }  // 1 = SERVING
  */
-export const HEALTH_CHECK_METHOD = '/grpc.health.v1.Health/Check';
+const HEALTH_CHECK_METHOD = '/grpc.health.v1.Health/Check';
 const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
 
-export function encodeHealthCheckRequest(service: string): Buffer {
+function encodeHealthCheckRequest(service: string): Buffer {
   const name = Buffer.from(service, 'utf8');
   return name.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a]), encodeVarint(name.length), name]);
 }
 
-export function decodeHealthCheckRequest(bytes: Buffer): string {
-  if (bytes.length === 0 || bytes[0] !== 0x0a) return '';
-  const [length, offset] = decodeVarint(bytes, 1);
-  return bytes.subarray(offset, offset + length).toString('utf8');
-}
-
-export function encodeHealthCheckResponse(status: number): Buffer {
-  return status === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x08]), encodeVarint(status)]);
-}
-
 /** Reads field 1 (varint) and skips any other field a newer server may add. */
-export function decodeHealthCheckResponse(bytes: Buffer): number {
+function decodeHealthCheckResponse(bytes: Buffer): number {
   let offset = 0;
   while (offset < bytes.length) {
     const [tag, afterTag] = decodeVarint(bytes, offset);
