@@ -5,15 +5,15 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js'
 import { runMigrations } from '../db/migrate.js';
 import { EventFeed } from '../events/feed.js';
 import { startRetentionSweeper } from '../events/retention.js';
-import type { RegistrySettings } from '../graphql/context.js';
 import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
 import { startPeriodic } from '../periodic.js';
 import { pruneHealthHistory, reapCriticalServices, REAP_BATCH, TargetPolicy } from '../registry/health/index.js';
 import { OutcomeReporter } from '../registry/breakers/index.js';
 import { Catalog } from '../registry/catalog/index.js';
-import { RoundRobin } from '../registry/selection/index.js';
+import { SelectionState } from '../registry/selection/index.js';
 import { expireLapsedServices, RegistrationWriter, SWEEP_BATCH } from '../registry/services/index.js';
+import type { RegistrySettings } from '../registry/settings.js';
 import { Authenticator } from './auth.js';
 import { startHttpServer } from './http.js';
 
@@ -92,7 +92,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       authenticator: new Authenticator(database.db, config.adminToken, feed),
       limits: config.limits,
       jitAfterRuns: config.jitAfterRuns,
-      context: { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes, registrations, catalog, halfOpenBusy: new Map() },
+      context: { db: database.db, feed, settings, selection: new SelectionState(), outcomes, registrations, catalog },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
         await database.db.execute(sql`select 1`);

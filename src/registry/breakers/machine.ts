@@ -104,6 +104,15 @@ export function applyOutcome(breaker: BreakerState, outcome: Outcome, config: Br
 }
 
 /**
+ * Writes down a cooldown that has passed: an OPEN breaker whose cooldown is over
+ * becomes HALF_OPEN with a fresh probe budget. Undefined when it is not due.
+ */
+export function enterHalfOpen(breaker: BreakerState, now: number, config: BreakerConfig): BreakerState | undefined {
+  if (breaker.state !== 'OPEN' || effectiveState(breaker, now, config) !== 'HALF_OPEN') return undefined;
+  return { ...breaker, state: 'HALF_OPEN', probesGranted: 0, lastProbeAt: null };
+}
+
+/**
  * Grants a half-open probe selection if the budget allows: `halfOpenProbes` per
  * cooldown, renewed when the last grant is a cooldown old (a probe whose outcome
  * was never reported must not keep the instance out for good). Undefined: no probe.

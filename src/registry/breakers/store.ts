@@ -4,7 +4,19 @@ import { circuitBreakers, services, type CircuitBreakerRow } from '../../db/sche
 import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { EVENT_SOURCE } from '../services/events.js';
-import { applyOutcome, closedBreaker, effectiveState, grantProbe, windowCounts, type BreakerConfig, type BreakerState, type Outcome, type Transition } from './machine.js';
+import {
+  applyOutcome,
+  closedBreaker,
+  effectiveState,
+  enterHalfOpen,
+  grantProbe,
+  windowCounts,
+  type BreakerConfig,
+  type BreakerState,
+  type CircuitState,
+  type Outcome,
+  type Transition,
+} from './machine.js';
 
 export const CircuitEventType = {
   OPENED: 'circuit.opened',
@@ -80,12 +92,22 @@ export async function applyOutcomes(
 
     const events: NewEvent[] = [];
     for (const row of rows) {
-      const before = toState(row);
-      let breaker = before;
+      const name = names.get(row.serviceId)!;
+      let breaker = toState(row);
       for (const outcome of outcomes.get(row.serviceId) ?? []) {
+        // An open circuit whose cooldown passed with no probe granted yet is half-open:
+        // write that down first, so the event this outcome causes leaves HALF_OPEN.
+        const halfOpen = enterHalfOpen(breaker, outcome.at, config);
+        if (halfOpen) {
+          events.push(circuitEvent(row.serviceId, name, 'HALF_OPENED', breaker.state, halfOpen, outcome.at, config));
+          breaker = halfOpen;
+        }
+        // Each event names the state its own step left, not the state the batch began
+        // in: one batch can close a half-open circuit and then open it again.
+        const from = breaker.state;
         const step = applyOutcome(breaker, outcome, config);
         breaker = step.breaker;
-        if (step.transition) events.push(circuitEvent(row.serviceId, names.get(row.serviceId)!, step.transition, before, breaker, outcome.at, config));
+        if (step.transition) events.push(circuitEvent(row.serviceId, name, step.transition, from, breaker, outcome.at, config));
       }
       await writeBreaker(tx, row.serviceId, breaker);
     }
@@ -107,7 +129,8 @@ export async function tryGrantProbe(db: Db, serviceId: string, name: string, con
     const granted = grantProbe(before, now, config);
     if (!granted) return false;
     await writeBreaker(tx, serviceId, granted.breaker);
-    if (granted.transition) await appendEvents(tx, [circuitEvent(serviceId, name, granted.transition, before, granted.breaker, now, config)]);
+    // The stored state, not the effective one: the first grant is what moves OPEN to HALF_OPEN.
+    if (granted.transition) await appendEvents(tx, [circuitEvent(serviceId, name, granted.transition, before.state, granted.breaker, now, config)]);
     return true;
   });
 }
@@ -134,7 +157,7 @@ function circuitEvent(
   serviceId: string,
   name: string,
   transition: Transition,
-  before: BreakerState,
+  from: CircuitState,
   after: BreakerState,
   at: number,
   config: BreakerConfig,
@@ -146,7 +169,7 @@ function circuitEvent(
     data: {
       id: serviceId,
       name,
-      from: effectiveState(before, at, config),
+      from,
       to: after.state,
       calls: Math.round(counts.calls),
       failures: Math.round(counts.failures),
