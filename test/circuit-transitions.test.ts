@@ -10,7 +10,7 @@ import {
 } from '../src/client/index.js';
 import { applyOutcomes, type BreakerConfig } from '../src/registry/breakers/index.js';
 import { HalfOpenMemo } from '../src/registry/selection/index.js';
-import { clientFactory, instance, withTimeout, type SwitchboardClient } from './support/client.js';
+import { clientFactory, eventually, instance, withTimeout, type SwitchboardClient } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { spawnNode, type NodeProcess } from './support/nodes.js';
 
@@ -88,20 +88,25 @@ const halfOpened: Transition = { type: 'circuit.half_opened', from: 'OPEN', to: 
 const closed: Transition = { type: 'circuit.closed', from: 'HALF_OPEN', to: 'CLOSED' };
 
 describe('circuit events name the state they left', () => {
-  it('the cooldown passing: the first selection records OPEN -> HALF_OPEN', async () => {
+  it('the cooldown passing records OPEN -> HALF_OPEN by itself, and a selection then gets the probe', async () => {
     const { name, ids } = await service(1);
     await report(onA, ids[0]!, false, config.minCalls);
-    await pastCooldown();
+    // No selection, no report: the sweep writes the transition down once the cooldown is over.
+    await eventually(async () => ((await transitions(ids[0]!)).length === 2 ? true : undefined), 5_000, 100);
+    expect(await transitions(ids[0]!)).toEqual([opened('CLOSED'), halfOpened]);
     expect(await select(onB, name)).toBe(ids[0]); // the probe
+    expect(await select(onB, name)).toBeNull(); // its budget of one is spent
     expect(await transitions(ids[0]!)).toEqual([opened('CLOSED'), halfOpened]);
   });
 
-  it('an outcome after the cooldown, before any selection: OPEN -> HALF_OPEN is written down before HALF_OPEN -> CLOSED', async () => {
+  it('an outcome reported after the cooldown, before anything wrote it down: OPEN -> HALF_OPEN comes first', async () => {
     const { ids } = await service(1);
-    await report(onA, ids[0]!, false, config.minCalls);
-    await pastCooldown();
-    await report(onB, ids[0]!, true);
-    expect(await transitions(ids[0]!)).toEqual([opened('CLOSED'), halfOpened, closed]);
+    const id = ids[0]!;
+    await report(onA, id, false, config.minCalls);
+    const [row] = await database.sql<{ openedMs: string }[]>`select (extract(epoch from opened_at) * 1000)::bigint as "openedMs" from circuit_breakers where service_id = ${id}`;
+    // Stamped just past the cooldown while the real clock is still inside it, so no sweep got there first.
+    await applyOutcomes(database.db, new Map([[id, [{ success: true, at: Number(row!.openedMs) + COOLDOWN_MS + 1 }]]]), config);
+    expect(await transitions(id)).toEqual([opened('CLOSED'), halfOpened, closed]);
   });
 
   it('one coalesced batch holding a half-open success and then failures: closed leaves HALF_OPEN, opened leaves CLOSED', async () => {

@@ -135,7 +135,7 @@ export async function tryGrantProbe(db: Db, serviceId: string, name: string, con
   });
 }
 
-async function writeBreaker(tx: Tx, serviceId: string, breaker: BreakerState): Promise<void> {
+export async function writeBreaker(tx: Tx, serviceId: string, breaker: BreakerState): Promise<void> {
   await tx
     .update(circuitBreakers)
     .set({
@@ -153,7 +153,7 @@ async function writeBreaker(tx: Tx, serviceId: string, breaker: BreakerState): P
     .where(and(eq(circuitBreakers.serviceId, serviceId)));
 }
 
-function circuitEvent(
+export function circuitEvent(
   serviceId: string,
   name: string,
   transition: Transition,
