@@ -5,10 +5,9 @@ import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { EVENT_SOURCE } from '../services/events.js';
 import {
-  applyOutcome,
+  applyOutcomesInOrder,
   closedBreaker,
   effectiveState,
-  enterHalfOpen,
   grantProbe,
   windowCounts,
   type BreakerConfig,
@@ -93,22 +92,8 @@ export async function applyOutcomes(
     const events: NewEvent[] = [];
     for (const row of rows) {
       const name = names.get(row.serviceId)!;
-      let breaker = toState(row);
-      for (const outcome of outcomes.get(row.serviceId) ?? []) {
-        // An open circuit whose cooldown passed with no probe granted yet is half-open:
-        // write that down first, so the event this outcome causes leaves HALF_OPEN.
-        const halfOpen = enterHalfOpen(breaker, outcome.at, config);
-        if (halfOpen) {
-          events.push(circuitEvent(row.serviceId, name, 'HALF_OPENED', breaker.state, halfOpen, outcome.at, config));
-          breaker = halfOpen;
-        }
-        // Each event names the state its own step left, not the state the batch began
-        // in: one batch can close a half-open circuit and then open it again.
-        const from = breaker.state;
-        const step = applyOutcome(breaker, outcome, config);
-        breaker = step.breaker;
-        if (step.transition) events.push(circuitEvent(row.serviceId, name, step.transition, from, breaker, outcome.at, config));
-      }
+      const { breaker, steps } = applyOutcomesInOrder(toState(row), outcomes.get(row.serviceId) ?? [], config);
+      for (const step of steps) events.push(circuitEvent(row.serviceId, name, step.transition, step.from, step.breaker, step.at, config));
       await writeBreaker(tx, row.serviceId, breaker);
     }
     const appended = await appendEvents(tx, events);
