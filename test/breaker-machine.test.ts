@@ -2,8 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applyOutcome,
+  applyOutcomesInOrder,
   closedBreaker,
   effectiveState,
+  enterHalfOpen,
   grantProbe,
   windowCounts,
   type BreakerConfig,
@@ -101,6 +103,36 @@ describe('circuit breaker state machine', () => {
   });
 });
 
+describe('transitions as one batch records them', () => {
+  const opened = () => run([at(0, false), at(1, false), at(2, false), at(3, false), at(4, false)]).breaker;
+
+  it('an open breaker past its cooldown is written down as HALF_OPEN with a fresh probe budget; nothing else is', () => {
+    expect(enterHalfOpen(opened(), T0 + 5_000, config)).toBeUndefined(); // still cooling down
+    expect(enterHalfOpen(opened(), T0 + 10_004, config)).toMatchObject({ state: 'HALF_OPEN', probesGranted: 0, lastProbeAt: null, openedAt: T0 + 4 });
+    expect(enterHalfOpen(closedBreaker(T0), T0 + 100_000, config)).toBeUndefined();
+    const halfOpen = grantProbe(opened(), T0 + 10_004, config)!.breaker;
+    expect(enterHalfOpen(halfOpen, T0 + 100_000, config)).toBeUndefined();
+  });
+
+  it('a half-open success and then failures in one batch: closed leaves HALF_OPEN, opened leaves CLOSED', () => {
+    const probing = grantProbe(opened(), T0 + 10_004, config)!.breaker;
+    const batch = [at(10_010, true), at(10_011, false), at(10_012, false), at(10_013, false), at(10_014, false), at(10_015, false)];
+    const { steps } = applyOutcomesInOrder(probing, batch, config);
+    expect(steps.map((step) => [step.transition, step.from, step.breaker.state])).toEqual([
+      ['CLOSED', 'HALF_OPEN', 'CLOSED'],
+      ['OPENED', 'CLOSED', 'OPEN'],
+    ]);
+  });
+
+  it('an outcome after an unrecorded cooldown: OPEN -> HALF_OPEN first, then the outcome\'s own step', () => {
+    const { steps } = applyOutcomesInOrder(opened(), [at(10_010, false)], config);
+    expect(steps.map((step) => [step.transition, step.from, step.breaker.state])).toEqual([
+      ['HALF_OPENED', 'OPEN', 'HALF_OPEN'],
+      ['OPENED', 'HALF_OPEN', 'OPEN'],
+    ]);
+  });
+});
+
 describe('circuit breaker properties', () => {
   const outcomes = fc.array(
     fc.record({ offset: fc.integer({ min: 0, max: 200_000 }), success: fc.boolean(), latency: fc.integer({ min: 0, max: 2_000 }) }),
@@ -131,6 +163,29 @@ describe('circuit breaker properties', () => {
           breaker = step.breaker;
           const counts = windowCounts(breaker, outcome.at, config);
           if (counts.calls > reported + 1e-9 || counts.failures > counts.calls + 1e-9) return false;
+        }
+        return true;
+      }),
+    );
+  });
+
+  it('in any batches of outcomes, each step leaves the state the previous one entered, along a legal edge', () => {
+    const legal = new Set(['CLOSED>OPENED', 'HALF_OPEN>OPENED', 'OPEN>HALF_OPENED', 'HALF_OPEN>CLOSED']);
+    fc.assert(
+      fc.property(outcomes, fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 20 }), (list, sizes) => {
+        let breaker = closedBreaker(T0);
+        let state = breaker.state;
+        let rest = list;
+        for (let i = 0; rest.length > 0; i++) {
+          const batch = rest.slice(0, sizes[i % sizes.length]);
+          rest = rest.slice(batch.length);
+          const result = applyOutcomesInOrder(breaker, batch, config);
+          for (const step of result.steps) {
+            if (step.from !== state || !legal.has(`${step.from}>${step.transition}`)) return false;
+            state = step.breaker.state;
+          }
+          breaker = result.breaker;
+          if (breaker.state !== state) return false;
         }
         return true;
       }),

@@ -21,7 +21,7 @@ import { Authenticator } from '../src/server/auth.js';
 import { OPEN_PRINCIPAL } from '../src/registry/access/index.js';
 import { OutcomeReporter } from '../src/registry/breakers/index.js';
 import { RegistrationWriter } from '../src/registry/services/index.js';
-import { RoundRobin } from '../src/registry/selection/index.js';
+import { SelectionState } from '../src/registry/selection/index.js';
 import { Catalog } from '../src/registry/catalog/index.js';
 import { errorCode } from './support/client.js';
 import { tracked } from './support/leaks.js';
@@ -200,7 +200,7 @@ describe('graph reads are batched', () => {
     const catalog = new Catalog(database.db, feed, createLogger('silent'));
     await catalog.start();
     const yoga = createGraphQLHandler(
-      { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes: new OutcomeReporter(database.db, settings.breaker), registrations: new RegistrationWriter(database.db, settings.health.policy), catalog, halfOpenBusy: new Map(), counters: newExecutionCounters() },
+      { db: database.db, feed, settings, selection: new SelectionState(), outcomes: new OutcomeReporter(database.db, settings.breaker), registrations: new RegistrationWriter(database.db, settings.health.policy), catalog, counters: newExecutionCounters() },
       new Authenticator(database.db, undefined),
       config.limits,
       createLogger('silent'),

@@ -1,36 +1,26 @@
 import type { Db } from '../db/client.js';
 import type { EventFeed } from '../events/feed.js';
-import type { BreakerConfig, OutcomeReporter } from '../registry/breakers/index.js';
+import type { OutcomeReporter } from '../registry/breakers/index.js';
 import type { Principal } from '../registry/access/index.js';
 import type { Catalog } from '../registry/catalog/index.js';
-import type { ConfigWriteOptions } from '../registry/config/index.js';
-import type { HealthOptions } from '../registry/health/index.js';
-import type { RoundRobin } from '../registry/selection/index.js';
+import type { SelectionState } from '../registry/selection/index.js';
 import type { RegistrationWriter } from '../registry/services/index.js';
+import type { RegistrySettings } from '../registry/settings.js';
 import type { Loaders } from './loaders.js';
-
-/** Settings resolvers pass on to the domain. */
-export interface RegistrySettings {
-  config: ConfigWriteOptions;
-  health: HealthOptions;
-  breaker: BreakerConfig;
-}
 
 /** Shared by every request: handles to the domain's dependencies. */
 export interface RegistryContext {
   db: Db;
   feed: EventFeed;
   settings: RegistrySettings;
-  /** This process's round-robin positions. */
-  roundRobin: RoundRobin;
+  /** What this process's selections remember (round-robin positions, busy half-open instances). */
+  selection: SelectionState;
   /** Coalesces call-outcome reports into batched breaker writes. */
   outcomes: OutcomeReporter;
   /** Coalesces concurrent registrations into shared transactions. */
   registrations: RegistrationWriter;
   /** The in-memory catalog discovery and selection read. */
   catalog: Catalog;
-  /** Half-open instances recently found to have no probe left. */
-  halfOpenBusy: Map<string, number>;
   /** How this process served operations (see ExecutionCounters). */
   counters: ExecutionCounters;
 }

@@ -5,15 +5,16 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js'
 import { runMigrations } from '../db/migrate.js';
 import { EventFeed } from '../events/feed.js';
 import { startRetentionSweeper } from '../events/retention.js';
-import { newExecutionCounters, type ExecutionCounters, type RegistrySettings } from '../graphql/context.js';
+import { newExecutionCounters, type ExecutionCounters } from '../graphql/context.js';
 import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
 import { startPeriodic } from '../periodic.js';
 import { pruneHealthHistory, reapCriticalServices, REAP_BATCH, TargetPolicy } from '../registry/health/index.js';
-import { OutcomeReporter } from '../registry/breakers/index.js';
+import { HALF_OPEN_BATCH, OutcomeReporter, recordDueHalfOpens } from '../registry/breakers/index.js';
 import { Catalog } from '../registry/catalog/index.js';
-import { RoundRobin } from '../registry/selection/index.js';
+import { SelectionState } from '../registry/selection/index.js';
 import { expireLapsedServices, RegistrationWriter, SWEEP_BATCH } from '../registry/services/index.js';
+import type { RegistrySettings } from '../registry/settings.js';
 import { Authenticator } from './auth.js';
 import { startHttpServer } from './http.js';
 
@@ -95,7 +96,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       authenticator: new Authenticator(database.db, config.adminToken, feed),
       limits: config.limits,
       jitAfterRuns: config.jitAfterRuns,
-      context: { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes, registrations, catalog, halfOpenBusy: new Map(), counters },
+      context: { db: database.db, feed, settings, selection: new SelectionState(), outcomes, registrations, catalog, counters },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
         await database.db.execute(sql`select 1`);
@@ -128,7 +129,7 @@ export function settingsFrom(config: Config): RegistrySettings {
   };
 }
 
-/** Every process sweeps: lapsed TTL leases, instances critical too long, old events and old health history. */
+/** Every process sweeps: lapsed TTL leases, instances critical too long, due half-open breakers, old events and old health history. */
 function startSweeps(db: Db, config: Config, log: Logger): () => Promise<void> {
   const expiryLog = log.child({ component: 'expiry' });
   const expiry = startPeriodic('expiry sweep', config.expirySweepMs, expiryLog, async () => {
@@ -145,11 +146,15 @@ function startSweeps(db: Db, config: Config, log: Logger): () => Promise<void> {
     { maxAgeMs: config.eventRetentionMs, maxCount: config.eventRetentionCount },
     config.eventPruneIntervalMs,
   );
+  // Breakers whose cooldown passed: the OPEN -> HALF_OPEN event is written when it happens.
+  const halfOpens = startPeriodic('half-open sweep', config.expirySweepMs, log.child({ component: 'breakers' }), async () => {
+    return (await recordDueHalfOpens(db, config.breaker)) === HALF_OPEN_BATCH;
+  });
   const history = startPeriodic('health history pruning', config.eventPruneIntervalMs, log, async () => {
     return (await pruneHealthHistory(db, config.healthHistoryLimit)) === 10_000;
   });
   return async () => {
-    await Promise.all([expiry.stop(), retention.stop(), history.stop()]);
+    await Promise.all([expiry.stop(), retention.stop(), history.stop(), halfOpens.stop()]);
   };
 }
 

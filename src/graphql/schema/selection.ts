@@ -71,10 +71,10 @@ const SelectionRef = builder.objectRef<Selection>('Selection').implement({
   }),
 });
 
-const selectionOptions = (context: GraphQLContext) => ({
+const selectionOptions = (context: GraphQLContext, explainOnly = false) => ({
   breaker: context.settings.breaker,
-  roundRobin: context.roundRobin,
-  halfOpenBusy: context.halfOpenBusy,
+  state: context.selection,
+  explainOnly,
 });
 
 const selectionArgs = (t: Parameters<Parameters<typeof builder.queryFields>[0]>[0]) => ({
@@ -97,9 +97,11 @@ builder.queryFields((t) => ({
   }),
   selectInstanceExplained: t.field({
     type: SelectionRef,
-    description: 'selectInstance, with every candidate and the reasons it was or was not chosen from.',
+    description:
+      'What selectInstance would choose now, with every candidate and the reasons it was or was not chosen from. Only explains: it takes no half-open probe and does not move the round-robin rotation.',
     args: selectionArgs(t),
-    resolve: (_root, args, context) => selectInstance(context.db, context.catalog, args, selectionOptions(context)),
+    // Explaining does not select: no probe is taken and the rotation does not move.
+    resolve: (_root, args, context) => selectInstance(context.db, context.catalog, args, selectionOptions(context, true)),
   }),
 }));
 

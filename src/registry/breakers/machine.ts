@@ -104,6 +104,51 @@ export function applyOutcome(breaker: BreakerState, outcome: Outcome, config: Br
 }
 
 /**
+ * Writes down a cooldown that has passed: an OPEN breaker whose cooldown is over
+ * becomes HALF_OPEN with a fresh probe budget. Undefined when it is not due.
+ */
+export function enterHalfOpen(breaker: BreakerState, now: number, config: BreakerConfig): BreakerState | undefined {
+  if (breaker.state !== 'OPEN' || effectiveState(breaker, now, config) !== 'HALF_OPEN') return undefined;
+  return { ...breaker, state: 'HALF_OPEN', probesGranted: 0, lastProbeAt: null };
+}
+
+/** One transition of a breaker: the state it left and the breaker it left it for. */
+export interface TransitionStep {
+  transition: Transition;
+  from: CircuitState;
+  breaker: BreakerState;
+  at: number;
+}
+
+/**
+ * Applies outcomes in order (one coalesced batch), listing every transition with
+ * the state it left. Each step leaves the state the previous one entered, not the
+ * state the batch began in: one batch can close a half-open circuit and then open
+ * it again. An open circuit whose cooldown passed unrecorded is first written down
+ * as HALF_OPEN, so the outcome's own transition leaves HALF_OPEN.
+ */
+export function applyOutcomesInOrder(
+  breaker: BreakerState,
+  outcomes: readonly Outcome[],
+  config: BreakerConfig,
+): { breaker: BreakerState; steps: TransitionStep[] } {
+  const steps: TransitionStep[] = [];
+  let current = breaker;
+  for (const outcome of outcomes) {
+    const halfOpen = enterHalfOpen(current, outcome.at, config);
+    if (halfOpen) {
+      steps.push({ transition: 'HALF_OPENED', from: current.state, breaker: halfOpen, at: outcome.at });
+      current = halfOpen;
+    }
+    const from = current.state;
+    const step = applyOutcome(current, outcome, config);
+    current = step.breaker;
+    if (step.transition) steps.push({ transition: step.transition, from, breaker: current, at: outcome.at });
+  }
+  return { breaker: current, steps };
+}
+
+/**
  * Grants a half-open probe selection if the budget allows: `halfOpenProbes` per
  * cooldown, renewed when the last grant is a cooldown old (a probe whose outcome
  * was never reported must not keep the instance out for good). Undefined: no probe.

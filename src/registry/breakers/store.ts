@@ -4,7 +4,18 @@ import { circuitBreakers, services, type CircuitBreakerRow } from '../../db/sche
 import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { EVENT_SOURCE } from '../services/events.js';
-import { applyOutcome, closedBreaker, effectiveState, grantProbe, windowCounts, type BreakerConfig, type BreakerState, type Outcome, type Transition } from './machine.js';
+import {
+  applyOutcomesInOrder,
+  closedBreaker,
+  effectiveState,
+  grantProbe,
+  windowCounts,
+  type BreakerConfig,
+  type BreakerState,
+  type CircuitState,
+  type Outcome,
+  type Transition,
+} from './machine.js';
 
 export const CircuitEventType = {
   OPENED: 'circuit.opened',
@@ -80,13 +91,9 @@ export async function applyOutcomes(
 
     const events: NewEvent[] = [];
     for (const row of rows) {
-      const before = toState(row);
-      let breaker = before;
-      for (const outcome of outcomes.get(row.serviceId) ?? []) {
-        const step = applyOutcome(breaker, outcome, config);
-        breaker = step.breaker;
-        if (step.transition) events.push(circuitEvent(row.serviceId, names.get(row.serviceId)!, step.transition, before, breaker, outcome.at, config));
-      }
+      const name = names.get(row.serviceId)!;
+      const { breaker, steps } = applyOutcomesInOrder(toState(row), outcomes.get(row.serviceId) ?? [], config);
+      for (const step of steps) events.push(circuitEvent(row.serviceId, name, step.transition, step.from, step.breaker, step.at, config));
       await writeBreaker(tx, row.serviceId, breaker);
     }
     const appended = await appendEvents(tx, events);
@@ -107,12 +114,13 @@ export async function tryGrantProbe(db: Db, serviceId: string, name: string, con
     const granted = grantProbe(before, now, config);
     if (!granted) return false;
     await writeBreaker(tx, serviceId, granted.breaker);
-    if (granted.transition) await appendEvents(tx, [circuitEvent(serviceId, name, granted.transition, before, granted.breaker, now, config)]);
+    // The stored state, not the effective one: the first grant is what moves OPEN to HALF_OPEN.
+    if (granted.transition) await appendEvents(tx, [circuitEvent(serviceId, name, granted.transition, before.state, granted.breaker, now, config)]);
     return true;
   });
 }
 
-async function writeBreaker(tx: Tx, serviceId: string, breaker: BreakerState): Promise<void> {
+export async function writeBreaker(tx: Tx, serviceId: string, breaker: BreakerState): Promise<void> {
   await tx
     .update(circuitBreakers)
     .set({
@@ -130,11 +138,11 @@ async function writeBreaker(tx: Tx, serviceId: string, breaker: BreakerState): P
     .where(and(eq(circuitBreakers.serviceId, serviceId)));
 }
 
-function circuitEvent(
+export function circuitEvent(
   serviceId: string,
   name: string,
   transition: Transition,
-  before: BreakerState,
+  from: CircuitState,
   after: BreakerState,
   at: number,
   config: BreakerConfig,
@@ -146,7 +154,7 @@ function circuitEvent(
     data: {
       id: serviceId,
       name,
-      from: effectiveState(before, at, config),
+      from,
       to: after.state,
       calls: Math.round(counts.calls),
       failures: Math.round(counts.failures),

@@ -4,6 +4,7 @@ import type { Db, Executor, Tx } from '../../db/client.js';
 import { healthChecks } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
 import { parseCheckDefinition, type CheckDefinition, type CheckPolicy, type HealthCheckInput } from './definition.js';
+import type { ServiceInstance } from '../services/model.js';
 import type { HealthCheck } from './model.js';
 import { lockInstance, recordHealthChange } from './transitions.js';
 
@@ -19,7 +20,7 @@ const staggeredStart = (intervalMs: number) => sql`now() + ${Math.floor(Math.ran
 export async function registerHealthCheck(db: Db, serviceId: string, input: HealthCheckInput, policy: CheckPolicy): Promise<HealthCheck> {
   const definition = parseCheckDefinition(serviceId, input, policy);
   return db.transaction(async (tx) => {
-    const [check] = await upsertChecks(tx, serviceId, [definition]);
+    const { checks: [check] } = await upsertChecks(tx, serviceId, [definition]);
     return check!;
   });
 }
@@ -29,8 +30,15 @@ export async function registerHealthCheck(db: Db, serviceId: string, input: Heal
  * (as in Consul: nothing is trusted before it has been seen to pass) and is
  * recorded as a health change. Re-registering an unchanged check changes nothing;
  * a changed one keeps its status and is rescheduled.
+ *
+ * Returns the checks and the instance as they are after (its status counts a new
+ * critical check), so the caller's answer agrees with a read right after it.
  */
-export async function upsertChecks(tx: Tx, serviceId: string, definitions: readonly CheckDefinition[]): Promise<HealthCheck[]> {
+export async function upsertChecks(
+  tx: Tx,
+  serviceId: string,
+  definitions: readonly CheckDefinition[],
+): Promise<{ instance: ServiceInstance; checks: HealthCheck[] }> {
   let instance = await lockInstance(tx, serviceId);
   if (!instance) throw notFound('Service instance', serviceId);
   const results: HealthCheck[] = [];
@@ -59,7 +67,7 @@ export async function upsertChecks(tx: Tx, serviceId: string, definitions: reado
     instance = await recordHealthChange(tx, instance, { checkId: created!.id, checkName: created!.name, from: null, to: 'CRITICAL', output: created!.output });
     results.push(created!);
   }
-  return results;
+  return { instance, checks: results };
 }
 
 /** Removes a check; NOT_FOUND when it does not exist. The instance's status is recomputed. */

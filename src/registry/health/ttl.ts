@@ -41,8 +41,11 @@ export async function updateTtlCheck(db: Db, checkId: string, update: TtlUpdate)
   });
 }
 
-/** A heartbeat also passes every TTL check of the instance (the caller has locked the instance). */
-export async function passTtlChecks(tx: Tx, instance: ServiceInstance): Promise<void> {
+/**
+ * A heartbeat also passes every TTL check of the instance (the caller has locked
+ * the instance). Returns the instance as the checks leave it, for the answer.
+ */
+export async function passTtlChecks(tx: Tx, instance: ServiceInstance): Promise<ServiceInstance> {
   const previous = await tx
     .select({ id: healthChecks.id, name: healthChecks.name, status: healthChecks.status })
     .from(healthChecks)
@@ -55,6 +58,7 @@ export async function passTtlChecks(tx: Tx, instance: ServiceInstance): Promise<
       current = await recordHealthChange(tx, current, { checkId: check.id, checkName: check.name, from: check.status, to: 'PASSING', output: 'Heartbeat received.' });
     }
   }
+  return current;
 }
 
 function ttlRefresh(status: CheckStatus, output: string, previous: CheckStatus) {

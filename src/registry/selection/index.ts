@@ -2,3 +2,5 @@
 export { selectInstance, type Selection, type SelectionQuery, type SelectionOptions, type CandidateExplanation } from './select.js';
 export { RoundRobin, type Strategy } from './strategies.js';
 export type { ExclusionReason } from './candidates.js';
+export { SelectionState } from './state.js';
+export { HalfOpenMemo, HALF_OPEN_BUSY_MS, HALF_OPEN_MEMO_MAX } from './half-open-memo.js';

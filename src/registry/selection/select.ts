@@ -1,12 +1,14 @@
 import type { Db } from '../../db/client.js';
 import { badInput } from '../../errors.js';
-import type { BreakerConfig, CircuitState } from '../breakers/machine.js';
-import { tryGrantProbe } from '../breakers/store.js';
+import { grantProbe, type BreakerConfig, type CircuitState } from '../breakers/machine.js';
+import { getBreakers, tryGrantProbe } from '../breakers/store.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { parseRange } from '../services/discover.js';
 import type { ServiceInstance } from '../services/model.js';
 import { candidatesOf, type Candidate, type ExclusionReason } from './candidates.js';
-import { pick, shares, type RoundRobin, type Strategy } from './strategies.js';
+import { HALF_OPEN_BUSY_MS } from './half-open-memo.js';
+import type { SelectionState } from './state.js';
+import { pick, shares, type Strategy } from './strategies.js';
 
 export interface SelectionQuery {
   service: string;
@@ -22,9 +24,13 @@ export interface SelectionQuery {
 
 export interface SelectionOptions {
   breaker: BreakerConfig;
-  roundRobin: RoundRobin;
-  /** Half-open instances found to have no probe to give, remembered briefly (per process). */
-  halfOpenBusy: Map<string, number>;
+  /** This process's round-robin positions and busy half-open instances. */
+  state: SelectionState;
+  /**
+   * Explain only: answer what a selection would pick now without changing what the
+   * next one does (no probe is granted, the rotation does not move, nothing is remembered).
+   */
+  explainOnly?: boolean;
   random?: () => number;
 }
 
@@ -76,10 +82,12 @@ export async function selectInstance(db: Db, catalog: Catalog, query: SelectionQ
   const range = parseRange(query.version);
 
   const now = Date.now();
+  const { halfOpenBusy, roundRobin } = options.state;
+  const advance = !options.explainOnly;
   const candidates = candidatesOf(catalog, query.service, { tags: query.tags, range, allowWarning: query.allowWarning }, now, options.breaker);
   // Half-open instances recently found to have no probe left are out for now, without
   // asking the database again on every selection.
-  const busy = new Set(candidates.filter((c) => c.circuit === 'HALF_OPEN' && (options.halfOpenBusy.get(c.instance.id) ?? 0) > now).map((c) => c.instance.id));
+  const busy = new Set(candidates.filter((c) => c.circuit === 'HALF_OPEN' && halfOpenBusy.isBusy(c.instance.id)).map((c) => c.instance.id));
   const rotationKey = [query.service, [...(query.tags ?? [])].sort().join(','), range ?? '', query.allowWarning ? 'w' : ''].join('|');
 
   for (;;) {
@@ -91,15 +99,26 @@ export async function selectInstance(db: Db, catalog: Catalog, query: SelectionQ
     const weighted = inTier.filter((c) => c.instance.weight > 0);
     const pool = weighted.length > 0 ? weighted : inTier;
     const weights = weighted.length > 0 ? pool.map((c) => c.instance.weight) : pool.map(() => 1);
-    const chosen = pool[pick(pool, weights, { strategy, hashKey, rotationKey, roundRobin: options.roundRobin, random: options.random ?? Math.random })]!;
+    const chosen = pool[pick(pool, weights, { strategy, hashKey, rotationKey, roundRobin, advance, random: options.random ?? Math.random })]!;
 
-    if (chosen.circuit === 'HALF_OPEN' && !(await tryGrantProbe(db, chosen.instance.id, chosen.instance.name, options.breaker))) {
-      busy.add(chosen.instance.id);
-      options.halfOpenBusy.set(chosen.instance.id, now + Math.min(options.breaker.cooldownMs, 1_000));
-      continue;
+    if (chosen.circuit === 'HALF_OPEN') {
+      const probe = advance
+        ? await tryGrantProbe(db, chosen.instance.id, chosen.instance.name, options.breaker)
+        : await probeAvailable(db, chosen.instance.id, options.breaker);
+      if (!probe) {
+        busy.add(chosen.instance.id);
+        if (advance) halfOpenBusy.markBusy(chosen.instance.id, Math.min(options.breaker.cooldownMs, HALF_OPEN_BUSY_MS));
+        continue;
+      }
     }
     return explain(strategy, candidates, busy, tier, chosen, { pool, weights }, null);
   }
+}
+
+/** Whether a half-open instance has a probe to give now, without taking it (explanations). */
+async function probeAvailable(db: Db, serviceId: string, config: BreakerConfig): Promise<boolean> {
+  const breaker = (await getBreakers(db, [serviceId])).get(serviceId);
+  return breaker !== undefined && grantProbe(breaker, Date.now(), config) !== undefined;
 }
 
 function explain(

@@ -13,14 +13,27 @@ export class RoundRobin {
 
   constructor(private readonly maxKeys = 10_000) {}
 
+  /** The index to pick now, moving the rotation on. */
   next(key: string, size: number): number {
+    const position = this.position(key);
+    this.positions.set(key, position + 1);
+    return position % size;
+  }
+
+  /** The index `next` would pick now, leaving the rotation where it is (for explanations). */
+  peek(key: string, size: number): number {
+    return this.position(key) % size;
+  }
+
+  private position(key: string): number {
     let position = this.positions.get(key);
     if (position === undefined) {
       if (this.positions.size >= this.maxKeys) this.positions.delete(this.positions.keys().next().value!);
+      // The random start is kept, so a peek and the next pick agree.
       position = Math.floor(Math.random() * 1_000_000);
+      this.positions.set(key, position);
     }
-    this.positions.set(key, position + 1);
-    return position % size;
+    return position;
   }
 }
 
@@ -29,6 +42,8 @@ export interface PickContext {
   hashKey: string | undefined;
   rotationKey: string;
   roundRobin: RoundRobin;
+  /** False for an explanation: look at the rotation without moving it. */
+  advance: boolean;
   random: () => number;
 }
 
@@ -40,7 +55,7 @@ export interface PickContext {
 export function pick(pool: readonly Candidate[], weights: readonly number[], context: PickContext): number {
   switch (context.strategy) {
     case 'ROUND_ROBIN':
-      return context.roundRobin.next(context.rotationKey, pool.length);
+      return context.advance ? context.roundRobin.next(context.rotationKey, pool.length) : context.roundRobin.peek(context.rotationKey, pool.length);
     case 'RANDOM':
       return Math.floor(context.random() * pool.length);
     case 'WEIGHTED':

@@ -22,7 +22,8 @@ export async function heartbeat(db: Db, id: string): Promise<ServiceInstance> {
       .where(eq(services.id, id))
       .returning();
     if (!renewed) throw notFound('Service instance', id);
-    await passTtlChecks(tx, renewed);
-    return renewed;
+    // The answer is the instance after its TTL checks passed, not the row before
+    // (which would still say CRITICAL next to checks that say passing).
+    return passTtlChecks(tx, renewed);
   });
 }

@@ -38,8 +38,8 @@ export async function registerService(db: Db, input: ServiceDefinitionInput, pol
           .returning();
         if (!created) continue;
         await appendEvents(tx, [registeredEvent(created, true)]);
-        if (checks.length) await upsertChecks(tx, definition.id, checks);
-        return created;
+        // Answer with the instance as its checks leave it (a new check starts critical).
+        return checks.length ? (await upsertChecks(tx, definition.id, checks)).instance : created;
       }
 
       const changed = !sameDefinition(existing, definition);
@@ -53,8 +53,7 @@ export async function registerService(db: Db, input: ServiceDefinitionInput, pol
         .where(eq(services.id, definition.id))
         .returning();
       if (changed) await appendEvents(tx, [registeredEvent(updated!, false)]);
-      if (checks.length) await upsertChecks(tx, definition.id, checks);
-      return updated!;
+      return checks.length ? (await upsertChecks(tx, definition.id, checks)).instance : updated!;
     }
   });
 }

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { services } from '../../db/schema.js';
 import { badInput, notFound } from '../../errors.js';
@@ -16,10 +16,13 @@ export async function updateWeight(db: Db, id: string, weight: number): Promise<
     throw badInput(`weight must be an integer from 0 to ${ServiceLimits.maxWeight}.`, { field: 'weight' });
   }
   return db.transaction(async (tx) => {
-    const [before] = await tx.select({ weight: services.weight }).from(services).where(eq(services.id, id)).for('update');
+    const [before] = await tx.select().from(services).where(eq(services.id, id)).for('update');
     if (!before) throw notFound('Service instance', id);
-    const [updated] = await tx.update(services).set({ weight, updatedAt: new Date() }).where(eq(services.id, id)).returning();
-    if (before.weight !== weight) await appendEvents(tx, [registeredEvent(updated!, false)]);
+    // The same weight changes nothing: touching updatedAt without an event would
+    // answer a time that no catalog (and so no read) ever shows.
+    if (before.weight === weight) return before;
+    const [updated] = await tx.update(services).set({ weight, updatedAt: sql`now()` }).where(eq(services.id, id)).returning();
+    await appendEvents(tx, [registeredEvent(updated!, false)]);
     return updated!;
   });
 }
