@@ -22,6 +22,7 @@ import { useJitForHotOperations } from './jit.js';
 import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
 import { useRejectUnstorableText } from './text.js';
+import { callAt } from './timers.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -182,11 +183,10 @@ export function attachWebSocket(
 function closeWhenRevokedOrExpired(socket: WebSocket, principal: Principal, authenticator: Authenticator): void {
   const close = (why: string) => socket.close(WsCloseCode.Unauthenticated, `UNAUTHENTICATED: token ${why}`);
   const unsubscribe = authenticator.onRevoked(principal.id, () => close('revoked'));
-  const remaining = principal.expiresAt ? principal.expiresAt.getTime() - Date.now() : undefined;
-  const timer = remaining === undefined ? undefined : setTimeout(() => close('expired'), Math.min(remaining, 2 ** 31 - 1));
+  const cancelExpiry = principal.expiresAt ? callAt(principal.expiresAt, () => close('expired')) : undefined;
   socket.once('close', () => {
     unsubscribe();
-    clearTimeout(timer);
+    cancelExpiry?.();
   });
 }
 
