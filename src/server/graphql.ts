@@ -8,7 +8,6 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Disposable, OperationResult } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RequestLimits } from '../config.js';
 import type { GraphQLContext, RegistryContext } from '../graphql/context.js';
@@ -23,6 +22,7 @@ import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
 import { useRejectUnstorableText } from './text.js';
 import { callAt } from './timers.js';
+import { serveGraphQLOverWebSocket } from './websocket.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -121,10 +121,13 @@ export function attachWebSocket(
   log: Logger,
 ): { wsServer: WebSocketServer; graphqlWs: Disposable } {
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: limits.maxBodyBytes });
-  const graphqlWs = useServer<Record<string, unknown> | undefined, Partial<ConnectionExtra>>(
+  const graphqlWs = serveGraphQLOverWebSocket<ConnectionExtra>(
+    wsServer,
     {
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      // A throw here would close the whole connection (4500) and end every other
+      // operation on it; answer it as this operation's error instead.
+      execute: (args) => answerErrors(() => (args.rootValue as EnvelopedRoot).execute(args)),
+      subscribe: (args) => answerErrors(() => (args.rootValue as EnvelopedRoot).subscribe(args)),
       onConnect: async (ctx) => {
         const extra = ctx.extra as unknown as ConnectionExtra;
         const principal = await authenticator.authenticate(authorizationParam(ctx.connectionParams));
@@ -138,7 +141,8 @@ export function attachWebSocket(
       },
       onSubscribe: async (ctx, _id, payload) => {
         const extra = ctx.extra as unknown as ConnectionExtra;
-        if (Object.keys(ctx.subscriptions).length >= limits.subscriptionsPerConnection) {
+        // graphql-ws has already entered this operation in ctx.subscriptions: it counts itself.
+        if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerConnection) {
           return [
             new GraphQLError(`At most ${limits.subscriptionsPerConnection} subscriptions per connection.`, {
               extensions: { code: 'LIMIT_EXCEEDED' },
@@ -158,7 +162,13 @@ export function attachWebSocket(
         } catch (error) {
           return [maskError(error, 'Unexpected error.')];
         }
-        const errors = validate(schema, document);
+        let errors: readonly unknown[];
+        try {
+          // The depth, alias, directive and cost limits throw from inside validation.
+          errors = validate(schema, document);
+        } catch (error) {
+          errors = [error];
+        }
         if (errors.length > 0) return errors.map((error: unknown) => maskError(error, 'Unexpected error.'));
         const args: ExecutionArgs = {
           schema,
@@ -174,7 +184,7 @@ export function attachWebSocket(
         for (const error of errors) if (!isClientError(error)) log.error({ err: error }, 'websocket operation failed');
       },
     },
-    wsServer,
+    log,
   );
   return { wsServer, graphqlWs };
 }
@@ -195,6 +205,15 @@ function authorizationParam(params: Record<string, unknown> | undefined): unknow
   if (!params) return undefined;
   const key = Object.keys(params).find((name) => name.toLowerCase() === 'authorization');
   return key === undefined ? undefined : params[key];
+}
+
+/** Runs an operation; a throw (a plugin refusing it) becomes its error result, masked like over HTTP. */
+async function answerErrors(run: () => OperationResult): Promise<Awaited<OperationResult>> {
+  try {
+    return await run();
+  } catch (error) {
+    return { errors: [maskError(error, 'Unexpected error.')] };
+  }
 }
 
 interface EnvelopedRoot {

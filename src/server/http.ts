@@ -5,7 +5,7 @@ import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import type { RequestLimits } from '../config.js';
 import type { Authenticator } from './auth.js';
-import { BodyTooLargeError, readBody } from './body.js';
+import { BodyRefusedError, readBody } from './body.js';
 import { attachWebSocket, createGraphQLHandler, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 
@@ -66,8 +66,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         // Yoga reads a body already on the request instead of the stream.
         (req as IncomingMessage & { body?: Buffer }).body = await readBody(req, limits.maxBodyBytes);
       } catch (error) {
-        if (!(error instanceof BodyTooLargeError)) throw error;
-        return sendGraphQLError(res, 413, 'BAD_USER_INPUT', `Request body exceeds ${limits.maxBodyBytes} bytes.`, { connection: 'close' });
+        if (!(error instanceof BodyRefusedError)) throw error;
+        return sendGraphQLError(res, error.status, 'BAD_USER_INPUT', error.message, { connection: 'close' });
       }
     }
     await yoga.requestListener(req, res);
