@@ -4,7 +4,6 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Disposable, OperationResult } from 'graphql-ws';
@@ -34,6 +33,13 @@ export const WsCloseCode = {
   GoingAway: 1001,
 } as const;
 
+/**
+ * GraphiQL subscribes over SSE: a browser WebSocket cannot carry the Authorization
+ * header GraphiQL's Headers tab sets, while SSE is a plain fetch that can. Its assets
+ * come from this package, not a CDN: registries often live on closed networks.
+ */
+export const GRAPHIQL_OPTIONS = { title: 'Switchboard', subscriptionsProtocol: 'SSE' } as const;
+
 export type Yoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
 /** A request that passed the HTTP gate carries its principal (set in http.ts). */
@@ -60,11 +66,8 @@ export function createGraphQLHandler(
     // http.ts reads and limits the body before yoga sees it (and the WebSocket has maxPayload);
     // yoga's own limit would pipe every body through a second stream for nothing.
     maxRequestBodySize: false,
-    // GraphiQL subscribes over SSE: a browser WebSocket cannot carry the Authorization
-    // header GraphiQL's Headers tab sets, while SSE is a plain fetch that can.
-    graphiql: { title: 'Switchboard', subscriptionsProtocol: 'SSE' },
-    // GraphiQL's assets are served from this package, not a CDN: registries often live on closed networks.
-    renderGraphiQL,
+    // http.ts serves GraphiQL as static files (graphiql-assets.ts); yoga's renderer rebuilt 9 MB per request.
+    graphiql: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     logging: yogaLogger(log),
     plugins: [

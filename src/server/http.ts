@@ -6,7 +6,8 @@ import type { Logger } from '../logger.js';
 import type { RequestLimits } from '../config.js';
 import type { Authenticator } from './auth.js';
 import { BodyRefusedError, readBody } from './body.js';
-import { attachWebSocket, createGraphQLHandler, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
+import { GRAPHIQL_ASSETS_PATH, GraphiQLAssets } from './graphiql-assets.js';
+import { attachWebSocket, createGraphQLHandler, GRAPHIQL_OPTIONS, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 
 export interface HttpServerOptions {
@@ -36,6 +37,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const { log } = options;
   const { authenticator, limits } = options;
   const yoga = createGraphQLHandler(options.context, authenticator, limits, log, { jitAfterRuns: options.jitAfterRuns });
+  const graphiql = new GraphiQLAssets(GRAPHIQL_OPTIONS);
   let shuttingDown = false;
 
   const server = createServer((req, res) => {
@@ -47,15 +49,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') return sendReadiness(res);
+    // GraphiQL holds no data (the operations it sends carry the token), so it is served
+    // without one, from prebuilt shared buffers: it costs an unauthenticated caller nothing.
+    if (path.startsWith(GRAPHIQL_ASSETS_PATH)) return graphiql.serveAsset(req, res, path);
     if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Nothing here. GraphQL lives at ${GRAPHQL_PATH}.` });
+    if ((req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html')) return graphiql.servePage(req, res);
 
-    // The GraphiQL page itself holds no data; the operations it sends carry the token.
-    const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
     const principal = await authenticator.authenticate(req.headers.authorization);
-    if (!wantsGraphiQL && !principal) {
+    if (!principal) {
       return sendGraphQLError(res, 401, 'UNAUTHENTICATED', 'Missing, invalid, revoked or expired token: send "Authorization: Bearer <token>".', {
         'www-authenticate': 'Bearer',
       });
