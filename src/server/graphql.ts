@@ -20,6 +20,7 @@ import { useJitForHotOperations } from './jit.js';
 import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
 import { useRejectUnstorableText } from './text.js';
+import { disconnectFields, isClientDisconnect } from './disconnects.js';
 import { callAt } from './timers.js';
 import { serveGraphQLOverWebSocket } from './websocket.js';
 
@@ -233,7 +234,8 @@ function yogaLogger(log: Logger) {
     warn: forward('warn'),
     error: (...args: unknown[]) => {
       const error = args.find((arg) => arg instanceof Error);
-      if (error && isClientError(error)) log.debug({ err: error }, 'request rejected');
+      if (error && isClientDisconnect(error)) log.debug(disconnectFields(error), 'client disconnected');
+      else if (error && isClientError(error)) log.debug({ err: error }, 'request rejected');
       else if (error) log.error({ err: error }, 'request failed');
       else log.error(describe(args));
     },

@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { toError } from '../errors.js';
 import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
-import type { RequestLimits } from '../config.js';
+import type { ConnectionLimits, RequestLimits } from '../config.js';
 import type { Authenticator } from './auth.js';
 import { BodyRefusedError, readBody } from './body.js';
+import { disconnectFields, isClientDisconnect } from './disconnects.js';
 import { GRAPHIQL_ASSETS_PATH, GraphiQLAssets } from './graphiql-assets.js';
 import { attachWebSocket, createGraphQLHandler, GRAPHIQL_OPTIONS, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
+import { applyConnectionLimits, connectionsCheckingInterval } from './limits.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 
 export interface HttpServerOptions {
@@ -15,6 +17,7 @@ export interface HttpServerOptions {
   port: number;
   authenticator: Authenticator;
   limits: RequestLimits;
+  connections: ConnectionLimits;
   /** Runs of an operation before graphql-jit compiles it; undefined: never. */
   jitAfterRuns: number | undefined;
   context: RegistryContext;
@@ -40,8 +43,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const graphiql = new GraphiQLAssets(GRAPHIQL_OPTIONS);
   let shuttingDown = false;
 
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: connectionsCheckingInterval(options.connections) }, (req, res) => {
     route(req, res).catch((error: unknown) => {
+      // A client that went away (aborted body, reset socket) is routine churn, not a fault.
+      if (isClientDisconnect(error)) return void (log.debug(disconnectFields(error), 'client disconnected'), res.destroy());
       log.error({ err: toError(error) }, 'request handling failed');
       if (!res.headersSent) sendGraphQLError(res, 500, 'INTERNAL', 'Unexpected error.');
       else res.destroy();
@@ -87,6 +92,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
   }
 
+  applyConnectionLimits(server, options.connections, log);
   const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log);
 
   await new Promise<void>((resolve, reject) => {

@@ -91,6 +91,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       port: config.port,
       authenticator: new Authenticator(database.db, config.adminToken, feed),
       limits: config.limits,
+      connections: config.connections,
       jitAfterRuns: config.jitAfterRuns,
       context: { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes, registrations, catalog, halfOpenBusy: new Map() },
       log: log.child({ component: 'http' }),
