@@ -46,7 +46,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const server = createServer({ connectionsCheckingInterval: connectionsCheckingInterval(options.connections) }, (req, res) => {
     route(req, res).catch((error: unknown) => {
       // A client that went away (aborted body, reset socket) is routine churn, not a fault.
-      if (isClientDisconnect(error)) return void (log.debug(disconnectFields(error), 'client disconnected'), res.destroy());
+      if (isClientDisconnect(error)) {
+        log.debug(disconnectFields(error), 'client disconnected');
+        res.destroy();
+        return;
+      }
       log.error({ err: toError(error) }, 'request handling failed');
       if (!res.headersSent) sendGraphQLError(res, 500, 'INTERNAL', 'Unexpected error.');
       else res.destroy();
