@@ -32,6 +32,7 @@ export interface Config {
   healthAllowedNetworks: string[] | undefined;
   healthHistoryLimit: number;
   limits: RequestLimits;
+  connections: ConnectionLimits;
   /** Runs of an operation before graphql-jit compiles it; undefined: never. */
   jitAfterRuns: number | undefined;
   breaker: BreakerConfig;
@@ -47,6 +48,16 @@ export interface RequestLimits {
   maxDirectives: number;
   subscriptionsPerConnection: number;
   subscriptionsPerToken: number;
+}
+
+/** What one client connection may hold (see README, Limits). */
+export interface ConnectionLimits {
+  /** Time a client has to send a request's headers. */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request, headers and body. */
+  requestTimeoutMs: number;
+  /** Open connections (HTTP and WebSocket) beyond which new ones are dropped. */
+  maxConnections: number;
 }
 
 export class ConfigError extends Error {
@@ -84,11 +95,18 @@ export function loadConfig(env: Env = process.env): Config {
       maxBodyBytes: integer(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
       maxDepth: integer(env, 'SWITCHBOARD_MAX_QUERY_DEPTH', 12, 2, 100),
       maxAliases: integer(env, 'SWITCHBOARD_MAX_ALIASES', 100, 1, 10_000),
-      maxCost: integer(env, 'SWITCHBOARD_MAX_QUERY_COST', 5_000, 10, 1_000_000),
+      // The largest documented page, events(first: 1000) with every Event field, costs 17,000
+      // (graphql-armor multiplies a field's cost by its `first`): the default must admit it.
+      maxCost: integer(env, 'SWITCHBOARD_MAX_QUERY_COST', 20_000, 10, 1_000_000),
       maxTokens: integer(env, 'SWITCHBOARD_MAX_QUERY_TOKENS', 10_000, 100, 1_000_000),
       maxDirectives: integer(env, 'SWITCHBOARD_MAX_DIRECTIVES', 20, 1, 1_000),
       subscriptionsPerConnection: integer(env, 'SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 100_000),
       subscriptionsPerToken: integer(env, 'SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_TOKEN', 1_000, 1, 1_000_000),
+    },
+    connections: {
+      headersTimeoutMs: duration(env, 'SWITCHBOARD_HEADERS_TIMEOUT', 10_000, 100, 600_000),
+      requestTimeoutMs: duration(env, 'SWITCHBOARD_REQUEST_BODY_TIMEOUT', 30_000, 100, 3_600_000),
+      maxConnections: integer(env, 'SWITCHBOARD_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     },
     breaker: {
       windowMs: duration(env, 'SWITCHBOARD_BREAKER_WINDOW', 30_000, 1_000, DAY_MS),
@@ -101,6 +119,9 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (config.adminToken !== undefined && config.adminToken.length < 16) {
     throw new ConfigError('SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters long.');
+  }
+  if (config.connections.headersTimeoutMs > config.connections.requestTimeoutMs) {
+    throw new ConfigError('SWITCHBOARD_HEADERS_TIMEOUT must not exceed SWITCHBOARD_REQUEST_BODY_TIMEOUT: the headers are part of the request.');
   }
   if (!isLoopback(config.host) && config.adminToken === undefined && !config.allowInsecure) {
     throw new ConfigError(

@@ -4,11 +4,9 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Disposable, OperationResult } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RequestLimits } from '../config.js';
 import type { GraphQLContext, RegistryContext } from '../graphql/context.js';
@@ -22,6 +20,9 @@ import { useJitForHotOperations } from './jit.js';
 import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
 import { useRejectUnstorableText } from './text.js';
+import { disconnectFields, isClientDisconnect } from './disconnects.js';
+import { callAt } from './timers.js';
+import { serveGraphQLOverWebSocket } from './websocket.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -32,6 +33,13 @@ export const WsCloseCode = {
   /** The server is shutting down; reconnect elsewhere or later. */
   GoingAway: 1001,
 } as const;
+
+/**
+ * GraphiQL subscribes over SSE: a browser WebSocket cannot carry the Authorization
+ * header GraphiQL's Headers tab sets, while SSE is a plain fetch that can. Its assets
+ * come from this package, not a CDN: registries often live on closed networks.
+ */
+export const GRAPHIQL_OPTIONS = { title: 'Switchboard', subscriptionsProtocol: 'SSE' } as const;
 
 export type Yoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
 
@@ -59,11 +67,8 @@ export function createGraphQLHandler(
     // http.ts reads and limits the body before yoga sees it (and the WebSocket has maxPayload);
     // yoga's own limit would pipe every body through a second stream for nothing.
     maxRequestBodySize: false,
-    // GraphiQL subscribes over SSE: a browser WebSocket cannot carry the Authorization
-    // header GraphiQL's Headers tab sets, while SSE is a plain fetch that can.
-    graphiql: { title: 'Switchboard', subscriptionsProtocol: 'SSE' },
-    // GraphiQL's assets are served from this package, not a CDN: registries often live on closed networks.
-    renderGraphiQL,
+    // http.ts serves GraphiQL as static files (graphiql-assets.ts); yoga's renderer rebuilt 9 MB per request.
+    graphiql: false,
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     logging: yogaLogger(log),
     plugins: [
@@ -120,10 +125,13 @@ export function attachWebSocket(
   log: Logger,
 ): { wsServer: WebSocketServer; graphqlWs: Disposable } {
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: limits.maxBodyBytes });
-  const graphqlWs = useServer<Record<string, unknown> | undefined, Partial<ConnectionExtra>>(
+  const graphqlWs = serveGraphQLOverWebSocket<ConnectionExtra>(
+    wsServer,
     {
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      // A throw here would close the whole connection (4500) and end every other
+      // operation on it; answer it as this operation's error instead.
+      execute: (args) => answerErrors(() => (args.rootValue as EnvelopedRoot).execute(args)),
+      subscribe: (args) => answerErrors(() => (args.rootValue as EnvelopedRoot).subscribe(args)),
       onConnect: async (ctx) => {
         const extra = ctx.extra as unknown as ConnectionExtra;
         const principal = await authenticator.authenticate(authorizationParam(ctx.connectionParams));
@@ -137,7 +145,8 @@ export function attachWebSocket(
       },
       onSubscribe: async (ctx, _id, payload) => {
         const extra = ctx.extra as unknown as ConnectionExtra;
-        if (Object.keys(ctx.subscriptions).length >= limits.subscriptionsPerConnection) {
+        // graphql-ws has already entered this operation in ctx.subscriptions: it counts itself.
+        if (Object.keys(ctx.subscriptions).length > limits.subscriptionsPerConnection) {
           return [
             new GraphQLError(`At most ${limits.subscriptionsPerConnection} subscriptions per connection.`, {
               extensions: { code: 'LIMIT_EXCEEDED' },
@@ -157,7 +166,13 @@ export function attachWebSocket(
         } catch (error) {
           return [maskError(error, 'Unexpected error.')];
         }
-        const errors = validate(schema, document);
+        let errors: readonly unknown[];
+        try {
+          // The depth, alias, directive and cost limits throw from inside validation.
+          errors = validate(schema, document);
+        } catch (error) {
+          errors = [error];
+        }
         if (errors.length > 0) return errors.map((error: unknown) => maskError(error, 'Unexpected error.'));
         const args: ExecutionArgs = {
           schema,
@@ -173,7 +188,7 @@ export function attachWebSocket(
         for (const error of errors) if (!isClientError(error)) log.error({ err: error }, 'websocket operation failed');
       },
     },
-    wsServer,
+    log,
   );
   return { wsServer, graphqlWs };
 }
@@ -182,11 +197,10 @@ export function attachWebSocket(
 function closeWhenRevokedOrExpired(socket: WebSocket, principal: Principal, authenticator: Authenticator): void {
   const close = (why: string) => socket.close(WsCloseCode.Unauthenticated, `UNAUTHENTICATED: token ${why}`);
   const unsubscribe = authenticator.onRevoked(principal.id, () => close('revoked'));
-  const remaining = principal.expiresAt ? principal.expiresAt.getTime() - Date.now() : undefined;
-  const timer = remaining === undefined ? undefined : setTimeout(() => close('expired'), Math.min(remaining, 2 ** 31 - 1));
+  const cancelExpiry = principal.expiresAt ? callAt(principal.expiresAt, () => close('expired')) : undefined;
   socket.once('close', () => {
     unsubscribe();
-    clearTimeout(timer);
+    cancelExpiry?.();
   });
 }
 
@@ -195,6 +209,15 @@ function authorizationParam(params: Record<string, unknown> | undefined): unknow
   if (!params) return undefined;
   const key = Object.keys(params).find((name) => name.toLowerCase() === 'authorization');
   return key === undefined ? undefined : params[key];
+}
+
+/** Runs an operation; a throw (a plugin refusing it) becomes its error result, masked like over HTTP. */
+async function answerErrors(run: () => OperationResult): Promise<Awaited<OperationResult>> {
+  try {
+    return await run();
+  } catch (error) {
+    return { errors: [maskError(error, 'Unexpected error.')] };
+  }
 }
 
 interface EnvelopedRoot {
@@ -211,7 +234,8 @@ function yogaLogger(log: Logger) {
     warn: forward('warn'),
     error: (...args: unknown[]) => {
       const error = args.find((arg) => arg instanceof Error);
-      if (error && isClientError(error)) log.debug({ err: error }, 'request rejected');
+      if (error && isClientDisconnect(error)) log.debug(disconnectFields(error), 'client disconnected');
+      else if (error && isClientError(error)) log.debug({ err: error }, 'request rejected');
       else if (error) log.error({ err: error }, 'request failed');
       else log.error(describe(args));
     },

@@ -3,10 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { toError } from '../errors.js';
 import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
-import type { RequestLimits } from '../config.js';
+import type { ConnectionLimits, RequestLimits } from '../config.js';
 import type { Authenticator } from './auth.js';
-import { BodyTooLargeError, readBody } from './body.js';
-import { attachWebSocket, createGraphQLHandler, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
+import { BodyRefusedError, readBody } from './body.js';
+import { disconnectFields, isClientDisconnect } from './disconnects.js';
+import { GRAPHIQL_ASSETS_PATH, GraphiQLAssets } from './graphiql-assets.js';
+import { attachWebSocket, createGraphQLHandler, GRAPHIQL_OPTIONS, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
+import { applyConnectionLimits, connectionsCheckingInterval } from './limits.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 
 export interface HttpServerOptions {
@@ -14,6 +17,7 @@ export interface HttpServerOptions {
   port: number;
   authenticator: Authenticator;
   limits: RequestLimits;
+  connections: ConnectionLimits;
   /** Runs of an operation before graphql-jit compiles it; undefined: never. */
   jitAfterRuns: number | undefined;
   context: RegistryContext;
@@ -36,10 +40,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const { log } = options;
   const { authenticator, limits } = options;
   const yoga = createGraphQLHandler(options.context, authenticator, limits, log, { jitAfterRuns: options.jitAfterRuns });
+  const graphiql = new GraphiQLAssets(GRAPHIQL_OPTIONS);
   let shuttingDown = false;
 
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: connectionsCheckingInterval(options.connections) }, (req, res) => {
     route(req, res).catch((error: unknown) => {
+      // A client that went away (aborted body, reset socket) is routine churn, not a fault.
+      if (isClientDisconnect(error)) {
+        log.debug(disconnectFields(error), 'client disconnected');
+        res.destroy();
+        return;
+      }
       log.error({ err: toError(error) }, 'request handling failed');
       if (!res.headersSent) sendGraphQLError(res, 500, 'INTERNAL', 'Unexpected error.');
       else res.destroy();
@@ -47,15 +58,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') return sendReadiness(res);
+    // GraphiQL holds no data (the operations it sends carry the token), so it is served
+    // without one, from prebuilt shared buffers: it costs an unauthenticated caller nothing.
+    if (path.startsWith(GRAPHIQL_ASSETS_PATH)) return graphiql.serveAsset(req, res, path);
     if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Nothing here. GraphQL lives at ${GRAPHQL_PATH}.` });
+    if ((req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html')) return graphiql.servePage(req, res);
 
-    // The GraphiQL page itself holds no data; the operations it sends carry the token.
-    const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
     const principal = await authenticator.authenticate(req.headers.authorization);
-    if (!wantsGraphiQL && !principal) {
+    if (!principal) {
       return sendGraphQLError(res, 401, 'UNAUTHENTICATED', 'Missing, invalid, revoked or expired token: send "Authorization: Bearer <token>".', {
         'www-authenticate': 'Bearer',
       });
@@ -66,8 +79,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         // Yoga reads a body already on the request instead of the stream.
         (req as IncomingMessage & { body?: Buffer }).body = await readBody(req, limits.maxBodyBytes);
       } catch (error) {
-        if (!(error instanceof BodyTooLargeError)) throw error;
-        return sendGraphQLError(res, 413, 'BAD_USER_INPUT', `Request body exceeds ${limits.maxBodyBytes} bytes.`, { connection: 'close' });
+        if (!(error instanceof BodyRefusedError)) throw error;
+        return sendGraphQLError(res, error.status, 'BAD_USER_INPUT', error.message, { connection: 'close' });
       }
     }
     await yoga.requestListener(req, res);
@@ -83,6 +96,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
   }
 
+  applyConnectionLimits(server, options.connections, log);
   const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log);
 
   await new Promise<void>((resolve, reject) => {

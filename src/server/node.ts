@@ -95,6 +95,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       port: config.port,
       authenticator: new Authenticator(database.db, config.adminToken, feed),
       limits: config.limits,
+      connections: config.connections,
       jitAfterRuns: config.jitAfterRuns,
       context: { db: database.db, feed, settings, selection: new SelectionState(), outcomes, registrations, catalog, counters },
       log: log.child({ component: 'http' }),

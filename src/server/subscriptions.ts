@@ -4,6 +4,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { Principal } from '../registry/access/index.js';
 import type { Authenticator } from './auth.js';
+import { callAt } from './timers.js';
 
 /**
  * Every subscription (WebSocket or SSE) is tied to the token that opened it: when
@@ -47,8 +48,7 @@ function guard(
     let ended: ((why: string) => void) | undefined;
     const endedBy = new Promise<string>((resolve) => (ended = resolve));
     const unsubscribe = authenticator.onRevoked(principal.id, () => ended!('revoked'));
-    const remaining = principal.expiresAt ? principal.expiresAt.getTime() - Date.now() : undefined;
-    const timer = remaining === undefined ? undefined : setTimeout(() => ended!('expired'), Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
+    const cancelExpiry = principal.expiresAt ? callAt(principal.expiresAt, () => ended!('expired')) : undefined;
     try {
       for (;;) {
         const step = await Promise.race([iterator.next(), endedBy, stop.then(() => 'stopped' as const)]);
@@ -63,7 +63,7 @@ function guard(
       }
     } finally {
       unsubscribe();
-      clearTimeout(timer);
+      cancelExpiry?.();
       release();
       await iterator.return?.();
       stop();

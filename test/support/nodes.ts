@@ -34,6 +34,8 @@ export interface NodeProcess {
   child: ChildProcess;
   /** Every log line the process printed, parsed. */
   logs: Record<string, unknown>[];
+  /** What the process wrote to stderr so far (nothing, normally: logs are JSON on stdout). */
+  stderr(): string;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -90,6 +92,7 @@ export async function spawnNode(env: Record<string, string | undefined>): Promis
     url,
     child,
     logs,
+    stderr: () => stderr,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
