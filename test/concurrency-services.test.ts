@@ -79,6 +79,9 @@ async function logSinceStart(): Promise<LoggedEvent[]> {
 const register = (client: SwitchboardClient, overrides: Parameters<typeof instance>[0]) =>
   client.request(RegisterServiceDocument, { input: instance(overrides) }).then((result) => result.registerService);
 
+/** Which server reads an id back: alternate, so both are asked. */
+const readerFor = (id: string) => Number(id.replace(/\D/g, '')) % 2;
+
 const metadataOf = (event: LoggedEvent) => (event.data['instance'] as { metadata: Record<string, string> }).metadata;
 
 describe('registerService (group-committed) from two servers', () => {
@@ -90,8 +93,8 @@ describe('registerService (group-committed) from two servers', () => {
     const registered = log.filter((event) => event.type === 'service.registered');
     expect(registered.map((event) => event.data['id']).sort()).toEqual(Array.from({ length: 240 }, (_, i) => `distinct-${i}`).sort());
     expect(registered.every((event) => event.data['created'] === true)).toBe(true);
-    const [{ n }] = (await database.sql`select count(*)::int as n from services where name = 'distinct'`) as unknown as [{ n: number }];
-    expect(n).toBe(240);
+    const [row] = await database.sql<{ n: number }[]>`select count(*)::int as n from services where name = 'distinct'`;
+    expect(row!.n).toBe(240);
   });
 
   it('one id re-registered by 240 writers: one event per registration, the row is the last event', async () => {
@@ -146,8 +149,8 @@ describe('unregisterService from two servers', () => {
 
     const log = await logSinceStart();
     expect(log.filter((event) => event.type === 'service.unregistered').map((event) => event.data['id']).sort()).toEqual([...ids].sort());
-    const [{ n }] = (await database.sql`select count(*)::int as n from services where name = 'leaving'`) as unknown as [{ n: number }];
-    expect(n).toBe(0);
+    const [row] = await database.sql<{ n: number }[]>`select count(*)::int as n from services where name = 'leaving'`;
+    expect(row!.n).toBe(0);
   });
 
   it('registrations and unregistrations racing on 20 ids: one event per acknowledged write, each row as its last event says', async () => {
@@ -179,9 +182,6 @@ describe('unregisterService from two servers', () => {
     }
   });
 });
-
-/** Which server reads an id back: alternate, so both are asked. */
-const readerFor = (id: string) => Number(id.replace(/\D/g, '')) % 2;
 
 describe('heartbeat from two servers', () => {
   it('200 concurrent heartbeats: all succeed, the TTL check passes with exactly one event, its run counter is exact', async () => {
