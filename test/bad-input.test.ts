@@ -128,6 +128,16 @@ describe('malformed requests', () => {
     expect(json?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
+  it('several operations and no operationName is BAD_USER_INPUT, and runs none of them', async () => {
+    const before = await countRows();
+    const query = 'mutation A { registerService(input: { name: "a", address: "10.0.0.1", port: 80, version: "1.0.0" }) { id } } query B { __typename }';
+    const { status, json } = await post(JSON.stringify({ query }));
+    expect(status).toBe(400);
+    expect(json?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(json?.errors?.[0]?.message).toMatch(/operation/i);
+    expect(await countRows()).toEqual(before);
+  });
+
   it('a mutation over GET is refused', async () => {
     const query = encodeURIComponent(`mutation { registerService(input: { id: "get-1", name: "api", version: "1.0.0", address: "h", port: 1 }) { id } }`);
     const response = await fetch(`${registry.node.url}?query=${query}`);

@@ -32,7 +32,7 @@ export function maskError(error: unknown, unexpectedMessage: string): GraphQLErr
 }
 
 /** Codes graphql-yoga puts on errors about the request; clients get BAD_USER_INPUT instead. */
-const YOGA_REQUEST_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'BAD_USER_INPUT']);
+const YOGA_REQUEST_CODES = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'BAD_USER_INPUT', 'OPERATION_RESOLUTION_FAILURE']);
 
 /** True for errors about the request itself: a GraphQLError all the way down. */
 export function isRequestError(error: unknown): boolean {
