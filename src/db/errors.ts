@@ -49,17 +49,9 @@ const DRIVER_CONNECTION_CODES: ReadonlySet<string> = new Set([
   'EAI_AGAIN',
 ]);
 
-/** The code of the driver error under any wrappers (Drizzle's `.cause`), or undefined. */
+/** The code of the driver error under any wrappers (Drizzle's `.cause`, GraphQL's `originalError`), or undefined. */
 export function databaseErrorCode(error: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current instanceof Error && !seen.has(current)) {
-    seen.add(current);
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (isSqlState(code) || DRIVER_CONNECTION_CODES.has(code))) return code;
-    current = current.cause;
-  }
-  return undefined;
+  return driverError(error)?.code;
 }
 
 const isSqlState = (code: string) => /^[0-9A-Z]{5}$/.test(code);
@@ -85,10 +77,13 @@ interface PostgresErrorFields {
 }
 
 function driverError(error: unknown): PostgresErrorFields | undefined {
+  const seen = new Set<unknown>();
   let current: unknown = error;
-  for (let depth = 0; current instanceof Error && depth < 8; depth++) {
-    if (typeof (current as { code?: unknown }).code === 'string') return current as unknown as PostgresErrorFields;
-    current = current.cause;
+  while (current instanceof Error && !seen.has(current)) {
+    seen.add(current);
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (isSqlState(code) || DRIVER_CONNECTION_CODES.has(code))) return current as unknown as PostgresErrorFields;
+    current = (current as { originalError?: unknown }).originalError ?? current.cause;
   }
   return undefined;
 }
