@@ -21,9 +21,9 @@ export const REAP_BATCH = 100;
  */
 export async function reapCriticalServices(db: Db): Promise<ServiceInstance[]> {
   return runTransaction(db, async (tx) => {
-    const locked = await criticalTooLong(tx, sql`true limit ${REAP_BATCH} for update of s skip locked`);
+    const locked = await criticalTooLong(tx, sql`true`, sql`limit ${REAP_BATCH} for update of s skip locked`);
     if (locked.length === 0) return [];
-    const doomed = await criticalTooLong(tx, sql`s.id = any(${locked.map((row) => row.id)}::text[])`);
+    const doomed = await criticalTooLong(tx, sql`s.id in ${locked.map((row) => row.id)}`);
     if (doomed.length === 0) return [];
     const removed = await tx.delete(services).where(inArray(services.id, doomed.map((row) => row.id))).returning();
     const causes = new Map(doomed.map((row) => [row.id, row]));
@@ -40,8 +40,8 @@ export async function reapCriticalServices(db: Db): Promise<ServiceInstance[]> {
   });
 }
 
-/** Instances (matching `tail`: a filter, or a limit and lock) with a check critical for longer than it allows. */
-function criticalTooLong(tx: Tx, tail: SQL) {
+/** Instances matching `filter` with a check critical for longer than it allows (`suffix`: a limit and lock). */
+function criticalTooLong(tx: Tx, filter: SQL, suffix: SQL = sql``) {
   return tx.execute<{ id: string; check_id: string; check_name: string; critical_since: string }>(sql`
     select s.id, c.id as check_id, c.name as check_name, to_json(c.critical_since) #>> '{}' as critical_since
     from services s
@@ -54,6 +54,7 @@ function criticalTooLong(tx: Tx, tail: SQL) {
       order by critical_since
       limit 1
     ) c on true
-    where ${tail}
+    where ${filter}
+    ${suffix}
   `);
 }
