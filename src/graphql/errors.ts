@@ -74,13 +74,14 @@ function httpOf(error: unknown): Record<string, unknown> {
 /**
  * A request that produced no data because the database is unavailable is answered
  * 503 with Retry-After (load balancers and clients know to retry that), not 200/500.
- * With partial data the response stays 200: the client has something to use.
+ * "No data": null, or every top-level field null. With partial data the response
+ * stays 200: the client has something to use.
  */
 export function useUnavailableStatus(): Plugin {
   return {
     onExecute: () => ({
       onExecuteDone: ({ result, setResult }) => {
-        if (Symbol.asyncIterator in result || result.data != null || !result.errors?.some(isUnavailable)) return;
+        if (Symbol.asyncIterator in result || hasData(result.data) || !result.errors?.some(isUnavailable)) return;
         setResult({ ...result, extensions: { ...result.extensions, http: { status: 503, headers: { 'retry-after': '1' } } } });
       },
     }),
@@ -91,3 +92,5 @@ function isUnavailable(error: unknown): boolean {
   const code = error instanceof GraphQLError ? error.extensions?.['code'] : undefined;
   return code === ('UNAVAILABLE' satisfies ErrorCode) || toDomainError(error)?.code === 'UNAVAILABLE';
 }
+
+const hasData = (data: Record<string, unknown> | null | undefined) => data != null && Object.values(data).some((value) => value !== null);
