@@ -69,7 +69,14 @@ export async function applyOutcomes(
   const ids = [...outcomes.keys()].sort();
   if (ids.length === 0) return { known: new Set(), lastEventId: 0 };
   return runTransaction(db, async (tx) => {
-    const instances = await tx.select({ id: services.id, name: services.name }).from(services).where(inArray(services.id, ids));
+    // KEY SHARE: an instance deregistered between this read and the breaker insert below would
+    // fail the whole batch on the foreign key; this lock makes the delete wait for the commit.
+    const instances = await tx
+      .select({ id: services.id, name: services.name })
+      .from(services)
+      .where(inArray(services.id, ids))
+      .orderBy(asc(services.id))
+      .for('key share');
     const names = new Map(instances.map((instance) => [instance.id, instance.name]));
     const known = ids.filter((id) => names.has(id));
     if (known.length === 0) return { known: new Set<string>(), lastEventId: 0 };

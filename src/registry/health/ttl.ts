@@ -27,15 +27,17 @@ export async function updateTtlCheck(db: Db, checkId: string, update: TtlUpdate,
   const output = capOutput(update.output ?? '');
   if (output.includes('\u0000') || !output.isWellFormed()) throw badInput('output must be valid Unicode text without NUL characters.', { field: 'output' });
   return runTransaction(db, async (tx) => {
-    const [found] = await tx.select({ serviceId: healthChecks.serviceId, kind: healthChecks.kind }).from(healthChecks).where(eq(healthChecks.id, checkId));
+    // A check never moves to another instance, so this unlocked read names the instance to lock;
+    // everything the update depends on (its kind, its status) is read again, locked.
+    const [found] = await tx.select({ serviceId: healthChecks.serviceId }).from(healthChecks).where(eq(healthChecks.id, checkId));
     if (!found) throw notFound('Health check', checkId);
-    if (found.kind !== 'TTL') throw badInput(`Health check "${checkId}" is a ${found.kind} check; only TTL checks take updates.`, { field: 'checkId' });
     // The instance goes with its checks (cascade): gone here means the check is gone too.
     const instance = await lockInstance(tx, found.serviceId);
     if (!instance) throw notFound('Health check', checkId);
     assertMayChangeInstance(principal, instance.name);
     const [previous] = await tx.select().from(healthChecks).where(eq(healthChecks.id, checkId)).for('update');
     if (!previous) throw notFound('Health check', checkId);
+    if (previous.kind !== 'TTL') throw badInput(`Health check "${checkId}" is a ${previous.kind} check; only TTL checks take updates.`, { field: 'checkId' });
     const [updated] = await tx
       .update(healthChecks)
       .set(ttlRefresh(status, output, previous.status))
