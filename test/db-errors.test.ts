@@ -253,15 +253,18 @@ describe('abandoned writes', () => {
 describe('UNAVAILABLE over HTTP', () => {
   it('a node whose database went away answers 503 with code UNAVAILABLE, never "Unexpected error."', async () => {
     const proxy = await startProxy(new URL(database.url));
-    const node = await startTestNode(proxyUrl(database.url, proxy.port));
-    const client = clients.create(node.url);
+    const node = await startTestNode(proxyUrl(database.url, proxy.port), { SWITCHBOARD_ADMIN_TOKEN: 'db-errors-admin-token' });
+    const client = clients.create(node.url, 'db-errors-admin-token');
+    // A token the node has not seen yet: checking it needs the database.
+    const newcomer = clients.create(node.url, 'sbt_not-seen-before');
     try {
       await client.request(SetConfigDocument, { key: 'proxied.key', value: 1 });
       proxy.cut();
 
       const write = () => client.request(SetConfigDocument, { key: 'proxied.key', value: 2 });
       const read = () => client.request(ConfigDocument, { key: 'proxied.other' });
-      for (const request of [write, read]) {
+      const authenticate = () => newcomer.request(ConfigDocument, { key: 'proxied.other' });
+      for (const request of [write, read, authenticate]) {
         const error = await request().then(
           () => undefined,
           (thrown: unknown) => thrown,
