@@ -44,7 +44,10 @@ const MAX_BATCH = 256;
  *
  * Each registration stays atomic (its row and its event commit together) and each
  * caller learns its own outcome: if a batch fails, its registrations are retried
- * one by one, so one bad registration cannot fail the others.
+ * one by one, so one bad registration cannot fail the others. A registration whose
+ * token may not take over the id it names (checked under the row lock) is refused
+ * alone, FORBIDDEN; one whose request was abandoned while it queued is dropped
+ * before its batch's first statement (UNAVAILABLE, not applied).
  *
  * Registrations that carry health checks go through registerService on their own:
  * they are rare next to agents re-registering, and their check writes append
