@@ -92,7 +92,10 @@ export class RegistrationWriter {
       });
       live.forEach((entry, index) => answer(entry, answers[index]!));
     } catch (error) {
-      if (live.length <= 1) for (const entry of live) entry.reject(error);
+      // One by one finds the registration that failed the batch. Not when the database is
+      // unavailable: that fails them all alike, and a batch whose commit was cut off
+      // (outcome unknown) may have been applied, so it must not run again.
+      if (live.length <= 1 || (error instanceof SwitchboardError && error.code === 'UNAVAILABLE')) for (const entry of live) entry.reject(error);
       else await this.oneByOne(live);
     }
   }
