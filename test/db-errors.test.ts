@@ -239,6 +239,27 @@ describe('abandoned writes', () => {
     expect(rows.map((row) => row.id)).toEqual(['batch-first', 'batch-mate']);
   });
 
+  it('a registration batch whose COMMIT was cut off is answered "unknown" and not run again one by one', async () => {
+    await database.sql.unsafe(`
+      create function slow_registration_commit() returns trigger language plpgsql as $$ begin perform pg_sleep(2); return null; end $$;
+      create constraint trigger slow_registration_at_commit after insert on services deferrable initially deferred
+        for each row when (new.id like 'cut-%') execute function slow_registration_commit();`);
+    try {
+      const writer = new RegistrationWriter(database.db, settings.health.policy);
+      const warm = writer.register(definition({ id: 'warm-1' })); // the next two queue behind it, as one batch
+      const cut = [writer.register(definition({ id: 'cut-1' })), writer.register(definition({ id: 'cut-2' }))].map(failure);
+      await warm;
+      const pid = await eventually(async () => {
+        const [row] = await database.sql<{ pid: number }[]>`select pid from pg_stat_activity where query = 'commit' and state = 'active' and datname = current_database()`;
+        return row?.pid;
+      });
+      await database.sql`select pg_terminate_backend(${pid})`;
+      for (const error of await Promise.all(cut)) expect(error.details).toEqual({ outcome: 'unknown' });
+    } finally {
+      await database.sql.unsafe('drop trigger slow_registration_at_commit on services');
+    }
+  });
+
   it("a batch runs outside the request that started it: that request's abort does not refuse the others", async () => {
     const writer = new RegistrationWriter(database.db, settings.health.policy);
     const controller = new AbortController();
