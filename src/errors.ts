@@ -11,6 +11,11 @@ export type ErrorCode =
   | 'FORBIDDEN'
   /** An event cursor older than what retention kept: resynchronise, then resume. */
   | 'CURSOR_EXPIRED'
+  /**
+   * The database is unreachable, restarting or overloaded, or the request was abandoned before its
+   * write began: retry. `details.outcome` says whether a write may have been applied.
+   */
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 export class SwitchboardError extends Error {
@@ -34,6 +39,16 @@ export const notFound = (what: string, id: string) =>
 
 export const conflict = (message: string, details?: Record<string, unknown>) =>
   new SwitchboardError('CONFLICT', message, details);
+
+/**
+ * What became of a write that failed: `not_applied` (nothing was written; retrying is safe) or
+ * `unknown` (the connection was lost while the transaction committed: re-read, or retry with
+ * compare-and-set).
+ */
+export type WriteOutcome = 'not_applied' | 'unknown';
+
+export const unavailable = (message: string, outcome?: WriteOutcome) =>
+  new SwitchboardError('UNAVAILABLE', message, outcome ? { outcome } : undefined);
 
 /** Finds a SwitchboardError anywhere in a chain of wrapped errors. */
 export function findSwitchboardError(error: unknown): SwitchboardError | undefined {

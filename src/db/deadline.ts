@@ -15,3 +15,11 @@ export function runWithSignal<T>(signal: AbortSignal, fn: () => T): T {
 export function currentSignal(): AbortSignal | undefined {
   return requestSignal.getStore();
 }
+
+/**
+ * Runs `fn` outside any request: for work done on behalf of many requests at once (a coalesced
+ * batch), which must not be refused because the one request that happened to start it went away.
+ */
+export function outsideRequest<T>(fn: () => T): T {
+  return requestSignal.exit(fn);
+}

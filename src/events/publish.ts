@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/client.js';
+import { runTransaction } from '../db/transaction.js';
 import { jsonObject, parseInput, safeText } from '../validation.js';
 import { appendEvents } from './append.js';
 import type { StoredEvent } from './types.js';
@@ -37,7 +38,7 @@ const eventSchema = z.object({
 /** Appends a custom event (type validated, data size-capped) and returns it as stored. */
 export async function publishEvent(db: Db, input: EventInput): Promise<StoredEvent> {
   const event = parseInput(eventSchema, input, 'event');
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const [stored] = await appendEvents(tx, [event]);
     return stored!;
   });

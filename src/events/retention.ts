@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { runTransaction } from '../db/transaction.js';
 import { AdvisoryLock } from '../db/locks.js';
 import type { Logger } from '../logger.js';
 import { startPeriodic, type Periodic } from '../periodic.js';
@@ -24,7 +25,7 @@ const PRUNE_BATCH = 10_000;
  * time; the others skip their turn.
  */
 export async function pruneEvents(db: Db, policy: RetentionPolicy, batch = PRUNE_BATCH): Promise<number> {
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const [lock] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${AdvisoryLock.EVENT_RETENTION.toString()}::int8) as locked`);
     if (!lock?.locked) return 0;
     const [result] = await tx.execute<{ pruned: string | null }>(sql`

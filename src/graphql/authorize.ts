@@ -1,29 +1,32 @@
 import { assertCanWriteKey, assertCanWriteService, hasScope } from '../registry/access/index.js';
-import { getHealthChecksByIds, type HealthCheckInput } from '../registry/health/index.js';
+import type { HealthCheckInput } from '../registry/health/index.js';
 import { getServicesByIds } from '../registry/services/index.js';
 import { SwitchboardError } from '../errors.js';
 import type { GraphQLContext } from './context.js';
 
 /**
  * Resource rules that scopes alone cannot express: a token's servicePrefix and
- * keyPrefix. Checked before the domain call, which then writes as usual.
+ * keyPrefix. What depends only on the request (the name a registration gives) is
+ * checked here, before the domain call. What depends on stored state (who owns an
+ * instance id now) is checked by the domain write itself, under the instance's row
+ * lock: the resolvers pass `context.principal` down. Checked here and written in
+ * another transaction, two tokens could both take a new id at once.
  */
 
-/** May the caller change instance `id` (and, when it names one, give it `name`)? */
-export async function authorizeInstanceWrite(context: GraphQLContext, id: string, name?: string): Promise<void> {
-  const { principal } = context;
-  if (principal.servicePrefix === null && hasScope(principal, 'WRITE')) return;
-  if (name !== undefined) assertCanWriteService(principal, name);
-  // The instance as it is now: a token may not take over an id registered under another name.
-  const [existing] = await getServicesByIds(context.db, [id]);
-  if (existing) assertCanWriteService(principal, existing.name);
+/** May the caller give an instance this name? (Stateless; the owner is checked by the write.) */
+export function authorizeServiceName(context: GraphQLContext, name: string): void {
+  assertCanWriteService(context.principal, name);
 }
 
-/** May the caller change health check `checkId` (through its instance)? */
-export async function authorizeCheckWrite(context: GraphQLContext, checkId: string): Promise<void> {
-  if (context.principal.servicePrefix === null) return;
-  const [check] = await getHealthChecksByIds(context.db, [checkId]);
-  if (check) await authorizeInstanceWrite(context, check.serviceId);
+/**
+ * For calls that write no instance row of their own (call outcomes feed the shared
+ * breaker): the instance as it is now, read outside any write.
+ */
+export async function authorizeInstanceWrite(context: GraphQLContext, id: string): Promise<void> {
+  const { principal } = context;
+  if (principal.servicePrefix === null && hasScope(principal, 'WRITE')) return;
+  const [existing] = await getServicesByIds(context.db, [id]);
+  if (existing) assertCanWriteService(principal, existing.name);
 }
 
 /** Script checks run commands on the registry host: ADMIN only, besides the operator's opt-in. */

@@ -1,16 +1,20 @@
 import { GraphQLError } from 'graphql';
-import { findSwitchboardError, type ErrorCode } from '../errors.js';
+import type { Plugin } from 'graphql-yoga';
+import { toDomainError } from '../db/errors.js';
+import type { ErrorCode } from '../errors.js';
 
 /**
  * Every error a client sees carries `extensions.code`:
- * - domain errors keep their code and message;
+ * - domain errors keep their code and message; database errors that reach here
+ *   outside the transaction helper (a read, say) are named the same way: a lost
+ *   database is UNAVAILABLE, a constraint violation CONFLICT;
  * - errors GraphQL itself raised about the request (syntax, unknown fields, a
  *   variable of the wrong type, unparsable JSON) are the client's: BAD_USER_INPUT;
  * - anything else is a bug or an outage: "Unexpected error." with INTERNAL, and
  *   the details go to the log, never to the client.
  */
 export function maskError(error: unknown, unexpectedMessage: string): GraphQLError {
-  const domainError = findSwitchboardError(error);
+  const domainError = toDomainError(error);
   if (domainError) {
     return copyWith(error, domainError.message, { ...domainError.details, code: domainError.code });
   }
@@ -46,8 +50,8 @@ export function isRequestError(error: unknown): boolean {
 
 /** True when the error is the client's doing: worth a debug line, not an error log. */
 export function isClientError(error: unknown): boolean {
-  const domainError = findSwitchboardError(error);
-  if (domainError) return domainError.code !== 'INTERNAL';
+  const domainError = toDomainError(error);
+  if (domainError) return domainError.code !== 'INTERNAL' && domainError.code !== 'UNAVAILABLE';
   return isRequestError(error);
 }
 
@@ -66,3 +70,27 @@ function httpOf(error: unknown): Record<string, unknown> {
   const http = error instanceof GraphQLError ? error.extensions?.['http'] : undefined;
   return http ? { http } : {};
 }
+
+/**
+ * A request that produced no data because the database is unavailable is answered
+ * 503 with Retry-After (load balancers and clients know to retry that), not 200/500.
+ * "No data": null, or every top-level field null. With partial data the response
+ * stays 200: the client has something to use.
+ */
+export function useUnavailableStatus(): Plugin {
+  return {
+    onExecute: () => ({
+      onExecuteDone: ({ result, setResult }) => {
+        if (Symbol.asyncIterator in result || hasData(result.data) || !result.errors?.some(isUnavailable)) return;
+        setResult({ ...result, extensions: { ...result.extensions, http: { status: 503, headers: { 'retry-after': '1' } } } });
+      },
+    }),
+  };
+}
+
+function isUnavailable(error: unknown): boolean {
+  const code = error instanceof GraphQLError ? error.extensions?.['code'] : undefined;
+  return code === ('UNAVAILABLE' satisfies ErrorCode) || toDomainError(error)?.code === 'UNAVAILABLE';
+}
+
+const hasData = (data: Record<string, unknown> | null | undefined) => data != null && Object.values(data).some((value) => value !== null);

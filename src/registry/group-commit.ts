@@ -1,3 +1,4 @@
+import { outsideRequest } from '../db/deadline.js';
 import { outsideWrites } from '../events/actor.js';
 
 /** A queued item and how to answer the caller who submitted it. */
@@ -29,8 +30,9 @@ export class GroupCommit<T, R> {
   submit(item: T): Promise<R> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      // The batch serves many callers: it runs in none of their write contexts.
-      this.writing ??= outsideWrites(() => this.drain());
+      // The batch serves many callers: it runs in none of their write contexts, nor under
+      // the signal of whichever request started it (each entry carries its own, if it needs one).
+      this.writing ??= outsideRequest(() => outsideWrites(() => this.drain()));
     });
   }
 

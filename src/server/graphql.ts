@@ -10,7 +10,7 @@ import type { Disposable, OperationResult } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RequestLimits } from '../config.js';
 import type { GraphQLContext, RegistryContext } from '../graphql/context.js';
-import { isClientError, maskError } from '../graphql/errors.js';
+import { isClientError, maskError, useUnavailableStatus } from '../graphql/errors.js';
 import { createLoaders } from '../graphql/loaders.js';
 import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
@@ -82,6 +82,7 @@ export function createGraphQLHandler(
       useRejectUnstorableText(),
       guardSubscriptions(authenticator, limits.subscriptionsPerToken),
       useSharedSubscriptionResults(),
+      useUnavailableStatus(),
       ...(options.jitAfterRuns === undefined ? [] : [useJitForHotOperations(options.jitAfterRuns)]),
     ],
   });

@@ -1,3 +1,4 @@
+import { toDomainError } from '../db/errors.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toError } from '../errors.js';
@@ -52,8 +53,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         return;
       }
       log.error({ err: toError(error) }, 'request handling failed');
-      if (!res.headersSent) sendGraphQLError(res, 500, 'INTERNAL', 'Unexpected error.');
-      else res.destroy();
+      // A database outage before GraphQL runs (a token lookup, say) is UNAVAILABLE too, never INTERNAL.
+      const unavailable = toDomainError(error);
+      if (res.headersSent) res.destroy();
+      else if (unavailable?.code === 'UNAVAILABLE') sendGraphQLError(res, 503, 'UNAVAILABLE', unavailable.message, { 'retry-after': '1' });
+      else sendGraphQLError(res, 500, 'INTERNAL', 'Unexpected error.');
     });
   });
 

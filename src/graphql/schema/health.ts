@@ -10,7 +10,7 @@ import {
   type HealthCheck,
   type HealthTransition,
 } from '../../registry/health/index.js';
-import { authorizeCheckWrite, authorizeChecks, authorizeInstanceWrite } from '../authorize.js';
+import { authorizeChecks } from '../authorize.js';
 import { builder } from '../builder.js';
 import { HealthStatusTypeEnum, HealthCheckInput, toCheckInput } from './health-inputs.js';
 import { ServiceInstanceRef } from './service.js';
@@ -134,17 +134,15 @@ builder.mutationFields((t) => ({
     args: { serviceId: t.arg.id({ required: true }), check: t.arg({ type: HealthCheckInput, required: true }) },
     resolve: async (_root, args, context) => {
       const check = toCheckInput(args.check);
-      await authorizeInstanceWrite(context, args.serviceId);
       authorizeChecks(context, [check]);
-      return registerHealthCheck(context.db, args.serviceId, check, context.settings.health.policy);
+      return registerHealthCheck(context.db, args.serviceId, check, context.settings.health.policy, context.principal);
     },
   }),
   deregisterHealthCheck: t.boolean({
     description: 'Removes a check; NOT_FOUND when the id is unknown.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
-      await authorizeCheckWrite(context, args.id);
-      await deregisterHealthCheck(context.db, args.id);
+      await deregisterHealthCheck(context.db, args.id, context.principal);
       return true;
     },
   }),
@@ -153,8 +151,7 @@ builder.mutationFields((t) => ({
     description: "Reports a TTL check's status (how a service reports its own health); valid for the check's TTL.",
     args: { checkId: t.arg.id({ required: true }), status: t.arg({ type: HealthStatusTypeEnum, required: true }), output: t.arg.string() },
     resolve: async (_root, args, context) => {
-      await authorizeCheckWrite(context, args.checkId);
-      return updateTtlCheck(context.db, args.checkId, { status: args.status, output: args.output });
+      return updateTtlCheck(context.db, args.checkId, { status: args.status, output: args.output }, context.principal);
     },
   }),
   setMaintenance: t.field({
@@ -162,8 +159,7 @@ builder.mutationFields((t) => ({
     description: 'Takes an instance out of passing discovery (or puts it back) without deregistering it.',
     args: { id: t.arg.id({ required: true }), enabled: t.arg.boolean({ required: true }), reason: t.arg.string() },
     resolve: async (_root, args, context) => {
-      await authorizeInstanceWrite(context, args.id);
-      return setMaintenance(context.db, args.id, args);
+      return setMaintenance(context.db, args.id, args, context.principal);
     },
   }),
 }));

@@ -13,7 +13,7 @@ import {
 import type { GraphQLContext } from '../context.js';
 import type { EndpointParameterRecord, EndpointResponseRecord } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
-import { authorizeChecks, authorizeInstanceWrite } from '../authorize.js';
+import { authorizeChecks, authorizeServiceName } from '../authorize.js';
 import { builder } from '../builder.js';
 import { HealthCheckInput, HealthStatusTypeEnum, toCheckInput } from './health-inputs.js';
 
@@ -231,17 +231,16 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ServiceDefinitionInput, required: true }) },
     resolve: async (_root, { input }, context) => {
       const healthChecks = [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput);
-      await authorizeInstanceWrite(context, input.id, input.name);
+      authorizeServiceName(context, input.name);
       authorizeChecks(context, healthChecks);
-      return context.registrations.register({ ...input, ttlMs: input.ttl, healthChecks });
+      return context.registrations.register({ ...input, ttlMs: input.ttl, healthChecks }, context.principal);
     },
   }),
   unregisterService: t.boolean({
     description: 'Removes an instance; NOT_FOUND when the id is unknown.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
-      await authorizeInstanceWrite(context, args.id);
-      await unregisterService(context.db, args.id);
+      await unregisterService(context.db, args.id, context.principal);
       return true;
     },
   }),
@@ -250,8 +249,7 @@ builder.mutationFields((t) => ({
     description: 'Renews the instance\'s TTL lease.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
-      await authorizeInstanceWrite(context, args.id);
-      return heartbeat(context.db, args.id);
+      return heartbeat(context.db, args.id, context.principal);
     },
   }),
 }));

@@ -68,3 +68,13 @@ export function assertCanWriteKey(principal: Principal, key: string): void {
 
 /** Secret values are for those who may write the key. */
 export const canReadSecret = canWriteKey;
+
+/**
+ * May `principal` change the instance now named `name`? Called by domain writes under the
+ * instance's row lock, in their own transaction: who owns an id is stored state, and a check
+ * made before the write, in another transaction, lets two tokens both take a new id at once.
+ * No principal: an internal write (a worker, a sweep), always allowed.
+ */
+export function assertMayChangeInstance(principal: Principal | undefined, name: string): void {
+  if (principal) assertCanWriteService(principal, name);
+}

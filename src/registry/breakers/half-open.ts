@@ -1,5 +1,6 @@
 import { and, asc, eq, lte } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { circuitBreakers, services } from '../../db/schema.js';
 import { appendEvents } from '../../events/append.js';
 import { enterHalfOpen, type BreakerConfig } from './machine.js';
@@ -17,8 +18,8 @@ export const HALF_OPEN_BATCH = 100;
  * Returns how many were recorded.
  */
 export async function recordDueHalfOpens(db: Db, config: BreakerConfig): Promise<number> {
-  const now = Date.now();
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
+    const now = Date.now();
     const due = await tx
       .select({ breaker: circuitBreakers, name: services.name })
       .from(circuitBreakers)

@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Executor, Tx } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { circuitBreakers, services, type CircuitBreakerRow } from '../../db/schema.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
@@ -78,8 +79,15 @@ export async function applyOutcomes(
 ): Promise<{ known: Set<string>; lastEventId: number }> {
   const ids = [...outcomes.keys()].sort();
   if (ids.length === 0) return { known: new Set(), lastEventId: 0 };
-  return db.transaction(async (tx) => {
-    const instances = await tx.select({ id: services.id, name: services.name }).from(services).where(inArray(services.id, ids));
+  return runTransaction(db, async (tx) => {
+    // KEY SHARE: an instance deregistered between this read and the breaker insert below would
+    // fail the whole batch on the foreign key; this lock makes the delete wait for the commit.
+    const instances = await tx
+      .select({ id: services.id, name: services.name })
+      .from(services)
+      .where(inArray(services.id, ids))
+      .orderBy(asc(services.id))
+      .for('key share');
     const names = new Map(instances.map((instance) => [instance.id, instance.name]));
     const known = ids.filter((id) => names.has(id));
     if (known.length === 0) return { known: new Set<string>(), lastEventId: 0 };
@@ -106,7 +114,7 @@ export async function applyOutcomes(
  * `halfOpenProbes` per cooldown. True when this caller may send the probe.
  */
 export async function tryGrantProbe(db: Db, serviceId: string, name: string, config: BreakerConfig): Promise<boolean> {
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const [row] = await tx.select().from(circuitBreakers).where(eq(circuitBreakers.serviceId, serviceId)).for('update');
     if (!row) return false;
     const now = Date.now();

@@ -1,6 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { components } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
@@ -15,7 +16,7 @@ import type { Component } from './model.js';
  */
 export async function registerComponent(db: Db, input: ComponentInput): Promise<Component> {
   const definition = parseComponentDefinition(input);
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     for (;;) {
       const [existing] = await tx.select().from(components).where(eq(components.id, definition.id)).for('update');
       if (!existing) {
@@ -37,7 +38,7 @@ export async function registerComponent(db: Db, input: ComponentInput): Promise<
 }
 
 export async function unregisterComponent(db: Db, id: string): Promise<Component> {
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const [removed] = await tx.delete(components).where(eq(components.id, id)).returning();
     if (!removed) throw notFound('Component', id);
     await appendEvents(tx, [componentUnregisteredEvent(removed)]);

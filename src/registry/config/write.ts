@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db, Tx } from '../../db/client.js';
 import { AdvisoryLock } from '../../db/locks.js';
+import { runTransaction } from '../../db/transaction.js';
 import { configHistory, type ConfigEntryRow } from '../../db/schema.js';
 import { badInput, conflict, notFound } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
@@ -41,7 +42,7 @@ interface Target {
 export async function setConfig(db: Db, input: SetConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
   const target = parseTarget(input);
   const value = validateValue(input.value);
-  return db.transaction((tx) => writeConfig(tx, target, { kind: 'set', value, secret: input.secret ?? undefined }, options));
+  return runTransaction(db, (tx) => writeConfig(tx, target, { kind: 'set', value, secret: input.secret ?? undefined }, options));
 }
 
 export interface DeleteConfigInput {
@@ -53,7 +54,7 @@ export interface DeleteConfigInput {
 /** Deletes a value; NOT_FOUND when it does not exist. An environment then falls back to the global value. */
 export async function deleteConfig(db: Db, input: DeleteConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
   const target = parseTarget(input);
-  return db.transaction((tx) => writeConfig(tx, target, { kind: 'delete' }, options));
+  return runTransaction(db, (tx) => writeConfig(tx, target, { kind: 'delete' }, options));
 }
 
 export interface RollbackConfigInput {
@@ -66,7 +67,7 @@ export interface RollbackConfigInput {
 
 export async function rollbackConfig(db: Db, input: RollbackConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
   const target = parseTarget(input);
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const [old] = await tx
       .select()
       .from(configHistory)
@@ -89,7 +90,7 @@ function parseTarget(input: { key: string; environment?: string | null | undefin
 
 /**
  * The one write path: check, write the entry and its history, record the event.
- * Four statements in all (lock and read; write entry and history; append; commit),
+ * Five statements in all (lock; read; write entry and history; append; commit),
  * since every round trip inside the transaction adds to what watchers wait for.
  */
 async function writeConfig(tx: Tx, target: Target, change: Change, options: ConfigWriteOptions): Promise<ConfigEntry> {
@@ -154,18 +155,23 @@ const fromRawEntry = ({ updated_at, ...row }: RawEntryRow): ConfigEntryRow => ({
 });
 
 /**
- * Takes the key's lock and reads its entries in every environment. Every write to a
+ * Takes the key's lock, then reads its entries in every environment. Every write to a
  * key, whatever the environment, takes this lock: a global write records which
  * environments override it (and an environment write the global value it falls
- * back to), and that must not change before the commit. The lock is the left side
- * of the join, so it is taken even when the key has no entries yet.
+ * back to), and that must not change before the commit.
+ *
+ * Two statements, on purpose. Under READ COMMITTED a statement's snapshot is taken
+ * when it starts, before any lock function inside it runs: a writer that waited for
+ * the lock inside the reading statement would still read the entries as they were
+ * before the holder committed, and compute the same next version (a duplicate key
+ * on config_history). The read that follows the lock gets a fresh snapshot.
  */
 async function lockAndReadKey(tx: Tx, key: string): Promise<ConfigEntryRow[]> {
-  const rows = await tx.execute<RawEntryRow & { locked: unknown }>(sql`
-    select e.key, e.environment, e.value, e.version, e.deleted, e.secret, to_json(e.updated_at) #>> '{}' as updated_at
-    from (select pg_advisory_xact_lock(${AdvisoryLock.CONFIG_KEY}::int4, hashtext(${key}))) as lock
-    left join config_entries e on e.key = ${key}`);
-  return rows.filter((row) => row.key !== null).map(fromRawEntry);
+  await tx.execute(sql`select pg_advisory_xact_lock(${AdvisoryLock.CONFIG_KEY}::int4, hashtext(${key}))`);
+  const rows = await tx.execute<RawEntryRow>(sql`
+    select key, environment, value, version, deleted, secret, to_json(updated_at) #>> '{}' as updated_at
+    from config_entries where key = ${key}`);
+  return rows.map(fromRawEntry);
 }
 
 function checkExpectedVersion(target: Target, current: ConfigEntryRow | undefined, exists: boolean): void {

@@ -1,10 +1,14 @@
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db, Executor, Tx } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { healthChecks } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
-import { parseCheckDefinition, type CheckDefinition, type CheckPolicy, type HealthCheckInput } from './definition.js';
+import { appendEvents } from '../../events/append.js';
+import type { NewEvent } from '../../events/types.js';
+import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';
+import { parseCheckDefinition, type CheckDefinition, type CheckPolicy, type HealthCheckInput } from './definition.js';
 import type { HealthCheck } from './model.js';
 import { lockInstance, recordHealthChange } from './transitions.js';
 
@@ -17,11 +21,13 @@ export interface HealthOptions {
 /** First runs are spread over one interval, so a burst of registrations does not probe all at once. */
 const staggeredStart = (intervalMs: number) => sql`now() + ${Math.floor(Math.random() * intervalMs)}::int * interval '1 millisecond'`;
 
-export async function registerHealthCheck(db: Db, serviceId: string, input: HealthCheckInput, policy: CheckPolicy): Promise<HealthCheck> {
+export async function registerHealthCheck(db: Db, serviceId: string, input: HealthCheckInput, policy: CheckPolicy, principal?: Principal): Promise<HealthCheck> {
   const definition = parseCheckDefinition(serviceId, input, policy);
-  return db.transaction(async (tx) => {
-    const { checks: [check] } = await upsertChecks(tx, serviceId, [definition]);
-    return check!;
+  return runTransaction(db, async (tx) => {
+    const outbox: NewEvent[] = [];
+    const { checks } = await upsertChecks(tx, serviceId, [definition], outbox, principal);
+    await appendEvents(tx, outbox);
+    return checks[0]!;
   });
 }
 
@@ -31,56 +37,75 @@ export async function registerHealthCheck(db: Db, serviceId: string, input: Heal
  * recorded as a health change. Re-registering an unchanged check changes nothing;
  * a changed one keeps its status and is rescheduled.
  *
- * Returns the checks and the instance as they are after (its status counts a new
- * critical check), so the caller's answer agrees with a read right after it.
+ * Health events go to `outbox`, for the caller to append last. Returns the checks
+ * and the instance as it is after them (its aggregate status included).
  */
 export async function upsertChecks(
   tx: Tx,
   serviceId: string,
   definitions: readonly CheckDefinition[],
-): Promise<{ instance: ServiceInstance; checks: HealthCheck[] }> {
+  outbox: NewEvent[],
+  principal?: Principal,
+): Promise<{ checks: HealthCheck[]; instance: ServiceInstance }> {
   let instance = await lockInstance(tx, serviceId);
   if (!instance) throw notFound('Service instance', serviceId);
+  assertMayChangeInstance(principal, instance.name);
   const results: HealthCheck[] = [];
   for (const definition of definitions) {
-    const [existing] = await tx.select().from(healthChecks).where(eq(healthChecks.id, definition.id)).for('update');
-    if (existing && existing.serviceId !== serviceId) {
-      throw conflict(`Health check "${definition.id}" belongs to instance "${existing.serviceId}".`, { checkId: definition.id });
-    }
-    if (existing && sameDefinition(existing, definition)) {
-      results.push(existing);
-      continue;
-    }
-    if (existing) {
+    const { check, created } = await lockOrCreateCheck(tx, serviceId, definition);
+    if (created) {
+      instance = await recordHealthChange(tx, instance, { checkId: check.id, checkName: check.name, from: null, to: 'CRITICAL', output: check.output }, outbox);
+      results.push(check);
+    } else if (check.serviceId !== serviceId) {
+      throw conflict(`Health check "${definition.id}" belongs to instance "${check.serviceId}"; choose another check id.`, { checkId: definition.id });
+    } else if (sameDefinition(check, definition)) {
+      results.push(check);
+    } else {
       const [updated] = await tx
         .update(healthChecks)
         .set({ ...definition, nextRunAt: staggeredStart(definition.intervalMs), lockedBy: null, lockedUntil: null })
         .where(eq(healthChecks.id, definition.id))
         .returning();
       results.push(updated!);
-      continue;
     }
+  }
+  return { checks: results, instance };
+}
+
+/**
+ * The check with this id, locked, or the one this call inserted (new checks start
+ * CRITICAL). Two registrations of one new id can race (on two instances, even): the
+ * loser's insert does nothing and it reads the winner's row, locked, instead of
+ * failing on the primary key.
+ */
+async function lockOrCreateCheck(tx: Tx, serviceId: string, definition: CheckDefinition): Promise<{ check: HealthCheck; created: boolean }> {
+  for (;;) {
+    const [existing] = await tx.select().from(healthChecks).where(eq(healthChecks.id, definition.id)).for('update');
+    if (existing) return { check: existing, created: false };
     const [created] = await tx
       .insert(healthChecks)
       .values({ ...definition, serviceId, status: 'CRITICAL', output: 'Not checked yet.', nextRunAt: staggeredStart(definition.intervalMs) })
+      .onConflictDoNothing({ target: healthChecks.id })
       .returning();
-    instance = await recordHealthChange(tx, instance, { checkId: created!.id, checkName: created!.name, from: null, to: 'CRITICAL', output: created!.output });
-    results.push(created!);
+    if (created) return { check: created, created: true };
   }
-  return { instance, checks: results };
 }
 
 /** Removes a check; NOT_FOUND when it does not exist. The instance's status is recomputed. */
-export async function deregisterHealthCheck(db: Db, checkId: string): Promise<HealthCheck> {
-  return db.transaction(async (tx) => {
-    const [check] = await tx.select().from(healthChecks).where(eq(healthChecks.id, checkId));
+export async function deregisterHealthCheck(db: Db, checkId: string, principal?: Principal): Promise<HealthCheck> {
+  return runTransaction(db, async (tx) => {
+    // A check never moves to another instance, so this unlocked read names the instance to lock.
+    const [check] = await tx.select({ serviceId: healthChecks.serviceId }).from(healthChecks).where(eq(healthChecks.id, checkId));
     if (!check) throw notFound('Health check', checkId);
     const instance = await lockInstance(tx, check.serviceId);
+    if (instance) assertMayChangeInstance(principal, instance.name);
     const [removed] = await tx.delete(healthChecks).where(eq(healthChecks.id, checkId)).returning();
     if (!removed) throw notFound('Health check', checkId);
+    const outbox: NewEvent[] = [];
     if (instance) {
-      await recordHealthChange(tx, instance, { checkId, checkName: removed.name, from: removed.status, to: null, output: 'Check removed.' });
+      await recordHealthChange(tx, instance, { checkId, checkName: removed.name, from: removed.status, to: null, output: 'Check removed.' }, outbox);
     }
+    await appendEvents(tx, outbox);
     return removed;
   });
 }

@@ -1,7 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema.js';
 import { badInput, notFound } from '../../errors.js';
+import { appendEvents } from '../../events/append.js';
+import type { NewEvent } from '../../events/types.js';
+import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';
 import { effectiveStatus } from './model.js';
 import { lockInstance, recordHealthChange } from './transitions.js';
@@ -15,14 +19,15 @@ export interface MaintenanceInput {
  * Maintenance takes an instance out of passing discovery without deregistering it
  * (its checks keep running, so it comes back with a current status).
  */
-export async function setMaintenance(db: Db, serviceId: string, input: MaintenanceInput): Promise<ServiceInstance> {
+export async function setMaintenance(db: Db, serviceId: string, input: MaintenanceInput, principal?: Principal): Promise<ServiceInstance> {
   const reason = input.reason ?? null;
   if (reason !== null && (reason.length > 512 || reason.includes('\u0000') || !reason.isWellFormed())) {
     throw badInput('reason must be at most 512 characters of valid Unicode text.', { field: 'reason' });
   }
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const before = await lockInstance(tx, serviceId);
     if (!before) throw notFound('Service instance', serviceId);
+    assertMayChangeInstance(principal, before.name);
     const [changed] = await tx
       .update(services)
       .set(
@@ -36,6 +41,9 @@ export async function setMaintenance(db: Db, serviceId: string, input: Maintenan
     if (!switched && before.maintenanceReason === changed!.maintenanceReason) return changed!;
     const output = input.enabled ? `Maintenance mode ${switched ? 'enabled' : 'reason changed'}${reason ? `: ${reason}` : '.'}` : 'Maintenance mode disabled.';
     // Always an event, even when the status stays critical: catalogs follow maintenance from events.
-    return recordHealthChange(tx, before, { checkId: null, checkName: null, from: effectiveStatus(before), to: effectiveStatus(changed!), output }, true);
+    const outbox: NewEvent[] = [];
+    const after = await recordHealthChange(tx, before, { checkId: null, checkName: null, from: effectiveStatus(before), to: effectiveStatus(changed!), output }, outbox, true);
+    await appendEvents(tx, outbox);
+    return after;
   });
 }

@@ -1,6 +1,9 @@
 import { asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { healthChecks, services } from '../../db/schema.js';
+import { appendEvents } from '../../events/append.js';
+import type { NewEvent } from '../../events/types.js';
 import type { Evaluation, HealthCheck, ProbeResult } from './model.js';
 import { recordHealthChanges, type PendingHealthChange } from './transitions.js';
 
@@ -155,7 +158,7 @@ export interface TransitionRun {
  */
 export async function recordTransitions(db: Db, workerId: string, runs: readonly TransitionRun[]): Promise<number> {
   if (runs.length === 0) return 0;
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const serviceIds = [...new Set(runs.map((run) => run.check.serviceId))].sort();
     const instances = new Map(
       (await tx.select().from(services).where(inArray(services.id, serviceIds)).orderBy(asc(services.id)).for('update')).map((row) => [row.id, row]),
@@ -193,7 +196,9 @@ export async function recordTransitions(db: Db, workerId: string, runs: readonly
         before: instances.get(run.check.serviceId)!,
         change: { checkId: run.check.id, checkName: run.check.name, from: run.check.status, to: run.evaluation.status, output: run.result.output },
       }));
-    await recordHealthChanges(tx, changes);
+    const outbox: NewEvent[] = [];
+    await recordHealthChanges(tx, changes, outbox);
+    await appendEvents(tx, outbox);
     return kept.size;
   });
 }

@@ -2,7 +2,7 @@ import { desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor, Tx } from '../../db/client.js';
 import { healthTransitions, services } from '../../db/schema.js';
 import { badInput } from '../../errors.js';
-import { appendEvents } from '../../events/append.js';
+import type { NewEvent } from '../../events/types.js';
 import type { ServiceInstance } from '../services/model.js';
 import { healthChangedEvent } from './events.js';
 import { effectiveStatus, type CheckStatus, type HealthTransition } from './model.js';
@@ -30,8 +30,11 @@ export interface PendingHealthChange {
  * in a fixed handful of statements. The caller holds the instances' row locks
  * (SELECT … FOR UPDATE), so two checks of one instance changing at once cannot
  * both compute the aggregate from stale data. Returns the instances after.
+ *
+ * The events go to `outbox`, for the caller to append as its transaction's last
+ * statement (appendEvents holds the cluster-wide append lock until commit).
  */
-export async function recordHealthChanges(tx: Tx, pending: readonly PendingHealthChange[]): Promise<Map<string, ServiceInstance>> {
+export async function recordHealthChanges(tx: Tx, pending: readonly PendingHealthChange[], outbox: NewEvent[]): Promise<Map<string, ServiceInstance>> {
   const serviceIds = [...new Set(pending.map((entry) => entry.before.id))];
   if (serviceIds.length === 0) return new Map();
   const updated = await tx
@@ -67,9 +70,8 @@ export async function recordHealthChanges(tx: Tx, pending: readonly PendingHealt
       instanceStatus: instanceTo,
     })),
   );
-  await appendEvents(
-    tx,
-    transitions.map(({ before, change, instanceFrom, instanceTo }) => {
+  outbox.push(
+    ...transitions.map(({ before, change, instanceFrom, instanceTo }) => {
       const current = after.get(before.id)!;
       return healthChangedEvent({
         id: before.id,
@@ -86,8 +88,8 @@ export async function recordHealthChanges(tx: Tx, pending: readonly PendingHealt
 }
 
 /** One change; see recordHealthChanges. */
-export async function recordHealthChange(tx: Tx, before: ServiceInstance, change: HealthChangeInput, always = false): Promise<ServiceInstance> {
-  const after = await recordHealthChanges(tx, [{ before, change, always }]);
+export async function recordHealthChange(tx: Tx, before: ServiceInstance, change: HealthChangeInput, outbox: NewEvent[], always = false): Promise<ServiceInstance> {
+  const after = await recordHealthChanges(tx, [{ before, change, always }], outbox);
   return after.get(before.id) ?? before;
 }
 

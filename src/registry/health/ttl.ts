@@ -1,7 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { healthChecks } from '../../db/schema.js';
 import { badInput, notFound } from '../../errors.js';
+import { appendEvents } from '../../events/append.js';
+import type { NewEvent } from '../../events/types.js';
+import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';
 import { capOutput, type CheckStatus, type HealthCheck } from './model.js';
 import { lockInstance, recordHealthChange } from './transitions.js';
@@ -17,35 +21,42 @@ export interface TtlUpdate {
  * critical. Updates take effect at once (no hysteresis), as in Consul, and cancel
  * a lapse that a worker may be recording at this very moment (its lease is voided).
  */
-export async function updateTtlCheck(db: Db, checkId: string, update: TtlUpdate): Promise<HealthCheck> {
+export async function updateTtlCheck(db: Db, checkId: string, update: TtlUpdate, principal?: Principal): Promise<HealthCheck> {
   if (update.status === 'UNKNOWN') throw badInput('A TTL check can be set PASSING, WARNING or CRITICAL.', { field: 'status' });
   const status = update.status;
   const output = capOutput(update.output ?? '');
   if (output.includes('\u0000') || !output.isWellFormed()) throw badInput('output must be valid Unicode text without NUL characters.', { field: 'output' });
-  return db.transaction(async (tx) => {
-    const [found] = await tx.select({ serviceId: healthChecks.serviceId, kind: healthChecks.kind }).from(healthChecks).where(eq(healthChecks.id, checkId));
+  return runTransaction(db, async (tx) => {
+    // A check never moves to another instance, so this unlocked read names the instance to lock;
+    // everything the update depends on (its kind, its status) is read again, locked.
+    const [found] = await tx.select({ serviceId: healthChecks.serviceId }).from(healthChecks).where(eq(healthChecks.id, checkId));
     if (!found) throw notFound('Health check', checkId);
-    if (found.kind !== 'TTL') throw badInput(`Health check "${checkId}" is a ${found.kind} check; only TTL checks take updates.`, { field: 'checkId' });
-    const instance = (await lockInstance(tx, found.serviceId))!;
+    // The instance goes with its checks (cascade): gone here means the check is gone too.
+    const instance = await lockInstance(tx, found.serviceId);
+    if (!instance) throw notFound('Health check', checkId);
+    assertMayChangeInstance(principal, instance.name);
     const [previous] = await tx.select().from(healthChecks).where(eq(healthChecks.id, checkId)).for('update');
     if (!previous) throw notFound('Health check', checkId);
+    if (previous.kind !== 'TTL') throw badInput(`Health check "${checkId}" is a ${previous.kind} check; only TTL checks take updates.`, { field: 'checkId' });
     const [updated] = await tx
       .update(healthChecks)
       .set(ttlRefresh(status, output, previous.status))
       .where(eq(healthChecks.id, checkId))
       .returning();
     if (updated!.status !== previous.status) {
-      await recordHealthChange(tx, instance, { checkId, checkName: updated!.name, from: previous.status, to: updated!.status, output });
+      const outbox: NewEvent[] = [];
+      await recordHealthChange(tx, instance, { checkId, checkName: updated!.name, from: previous.status, to: updated!.status, output }, outbox);
+      await appendEvents(tx, outbox);
     }
     return updated!;
   });
 }
 
 /**
- * A heartbeat also passes every TTL check of the instance (the caller has locked
- * the instance). Returns the instance as the checks leave it, for the answer.
+ * A heartbeat also passes every TTL check of the instance (the caller has locked the
+ * instance). Health events go to `outbox`, for the caller to append last.
  */
-export async function passTtlChecks(tx: Tx, instance: ServiceInstance): Promise<ServiceInstance> {
+export async function passTtlChecks(tx: Tx, instance: ServiceInstance, outbox: NewEvent[]): Promise<ServiceInstance> {
   const previous = await tx
     .select({ id: healthChecks.id, name: healthChecks.name, status: healthChecks.status })
     .from(healthChecks)
@@ -55,7 +66,7 @@ export async function passTtlChecks(tx: Tx, instance: ServiceInstance): Promise<
   for (const check of previous) {
     await tx.update(healthChecks).set(ttlRefresh('PASSING', 'Heartbeat received.', check.status)).where(eq(healthChecks.id, check.id));
     if (check.status !== 'PASSING') {
-      current = await recordHealthChange(tx, current, { checkId: check.id, checkName: check.name, from: check.status, to: 'PASSING', output: 'Heartbeat received.' });
+      current = await recordHealthChange(tx, current, { checkId: check.id, checkName: check.name, from: check.status, to: 'PASSING', output: 'Heartbeat received.' }, outbox);
     }
   }
   return current;

@@ -1,5 +1,6 @@
 import { asc, inArray, lte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema.js';
 import { appendEvents } from '../../events/append.js';
 import { unregisteredEvent } from './events.js';
@@ -14,7 +15,7 @@ export const SWEEP_BATCH = 500;
  * (by then it is renewed).
  */
 export async function expireLapsedServices(db: Db, limit = SWEEP_BATCH): Promise<ServiceInstance[]> {
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const lapsed = tx
       .select({ id: services.id })
       .from(services)

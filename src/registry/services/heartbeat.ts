@@ -1,7 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
+import { appendEvents } from '../../events/append.js';
+import type { NewEvent } from '../../events/types.js';
+import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import { passTtlChecks } from '../health/ttl.js';
 import type { ServiceInstance } from './model.js';
 
@@ -11,8 +15,8 @@ import type { ServiceInstance } from './model.js';
  * one per instance per few seconds they would drown the log. Expiry, when it comes,
  * is an event; so is a TTL check turning passing again.
  */
-export async function heartbeat(db: Db, id: string): Promise<ServiceInstance> {
-  return db.transaction(async (tx) => {
+export async function heartbeat(db: Db, id: string, principal?: Principal): Promise<ServiceInstance> {
+  return runTransaction(db, async (tx) => {
     const [renewed] = await tx
       .update(services)
       .set({
@@ -22,8 +26,11 @@ export async function heartbeat(db: Db, id: string): Promise<ServiceInstance> {
       .where(eq(services.id, id))
       .returning();
     if (!renewed) throw notFound('Service instance', id);
-    // The answer is the instance after its TTL checks passed, not the row before
-    // (which would still say CRITICAL next to checks that say passing).
-    return passTtlChecks(tx, renewed);
+    // The update holds the row lock: the owner checked here is the owner at commit (FORBIDDEN rolls the renewal back).
+    assertMayChangeInstance(principal, renewed.name);
+    const outbox: NewEvent[] = [];
+    const after = await passTtlChecks(tx, renewed, outbox);
+    await appendEvents(tx, outbox);
+    return after;
   });
 }

@@ -1,11 +1,14 @@
 import { eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema.js';
 import { appendEvents } from '../../events/append.js';
 import { upsertChecks } from '../health/checks.js';
 import { parseCheckDefinition, type CheckPolicy } from '../health/definition.js';
 import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionInput } from './definition.js';
+import type { NewEvent } from '../../events/types.js';
+import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import { registeredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
 
@@ -22,26 +25,30 @@ export const leaseEnd = (ttlMs: number | null) =>
  * (Consul skips such no-op writes too). Health checks given with the definition are
  * added or updated by id in the same transaction; others the instance has stay.
  */
-export async function registerService(db: Db, input: ServiceDefinitionInput, policy: CheckPolicy): Promise<ServiceInstance> {
+export async function registerService(db: Db, input: ServiceDefinitionInput, policy: CheckPolicy, principal?: Principal): Promise<ServiceInstance> {
   const definition = parseServiceDefinition(input);
   const checks = (input.healthChecks ?? []).map((check) => parseCheckDefinition(definition.id, check, policy));
-  return db.transaction(async (tx) => {
+  assertMayChangeInstance(principal, definition.name);
+  return runTransaction(db, async (tx) => {
+    const outbox: NewEvent[] = [];
+    let instance: ServiceInstance;
     for (;;) {
       const [existing] = await tx.select().from(services).where(eq(services.id, definition.id)).for('update');
       if (!existing) {
         // Two first registrations of one id can race; the loser's insert does nothing
-        // and the loop comes back to update the winner's row.
+        // and the loop comes back to update the winner's row (and check who owns it).
         const [created] = await tx
           .insert(services)
           .values({ ...definition, lastHeartbeatAt: sql`now()`, expiresAt: leaseEnd(definition.ttlMs) })
           .onConflictDoNothing({ target: services.id })
           .returning();
         if (!created) continue;
-        await appendEvents(tx, [registeredEvent(created, true)]);
-        // Answer with the instance as its checks leave it (a new check starts critical).
-        return checks.length ? (await upsertChecks(tx, definition.id, checks)).instance : created;
+        outbox.push(registeredEvent(created, true));
+        instance = created;
+        break;
       }
-
+      // Under the row lock: a token may not take over an id registered under another name.
+      assertMayChangeInstance(principal, existing.name);
       const changed = !sameDefinition(existing, definition);
       const [updated] = await tx
         .update(services)
@@ -52,9 +59,14 @@ export async function registerService(db: Db, input: ServiceDefinitionInput, pol
         })
         .where(eq(services.id, definition.id))
         .returning();
-      if (changed) await appendEvents(tx, [registeredEvent(updated!, false)]);
-      return checks.length ? (await upsertChecks(tx, definition.id, checks)).instance : updated!;
+      if (changed) outbox.push(registeredEvent(updated!, false));
+      instance = updated!;
+      break;
     }
+    // The registration's event first, then its checks' health events; appended last of all.
+    if (checks.length) instance = (await upsertChecks(tx, definition.id, checks, outbox)).instance;
+    await appendEvents(tx, outbox);
+    return instance;
   });
 }
 

@@ -1,8 +1,10 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema.js';
 import { badInput, notFound } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
+import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import { ServiceLimits } from './definition.js';
 import { registeredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
@@ -11,13 +13,14 @@ import type { ServiceInstance } from './model.js';
  * Changes an instance's weight (0 drains it). Every server reads weights from the
  * same row, so the next selection anywhere uses it; watchers get an UPDATED change.
  */
-export async function updateWeight(db: Db, id: string, weight: number): Promise<ServiceInstance> {
+export async function updateWeight(db: Db, id: string, weight: number, principal?: Principal): Promise<ServiceInstance> {
   if (!Number.isInteger(weight) || weight < 0 || weight > ServiceLimits.maxWeight) {
     throw badInput(`weight must be an integer from 0 to ${ServiceLimits.maxWeight}.`, { field: 'weight' });
   }
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const [before] = await tx.select().from(services).where(eq(services.id, id)).for('update');
     if (!before) throw notFound('Service instance', id);
+    assertMayChangeInstance(principal, before.name);
     // The same weight changes nothing: touching updatedAt without an event would
     // answer a time that no catalog (and so no read) ever shows.
     if (before.weight === weight) return before;

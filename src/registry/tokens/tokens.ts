@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Executor } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
 import { tokens, type TokenRow, type TokenScopeValue } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
 import { currentActor } from '../../events/actor.js';
@@ -55,7 +56,7 @@ export async function createToken(db: Db, input: TokenInput): Promise<{ token: T
   const parsed = parseInput(tokenSchema, input, 'token', { expiresInMs: 'expiresIn' });
   const id = `tok_${randomBytes(8).toString('hex')}`;
   const secret = `sbt_${randomBytes(32).toString('base64url')}`;
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const [token] = await tx
       .insert(tokens)
       .values({
@@ -76,7 +77,7 @@ export async function createToken(db: Db, input: TokenInput): Promise<{ token: T
 
 /** Revokes a token at once, everywhere; NOT_FOUND when unknown. Revoking twice changes nothing. */
 export async function revokeToken(db: Db, id: string): Promise<TokenRow> {
-  return db.transaction(async (tx) => {
+  return runTransaction(db, async (tx) => {
     const [existing] = await tx.select().from(tokens).where(eq(tokens.id, id)).for('update');
     if (!existing) throw notFound('Token', id);
     if (existing.revokedAt) return existing;
