@@ -148,13 +148,14 @@ describe('SQLSTATEs mapped at the db boundary', () => {
       create function slow_commit_sleep() returns trigger language plpgsql as $$ begin perform pg_sleep(2); return null; end $$;
       create constraint trigger slow_commit_at_commit after insert on slow_commit deferrable initially deferred
         for each row execute function slow_commit_sleep();`);
-    const writing = runTransaction(database.db, (tx) => tx.execute(sql`insert into slow_commit values (1)`));
+    // Observed from the start: it rejects while the test is still terminating the backend.
+    const writing = failure(runTransaction(database.db, (tx) => tx.execute(sql`insert into slow_commit values (1)`)));
     const pid = await eventually(async () => {
       const [row] = await database.sql<{ pid: number }[]>`select pid from pg_stat_activity where query = 'commit' and state = 'active' and datname = current_database()`;
       return row?.pid;
     });
     await database.sql`select pg_terminate_backend(${pid})`;
-    const error = await failure(writing);
+    const error = await writing;
     expect(error.code).toBe('UNAVAILABLE');
     expect(error.details).toEqual({ outcome: 'unknown' });
     expect(error.message).toMatch(/may or may not have been applied/);
@@ -210,11 +211,11 @@ describe('abandoned writes', () => {
       const release = deferred();
       const holding = runTransaction(single.db, () => release.promise); // holds the only connection
       const controller = new AbortController();
-      const waiting = runWithSignal(controller.signal, () => setConfig(single.db, { key: 'waited.key', value: 1 }, { historyLimit: 10 }));
+      const waiting = failure(runWithSignal(controller.signal, () => setConfig(single.db, { key: 'waited.key', value: 1 }, { historyLimit: 10 })));
       controller.abort(); // gave up while queued for the connection
       release.resolve();
       await holding;
-      const error = await failure(waiting);
+      const error = await waiting;
       expect(error.details).toEqual({ outcome: 'not_applied' });
       const rows = await database.sql`select 1 from config_entries where key = 'waited.key'`;
       expect(rows).toHaveLength(0);

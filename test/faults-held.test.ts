@@ -150,48 +150,52 @@ describe('faults a write load must survive', () => {
 
   it('a health worker killed mid-run: its checks are taken over by the other worker within the lease', async () => {
     const target = await startHttpTarget();
-    extra.push({ stop: () => target.close() });
-    const CHECKS = 20;
-    const path = (i: number) => `/held-${i}`;
-    const workers: WorkerProcess[] = await Promise.all(
-      ['doomed', 'survivor'].map((name) => spawnWorker({ DATABASE_URL: database.url, SWITCHBOARD_NODE_NAME: name })),
-    );
-    extra.push(...workers);
-    const client = clients.create(nodes[0]!.url);
-    for (let i = 0; i < CHECKS; i++) {
-      await client.request(RegisterServiceDocument, {
-        input: instance({ id: `held-${i}`, name: 'held', healthChecks: [{ http: target.url(path(i)), interval: '1s', timeout: '1s' }] }),
+    const workers: WorkerProcess[] = [];
+    try {
+      const CHECKS = 20;
+      const path = (i: number) => `/held-${i}`;
+      workers.push(...(await Promise.all(
+        ['doomed', 'survivor'].map((name) => spawnWorker({ DATABASE_URL: database.url, SWITCHBOARD_NODE_NAME: name })),
+      )));
+      const client = clients.create(nodes[0]!.url);
+      for (let i = 0; i < CHECKS; i++) {
+        await client.request(RegisterServiceDocument, {
+          input: instance({ id: `held-${i}`, name: 'held', healthChecks: [{ http: target.url(path(i)), interval: '1s', timeout: '1s' }] }),
+        });
+      }
+
+      // Both workers hold leases; take a snapshot of the doomed one's, then kill it.
+      const doomedLeases = await eventually(async () => {
+        const rows = await database.sql<{ service_id: string; locked_by: string }[]>`select service_id, locked_by from health_checks where locked_by is not null`;
+        const doomed = rows.filter((row) => row.locked_by.startsWith('doomed/'));
+        return doomed.length > 0 && rows.some((row) => row.locked_by.startsWith('survivor/')) ? doomed : undefined;
+      }, 15_000, 20);
+      workers[0]!.child.kill('SIGKILL');
+      const killedAt = Date.now();
+      expect(await workers[0]!.stop()).toBeNull();
+
+      // The lease is the probe timeout (1s) plus 2s grace; the survivor looks for due checks at
+      // least every second. So each check runs again within about 4s, never left for good.
+      const LEASE_MS = 3_000;
+      const takeover = LEASE_MS + 1_000 + 1_500; // lease, the survivor's idle poll, a loaded machine
+      await sleep(takeover);
+      const gaps = Array.from({ length: CHECKS }, (_, i) => {
+        const after = target.hits(path(i)).filter((at) => at > killedAt + 100);
+        return after.length === 0 ? Infinity : after[0]! - killedAt;
       });
+      expect(Math.max(...gaps), `first run after the kill, per check: ${gaps.join(', ')} ms`).toBeLessThanOrEqual(takeover);
+      // Among them, the ones the killed worker held when it died.
+      expect(doomedLeases.map((row) => row.service_id).every((id) => id.startsWith('held-'))).toBe(true);
+
+      // From then on the survivor runs every check, once a second.
+      const from = Date.now();
+      await sleep(3_000);
+      for (let i = 0; i < CHECKS; i++) expect(target.hits(path(i)).filter((at) => at >= from).length, `check ${i}`).toBeGreaterThanOrEqual(2);
+      const owners = await database.sql<{ locked_by: string }[]>`select distinct locked_by from health_checks where locked_by is not null`;
+      expect(owners.every((row) => row.locked_by.startsWith('survivor/'))).toBe(true);
+    } finally {
+      await Promise.all(workers.map((worker) => worker.stop('SIGKILL')));
+      await target.close();
     }
-
-    // Both workers hold leases; take a snapshot of the doomed one's, then kill it.
-    const doomedLeases = await eventually(async () => {
-      const rows = await database.sql<{ service_id: string; locked_by: string }[]>`select service_id, locked_by from health_checks where locked_by is not null`;
-      const doomed = rows.filter((row) => row.locked_by.startsWith('doomed/'));
-      return doomed.length > 0 && rows.some((row) => row.locked_by.startsWith('survivor/')) ? doomed : undefined;
-    }, 15_000, 20);
-    workers[0]!.child.kill('SIGKILL');
-    const killedAt = Date.now();
-    expect(await workers[0]!.stop()).toBeNull();
-
-    // The lease is the probe timeout (1s) plus 2s grace; the survivor looks for due checks at
-    // least every second. So each check runs again within about 4s, never left for good.
-    const LEASE_MS = 3_000;
-    const takeover = LEASE_MS + 1_000 + 1_500; // lease, the survivor's idle poll, a loaded machine
-    await sleep(takeover);
-    const gaps = Array.from({ length: CHECKS }, (_, i) => {
-      const after = target.hits(path(i)).filter((at) => at > killedAt + 100);
-      return after.length === 0 ? Infinity : after[0]! - killedAt;
-    });
-    expect(Math.max(...gaps), `first run after the kill, per check: ${gaps.join(', ')} ms`).toBeLessThanOrEqual(takeover);
-    // Among them, the ones the killed worker held when it died.
-    expect(doomedLeases.map((row) => row.service_id).every((id) => id.startsWith('held-'))).toBe(true);
-
-    // From then on the survivor runs every check, once a second.
-    const from = Date.now();
-    await sleep(3_000);
-    for (let i = 0; i < CHECKS; i++) expect(target.hits(path(i)).filter((at) => at >= from).length, `check ${i}`).toBeGreaterThanOrEqual(2);
-    const owners = await database.sql<{ locked_by: string }[]>`select distinct locked_by from health_checks where locked_by is not null`;
-    expect(owners.every((row) => row.locked_by.startsWith('survivor/'))).toBe(true);
   }, 120_000);
 });
