@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   /** An event cursor older than what retention kept: resynchronise, then resume. */
   | 'CURSOR_EXPIRED'
+  /** The database is unreachable or did not answer in time; retry. `outcome: "unknown"` on a write that may have committed. */
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 export class SwitchboardError extends Error {

@@ -18,6 +18,7 @@ import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from '../registry/access/index.js';
 import type { Authenticator } from './auth.js';
+import { useRequestDeadline } from './deadline.js';
 import { useJitForHotOperations } from './jit.js';
 import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
@@ -43,7 +44,7 @@ export function createGraphQLHandler(
   authenticator: Authenticator,
   limits: RequestLimits,
   log: Logger,
-  options: { jitAfterRuns?: number | undefined } = {},
+  options: { jitAfterRuns?: number | undefined; requestTimeoutMs?: number | undefined } = {},
 ): Yoga {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
@@ -78,6 +79,8 @@ export function createGraphQLHandler(
       guardSubscriptions(authenticator, limits.subscriptionsPerToken),
       useSharedSubscriptionResults(),
       ...(options.jitAfterRuns === undefined ? [] : [useJitForHotOperations(options.jitAfterRuns)]),
+      // Last: it wraps whichever execute the plugins above chose (see deadline.ts).
+      ...(options.requestTimeoutMs === undefined ? [] : [useRequestDeadline(options.requestTimeoutMs)]),
     ],
   });
 }

@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   log: Logger;
   /** Readiness: resolves when the node can serve (its database answers). */
   checkReady: () => Promise<void>;
+  /** How long a query or mutation may take (SWITCHBOARD_REQUEST_TIMEOUT). */
+  requestTimeoutMs: number;
 }
 
 export interface HttpServer {
@@ -32,10 +34,35 @@ export interface HttpServer {
   close(timeoutMs: number): Promise<void>;
 }
 
+/** A load balancer asking /readyz wants an answer now, not when the database's connect timeout ends. */
+const READINESS_TIMEOUT_MS = 2_000;
+
+/** Whether `check` succeeds within `timeoutMs`; logs when readiness changes, with the reason. */
+function readinessProbe(check: () => Promise<void>, timeoutMs: number, log: Logger): () => Promise<boolean> {
+  let wasReady = true;
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs}ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([check(), timedOut]);
+      if (!wasReady) log.info('ready: the database answers again');
+      wasReady = true;
+    } catch (error) {
+      if (wasReady) log.warn({ err: toError(error) }, 'not ready: the database is unreachable');
+      wasReady = false;
+    } finally {
+      clearTimeout(timer);
+    }
+    return wasReady;
+  };
+}
+
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { log } = options;
   const { authenticator, limits } = options;
-  const yoga = createGraphQLHandler(options.context, authenticator, limits, log, { jitAfterRuns: options.jitAfterRuns });
+  const yoga = createGraphQLHandler(options.context, authenticator, limits, log, { jitAfterRuns: options.jitAfterRuns, requestTimeoutMs: options.requestTimeoutMs });
   let shuttingDown = false;
 
   const server = createServer((req, res) => {
@@ -73,14 +100,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     await yoga.requestListener(req, res);
   }
 
+  const readiness = readinessProbe(options.checkReady, Math.min(options.requestTimeoutMs, READINESS_TIMEOUT_MS), log);
   async function sendReadiness(res: ServerResponse): Promise<void> {
     if (shuttingDown) return sendJson(res, 503, { status: 'shutting down' });
-    try {
-      await options.checkReady();
-      sendJson(res, 200, { status: 'ready' });
-    } catch (error) {
-      sendJson(res, 503, { status: 'unavailable', reason: toError(error).message });
-    }
+    // Anyone may ask /readyz: the driver's words (a statement, a host) go to the log, not to them.
+    if (await readiness()) sendJson(res, 200, { status: 'ready' });
+    else sendJson(res, 503, { status: 'unavailable', reason: 'database unreachable' });
   }
 
   const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log);

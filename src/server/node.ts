@@ -52,8 +52,13 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
   if (embedded) cleanups.push(() => embedded.stop());
   try {
     await runMigrations(databaseUrl);
-    const database = connectDatabase(databaseUrl, { poolSize: config.dbPoolSize, applicationName: `switchboard ${role} ${config.nodeName}` });
-    cleanups.unshift(() => database.close());
+    const database = connectDatabase(databaseUrl, {
+      poolSize: config.dbPoolSize,
+      applicationName: `switchboard ${role} ${config.nodeName}`,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+    });
+    // In-flight requests are over by then; a database that is away must not hold the exit for long.
+    cleanups.unshift(() => database.close(1));
 
     const sweeps = startSweeps(database.db, config, log);
     cleanups.unshift(sweeps);
@@ -92,6 +97,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       authenticator: new Authenticator(database.db, config.adminToken, feed),
       limits: config.limits,
       jitAfterRuns: config.jitAfterRuns,
+      requestTimeoutMs: config.requestTimeoutMs,
       context: { db: database.db, feed, settings, roundRobin: new RoundRobin(), outcomes, registrations, catalog, halfOpenBusy: new Map() },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
@@ -101,7 +107,8 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
 
     const stop = async () => {
       log.info('shutting down: refusing new connections, finishing in-flight requests');
-      const draining = http.close(config.shutdownTimeoutMs);
+      // Draining may take most of the shutdown timeout; what follows (flushes, closing the pool) the rest.
+      const draining = http.close(config.shutdownTimeoutMs - Math.min(2_000, config.shutdownTimeoutMs / 4));
       // Ending the feed completes every subscription, so streaming responses can finish.
       await feed.close();
       await draining;

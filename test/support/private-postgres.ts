@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded.js';
@@ -19,6 +19,12 @@ export interface PrivatePostgres {
   stop(): Promise<void>;
   start(): Promise<void>;
   restart(): Promise<void>;
+  /**
+   * Freezes every PostgreSQL process (SIGSTOP): connections stay open and statements hang, as
+   * with a partitioned or overloaded server, instead of failing at once as with a stopped one.
+   */
+  pause(): void;
+  resume(): void;
   /** Stops it and removes its directory. */
   dispose(): Promise<void>;
 }
@@ -30,7 +36,22 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const { port, url } = server;
   await runMigrations(url);
 
+  // Every backend calls setsid(), so no one process group holds them all: signal the postmaster
+  // and each of its children (found through /proc, so Linux only).
+  const signalServer = (signal: NodeJS.Signals) => {
+    const postmaster = Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    for (const pid of [postmaster, ...childrenOf(postmaster)]) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // exited meanwhile (a backend whose client left)
+      }
+    }
+    paused = signal === 'SIGSTOP';
+  };
+  let paused = false;
   const stop = async () => {
+    if (paused) signalServer('SIGCONT');
     const running = server;
     server = undefined;
     await running?.stop();
@@ -51,9 +72,28 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       await stop();
       await start();
     },
+    pause: () => signalServer('SIGSTOP'),
+    resume: () => signalServer('SIGCONT'),
     async dispose() {
+      if (server && paused) signalServer('SIGCONT');
       await stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function childrenOf(parent: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command (which may hold spaces) start after its closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parentPid === parent) children.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return children;
 }
