@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LatestEventIdDocument, OnServiceChangedDocument } from '../src/client/index.js';
 import { clientFactory, take } from './support/client.js';
@@ -44,7 +46,7 @@ afterAll(async () => {
 // Each test starts with PostgreSQL up and both servers ready, whatever the previous test left.
 beforeEach(async () => {
   await pg.start();
-  for (const node of [a, b]) if (alive(node)) await untilOk(async () => ({ ok: (await readiness(node.url)).status === 200, ms: 0 }), 10_000);
+  for (const node of [a, b]) if (alive(node) && !node.child.killed) await untilOk(async () => ({ ok: (await readiness(node.url)).status === 200, ms: 0 }), 10_000);
 }, 30_000);
 
 function alive(node: NodeProcess): boolean {
@@ -185,60 +187,94 @@ describe('PostgreSQL stopped for five seconds', () => {
 });
 
 describe('PostgreSQL frozen (connections open, no answers)', () => {
-  it('a write the client gave up on, or whose deadline passed, is not applied when PostgreSQL answers again', async () => {
-    // One key per write: two late writes to one key would also fail on each other, and hide the fault.
-    const abandonedKey = 'probe-abandoned';
-    const timedOutKey = 'probe-timed-out';
-    for (const key of [abandonedKey, timedOutKey]) expect((await ask(a.url, SET_CONFIG, { key, value: 'before' })).ok).toBe(true);
+  /**
+   * Sets each key to "before", freezes PostgreSQL for `freezeMs` while `during` sends writes that
+   * must not be applied, then sets each key to "newer" and returns what each key went through.
+   */
+  async function writesAcrossFreeze(keys: string[], freezeMs: number, during: () => Promise<void>) {
+    for (const key of keys) await untilOk(() => ask(a.url, SET_CONFIG, { key, value: 'before' }), 10_000);
     // Open connections in both pools first, so the writes below are sent at once and hang.
     for (const node of [a, b]) {
-      const warm = await Promise.all(Array.from({ length: 10 }, (_, i) => ask(node.url, SET_CONFIG, { key: `warm-${i}`, value: i })));
-      expect(warm.every((answer) => answer.ok)).toBe(true);
+      await Promise.all(Array.from({ length: 10 }, (_, i) => untilOk(() => ask(node.url, SET_CONFIG, { key: `warm-${i}`, value: i }), 10_000)));
     }
-
     pg.pause();
-    let resumed = false;
+    const frozenAt = performance.now();
     try {
-      const frozenAt = performance.now();
-      // The client gives up after 1 s and disconnects; the server's deadline is later.
-      await expect(ask(a.url, SET_CONFIG, { key: abandonedKey, value: 'abandoned' }, AbortSignal.timeout(1_000))).rejects.toThrow();
-      // This one waits for the server's deadline: UNAVAILABLE, outcome unknown (it might have committed).
-      const timedOut = await ask(b.url, SET_CONFIG, { key: timedOutKey, value: 'timed out' });
-      expect(timedOut).toMatchObject({ ok: false, code: 'UNAVAILABLE', outcome: 'unknown' });
-      expect(timedOut.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 500);
-
-      await sleep(4_000 - (performance.now() - frozenAt));
-      pg.resume();
-      resumed = true;
+      await during();
+      await sleep(freezeMs - (performance.now() - frozenAt));
     } finally {
-      if (!resumed) pg.resume();
+      pg.resume();
     }
-
-    for (const key of [abandonedKey, timedOutKey]) await untilOk(() => ask(a.url, SET_CONFIG, { key, value: 'newer' }), 10_000);
+    for (const key of keys) await untilOk(() => ask(a.url, SET_CONFIG, { key, value: 'newer' }), 10_000);
     await sleep(1_000); // time for a late write to land, were one still coming
-
-    const history = await inDatabase(pg.url, async (sql) => {
+    return inDatabase(pg.url, async (sql) => {
       const events = await sql<{ key: string; value: unknown }[]>`
         select data->>'key' as key, data->'newValue' as value from events
-        where type = 'config.changed' and data->>'key' in (${abandonedKey}, ${timedOutKey}) order by id`;
-      const entries = await sql<{ key: string; value: unknown }[]>`select key, value from config_entries where key in (${abandonedKey}, ${timedOutKey})`;
+        where type = 'config.changed' and data->>'key' = any(${keys}) order by id`;
+      const entries = await sql<{ key: string; value: unknown }[]>`select key, value from config_entries where key = any(${keys})`;
       return {
-        events: Object.fromEntries([abandonedKey, timedOutKey].map((key) => [key, events.filter((event) => event.key === key).map((event) => event.value)])),
+        events: Object.fromEntries(keys.map((key) => [key, events.filter((event) => event.key === key).map((event) => event.value)])),
         values: Object.fromEntries(entries.map((entry) => [entry.key, entry.value])),
       };
     });
-    expect(history.events).toEqual({ [abandonedKey]: ['before', 'newer'], [timedOutKey]: ['before', 'newer'] });
-    expect(history.values).toEqual({ [abandonedKey]: 'newer', [timedOutKey]: 'newer' });
+  }
+
+  const untouched = (keys: string[]) => ({
+    events: Object.fromEntries(keys.map((key) => [key, ['before', 'newer']])),
+    values: Object.fromEntries(keys.map((key) => [key, 'newer'])),
+  });
+
+  // One key per write: two late writes to one key would also fail on each other, and hide the fault.
+  it('a write whose client went away (HTTP or WebSocket) is not applied when PostgreSQL answers again, before its deadline', async () => {
+    const keys = ['gone-http', 'gone-socket'];
+    // PostgreSQL answers again before the server's deadline: only the disconnect can stop these.
+    const history = await writesAcrossFreeze(keys, REQUEST_TIMEOUT_MS * 0.6, async () => {
+      const overHttp = ask(a.url, SET_CONFIG, { key: 'gone-http', value: 'abandoned' }, AbortSignal.timeout(REQUEST_TIMEOUT_MS * 0.2));
+      const socketClient = createClient({ url: b.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+      const overSocket = new Promise<void>((resolve) => {
+        socketClient.subscribe({ query: SET_CONFIG, variables: { key: 'gone-socket', value: 'abandoned' } }, { next: () => {}, error: () => resolve(), complete: () => resolve() });
+      });
+      await expect(overHttp).rejects.toThrow();
+      await socketClient.dispose();
+      await overSocket;
+    });
+    expect(history).toEqual(untouched(keys));
+  }, 60_000);
+
+  it('a write whose deadline passed is answered UNAVAILABLE, outcome unknown, and not applied when PostgreSQL answers again', async () => {
+    const keys = ['timed-out'];
+    const history = await writesAcrossFreeze(keys, REQUEST_TIMEOUT_MS * 2, async () => {
+      const timedOut = await ask(b.url, SET_CONFIG, { key: 'timed-out', value: 'timed out' });
+      expect(timedOut).toMatchObject({ ok: false, code: 'UNAVAILABLE', outcome: 'unknown' });
+      expect(timedOut.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 500);
+    });
+    expect(history).toEqual(untouched(keys));
   }, 60_000);
 });
 
 describe('SIGTERM while PostgreSQL is away', () => {
-  it('a server exits within its shutdown timeout', async () => {
-    await pg.stop();
+  // The signal ends the process (exit code, not killed) within the shutdown timeout; a little slack for process exit.
+  const withinShutdownTimeout = async (node: NodeProcess) => {
     const started = performance.now();
-    const code = await b.stop('SIGTERM');
-    const took = performance.now() - started;
-    expect(took).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1_000);
+    const code = await node.stop('SIGTERM');
+    expect(performance.now() - started).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1_000);
     expect(code).not.toBeNull();
+  };
+
+  it('a server exits within its shutdown timeout while PostgreSQL is frozen, a request in flight', async () => {
+    pg.pause();
+    try {
+      const inFlight = ask(a.url, SET_CONFIG, { key: 'at-shutdown', value: 1 });
+      await sleep(200);
+      await withinShutdownTimeout(a);
+      await inFlight;
+    } finally {
+      pg.resume();
+    }
+  }, 30_000);
+
+  it('a server exits within its shutdown timeout while PostgreSQL is stopped', async () => {
+    await pg.stop();
+    await withinShutdownTimeout(b);
   }, 30_000);
 });
