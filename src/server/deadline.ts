@@ -1,13 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { GraphQLError, getOperationAST, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket } from 'ws';
 import { runWithSignal } from '../db/deadline.js';
 import { SwitchboardError } from '../errors.js';
 
-/** What the transports put in the context: the HTTP request/response, or the operation's WebSocket. */
+/** What the transports put in the context: the HTTP response, or the operation's WebSocket. */
 interface TransportContext {
-  req?: IncomingMessage;
   res?: ServerResponse;
   socket?: WebSocket;
 }
@@ -29,7 +28,7 @@ type Execute = (args: ExecutionArgs) => unknown;
  */
 export function useRequestDeadline(timeoutMs: number): Plugin {
   return {
-    onExecute({ args, executeFn, setExecuteFn }) {
+    onExecute({ executeFn, setExecuteFn }) {
       const run = executeFn as Execute;
       setExecuteFn((executionArgs) => runWithDeadline(executionArgs, run, timeoutMs));
     },
@@ -70,15 +69,7 @@ function deadlineError(args: ExecutionArgs, timeoutMs: number): SwitchboardError
 
 /** Calls `gone` once if the client disconnects before its answer is sent; returns the unsubscribe. */
 function onClientGone(context: TransportContext, gone: () => void): () => void {
-  if (context.socket) {
-    const socket = context.socket;
-    if (socket.readyState >= socket.CLOSING) {
-      gone();
-      return () => {};
-    }
-    socket.once('close', gone);
-    return () => socket.off('close', gone);
-  }
+  if (context.socket) return onSocketClosed(context.socket, gone);
   const { res } = context;
   if (!res) return () => {};
   // The response closes either way; only a close before the answer was written means the client left.
@@ -88,4 +79,30 @@ function onClientGone(context: TransportContext, gone: () => void): () => void {
   if (res.closed) closed();
   res.once('close', closed);
   return () => res.off('close', closed);
+}
+
+/**
+ * One 'close' listener per WebSocket, whatever the number of operations in flight on it: a listener
+ * per operation would pass the emitter's limit of 10 and warn about a leak that is not one.
+ */
+const inFlightOnSocket = new WeakMap<WebSocket, Set<() => void>>();
+
+function onSocketClosed(socket: WebSocket, gone: () => void): () => void {
+  if (socket.readyState >= socket.CLOSING) {
+    gone();
+    return () => {};
+  }
+  const operations = inFlightOnSocket.get(socket) ?? watchClose(socket);
+  operations.add(gone);
+  return () => operations.delete(gone);
+}
+
+function watchClose(socket: WebSocket): Set<() => void> {
+  const operations = new Set<() => void>();
+  socket.once('close', () => {
+    for (const gone of operations) gone();
+    operations.clear();
+  });
+  inFlightOnSocket.set(socket, operations);
+  return operations;
 }
