@@ -231,7 +231,7 @@ describe('PostgreSQL frozen (connections open, no answers)', () => {
     const keys = ['gone-http', 'gone-socket'];
     // PostgreSQL answers again before the server's deadline: only the disconnect can stop these.
     const history = await writesAcrossFreeze(keys, REQUEST_TIMEOUT_MS * 0.6, async () => {
-      const overHttp = ask(a.url, SET_CONFIG, { key: 'gone-http', value: 'abandoned' }, AbortSignal.timeout(REQUEST_TIMEOUT_MS * 0.2));
+      const overHttp = ask(a.url, SET_CONFIG, { key: 'gone-http', value: 'abandoned' }, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS * 0.2) });
       const socketClient = createClient({ url: b.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
       const overSocket = new Promise<void>((resolve) => {
         socketClient.subscribe({ query: SET_CONFIG, variables: { key: 'gone-socket', value: 'abandoned' } }, { next: () => {}, error: () => resolve(), complete: () => resolve() });
@@ -251,6 +251,31 @@ describe('PostgreSQL frozen (connections open, no answers)', () => {
       expect(timedOut.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 500);
     });
     expect(history).toEqual(untouched(keys));
+  }, 60_000);
+});
+
+describe('tokens while PostgreSQL is stopped', () => {
+  it('a request whose token must be looked up is answered UNAVAILABLE at once, over HTTP and WebSocket', async () => {
+    const admin = 'fault-admin-token-0123456789';
+    const node = await spawnNode({ DATABASE_URL: pg.url, SWITCHBOARD_REQUEST_TIMEOUT: `${REQUEST_TIMEOUT_MS}ms`, SWITCHBOARD_ADMIN_TOKEN: admin });
+    try {
+      const created = await ask(node.url, 'mutation { createToken(input: { name: "faults", scopes: [READ] }) { token } }', {}, { token: admin });
+      const token = (created.data?.['createToken'] as { token: string }).token;
+      await pg.stop();
+
+      const overHttp = await ask(node.url, '{ __typename }', {}, { token });
+      expect(overHttp).toMatchObject({ ok: false, code: 'UNAVAILABLE', status: 503 });
+      expect(overHttp.ms).toBeLessThan(1_000);
+
+      const socketClient = createClient({ url: node.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+      const closed = await new Promise<unknown>((resolve) => {
+        socketClient.subscribe({ query: '{ __typename }' }, { next: () => {}, error: resolve, complete: () => resolve(undefined) });
+      });
+      await socketClient.dispose();
+      expect(closed).toMatchObject({ code: 1013 });
+    } finally {
+      await node.stop('SIGKILL');
+    }
   }, 60_000);
 });
 

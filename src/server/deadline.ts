@@ -67,6 +67,22 @@ function deadlineError(args: ExecutionArgs, timeoutMs: number): SwitchboardError
   );
 }
 
+/**
+ * `work`, or a rejection after `timeoutMs`: for what runs before GraphQL (checking a token), so a
+ * database that is away answers UNAVAILABLE in time there too.
+ */
+export async function withinDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SwitchboardError('UNAVAILABLE', `No answer from the database within ${timeoutMs / 1000}s.`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Calls `gone` once if the client disconnects before its answer is sent; returns the unsubscribe. */
 function onClientGone(context: TransportContext, gone: () => void): () => void {
   if (context.socket) return onSocketClosed(context.socket, gone);

@@ -18,7 +18,7 @@ import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from '../registry/access/index.js';
 import type { Authenticator } from './auth.js';
-import { useRequestDeadline } from './deadline.js';
+import { useRequestDeadline, withinDeadline } from './deadline.js';
 import { useJitForHotOperations } from './jit.js';
 import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
@@ -32,6 +32,8 @@ export const WsCloseCode = {
   Unauthenticated: 4401,
   /** The server is shutting down; reconnect elsewhere or later. */
   GoingAway: 1001,
+  /** The database is unreachable, so the token could not be checked; reconnect later. */
+  TryAgainLater: 1013,
 } as const;
 
 export type Yoga = YogaServerInstance<Record<string, unknown>, GraphQLContext>;
@@ -121,6 +123,7 @@ export function attachWebSocket(
   authenticator: Authenticator,
   limits: RequestLimits,
   log: Logger,
+  requestTimeoutMs: number,
 ): { wsServer: WebSocketServer; graphqlWs: Disposable } {
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: limits.maxBodyBytes });
   const graphqlWs = useServer<Record<string, unknown> | undefined, Partial<ConnectionExtra>>(
@@ -129,7 +132,14 @@ export function attachWebSocket(
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: async (ctx) => {
         const extra = ctx.extra as unknown as ConnectionExtra;
-        const principal = await authenticator.authenticate(authorizationParam(ctx.connectionParams));
+        let principal;
+        try {
+          principal = await withinDeadline(authenticator.authenticate(authorizationParam(ctx.connectionParams)), requestTimeoutMs);
+        } catch (error) {
+          log.warn({ err: error }, 'could not check a token: the database is unreachable');
+          extra.socket.close(WsCloseCode.TryAgainLater, 'UNAVAILABLE: the token could not be checked; retry later');
+          return false;
+        }
         if (!principal || (principal.expiresAt && principal.expiresAt.getTime() <= Date.now())) {
           extra.socket.close(WsCloseCode.Unauthenticated, 'UNAUTHENTICATED: missing or invalid token');
           return false;

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { RequestLimits } from '../config.js';
 import type { Authenticator } from './auth.js';
 import { BodyTooLargeError, readBody } from './body.js';
+import { withinDeadline } from './deadline.js';
 import { attachWebSocket, createGraphQLHandler, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 
@@ -81,7 +82,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
     // The GraphiQL page itself holds no data; the operations it sends carry the token.
     const wantsGraphiQL = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
-    const principal = await authenticator.authenticate(req.headers.authorization);
+    let principal;
+    try {
+      principal = await withinDeadline(authenticator.authenticate(req.headers.authorization), options.requestTimeoutMs);
+    } catch (error) {
+      // An issued token is looked up in the database: while it is away, that is UNAVAILABLE, not a 500.
+      log.warn({ err: toError(error) }, 'could not check a token: the database is unreachable');
+      return sendGraphQLError(res, 503, 'UNAVAILABLE', 'The token could not be checked: the database is unreachable. Retry later.');
+    }
     if (!wantsGraphiQL && !principal) {
       return sendGraphQLError(res, 401, 'UNAUTHENTICATED', 'Missing, invalid, revoked or expired token: send "Authorization: Bearer <token>".', {
         'www-authenticate': 'Bearer',
@@ -108,7 +116,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     else sendJson(res, 503, { status: 'unavailable', reason: 'database unreachable' });
   }
 
-  const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log);
+  const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log, options.requestTimeoutMs);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

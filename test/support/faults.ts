@@ -14,14 +14,23 @@ export interface Answer {
 }
 
 /** A plain POST, so every answer is seen as it is, including the ones a typed client would throw. */
-export async function ask(url: string, query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal): Promise<Answer> {
+export async function ask(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  { signal, token }: { signal?: AbortSignal; token?: string } = {},
+): Promise<Answer> {
   const started = performance.now();
   let response: Response;
   let body: { data?: Record<string, unknown> | null; errors?: { message?: string; extensions?: Record<string, unknown> }[] };
   try {
     response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: JSON.stringify({ query, variables }),
       ...(signal ? { signal } : {}),
     });
