@@ -17,6 +17,10 @@ export interface Config {
   logLevel: string;
   nodeName: string;
   dbPoolSize: number;
+  /** How long opening a database connection may take before it fails. */
+  dbConnectTimeoutMs: number;
+  /** How long a query or mutation may take before it is answered UNAVAILABLE. */
+  requestTimeoutMs: number;
   expirySweepMs: number;
   shutdownTimeoutMs: number;
   /** Versions of each configuration value kept. */
@@ -79,6 +83,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: nonEmpty(env, 'LOG_LEVEL') ?? 'info',
     nodeName: nonEmpty(env, 'SWITCHBOARD_NODE_NAME') ?? `${hostname()}-${process.pid}`,
     dbPoolSize: integer(env, 'SWITCHBOARD_DB_POOL_SIZE', 10, 2, 500),
+    dbConnectTimeoutMs: duration(env, 'SWITCHBOARD_DB_CONNECT_TIMEOUT', 3_000, 100, 600_000),
+    requestTimeoutMs: duration(env, 'SWITCHBOARD_REQUEST_TIMEOUT', 5_000, 100, 600_000),
     expirySweepMs: duration(env, 'SWITCHBOARD_EXPIRY_SWEEP', 1000, 50, 60_000),
     shutdownTimeoutMs: duration(env, 'SWITCHBOARD_SHUTDOWN_TIMEOUT', 10_000, 0, 600_000),
     configHistoryLimit: integer(env, 'SWITCHBOARD_CONFIG_HISTORY', 100, 1, 100_000),

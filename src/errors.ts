@@ -12,8 +12,9 @@ export type ErrorCode =
   /** An event cursor older than what retention kept: resynchronise, then resume. */
   | 'CURSOR_EXPIRED'
   /**
-   * The database is unreachable, restarting or overloaded, or the request was abandoned before its
-   * write began: retry. `details.outcome` says whether a write may have been applied.
+   * The database is unreachable, restarting or overloaded, the request's deadline passed, or the
+   * request was abandoned before its write began: retry. `details.outcome` says whether a write
+   * may have been applied ("unknown") or certainly was not ("not_applied").
    */
   | 'UNAVAILABLE'
   | 'INTERNAL';

@@ -48,6 +48,12 @@ async function run(role: NodeRole): Promise<void> {
       process.exit(1);
     }
     log.info({ signal }, 'signal received');
+    // Whatever a step waits for (a database that is away, a connection that will not close), the
+    // process exits within its shutdown timeout: a supervisor's SIGTERM is never ignored.
+    setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish within SWITCHBOARD_SHUTDOWN_TIMEOUT; exiting now');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     node.stop().then(
       () => process.exit(0),
       (error: unknown) => {

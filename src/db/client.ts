@@ -17,6 +17,8 @@ export interface Database {
 export interface ConnectOptions {
   poolSize?: number;
   applicationName?: string;
+  /** Default 3 s. */
+  connectTimeoutMs?: number;
   /** Called with every statement sent (tests count queries with it). */
   onQuery?: (query: string) => void;
 }
@@ -25,7 +27,8 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
   const sql = postgres(url, {
     max: options.poolSize ?? 10,
     idle_timeout: 60,
-    connect_timeout: 10,
+    connect_timeout: (options.connectTimeoutMs ?? 3_000) / 1000,
+    backoff: reconnectDelaySeconds,
     // Notices ("relation already exists, skipping") are not errors; keep them out of the logs.
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'switchboard' },
@@ -37,6 +40,16 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     sql,
     close: (timeoutSeconds = 5) => sql.end({ timeout: timeoutSeconds }),
   };
+}
+
+/**
+ * Delay before a connection that failed reconnects, in seconds, by consecutive failures across
+ * the pool (and its LISTEN connection). The driver's default grows to 20 s after a few failures:
+ * a 10 s outage left queries queued for up to 20 s after PostgreSQL was back, and the feed's
+ * LISTEN connection as long. A few reconnects a second per connection cost the server nothing.
+ */
+export function reconnectDelaySeconds(failures: number): number {
+  return Math.min(0.05 * 2 ** failures, 0.5) * (0.5 + Math.random() / 2);
 }
 
 /** The same server, another database. */

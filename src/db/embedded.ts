@@ -31,6 +31,8 @@ export interface EmbeddedOptions {
   /** Directory holding the cluster (`pg/`), its password and its log. */
   dataDir: string;
   database?: string;
+  /** Listen on this port (a restart that clients must find again); default: a free one. */
+  port?: number;
   log: Logger;
 }
 
@@ -93,15 +95,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const child = spawnPostgres(binaries, pgDir, baseDir, port, runAs);
     try {
       await waitUntilReady(child, port, password, baseDir);
     } catch (error) {
       lastError = error;
       await stopChild(child);
-      // A port taken between our probe and postgres's bind is worth another try.
-      if (/could not bind|Address already in use/i.test(String(error))) continue;
+      // A port taken between our probe and postgres's bind is worth another try (not a port we were given).
+      if (options.port === undefined && /could not bind|Address already in use/i.test(String(error))) continue;
       throw error;
     }
     // Whatever way this process exits (short of SIGKILL), the database gets its

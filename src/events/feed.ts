@@ -15,6 +15,8 @@ export interface EventFeedOptions {
 }
 
 const CATCH_UP_BATCH = 1000;
+/** After a failed read, the next try: soon, so subscribers hear of writes made just after PostgreSQL is back. */
+const CATCH_UP_RETRY_MS = 250;
 
 /**
  * This process's view of the event log: one LISTEN connection, and an in-memory
@@ -41,6 +43,8 @@ export class EventFeed {
   private catchUpAgain = false;
   private listener: { unlisten(): Promise<void> } | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failing = false;
   private closed = false;
   private readonly bufferSize: number;
   private readonly bufferBytes: number;
@@ -79,8 +83,10 @@ export class EventFeed {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.pollTimer);
+    clearTimeout(this.retryTimer);
     this.wakeAll();
-    await this.listener?.unlisten().catch(() => {});
+    // Not awaited: with the database away, UNLISTEN would wait for it; closing the pool ends the connection anyway.
+    void this.listener?.unlisten().catch(() => {});
     await this.catchingUp;
   }
 
@@ -152,13 +158,19 @@ export class EventFeed {
     try {
       while (!this.closed) {
         const { events } = await readEvents(this.db, { after: this.head, limit: CATCH_UP_BATCH });
+        if (this.failing) this.log.info('event feed reads new events again');
+        this.failing = false;
         if (events.length === 0) return;
         this.accept(events);
         if (events.length < CATCH_UP_BATCH) return;
       }
     } catch (error) {
-      // The next notification or poll retries; subscribers simply wait a little longer.
-      this.log.warn({ err: toError(error) }, 'event feed could not read new events');
+      // Retry soon rather than at the next poll: after an outage, nothing else may notify us (the
+      // NOTIFY of a write made while LISTEN was reconnecting is lost). One warning per outage.
+      if (!this.failing) this.log.warn({ err: toError(error) }, 'event feed could not read new events; retrying');
+      this.failing = true;
+      clearTimeout(this.retryTimer);
+      if (!this.closed) this.retryTimer = setTimeout(() => void this.requestCatchUp(), CATCH_UP_RETRY_MS).unref();
     }
   }
 

@@ -16,6 +16,7 @@ import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from '../registry/access/index.js';
 import type { Authenticator } from './auth.js';
+import { useRequestDeadline, withinDeadline } from './deadline.js';
 import { useJitForHotOperations } from './jit.js';
 import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
@@ -32,6 +33,8 @@ export const WsCloseCode = {
   Unauthenticated: 4401,
   /** The server is shutting down; reconnect elsewhere or later. */
   GoingAway: 1001,
+  /** The database is unreachable, so the token could not be checked; reconnect later. */
+  TryAgainLater: 1013,
 } as const;
 
 /**
@@ -51,7 +54,7 @@ export function createGraphQLHandler(
   authenticator: Authenticator,
   limits: RequestLimits,
   log: Logger,
-  options: { jitAfterRuns?: number | undefined } = {},
+  options: { jitAfterRuns?: number | undefined; requestTimeoutMs?: number | undefined } = {},
 ): Yoga {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
@@ -84,6 +87,8 @@ export function createGraphQLHandler(
       useSharedSubscriptionResults(),
       useUnavailableStatus(),
       ...(options.jitAfterRuns === undefined ? [] : [useJitForHotOperations(options.jitAfterRuns)]),
+      // Last: it wraps whichever execute the plugins above chose (see deadline.ts).
+      ...(options.requestTimeoutMs === undefined ? [] : [useRequestDeadline(options.requestTimeoutMs)]),
     ],
   });
 }
@@ -124,6 +129,7 @@ export function attachWebSocket(
   authenticator: Authenticator,
   limits: RequestLimits,
   log: Logger,
+  requestTimeoutMs: number,
 ): { wsServer: WebSocketServer; graphqlWs: Disposable } {
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: limits.maxBodyBytes });
   const graphqlWs = serveGraphQLOverWebSocket<ConnectionExtra>(
@@ -135,7 +141,14 @@ export function attachWebSocket(
       subscribe: (args) => answerErrors(() => (args.rootValue as EnvelopedRoot).subscribe(args)),
       onConnect: async (ctx) => {
         const extra = ctx.extra as unknown as ConnectionExtra;
-        const principal = await authenticator.authenticate(authorizationParam(ctx.connectionParams));
+        let principal;
+        try {
+          principal = await withinDeadline(authenticator.authenticate(authorizationParam(ctx.connectionParams)), requestTimeoutMs);
+        } catch (error) {
+          log.warn({ err: error }, 'could not check a token: the database is unreachable');
+          extra.socket.close(WsCloseCode.TryAgainLater, 'UNAVAILABLE: the token could not be checked; retry later');
+          return false;
+        }
         if (!principal || (principal.expiresAt && principal.expiresAt.getTime() <= Date.now())) {
           extra.socket.close(WsCloseCode.Unauthenticated, 'UNAUTHENTICATED: missing or invalid token');
           return false;

@@ -11,6 +11,7 @@ import { disconnectFields, isClientDisconnect } from './disconnects.js';
 import { GRAPHIQL_ASSETS_PATH, GraphiQLAssets } from './graphiql-assets.js';
 import { attachWebSocket, createGraphQLHandler, GRAPHIQL_OPTIONS, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
 import { applyConnectionLimits, connectionsCheckingInterval } from './limits.js';
+import { withinDeadline } from './deadline.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 
 export interface HttpServerOptions {
@@ -25,6 +26,8 @@ export interface HttpServerOptions {
   log: Logger;
   /** Readiness: resolves when the node can serve (its database answers). */
   checkReady: () => Promise<void>;
+  /** How long a query or mutation may take (SWITCHBOARD_REQUEST_TIMEOUT). */
+  requestTimeoutMs: number;
 }
 
 export interface HttpServer {
@@ -37,10 +40,35 @@ export interface HttpServer {
   close(timeoutMs: number): Promise<void>;
 }
 
+/** A load balancer asking /readyz wants an answer now, not when the database's connect timeout ends. */
+const READINESS_TIMEOUT_MS = 2_000;
+
+/** Whether `check` succeeds within `timeoutMs`; logs when readiness changes, with the reason. */
+function readinessProbe(check: () => Promise<void>, timeoutMs: number, log: Logger): () => Promise<boolean> {
+  let wasReady = true;
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs}ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([check(), timedOut]);
+      if (!wasReady) log.info('ready: the database answers again');
+      wasReady = true;
+    } catch (error) {
+      if (wasReady) log.warn({ err: toError(error) }, 'not ready: the database is unreachable');
+      wasReady = false;
+    } finally {
+      clearTimeout(timer);
+    }
+    return wasReady;
+  };
+}
+
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { log } = options;
   const { authenticator, limits } = options;
-  const yoga = createGraphQLHandler(options.context, authenticator, limits, log, { jitAfterRuns: options.jitAfterRuns });
+  const yoga = createGraphQLHandler(options.context, authenticator, limits, log, { jitAfterRuns: options.jitAfterRuns, requestTimeoutMs: options.requestTimeoutMs });
   const graphiql = new GraphiQLAssets(GRAPHIQL_OPTIONS);
   let shuttingDown = false;
 
@@ -71,7 +99,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Nothing here. GraphQL lives at ${GRAPHQL_PATH}.` });
     if ((req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html')) return graphiql.servePage(req, res);
 
-    const principal = await authenticator.authenticate(req.headers.authorization);
+    let principal;
+    try {
+      principal = await withinDeadline(authenticator.authenticate(req.headers.authorization), options.requestTimeoutMs);
+    } catch (error) {
+      // An issued token is looked up in the database: while it is away, that is UNAVAILABLE, not a 500.
+      log.warn({ err: toError(error) }, 'could not check a token: the database is unreachable');
+      return sendGraphQLError(res, 503, 'UNAVAILABLE', 'The token could not be checked: the database is unreachable. Retry later.', { 'retry-after': '1' });
+    }
     if (!principal) {
       return sendGraphQLError(res, 401, 'UNAUTHENTICATED', 'Missing, invalid, revoked or expired token: send "Authorization: Bearer <token>".', {
         'www-authenticate': 'Bearer',
@@ -90,18 +125,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     await yoga.requestListener(req, res);
   }
 
+  const readiness = readinessProbe(options.checkReady, Math.min(options.requestTimeoutMs, READINESS_TIMEOUT_MS), log);
   async function sendReadiness(res: ServerResponse): Promise<void> {
     if (shuttingDown) return sendJson(res, 503, { status: 'shutting down' });
-    try {
-      await options.checkReady();
-      sendJson(res, 200, { status: 'ready' });
-    } catch (error) {
-      sendJson(res, 503, { status: 'unavailable', reason: toError(error).message });
-    }
+    // Anyone may ask /readyz: the driver's words (a statement, a host) go to the log, not to them.
+    if (await readiness()) sendJson(res, 200, { status: 'ready' });
+    else sendJson(res, 503, { status: 'unavailable', reason: 'database unreachable' });
   }
 
   applyConnectionLimits(server, options.connections, log);
-  const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log);
+  const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log, options.requestTimeoutMs);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -55,8 +55,13 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
   if (embedded) cleanups.push(() => embedded.stop());
   try {
     await runMigrations(databaseUrl);
-    const database = connectDatabase(databaseUrl, { poolSize: config.dbPoolSize, applicationName: `switchboard ${role} ${config.nodeName}` });
-    cleanups.unshift(() => database.close());
+    const database = connectDatabase(databaseUrl, {
+      poolSize: config.dbPoolSize,
+      applicationName: `switchboard ${role} ${config.nodeName}`,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+    });
+    // In-flight requests are over by then; a database that is away must not hold the exit for long.
+    cleanups.unshift(() => database.close(1));
 
     const sweeps = startSweeps(database.db, config, log);
     cleanups.unshift(sweeps);
@@ -97,6 +102,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       limits: config.limits,
       connections: config.connections,
       jitAfterRuns: config.jitAfterRuns,
+      requestTimeoutMs: config.requestTimeoutMs,
       context: { db: database.db, feed, settings, selection: new SelectionState(), outcomes, registrations, catalog, counters },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
@@ -106,7 +112,8 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
 
     const stop = async () => {
       log.info('shutting down: refusing new connections, finishing in-flight requests');
-      const draining = http.close(config.shutdownTimeoutMs);
+      // Draining may take most of the shutdown timeout; what follows (flushes, closing the pool) the rest.
+      const draining = http.close(config.shutdownTimeoutMs - Math.min(2_000, config.shutdownTimeoutMs / 4));
       // Ending the feed completes every subscription, so streaming responses can finish.
       await feed.close();
       await draining;

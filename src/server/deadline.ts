@@ -1,0 +1,124 @@
+import type { ServerResponse } from 'node:http';
+import { GraphQLError, getOperationAST, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { WebSocket } from 'ws';
+import { runWithSignal } from '../db/deadline.js';
+import { SwitchboardError } from '../errors.js';
+
+/** What the transports put in the context: the HTTP response, or the operation's WebSocket. */
+interface TransportContext {
+  res?: ServerResponse;
+  socket?: WebSocket;
+}
+
+type Execute = (args: ExecutionArgs) => unknown;
+
+/**
+ * Every query and mutation, over HTTP or WebSocket, runs with a deadline and an AbortSignal
+ * (src/db/deadline.ts) that aborts when the deadline passes or the client goes away.
+ *
+ * - The client gets an answer by the deadline: `UNAVAILABLE` (a mutation's with
+ *   `outcome: "unknown"`: it may have committed just before), instead of hanging for as long
+ *   as the database is away.
+ * - The transaction helper refuses to begin a transaction under an aborted signal, so a write
+ *   that nobody waits for any more is not applied late, after newer writes.
+ *
+ * Subscriptions live as long as their client wants; they get neither.
+ * Must be the last plugin that replaces `execute` (graphql-jit's), so it wraps whichever runs.
+ */
+export function useRequestDeadline(timeoutMs: number): Plugin {
+  return {
+    onExecute({ executeFn, setExecuteFn }) {
+      const run = executeFn as Execute;
+      setExecuteFn((executionArgs) => runWithDeadline(executionArgs, run, timeoutMs));
+    },
+  };
+}
+
+async function runWithDeadline(args: ExecutionArgs, execute: Execute, timeoutMs: number): Promise<unknown> {
+  const controller = new AbortController();
+  const stopWatchingClient = onClientGone(args.contextValue as TransportContext, () => controller.abort(new Error('client went away')));
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<ExecutionResult>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error('request deadline passed'));
+      const error = deadlineError(args, timeoutMs);
+      resolve({ data: null, errors: [new GraphQLError(error.message, { originalError: error })] });
+    }, timeoutMs);
+  });
+  try {
+    // Whatever keeps running after the deadline answered (a query waiting for a connection) still
+    // sees the aborted signal, and starts no transaction.
+    return await Promise.race([runWithSignal(controller.signal, () => execute(args)), deadline]);
+  } finally {
+    clearTimeout(timer);
+    stopWatchingClient();
+  }
+}
+
+function deadlineError(args: ExecutionArgs, timeoutMs: number): SwitchboardError {
+  const seconds = `${timeoutMs / 1000}s`;
+  const mutation = getOperationAST(args.document, args.operationName)?.operation === 'mutation';
+  return new SwitchboardError(
+    'UNAVAILABLE',
+    `No answer within ${seconds} (SWITCHBOARD_REQUEST_TIMEOUT): the database is slow or unreachable. Retry later.`,
+    // The write may have committed just before the deadline, or not at all: read before retrying a non-idempotent one.
+    mutation ? { outcome: 'unknown' } : undefined,
+  );
+}
+
+/**
+ * `work`, or a rejection after `timeoutMs`: for what runs before GraphQL (checking a token), so a
+ * database that is away answers UNAVAILABLE in time there too.
+ */
+export async function withinDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SwitchboardError('UNAVAILABLE', `No answer from the database within ${timeoutMs / 1000}s.`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Calls `gone` once if the client disconnects before its answer is sent; returns the unsubscribe. */
+function onClientGone(context: TransportContext, gone: () => void): () => void {
+  if (context.socket) return onSocketClosed(context.socket, gone);
+  const { res } = context;
+  if (!res) return () => {};
+  // The response closes either way; only a close before the answer was written means the client left.
+  const closed = () => {
+    if (!res.writableFinished) gone();
+  };
+  if (res.closed) closed();
+  res.once('close', closed);
+  return () => res.off('close', closed);
+}
+
+/**
+ * One 'close' listener per WebSocket, whatever the number of operations in flight on it: a listener
+ * per operation would pass the emitter's limit of 10 and warn about a leak that is not one.
+ */
+const inFlightOnSocket = new WeakMap<WebSocket, Set<() => void>>();
+
+function onSocketClosed(socket: WebSocket, gone: () => void): () => void {
+  if (socket.readyState >= socket.CLOSING) {
+    gone();
+    return () => {};
+  }
+  const operations = inFlightOnSocket.get(socket) ?? watchClose(socket);
+  operations.add(gone);
+  return () => operations.delete(gone);
+}
+
+function watchClose(socket: WebSocket): Set<() => void> {
+  const operations = new Set<() => void>();
+  socket.once('close', () => {
+    for (const gone of operations) gone();
+    operations.clear();
+  });
+  inFlightOnSocket.set(socket, operations);
+  return operations;
+}
