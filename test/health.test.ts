@@ -298,6 +298,47 @@ describe('instance health', () => {
     expect(service!.checks).toHaveLength(1);
     expect(service!.checks[0]).toMatchObject({ kind: 'TCP', tcp: tcp.open });
   });
+
+  it('re-registering with another check keeps the old one beside it by default (replaceExistingChecks absent or false)', async () => {
+    const first = instance({ id: 'keep-1', name: 'keep', healthCheck: { ttl: '1m', name: 'old' } });
+    await registry.client.request(RegisterServiceDocument, { input: first });
+    await registry.client.request(RegisterServiceDocument, { input: { ...first, healthCheck: { ttl: '1m', name: 'new' } } });
+    const names = async () => (await registry.client.request(InstanceHealthDocument, { id: 'keep-1' })).service!.checks.map((check) => check.name).sort();
+    expect(await names()).toEqual(['new', 'old']);
+    await registry.client.request(RegisterServiceDocument, { input: { ...first, healthCheck: { ttl: '1m', name: 'newer' }, replaceExistingChecks: false } });
+    expect(await names()).toEqual(['new', 'newer', 'old']);
+  });
+
+  it('replaceExistingChecks: true removes the checks the registration does not define, as a deregistration does', async () => {
+    const { latestEventId } = await registry.client.request(LatestEventIdDocument);
+    const first = instance({ id: 'replace-1', name: 'replace', healthChecks: [{ ttl: '1m', name: 'old' }, { ttl: '1m', name: 'kept' }] });
+    await registry.client.request(RegisterServiceDocument, { input: first });
+    const before = (await registry.client.request(InstanceHealthDocument, { id: 'replace-1' })).service!.checks;
+    const kept = before.find((check) => check.name === 'kept')!;
+    const old = before.find((check) => check.name === 'old')!;
+    await registry.client.request(UpdateTtlCheckDocument, { checkId: kept.id, status: 'PASSING' });
+
+    // Only "kept" is defined now: "old" (critical) goes, and the instance passes, in the answer and the next read.
+    const { registerService } = await registry.client.request(RegisterServiceDocument, {
+      input: { ...first, healthChecks: [{ ttl: '1m', name: 'kept' }], replaceExistingChecks: true },
+    });
+    expect(registerService.health.status).toBe('PASSING');
+    const { service } = await registry.client.request(InstanceHealthDocument, { id: 'replace-1' });
+    expect(service!.checks.map((check) => check.id)).toEqual([kept.id]);
+    expect(service!.health.status).toBe('PASSING');
+    expect(await registry.database.sql`select id from health_checks where id = ${old.id}`).toHaveLength(0);
+    const { healthHistory } = await registry.client.request(HealthHistoryDocument, { id: 'replace-1' });
+    expect(healthHistory[0]).toMatchObject({ checkId: old.id, from: 'CRITICAL', to: null, output: 'Check removed.', instanceStatus: 'PASSING' });
+    const { events } = await registry.client.request(EventsDocument, { after: latestEventId, types: ['service.health.changed'] });
+    expect(events.map((event) => event.data as { checkId: string; to: string | null }).filter((data) => data.checkId === old.id).map((data) => data.to)).toEqual([
+      'CRITICAL',
+      null,
+    ]);
+
+    // With no checks defined at all, replacing removes every check.
+    await registry.client.request(RegisterServiceDocument, { input: { ...first, healthChecks: [], replaceExistingChecks: true } });
+    expect((await registry.client.request(InstanceHealthDocument, { id: 'replace-1' })).service!.checks).toEqual([]);
+  });
 });
 
 describe('bad check definitions', () => {

@@ -171,6 +171,8 @@ export type ServiceDefinitionInput = {
   /** Defaults to 0; lower is preferred. */
   priority?: number | null | undefined;
   protocols?: Array<string> | null | undefined;
+  /** Remove the instance's checks that this registration does not define (as Consul's replace-existing-checks). Default false: checks registered before stay beside the new ones. */
+  replaceExistingChecks?: boolean | null | undefined;
   tags?: Array<string> | null | undefined;
   /** Lease: without a heartbeat within it, the instance expires and is removed. */
   ttl?: string | null | undefined;

@@ -1,10 +1,10 @@
 import { eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
-import type { Db } from '../../db/client.js';
+import type { Db, Tx } from '../../db/client.js';
 import { services } from '../../db/schema.js';
 import { appendEvents } from '../../events/append.js';
-import { upsertChecks } from '../health/checks.js';
-import { parseCheckDefinition, type CheckPolicy } from '../health/definition.js';
+import { removeChecksNotIn, upsertChecks } from '../health/checks.js';
+import { parseCheckDefinition, type CheckDefinition, type CheckPolicy } from '../health/definition.js';
 import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionInput } from './definition.js';
 import { registeredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
@@ -20,7 +20,8 @@ export const leaseEnd = (ttlMs: number | null) =>
  * Re-registering an unchanged definition writes no event: agents re-register on
  * every restart and periodically, and watchers should not wake for nothing
  * (Consul skips such no-op writes too). Health checks given with the definition are
- * added or updated by id in the same transaction; others the instance has stay.
+ * added or updated by id in the same transaction; others the instance has stay,
+ * unless `replaceExistingChecks` asks for them to be removed.
  */
 export async function registerService(db: Db, input: ServiceDefinitionInput, policy: CheckPolicy): Promise<ServiceInstance> {
   const definition = parseServiceDefinition(input);
@@ -39,7 +40,7 @@ export async function registerService(db: Db, input: ServiceDefinitionInput, pol
         if (!created) continue;
         await appendEvents(tx, [registeredEvent(created, true)]);
         // Answer with the instance as its checks leave it (a new check starts critical).
-        return checks.length ? (await upsertChecks(tx, definition.id, checks)).instance : created;
+        return applyChecks(tx, created, checks, input.replaceExistingChecks ?? false);
       }
 
       const changed = !sameDefinition(existing, definition);
@@ -53,9 +54,15 @@ export async function registerService(db: Db, input: ServiceDefinitionInput, pol
         .where(eq(services.id, definition.id))
         .returning();
       if (changed) await appendEvents(tx, [registeredEvent(updated!, false)]);
-      return checks.length ? (await upsertChecks(tx, definition.id, checks)).instance : updated!;
+      return applyChecks(tx, updated!, checks, input.replaceExistingChecks ?? false);
     }
   });
+}
+
+/** The registration's checks written (and, replacing, the others removed); the instance as they leave it. */
+async function applyChecks(tx: Tx, instance: ServiceInstance, checks: readonly CheckDefinition[], replaceExisting: boolean): Promise<ServiceInstance> {
+  const after = checks.length ? (await upsertChecks(tx, instance.id, checks)).instance : instance;
+  return replaceExisting ? removeChecksNotIn(tx, instance.id, checks.map((check) => check.id)) : after;
 }
 
 export function sameDefinition(existing: ServiceInstance, next: ServiceDefinition): boolean {

@@ -35,7 +35,7 @@ const MAX_BATCH = 256;
  * caller learns its own outcome: if a batch fails, its registrations are retried
  * one by one, so one bad registration cannot fail the others.
  *
- * Registrations that carry health checks go through registerService on their own:
+ * Registrations that carry health checks (or replace them) go through registerService on their own:
  * they are rare next to agents re-registering, and their check writes append
  * events of their own.
  */
@@ -49,7 +49,7 @@ export class RegistrationWriter {
 
   /** Registers (upserts) an instance; resolves once it is committed. */
   async register(input: ServiceDefinitionInput): Promise<ServiceInstance> {
-    if ((input.healthChecks ?? []).length > 0) return registerService(this.db, input, this.policy);
+    if ((input.healthChecks ?? []).length > 0 || input.replaceExistingChecks) return registerService(this.db, input, this.policy);
     // Validated here, so a bad definition fails alone, before it joins a batch.
     const definition = parseServiceDefinition(input);
     const { instance, eventId } = await this.batches.submit({ definition, actor: currentActor() });
