@@ -137,10 +137,32 @@ describe('watching configuration', () => {
     expect(seen.map(({ configChanged: c }) => [c.oldValue, c.newValue, c.environment, c.inherited, c.deleted])).toEqual([
       [null, '60s', null, true, false],
       ['60s', '5m', 'prod', false, false],
-      ['5m', '90s', 'prod', false, true],
+      ['5m', '90s', null, true, true], // prod's entry deleted: the global value (v2) answers
       ['90s', '2m', null, true, false],
     ]);
     expect(seen.map(({ configChanged: c }) => c.version)).toEqual([1, 1, 2, 3]);
+    await changes.return!();
+  });
+
+  it('each change describes the value as config(key, environment) reads it right after (a deletion falling back included)', async () => {
+    const after = await from();
+    const changes = registry.client.subscribe(OnConfigChangedDocument, { key: 'watch.read', environment: 'prod', after });
+    const reads = [];
+    const writes = [
+      () => set({ key: 'watch.read', value: '30s' }), // global, shows through
+      () => set({ key: 'watch.read', value: '5s', environment: 'prod' }), // prod's own
+      () => registry.client.request(DeleteConfigDocument, { key: 'watch.read', environment: 'prod' }), // falls back to global v1
+      () => set({ key: 'watch.read', value: '45s' }), // global v2, shows through
+    ];
+    for (const write of writes) {
+      await write();
+      reads.push(await get('watch.read', 'prod'));
+    }
+    const seen = (await take(changes, writes.length)).map(({ configChanged: c }) => c);
+    const described = seen.map((c) => ({ environment: c.environment, inherited: c.inherited, value: c.newValue, version: c.version }));
+    expect(described).toEqual(reads.map((read) => ({ environment: read!.environment, inherited: read!.inherited, value: read!.value, version: read!.version })));
+    expect(described[2]).toEqual({ environment: null, inherited: true, value: '30s', version: 1 });
+    expect(seen[2]).toMatchObject({ changedEnvironment: 'prod', deleted: true, oldValue: '5s' });
     await changes.return!();
   });
 
@@ -217,7 +239,7 @@ describe('watching configuration', () => {
     const { events } = await registry.client.request(EventsDocument, { types: ['config.changed'], after });
     expect(events.map((event) => event.data)).toEqual([
       { key: 'log.level', environment: null, version: 1, deleted: false, oldValue: null, newValue: 'info', overriddenIn: [] },
-      { key: 'log.level', environment: 'dev', version: 1, deleted: false, oldValue: null, newValue: 'debug', globalValue: 'info' },
+      { key: 'log.level', environment: 'dev', version: 1, deleted: false, oldValue: null, newValue: 'debug', globalValue: 'info', globalVersion: 1 },
     ]);
   });
 

@@ -70,7 +70,7 @@ describe.concurrent('check kinds', () => {
     expect(check).toMatchObject({ kind: 'HTTP', status: 'CRITICAL', method: 'GET', interval: '1s', timeout: '500ms' });
 
     const passing = await until(check.id, (c) => c.status === 'PASSING');
-    expect(passing.output).toBe(`HTTP GET ${http.url('/http-kinds')}: 200 OK Output: all good`);
+    expect(passing.output).toBe('200 OK Output: all good');
 
     http.answer('/http-kinds', { status: 429, body: 'slow down' });
     expect((await until(check.id, (c) => c.status === 'WARNING')).output).toContain('429 Too Many Requests');
@@ -91,7 +91,7 @@ describe.concurrent('check kinds', () => {
     const check = await withCheck({ http: http.url('/moved'), method: 'HEAD', headers: { 'x-probe': 'yes' }, interval: '1s' });
     const settled = await afterRuns(check.id, 1);
     expect(settled.status).toBe('CRITICAL');
-    expect(settled.output).toContain('HTTP HEAD');
+    expect(settled.name).toBe(`HTTP HEAD ${http.url('/moved')}`);
     expect(settled.output).toContain('301');
     expect(http.lastRequest('/moved')).toMatchObject({ method: 'HEAD', headers: { 'x-probe': 'yes' } });
   });
@@ -99,7 +99,7 @@ describe.concurrent('check kinds', () => {
   it('TCP: an open port is passing, a closed one critical', async () => {
     const open = await withCheck({ tcp: tcp.open, interval: '1s' });
     const closed = await withCheck({ tcp: tcp.closed, interval: '1s' });
-    expect((await until(open.id, (c) => c.status === 'PASSING')).output).toBe(`TCP connect ${tcp.open}: Success`);
+    expect((await until(open.id, (c) => c.status === 'PASSING')).output).toBe('Connected.');
     const refused = await afterRuns(closed.id, 1);
     expect(refused.status).toBe('CRITICAL');
     expect(refused.output).toMatch(/ECONNREFUSED/);
@@ -111,7 +111,7 @@ describe.concurrent('check kinds', () => {
     const service = await withCheck({ grpc: `${grpc.address}/orders.v1.Orders`, interval: '1s' });
     const unknown = await withCheck({ grpc: `${grpc.address}/nobody.v1.Nobody`, interval: '1s' });
 
-    expect((await until(server.id, (c) => c.status === 'PASSING')).output).toBe(`gRPC ${grpc.address}: SERVING`);
+    expect((await until(server.id, (c) => c.status === 'PASSING')).output).toBe('SERVING');
     await until(service.id, (c) => c.status === 'PASSING');
     grpc.set('orders.v1.Orders', Serving.NOT_SERVING);
     expect((await until(service.id, (c) => c.status === 'CRITICAL')).output).toContain('NOT_SERVING');
@@ -177,6 +177,30 @@ describe.concurrent('check kinds', () => {
 });
 
 describe('instance health', () => {
+  it('a failing HTTP check is named once in the output: 429, 500, connection refused, timeout', async () => {
+    http.answer('/prefix-429', { status: 429, body: 'slow down' });
+    http.answer('/prefix-500', { status: 500, body: 'boom' });
+    http.answer('/prefix-slow', { status: 200, delayMs: 2_000 });
+    const cases = [
+      { url: http.url('/prefix-429'), status: 'WARNING', says: '429 Too Many Requests Output: slow down' },
+      { url: http.url('/prefix-500'), status: 'CRITICAL', says: '500 Internal Server Error Output: boom' },
+      { url: `http://${tcp.closed}/healthz`, status: 'CRITICAL', says: 'ECONNREFUSED' },
+      { url: http.url('/prefix-slow'), status: 'CRITICAL', says: 'timed out' },
+    ];
+    await Promise.all(
+      cases.map(async ({ url, status, says }) => {
+        const registered = await withCheck({ http: url, interval: '1s', timeout: '500ms' }, 'prefixed');
+        const check = await until(registered.id, (c) => c.checkCount > 0 && c.status === status);
+        const prefix = `HTTP GET ${url}`;
+        expect(check.name).toBe(prefix);
+        expect(check.output).toContain(says);
+        const { service } = await registry.client.request(InstanceHealthDocument, { id: registered.serviceId });
+        expect(service!.health).toMatchObject({ status, output: `${prefix}: ${check.output}` });
+        expect(service!.health.output.split(prefix)).toHaveLength(2); // exactly once
+      }),
+    );
+  });
+
   it('worst check wins; counts add up; passingOnly discovery and the history follow it', async () => {
     http.answer('/agg-ok', { status: 200 });
     http.answer('/agg-warn', { status: 429 });
@@ -273,6 +297,47 @@ describe('instance health', () => {
     const { service } = await registry.client.request(InstanceHealthDocument, { id: 'declared-1' });
     expect(service!.checks).toHaveLength(1);
     expect(service!.checks[0]).toMatchObject({ kind: 'TCP', tcp: tcp.open });
+  });
+
+  it('re-registering with another check keeps the old one beside it by default (replaceExistingChecks absent or false)', async () => {
+    const first = instance({ id: 'keep-1', name: 'keep', healthCheck: { ttl: '1m', name: 'old' } });
+    await registry.client.request(RegisterServiceDocument, { input: first });
+    await registry.client.request(RegisterServiceDocument, { input: { ...first, healthCheck: { ttl: '1m', name: 'new' } } });
+    const names = async () => (await registry.client.request(InstanceHealthDocument, { id: 'keep-1' })).service!.checks.map((check) => check.name).sort();
+    expect(await names()).toEqual(['new', 'old']);
+    await registry.client.request(RegisterServiceDocument, { input: { ...first, healthCheck: { ttl: '1m', name: 'newer' }, replaceExistingChecks: false } });
+    expect(await names()).toEqual(['new', 'newer', 'old']);
+  });
+
+  it('replaceExistingChecks: true removes the checks the registration does not define, as a deregistration does', async () => {
+    const { latestEventId } = await registry.client.request(LatestEventIdDocument);
+    const first = instance({ id: 'replace-1', name: 'replace', healthChecks: [{ ttl: '1m', name: 'old' }, { ttl: '1m', name: 'kept' }] });
+    await registry.client.request(RegisterServiceDocument, { input: first });
+    const before = (await registry.client.request(InstanceHealthDocument, { id: 'replace-1' })).service!.checks;
+    const kept = before.find((check) => check.name === 'kept')!;
+    const old = before.find((check) => check.name === 'old')!;
+    await registry.client.request(UpdateTtlCheckDocument, { checkId: kept.id, status: 'PASSING' });
+
+    // Only "kept" is defined now: "old" (critical) goes, and the instance passes, in the answer and the next read.
+    const { registerService } = await registry.client.request(RegisterServiceDocument, {
+      input: { ...first, healthChecks: [{ ttl: '1m', name: 'kept' }], replaceExistingChecks: true },
+    });
+    expect(registerService.health.status).toBe('PASSING');
+    const { service } = await registry.client.request(InstanceHealthDocument, { id: 'replace-1' });
+    expect(service!.checks.map((check) => check.id)).toEqual([kept.id]);
+    expect(service!.health.status).toBe('PASSING');
+    expect(await registry.database.sql`select id from health_checks where id = ${old.id}`).toHaveLength(0);
+    const { healthHistory } = await registry.client.request(HealthHistoryDocument, { id: 'replace-1' });
+    expect(healthHistory[0]).toMatchObject({ checkId: old.id, from: 'CRITICAL', to: null, output: 'Check removed.', instanceStatus: 'PASSING' });
+    const { events } = await registry.client.request(EventsDocument, { after: latestEventId, types: ['service.health.changed'] });
+    expect(events.map((event) => event.data as { checkId: string; to: string | null }).filter((data) => data.checkId === old.id).map((data) => data.to)).toEqual([
+      'CRITICAL',
+      null,
+    ]);
+
+    // With no checks defined at all, replacing removes every check.
+    await registry.client.request(RegisterServiceDocument, { input: { ...first, healthChecks: [], replaceExistingChecks: true } });
+    expect((await registry.client.request(InstanceHealthDocument, { id: 'replace-1' })).service!.checks).toEqual([]);
   });
 });
 

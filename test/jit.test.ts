@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useRegistryNode } from './support/nodes.js';
+import { spawnNode, useRegistryNode } from './support/nodes.js';
 
 // Compile from the second run, as in production: the first answer comes from
 // graphql-js, the later ones from graphql-jit, and they must not differ.
@@ -96,5 +96,33 @@ describe('compiled operations', () => {
     const unnamed = await post(document);
     expect(unnamed.body.errors?.[0]?.message).toMatch(/operation/);
     expect(unnamed.compiled).toBe(false);
+  });
+});
+
+describe('a JSON literal in the operation', () => {
+  it('with a variable inside answers with that variable on every run (it stays on graphql-js)', async () => {
+    const put = `mutation Put($limit: Int) { setConfig(key: "jit.literal", value: { limit: $limit, on: true }) { value } }`;
+    const runs = [];
+    for (let limit = 1; limit <= 3; limit++) runs.push(await post(put, { limit }));
+    expect(runs.map((run) => run.body)).toEqual([1, 2, 3].map((limit) => ({ data: { setConfig: { value: { limit, on: true } } } })));
+    expect(runs.map((run) => run.compiled)).toEqual([false, false, false]);
+  });
+
+  it('leaves a spawned server\'s stderr empty and every stdout line JSON', async () => {
+    // The production default (compile from the second run), in a real process, whose
+    // stderr a console.error from graphql-jit would reach.
+    const node = await spawnNode({ DATABASE_URL: registry.database.url, SWITCHBOARD_JIT_AFTER: undefined });
+    try {
+      const put = `mutation { setConfig(key: "jit.stderr", value: { limit: 5, zones: ["a", "b"] }) { value } }`;
+      for (let run = 0; run < 3; run++) {
+        const response = await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: put }) });
+        expect(await response.json()).toEqual({ data: { setConfig: { value: { limit: 5, zones: ['a', 'b'] } } } });
+      }
+    } finally {
+      await node.stop();
+    }
+    expect(node.stderr()).toBe('');
+    expect(node.stdoutLines.length).toBeGreaterThan(0);
+    for (const line of node.stdoutLines) expect(() => JSON.parse(line), line).not.toThrow();
   });
 });

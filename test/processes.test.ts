@@ -133,7 +133,7 @@ describe('two server processes on one database', () => {
     expect(changes.map(({ configChanged: c }) => [c.oldValue, c.newValue, c.environment, c.inherited, c.deleted])).toEqual([
       [null, '30s', null, true, false],
       ['30s', '45s', 'prod', false, false],
-      ['45s', '40s', 'prod', false, true],
+      ['45s', '40s', null, true, true], // prod's entry deleted: the global value answers, as config() says
     ]);
     await prodWatcher.return!();
   });

@@ -1,5 +1,20 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type SourceLocation } from 'graphql';
+import {
+  BREAK,
+  getNamedType,
+  GraphQLError,
+  isScalarType,
+  isValueNode,
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type SourceLocation,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../graphql/context.js';
 
@@ -41,6 +56,13 @@ export function useJitForHotOperations(afterRuns: number): Plugin {
     return only;
   };
 
+  const compilable = new WeakMap<DocumentNode, boolean>();
+  const canCompile = (schema: GraphQLSchema, document: DocumentNode): boolean => {
+    let answer = compilable.get(document);
+    if (answer === undefined) compilable.set(document, (answer = !hasLiteralReadingVariables(schema, document)));
+    return answer;
+  };
+
   const isHot = (document: DocumentNode): boolean => {
     const count = (runs.get(document) ?? 0) + 1;
     runs.set(document, count);
@@ -50,7 +72,7 @@ export function useJitForHotOperations(afterRuns: number): Plugin {
   return {
     onExecute(payload) {
       const document = operationDocument(payload.args.document, payload.args.operationName);
-      if (document === undefined || !isHot(document)) return;
+      if (document === undefined || !canCompile(payload.args.schema, document) || !isHot(document)) return;
       let compiled: Execute | undefined;
       void jit.onExecute!({ ...payload, args: { ...payload.args, document }, setExecuteFn: (execute) => (compiled = execute as Execute) });
       if (compiled === undefined) return;
@@ -66,6 +88,33 @@ export function useJitForHotOperations(afterRuns: number): Plugin {
       });
     },
   };
+}
+
+/**
+ * Whether the operation writes a literal of a scalar whose parseLiteral reads
+ * variables (JSON: `value: { limit: $limit }`). graphql-jit parses such a literal
+ * once, at compile time, with no variables, so a variable inside it would be lost;
+ * and it says so with a bare console.error line on stderr ("Scalar with variable
+ * inputs detected…"), which breaks JSON-lines logging. Such operations stay on
+ * graphql-js, which parses the literal per request with the request's variables.
+ */
+function hasLiteralReadingVariables(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      enter(node) {
+        if (!isValueNode(node) || node.kind === Kind.VARIABLE) return undefined;
+        const type = typeInfo.getInputType();
+        const named = type ? getNamedType(type) : undefined;
+        if (!isScalarType(named) || named.parseLiteral.length < 2) return undefined;
+        found = true;
+        return BREAK;
+      },
+    }),
+  );
+  return found;
 }
 
 /**

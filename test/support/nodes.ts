@@ -34,6 +34,8 @@ export interface NodeProcess {
   child: ChildProcess;
   /** Every log line the process printed, parsed. */
   logs: Record<string, unknown>[];
+  /** Every line the process printed on stdout, as printed (each should be a JSON log line). */
+  stdoutLines: string[];
   /** What the process wrote to stderr so far (nothing, normally: logs are JSON on stdout). */
   stderr(): string;
   /** Sends a signal and resolves with the exit code. */
@@ -54,6 +56,7 @@ export async function spawnNode(env: Record<string, string | undefined>): Promis
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
+  const stdoutLines: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const release = trackOpen('process', `switchboard serve (pid ${child.pid})`, async () => {
@@ -70,6 +73,7 @@ export async function spawnNode(env: Record<string, string | undefined>): Promis
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`node did not start within 30s: ${stderr}`)), 30_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      stdoutLines.push(line);
       let entry: Record<string, unknown>;
       try {
         entry = JSON.parse(line) as Record<string, unknown>;
@@ -92,6 +96,7 @@ export async function spawnNode(env: Record<string, string | undefined>): Promis
     url,
     child,
     logs,
+    stdoutLines,
     stderr: () => stderr,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

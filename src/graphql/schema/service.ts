@@ -222,6 +222,10 @@ const ServiceDefinitionInput = builder.inputType('ServiceDefinitionInput', {
     ttl: t.field({ type: 'Duration', description: 'Lease: without a heartbeat within it, the instance expires and is removed.' }),
     healthCheck: t.field({ type: HealthCheckInput, description: 'A health check to add (or update) with the instance.' }),
     healthChecks: t.field({ type: [HealthCheckInput], description: 'Several health checks to add (or update) with the instance.' }),
+    replaceExistingChecks: t.boolean({
+      description:
+        "Remove the instance's checks that this registration does not define (as Consul's replace-existing-checks). Default false: checks registered before stay beside the new ones.",
+    }),
   }),
 });
 

@@ -67,7 +67,7 @@ function decodeVarint(bytes: Buffer, start: number): [number, number] {
 const GenericClient = makeGenericClientConstructor({}, 'Health');
 
 export async function probeGrpc(target: GrpcTarget, signal: AbortSignal, context: ProbeContext, timeoutMs: number): Promise<ProbeResult> {
-  const label = `gRPC ${target.address}${target.service ? `/${target.service}` : ''}`;
+  // The output leaves the target to the check's name (see probeHttp).
   const { host, port } = splitHostPort(target.address);
   let address: string;
   try {
@@ -75,7 +75,7 @@ export async function probeGrpc(target: GrpcTarget, signal: AbortSignal, context
     address = isIP(host) ? host : await context.policy.resolve(host);
     if (!context.policy.allows(address)) throw new Error(`${address} is outside SWITCHBOARD_HEALTH_ALLOWED_NETWORKS`);
   } catch (error) {
-    return { status: 'CRITICAL', output: capOutput(`${label}: ${describeFailure(error, signal)}`) };
+    return { status: 'CRITICAL', output: capOutput(describeFailure(error, signal)) };
   }
   const client = clientFor(context, address, port, host, target.useTls);
 
@@ -90,10 +90,10 @@ export async function probeGrpc(target: GrpcTarget, signal: AbortSignal, context
         signal.removeEventListener('abort', cancel);
         if (error) {
           const reason = error.code === GrpcStatus.DEADLINE_EXCEEDED ? 'timed out' : `${GrpcStatus[error.code] ?? error.code}: ${error.details}`;
-          return resolve({ status: 'CRITICAL', output: capOutput(`${label}: ${reason}`) });
+          return resolve({ status: 'CRITICAL', output: capOutput(reason) });
         }
         const name = SERVING_STATUS[servingStatus ?? 0] ?? String(servingStatus);
-        resolve({ status: servingStatus === 1 ? 'PASSING' : 'CRITICAL', output: `${label}: ${name}` });
+        resolve({ status: servingStatus === 1 ? 'PASSING' : 'CRITICAL', output: name });
       },
     );
     const cancel = () => call.cancel();

@@ -12,12 +12,14 @@ type HttpTarget = Extract<CheckTarget, { kind: 'HTTP' }>;
  * less traffic), anything else, a connection error or a timeout critical. Output is
  * the status line and the start of the body. Redirects are not followed (a 3xx is
  * reported as it is): a redirect must not lead the probe past the network policy.
+ * The output does not name the target: the check's name does ("HTTP GET <url>" by
+ * default), and the instance's health output is "<check name>: <output>", which
+ * repeated the prefix when the probe wrote it too.
  */
 export function probeHttp(target: HttpTarget, signal: AbortSignal, context: ProbeContext): Promise<ProbeResult> {
   const secure = target.url.startsWith('https:');
   const request = secure ? httpsRequest : httpRequest;
   const agent = secure ? (target.tlsSkipVerify ? context.httpsInsecure : context.https) : context.http;
-  const prefix = `HTTP ${target.method} ${target.url}`;
 
   return new Promise((resolve) => {
     const req = request(
@@ -30,7 +32,8 @@ export function probeHttp(target: HttpTarget, signal: AbortSignal, context: Prob
         let size = 0;
         const finish = () => {
           const body = Buffer.concat(chunks).subarray(0, OUTPUT_LIMIT).toString('utf8');
-          resolve({ status, output: capOutput(`${prefix}: ${code} ${res.statusMessage ?? ''} Output: ${body}`) });
+          const statusLine = [code, res.statusMessage].filter(Boolean).join(' ');
+          resolve({ status, output: capOutput(body ? `${statusLine} Output: ${body}` : statusLine) });
         };
         res.on('data', (chunk: Buffer) => {
           if (size >= OUTPUT_LIMIT) return;
@@ -46,7 +49,7 @@ export function probeHttp(target: HttpTarget, signal: AbortSignal, context: Prob
         res.on('error', finish);
       },
     );
-    req.on('error', (error) => resolve({ status: 'CRITICAL', output: capOutput(`${prefix}: ${describeFailure(error, signal)}`) }));
+    req.on('error', (error) => resolve({ status: 'CRITICAL', output: capOutput(describeFailure(error, signal)) }));
     req.end();
   });
 }

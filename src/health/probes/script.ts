@@ -12,7 +12,7 @@ type ScriptTarget = Extract<CheckTarget, { kind: 'SCRIPT' }>;
  * handed to it.
  */
 export function probeScript(target: ScriptTarget, signal: AbortSignal): Promise<ProbeResult> {
-  const label = `Script ${[target.command, ...target.args].join(' ')}`.slice(0, 200);
+  // The output leaves the command line to the check's name (see probeHttp).
   return new Promise((resolve) => {
     const child = spawn(target.command, target.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -27,12 +27,12 @@ export function probeScript(target: ScriptTarget, signal: AbortSignal): Promise<
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     child.once('error', (error) => {
-      resolve({ status: 'CRITICAL', output: capOutput(`${label}: ${describeFailure(error, signal)}${output ? ` Output: ${output}` : ''}`) });
+      resolve({ status: 'CRITICAL', output: capOutput(`${describeFailure(error, signal)}${output ? ` Output: ${output}` : ''}`) });
     });
     child.once('close', (code, killedBy) => {
-      if (signal.aborted || code === null) return resolve({ status: 'CRITICAL', output: capOutput(`${label}: ${signal.aborted ? describeFailure(null, signal) : `killed by ${killedBy}`}. Output: ${output}`) });
+      if (signal.aborted || code === null) return resolve({ status: 'CRITICAL', output: capOutput(`${signal.aborted ? describeFailure(null, signal) : `killed by ${killedBy}`}.${output ? ` Output: ${output}` : ''}`) });
       const status = code === 0 ? 'PASSING' : code === 1 ? 'WARNING' : 'CRITICAL';
-      resolve({ status, output: capOutput(output || `${label}: exit ${code}`) });
+      resolve({ status, output: capOutput(output || `exit ${code}`) });
     });
   });
 }

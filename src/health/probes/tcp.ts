@@ -7,18 +7,21 @@ import { describeFailure } from './failure.js';
 
 type TcpTarget = Extract<CheckTarget, { kind: 'TCP' }>;
 
-/** Consul's TCP check: a completed connect is passing, anything else critical. */
+/**
+ * Consul's TCP check: a completed connect is passing, anything else critical. The
+ * output leaves the target to the check's name (see probeHttp).
+ */
 export function probeTcp(target: TcpTarget, signal: AbortSignal, context: ProbeContext): Promise<ProbeResult> {
   const { host, port } = splitHostPort(target.address);
   return new Promise((resolve) => {
     const socket = connect({ host, port, lookup: context.policy.lookup, signal });
     socket.once('connect', () => {
       socket.destroy();
-      resolve({ status: 'PASSING', output: `TCP connect ${target.address}: Success` });
+      resolve({ status: 'PASSING', output: 'Connected.' });
     });
     socket.once('error', (error) => {
       socket.destroy();
-      resolve({ status: 'CRITICAL', output: capOutput(`TCP connect ${target.address}: ${describeFailure(error, signal)}`) });
+      resolve({ status: 'CRITICAL', output: capOutput(describeFailure(error, signal)) });
     });
   });
 }

@@ -7,22 +7,33 @@ import { openEventStream } from '../../events/subscribe.js';
 import type { StoredEvent } from '../../events/types.js';
 import { apiEnvironment, storedEnvironment, validateKey, validatePrefix } from './definition.js';
 import { ConfigEventType, type ConfigEventData } from './events.js';
+import { isInherited } from './model.js';
 
-/** A change of the value a watcher of (key, environment) sees. */
+/**
+ * A change of the value a watcher of (key, environment) sees. `environment`,
+ * `inherited`, `version` and `newValue` describe the entry that answers for the
+ * watched environment after the change, exactly as `config(key, environment)` read
+ * right after it answers; `changedEnvironment` and `deleted` say which entry the
+ * write touched. (Deleting prod's value with a global value present: the entry
+ * that changed is prod's, deleted; the entry that answers is the global one.)
+ */
 export interface ConfigChange {
   eventId: number;
   key: string;
-  /** The environment whose entry changed; null when it was the global value. */
+  /** Whose value the watcher sees now (null: the global value); the changed entry's when none is left. */
   environment: string | null;
+  /** The environment whose entry was written or deleted (null: the global entry). */
+  changedEnvironment: string | null;
   /** The environment being watched (null: the global value). */
   watchedEnvironment: string | null;
   /** Effective values for the watched environment, before and after (null: none). */
   oldValue: unknown;
   newValue: unknown;
-  /** Version of the entry that changed. */
+  /** Version of the entry named by `environment`. */
   version: number;
+  /** The change deleted the entry of `changedEnvironment`. */
   deleted: boolean;
-  /** True when a global change shows through because the environment has no value of its own. */
+  /** The global value answers for the watched environment (as `config` says); for a value now gone, it was the global one. */
   inherited: boolean;
   /** The values are secret and not carried by changes; read them with `config` if you may. */
   redacted: boolean;
@@ -48,7 +59,7 @@ export function toConfigChange(event: StoredEvent, watchedEnvironment: string | 
   const data = event.data as unknown as ConfigEventData;
   let oldValue: unknown;
   let newValue: unknown;
-  let inherited = false;
+  let answering: { environment: string | null; version: number };
   let redacted = Boolean(data.secret);
   if (data.environment === watchedEnvironment) {
     const fallback = watchedEnvironment === null ? null : (data.globalValue ?? null);
@@ -56,10 +67,11 @@ export function toConfigChange(event: StoredEvent, watchedEnvironment: string | 
     if (data.globalSecret && watchedEnvironment !== null && (data.oldValue === null || data.newValue === null)) redacted = true;
     oldValue = data.oldValue ?? fallback;
     newValue = data.newValue ?? fallback;
+    answering = answeringEntry(data, watchedEnvironment);
   } else if (data.environment === null && watchedEnvironment !== null && !(data.overriddenIn ?? []).includes(watchedEnvironment)) {
     oldValue = data.oldValue;
     newValue = data.newValue;
-    inherited = true;
+    answering = { environment: null, version: data.version };
   } else {
     return undefined;
   }
@@ -72,16 +84,30 @@ export function toConfigChange(event: StoredEvent, watchedEnvironment: string | 
   return {
     eventId: event.id,
     key: data.key,
-    environment: data.environment,
+    environment: answering.environment,
+    changedEnvironment: data.environment,
     watchedEnvironment,
     oldValue: oldValue ?? null,
     newValue: newValue ?? null,
-    version: data.version,
+    version: answering.version,
     deleted: data.deleted,
-    inherited,
+    inherited: isInherited(watchedEnvironment, answering.environment),
     redacted,
     changedAt: event.createdAt,
   };
+}
+
+/**
+ * After a change to the watched environment's own entry, the entry a read answers
+ * with: that entry while it has a value; once deleted, the global entry it falls
+ * back to (the bug this avoids: the watch said "prod, not inherited" while the read
+ * said "global, inherited"); with no fallback, the deleted entry itself.
+ */
+function answeringEntry(data: ConfigEventData, watchedEnvironment: string | null): { environment: string | null; version: number } {
+  const hasFallback = watchedEnvironment !== null && (data.globalValue != null || Boolean(data.globalSecret));
+  // Events written before globalVersion was recorded cannot name the fallback's version.
+  if (data.deleted && hasFallback) return { environment: null, version: data.globalVersion ?? data.version };
+  return { environment: data.environment, version: data.version };
 }
 
 /** Changes of one key, or of every key under a prefix, as one environment sees them. */

@@ -23,6 +23,12 @@ export interface ConfigEventData {
   newValue: unknown;
   /** For an environment's entry: the global value at that moment (null if none). */
   globalValue?: unknown;
+  /**
+   * For an environment's entry: the global entry's version at that moment (null if
+   * none), so a deletion that falls back to it names the version a read then shows.
+   * Absent from events written before it was recorded.
+   */
+  globalVersion?: number | null;
   /** For the global entry: environments with a value of their own, which do not see this change. */
   overriddenIn?: string[];
   /** The entry is secret: its values are not in the event. */

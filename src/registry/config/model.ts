@@ -29,6 +29,15 @@ export interface ConfigVersion {
   changedAt: Date;
 }
 
+/**
+ * Whether the global value answers for an environment that was asked for. One rule
+ * for reads (`config`) and watches (`configChanged`), so both describe the state
+ * after a change the same way.
+ */
+export function isInherited(requestedEnvironment: string | null, answeringEnvironment: string | null): boolean {
+  return requestedEnvironment !== null && answeringEnvironment === null;
+}
+
 export function toEntry(row: ConfigEntryRow, requestedEnvironment: string): ConfigEntry {
   return {
     key: row.key,
@@ -36,7 +45,7 @@ export function toEntry(row: ConfigEntryRow, requestedEnvironment: string): Conf
     value: row.value,
     version: row.version,
     updatedAt: row.updatedAt,
-    inherited: requestedEnvironment !== '' && row.environment === '',
+    inherited: isInherited(apiEnvironment(requestedEnvironment), apiEnvironment(row.environment)),
     secret: row.secret,
     redacted: false,
   };

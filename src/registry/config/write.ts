@@ -193,11 +193,15 @@ function checkExpectedVersion(target: Target, current: ConfigEntryRow | undefine
 }
 
 /** What watchers of other environments need to know about this change (see ConfigEventData). */
-function effectiveContext(entries: readonly ConfigEntryRow[], target: Target): { globalValue: unknown; globalSecret?: true } | { overriddenIn: string[] } {
+function effectiveContext(
+  entries: readonly ConfigEntryRow[],
+  target: Target,
+): { globalValue: unknown; globalVersion: number | null; globalSecret?: true } | { overriddenIn: string[] } {
   if (target.environment !== '') {
     const global = entries.find((entry) => entry.environment === '' && !entry.deleted);
-    if (global?.secret) return { globalValue: null, globalSecret: true };
-    return { globalValue: global?.value ?? null };
+    const globalVersion = global?.version ?? null;
+    if (global?.secret) return { globalValue: null, globalVersion, globalSecret: true };
+    return { globalValue: global?.value ?? null, globalVersion };
   }
   return { overriddenIn: entries.filter((entry) => entry.environment !== '' && !entry.deleted).map((entry) => entry.environment) };
 }

@@ -1,4 +1,4 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db, Executor, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
@@ -89,6 +89,25 @@ async function lockOrCreateCheck(tx: Tx, serviceId: string, definition: CheckDef
       .returning();
     if (created) return { check: created, created: true };
   }
+}
+
+/**
+ * Removes the instance's checks whose ids are not in `keepIds` (a registration with
+ * replaceExistingChecks, as Consul's `replace-existing-checks`), each recorded as a
+ * check deregistration is. Their leases go with their rows: a worker still probing
+ * one writes nothing back. The caller's transaction holds the instance; health events
+ * go to `outbox`, for the caller to append last. Returns the
+ * instance as the removals leave it (its status no longer counts them).
+ */
+export async function removeChecksNotIn(tx: Tx, serviceId: string, keepIds: readonly string[], outbox: NewEvent[]): Promise<ServiceInstance> {
+  let instance = await lockInstance(tx, serviceId);
+  if (!instance) throw notFound('Service instance', serviceId);
+  const others = keepIds.length ? notInArray(healthChecks.id, [...keepIds]) : undefined;
+  const removed = await tx.delete(healthChecks).where(and(eq(healthChecks.serviceId, serviceId), others)).returning();
+  for (const check of removed.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    instance = await recordHealthChange(tx, instance, { checkId: check.id, checkName: check.name, from: check.status, to: null, output: 'Check removed.' }, outbox);
+  }
+  return instance;
 }
 
 /** Removes a check; NOT_FOUND when it does not exist. The instance's status is recomputed. */

@@ -23,6 +23,8 @@ export interface ServiceDefinitionInput {
   ttlMs?: number | null | undefined;
   /** Health checks to add or update along with the instance. */
   healthChecks?: readonly HealthCheckInput[] | null | undefined;
+  /** Remove the instance's checks that `healthChecks` does not name (default false: they stay). */
+  replaceExistingChecks?: boolean | null | undefined;
 }
 
 export interface EndpointInput {

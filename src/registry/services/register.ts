@@ -4,7 +4,7 @@ import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema.js';
 import { appendEvents } from '../../events/append.js';
-import { upsertChecks } from '../health/checks.js';
+import { removeChecksNotIn, upsertChecks } from '../health/checks.js';
 import { parseCheckDefinition, type CheckPolicy } from '../health/definition.js';
 import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionInput } from './definition.js';
 import type { NewEvent } from '../../events/types.js';
@@ -23,7 +23,8 @@ export const leaseEnd = (ttlMs: number | null) =>
  * Re-registering an unchanged definition writes no event: agents re-register on
  * every restart and periodically, and watchers should not wake for nothing
  * (Consul skips such no-op writes too). Health checks given with the definition are
- * added or updated by id in the same transaction; others the instance has stay.
+ * added or updated by id in the same transaction; others the instance has stay,
+ * unless `replaceExistingChecks` asks for them to be removed.
  */
 export async function registerService(db: Db, input: ServiceDefinitionInput, policy: CheckPolicy, principal?: Principal): Promise<ServiceInstance> {
   const definition = parseServiceDefinition(input);
@@ -65,11 +66,13 @@ export async function registerService(db: Db, input: ServiceDefinitionInput, pol
     }
     // The registration's event first, then its checks' health events; appended last of all.
     if (checks.length) instance = (await upsertChecks(tx, definition.id, checks, outbox)).instance;
+    if (input.replaceExistingChecks) instance = await removeChecksNotIn(tx, definition.id, checks.map((check) => check.id), outbox);
     await appendEvents(tx, outbox);
     return instance;
   });
 }
 
+/** The registration's checks written (and, replacing, the others removed); the instance as they leave it. */
 export function sameDefinition(existing: ServiceInstance, next: ServiceDefinition): boolean {
   return (Object.keys(next) as (keyof ServiceDefinition)[]).every((key) => isDeepStrictEqual(existing[key], next[key]));
 }

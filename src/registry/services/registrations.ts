@@ -49,7 +49,7 @@ const MAX_BATCH = 256;
  * alone, FORBIDDEN; one whose request was abandoned while it queued is dropped
  * before its batch's first statement (UNAVAILABLE, not applied).
  *
- * Registrations that carry health checks go through registerService on their own:
+ * Registrations that carry health checks (or replace them) go through registerService on their own:
  * they are rare next to agents re-registering, and their check writes append
  * events of their own.
  */
@@ -66,7 +66,7 @@ export class RegistrationWriter {
    * a token may not take over an id registered under a name it may not write.
    */
   async register(input: ServiceDefinitionInput, principal?: Principal): Promise<ServiceInstance> {
-    if ((input.healthChecks ?? []).length > 0) return registerService(this.db, input, this.policy, principal);
+    if ((input.healthChecks ?? []).length > 0 || input.replaceExistingChecks) return registerService(this.db, input, this.policy, principal);
     // Validated here, so a bad definition fails alone, before it joins a batch.
     const definition = parseServiceDefinition(input);
     assertMayChangeInstance(principal, definition.name);
