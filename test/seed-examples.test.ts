@@ -14,6 +14,7 @@ import {
   SelectInstanceDocument,
   SelectInstanceExplainedDocument,
   ServicesDocument,
+  SetMaintenanceDocument,
   UnregisterComponentDocument,
   UnregisterServiceDocument,
   type ComponentInput,
@@ -248,6 +249,15 @@ describe("built-in events carry the seed's data keys", () => {
     } finally {
       await stream.return!();
     }
+  });
+
+  it('service.health.changed carries service_id and service_name as well', async () => {
+    await register({ id: 'health-check-test', name: 'health-check' });
+    const { latestEventId } = await registry.client.request(LatestEventIdDocument);
+    await registry.client.request(SetMaintenanceDocument, { id: 'health-check-test', enabled: true, reason: 'seed example' });
+    const { events } = await registry.client.request(EventsDocument, { types: ['service.health.changed'], after: latestEventId });
+    expect(events.map(handler)).toEqual([{ type: 'service.health.changed', service_id: 'health-check-test', service_name: 'health-check', address: undefined }]);
+    await clean();
   });
 
   it('without a port the address is the host alone; an IPv6 host is bracketed', async () => {
