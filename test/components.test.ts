@@ -104,7 +104,9 @@ describe('the component catalogue', () => {
   it('refuses bad definitions and writes nothing', async () => {
     const bad: Partial<ComponentInput>[] = [
       { version: 'one' },
+      { name: '' },
       { name: '   ' }, // blank (a display name may have spaces, not only spaces)
+      { name: 'x'.repeat(129) },
       { name: 'tab\tinside' },
       { name: 'right-to-left\u202eoverride' },
       { dependencies: ['http-client@not a range'] },

@@ -60,11 +60,12 @@ const UNPRINTABLE = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;
 /** A display name: any printable text ("Custom API Step", "Geschäftslogik"), length-capped. */
 const displayName = z
   .string()
+  .min(1, 'must not be empty')
   .max(ComponentLimits.nameLength, `must be at most ${ComponentLimits.nameLength} characters`)
-  .refine((value) => value.trim() !== '', 'must not be empty or blank')
   .refine((value) => value.isWellFormed(), 'must be valid Unicode text')
   .refine((value) => !UNPRINTABLE.test(value), 'must be printable text (no control, format or unassigned characters)')
-  .refine((value) => value.trim() === value, 'must not start or end with whitespace');
+  // "Custom API Step " and "Custom API Step" would list as one name and resolve as two.
+  .refine((value) => value.trim() === value, 'must not start or end with whitespace (nor be blank)');
 
 /**
  * The default id: "name@version" for a package-like name (as before display names
