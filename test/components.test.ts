@@ -104,8 +104,10 @@ describe('the component catalogue', () => {
   it('refuses bad definitions and writes nothing', async () => {
     const bad: Partial<ComponentInput>[] = [
       { version: 'one' },
-      { name: '' },
-      { name: '   ' }, // blank (a display name may have spaces, not only spaces)
+      // With ids: refused for the name itself, not for lacking a default id.
+      { id: 'empty-name', name: '' },
+      { id: 'blank-name', name: '   ' }, // a display name may have spaces, not only spaces
+      { id: 'padded-name', name: ' Custom API Step' },
       { name: 'x'.repeat(129) },
       { name: 'tab\tinside' },
       { name: 'right-to-left\u202eoverride' },
