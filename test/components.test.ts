@@ -108,6 +108,7 @@ describe('the component catalogue', () => {
       { id: 'empty-name', name: '' },
       { id: 'blank-name', name: '   ' }, // a display name may have spaces, not only spaces
       { id: 'padded-name', name: ' Custom API Step' },
+      { name: '数据转换' }, // no id given, and no letters or digits to derive one from
       { name: 'x'.repeat(129) },
       { name: 'tab\tinside' },
       { name: 'right-to-left\u202eoverride' },

@@ -20,6 +20,8 @@ import {
   type ComponentInput,
   type ServiceDefinitionInput,
 } from '../src/client/index.js';
+import { SwitchboardError } from '../src/errors.js';
+import { parseServiceDefinition } from '../src/registry/services/definition.js';
 import { take } from './support/client.js';
 import { startTestNode, useRegistryNode } from './support/nodes.js';
 
@@ -91,6 +93,17 @@ describe("the seed's registry self-test: RegisterService(&ServiceDefinition{ID, 
       await node.stop();
       await clean();
     }
+  });
+
+  it('with no address and no socket to take one from (an in-process call), it is BAD_USER_INPUT naming the field', () => {
+    let refused: unknown;
+    try {
+      parseServiceDefinition({ name: 'no-socket' });
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(SwitchboardError);
+    expect(refused).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringContaining('address is required') });
   });
 
   it('an address given explicitly wins over the caller\'s', async () => {
