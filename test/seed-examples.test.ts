@@ -213,7 +213,9 @@ describe('components named as the seed names them', () => {
   });
 
   it('a display name without an id gets its slug as id; two components with one display name resolve to the smaller id, an id pins one', async () => {
-    expect((await registerComponent({ type: 'STEP', name: 'Custom API Step', version: '1.0.0' })).id).toBe('custom-api-step@1.0.0');
+    expect((await registerComponent({ type: 'STEP', name: 'Custom API Step', version: '1.0.0' })).id).toBe('custom-api-step-1.0.0');
+    await registerComponent({ id: 'on-slug', type: 'FLOW', name: 'On Slug', version: '1.0.0', dependencies: ['custom-api-step-1.0.0@^1'] });
+    expect((await graph('on-slug')).resolvedDependencies.map((component) => component.id)).toEqual(['custom-api-step-1.0.0']);
     await registerComponent({ id: 'b-shared', type: 'PLUGIN', name: 'shared-name', version: '1.0.0' });
     await registerComponent({ id: 'a-shared', type: 'PLUGIN', name: 'shared-name', version: '1.0.0' });
     await registerComponent({ id: 'by-name', type: 'STEP', name: 'By Name', version: '1.0.0', dependencies: ['shared-name'] });

@@ -13,7 +13,7 @@ export type ComponentInput = {
   /** Other components by id or name, optionally with a range: "http-client", "http-client@^1.2", "custom-api-step-v1". A component with a display name is named by its id. */
   dependencies?: Array<string> | null | undefined;
   description?: string | null | undefined;
-  /** Defaults to "<name>@<version>": each version of a name is its own component. For a display name, its slug: "Custom API Step" 1.0.0 -> "custom-api-step@1.0.0". */
+  /** Defaults to "<name>@<version>": each version of a name is its own component. For a display name, its slug and version: "Custom API Step" 1.0.0 -> "custom-api-step-1.0.0". */
   id?: string | number | null | undefined;
   /** Any JSON object, up to 64 KiB. */
   metadata?: unknown;

@@ -7,7 +7,7 @@ import { COMPONENT_TYPES, type ComponentType } from './model.js';
 export interface ComponentInput {
   /**
    * Defaults to "<name>@<version>", so each version of a name is its own component;
-   * for a display name, its slug: "Custom API Step" 1.0.0 -> "custom-api-step@1.0.0".
+   * for a display name, its slug and version: "Custom API Step" 1.0.0 -> "custom-api-step-1.0.0".
    */
   id?: string | null | undefined;
   type: string;
@@ -69,8 +69,11 @@ const displayName = z
 
 /**
  * The default id: "name@version" for a package-like name (as before display names
- * existed), else the name's slug ("Custom API Step" -> "custom-api-step@1.0.0");
- * undefined when the name has no letters or digits to make a slug from.
+ * existed; a dependency "name@version" finds it by name), else the name's slug and
+ * version joined by "-" ("Custom API Step" 1.0.0 -> "custom-api-step-1.0.0"): a
+ * display name cannot appear in a dependency and "@" would start a range there, so
+ * that id must be writable as a dependency on its own. Undefined when the name has
+ * no letters or digits to make a slug from.
  */
 export function defaultComponentId(name: string, version: string): string | undefined {
   if (COMPONENT_NAME.test(name)) return `${name}@${version}`;
@@ -80,7 +83,7 @@ export function defaultComponentId(name: string, version: string): string | unde
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
-  return slug === '' ? undefined : `${slug}@${version}`;
+  return slug === '' ? undefined : `${slug}-${version}`;
 }
 
 /** Parses "reference" or "reference@range" (reference: a component id or name); undefined when it is neither. */

@@ -244,7 +244,7 @@ export function parseServiceDefinition(input: ServiceDefinitionInput): ServiceDe
   }
 
   return {
-    id: parsed.id ?? parsed.name,
+    id: instanceIdOf(parsed),
     name: parsed.name,
     version: parsed.version ?? null,
     address,
@@ -264,7 +264,7 @@ function unique(values: readonly string[]): string[] {
 }
 
 /** The id an input registers under: its own, or its name (as in Consul). Unvalidated. */
-export function instanceIdOf(input: Pick<ServiceDefinitionInput, 'id' | 'name'>): string {
+export function instanceIdOf(input: { id?: string | null | undefined; name: string }): string {
   return input.id ?? input.name;
 }
 
