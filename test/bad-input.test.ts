@@ -79,7 +79,7 @@ const badDefinitions: [string, Record<string, unknown>][] = [
   ['ttl too short', { ttl: '10ms' }],
   ['ttl too long', { ttl: '48h' }],
   ['unknown field', { color: 'blue' }],
-  ['missing required field', { port: undefined }],
+  ['missing required field', { name: undefined }],
 ];
 
 describe('bad input changes nothing', () => {

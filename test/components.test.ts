@@ -104,7 +104,14 @@ describe('the component catalogue', () => {
   it('refuses bad definitions and writes nothing', async () => {
     const bad: Partial<ComponentInput>[] = [
       { version: 'one' },
-      { name: 'has spaces' },
+      // With ids: refused for the name itself, not for lacking a default id.
+      { id: 'empty-name', name: '' },
+      { id: 'blank-name', name: '   ' }, // a display name may have spaces, not only spaces
+      { id: 'padded-name', name: ' Custom API Step' },
+      { name: '数据转换' }, // no id given, and no letters or digits to derive one from
+      { name: 'x'.repeat(129) },
+      { name: 'tab\tinside' },
+      { name: 'right-to-left\u202eoverride' },
       { dependencies: ['http-client@not a range'] },
       { dependencies: ['CustomAPIStep'] }, // itself
       { dependencies: ['a', 'a@^1'] },

@@ -31,9 +31,11 @@ export const services = pgTable(
   {
     id: text('id').primaryKey(),
     name: text('name').notNull(),
-    version: text('version').notNull(),
+    /** Null: registered without one; such an instance matches no version range. */
+    version: text('version'),
     address: text('address').notNull(),
-    port: integer('port').notNull(),
+    /** Null: registered without one; discovery still returns it, its caller decides the port. */
+    port: integer('port'),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
     endpoints: jsonb('endpoints').$type<EndpointRecord[]>().notNull().default([]),

@@ -45,4 +45,10 @@ export function newExecutionCounters(): ExecutionCounters {
 export interface GraphQLContext extends RegistryContext {
   principal: Principal;
   loaders: Loaders;
+  /**
+   * The client's address as this server's socket sees it (HTTP request or the
+   * WebSocket's upgrade request); undefined when there is no socket (in-process
+   * `yoga.fetch`). Behind a proxy it is the proxy's: X-Forwarded-For is not trusted.
+   */
+  callerAddress: string | undefined;
 }

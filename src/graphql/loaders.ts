@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../db/client.js';
 import { getBreakers, type BreakerState } from '../registry/breakers/index.js';
-import { getComponentsByNames, getComponentsDependingOn, type Component } from '../registry/components/index.js';
+import { getComponentsByReferences, getComponentsDependingOn, type Component } from '../registry/components/index.js';
 import { getHealthChecksByServiceIds, type HealthCheck } from '../registry/health/index.js';
 import { getLeases, type Lease } from '../registry/services/index.js';
 
@@ -11,9 +11,9 @@ import { getLeases, type Lease } from '../registry/services/index.js';
  * into one query.
  */
 export interface Loaders {
-  /** Every version of a component name. */
-  componentsByName: DataLoader<string, Component[]>;
-  /** Components that declare a dependency on a name. */
+  /** Every component a dependency reference may mean: the one with that id, every version with that name. */
+  componentsByReference: DataLoader<string, Component[]>;
+  /** Components that declare a dependency on a reference (an id or a name). */
   componentsDependingOn: DataLoader<string, Component[]>;
   /** The health checks of an instance. */
   checksByService: DataLoader<string, HealthCheck[]>;
@@ -32,7 +32,7 @@ export function createLoaders(db: Db): Loaders {
 }
 
 class RequestLoaders implements Loaders {
-  #componentsByName?: Loaders['componentsByName'];
+  #componentsByReference?: Loaders['componentsByReference'];
   #componentsDependingOn?: Loaders['componentsDependingOn'];
   #checksByService?: Loaders['checksByService'];
   #breakersByService?: Loaders['breakersByService'];
@@ -40,9 +40,9 @@ class RequestLoaders implements Loaders {
 
   constructor(private readonly db: Db) {}
 
-  get componentsByName(): Loaders['componentsByName'] {
-    return (this.#componentsByName ??= new DataLoader(async (names) =>
-      groupBy(names, await getComponentsByNames(this.db, names), (component) => [component.name]),
+  get componentsByReference(): Loaders['componentsByReference'] {
+    return (this.#componentsByReference ??= new DataLoader(async (references) =>
+      groupBy(references, await getComponentsByReferences(this.db, references), (component) => [...new Set([component.id, component.name])]),
     ));
   }
 

@@ -65,6 +65,8 @@ export function createGraphQLHandler(
       ...context,
       principal: (initial['principal'] as Principal | undefined) ?? (initial['req'] as AuthenticatedRequest | undefined)?.principal ?? denied(),
       loaders: createLoaders(context.db),
+      // Over WebSocket `req` is the upgrade request: its socket is the connection's.
+      callerAddress: (initial['req'] as IncomingMessage | undefined)?.socket?.remoteAddress,
     }),
     landingPage: false,
     // http.ts reads and limits the body before yoga sees it (and the WebSocket has maxPayload);

@@ -10,13 +10,14 @@ export type CircuitState =
   | 'OPEN';
 
 export type ComponentInput = {
-  /** Other components by name, optionally with a range: "http-client", "http-client@^1.2". */
+  /** Other components by id or name, optionally with a range: "http-client", "http-client@^1.2", "custom-api-step-v1". A component with a display name is named by its id. */
   dependencies?: Array<string> | null | undefined;
   description?: string | null | undefined;
-  /** Defaults to "<name>@<version>": each version of a name is its own component. */
+  /** Defaults to "<name>@<version>": each version of a name is its own component. For a display name, its slug and version: "Custom API Step" 1.0.0 -> "custom-api-step-1.0.0". */
   id?: string | number | null | undefined;
   /** Any JSON object, up to 64 KiB. */
   metadata?: unknown;
+  /** A display name ("Custom API Step": any printable text, at most 128 characters) or a package-like name ("http-client"). */
   name: string;
   type: ComponentType;
   /** Semantic version. */
@@ -81,7 +82,7 @@ export type ExclusionReason =
   | 'TAG_MISMATCH'
   /** Its TTL lease lapsed without a heartbeat. */
   | 'TTL_EXPIRED'
-  /** Its version is outside the requested range. */
+  /** Its version is outside the requested range (an instance registered without a version is in none). */
   | 'VERSION_MISMATCH'
   /** A health check warns, and allowWarning was not set. */
   | 'WARNING';
@@ -155,19 +156,20 @@ export type ServiceChangeKind =
   | 'UPDATED';
 
 export type ServiceDefinitionInput = {
-  /** Host name or IP address. */
-  address: string;
+  /** Host name or IP address. Defaults to the caller's address as this server's socket sees it (behind a proxy: the proxy's; X-Forwarded-For is not trusted). */
+  address?: string | null | undefined;
   endpoints?: Array<EndpointInput> | null | undefined;
   /** A health check to add (or update) with the instance. */
   healthCheck?: HealthCheckInput | null | undefined;
   /** Several health checks to add (or update) with the instance. */
   healthChecks?: Array<HealthCheckInput> | null | undefined;
-  /** Stable instance id; registering it again updates the instance. */
-  id: string | number;
+  /** Stable instance id; registering it again updates the instance. Defaults to the name. */
+  id?: string | number | null | undefined;
   /** String-to-string map, at most 64 pairs. */
   metadata?: unknown;
   name: string;
-  port: number;
+  /** Optional: an instance without a port is still discovered and selected; its caller decides the port. */
+  port?: number | null | undefined;
   /** Defaults to 0; lower is preferred. */
   priority?: number | null | undefined;
   protocols?: Array<string> | null | undefined;
@@ -176,8 +178,8 @@ export type ServiceDefinitionInput = {
   tags?: Array<string> | null | undefined;
   /** Lease: without a heartbeat within it, the instance expires and is removed. */
   ttl?: string | null | undefined;
-  /** Semantic version, e.g. "1.4.2". */
-  version: string;
+  /** Semantic version, e.g. "1.4.2". Optional: an instance without one matches no version range. */
+  version?: string | null | undefined;
   /** Defaults to 1. */
   weight?: number | null | undefined;
 };
@@ -480,14 +482,14 @@ export type OnCircuitChangedSubscriptionVariables = Exact<{
 
 export type OnCircuitChangedSubscription = { circuitChanged: { eventId: string, serviceId: string, name: string, previousState: CircuitState, state: CircuitState, calls: number, failures: number, timestamp: string } };
 
-export type InstanceFieldsFragment = { id: string, name: string, version: string, address: string, port: number, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } };
+export type InstanceFieldsFragment = { id: string, name: string, version: string | null, address: string, port: number | null, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } };
 
 export type RegisterServiceMutationVariables = Exact<{
   input: ServiceDefinitionInput;
 }>;
 
 
-export type RegisterServiceMutation = { registerService: { id: string, name: string, version: string, address: string, port: number, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } } };
+export type RegisterServiceMutation = { registerService: { id: string, name: string, version: string | null, address: string, port: number | null, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } } };
 
 export type UnregisterServiceMutationVariables = Exact<{
   id: string | number;
@@ -508,7 +510,7 @@ export type ServiceQueryVariables = Exact<{
 }>;
 
 
-export type ServiceQuery = { service: { id: string, name: string, version: string, address: string, port: number, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } } | null };
+export type ServiceQuery = { service: { id: string, name: string, version: string | null, address: string, port: number | null, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } } | null };
 
 export type DiscoverServicesQueryVariables = Exact<{
   name: string;
@@ -518,7 +520,7 @@ export type DiscoverServicesQueryVariables = Exact<{
 }>;
 
 
-export type DiscoverServicesQuery = { discoverServices: Array<{ id: string, name: string, version: string, address: string, port: number, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } }> };
+export type DiscoverServicesQuery = { discoverServices: Array<{ id: string, name: string, version: string | null, address: string, port: number | null, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } }> };
 
 export type DiscoverServicesByTagQueryVariables = Exact<{
   tag: string;
@@ -526,7 +528,7 @@ export type DiscoverServicesByTagQueryVariables = Exact<{
 }>;
 
 
-export type DiscoverServicesByTagQuery = { discoverServicesByTag: Array<{ id: string, name: string, version: string, address: string, port: number, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } }> };
+export type DiscoverServicesByTagQuery = { discoverServicesByTag: Array<{ id: string, name: string, version: string | null, address: string, port: number | null, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } }> };
 
 export type ServiceHealthQueryVariables = Exact<{
   id: string | number;
@@ -548,7 +550,7 @@ export type OnServiceChangedSubscriptionVariables = Exact<{
 }>;
 
 
-export type OnServiceChangedSubscription = { serviceChanged: { eventId: string, kind: ServiceChangeKind, serviceId: string, name: string, reason: string | null, timestamp: string, instance: { id: string, name: string, version: string, address: string, port: number, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } } } };
+export type OnServiceChangedSubscription = { serviceChanged: { eventId: string, kind: ServiceChangeKind, serviceId: string, name: string, reason: string | null, timestamp: string, instance: { id: string, name: string, version: string | null, address: string, port: number | null, tags: Array<string>, metadata: unknown, protocols: Array<string>, weight: number, priority: number, ttl: string | null, registeredAt: string, updatedAt: string, lastHeartbeatAt: string | null, expiresAt: string | null, endpoints: Array<{ path: string, method: string, description: string | null, parameters: Array<{ name: string, in: ParameterLocation, type: string, required: boolean, description: string | null }>, responses: Array<{ status: number, description: string | null, schema: unknown }> }>, health: { status: HealthStatusType, output: string, lastCheck: string | null } } } };
 
 export type CreateTokenMutationVariables = Exact<{
   input: TokenInput;

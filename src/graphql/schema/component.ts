@@ -20,9 +20,9 @@ import type { GraphQLContext } from '../context.js';
 const ComponentTypeEnum = builder.enumType('ComponentType', { values: COMPONENT_TYPES });
 
 const ComponentDependencyRef = builder.objectRef<ComponentDependency>('ComponentDependency').implement({
-  description: 'A declared dependency: another component by name, with a semver range ("*" for any version).',
+  description: 'A declared dependency: another component by id or name, with a semver range ("*" for any version).',
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'The component id or name depended on (an id match wins over a name match).' }),
     range: t.exposeString('range'),
     spec: t.string({ description: 'As written: "name" or "name@range".', resolve: (dependency) => dependencySpec(dependency) }),
   }),
@@ -37,9 +37,9 @@ const MissingDependencyRef = builder.objectRef<MissingDependency>('MissingDepend
   }),
 });
 
-/** Resolution needs every version of each dependency name: one batched load for the whole request. */
+/** Resolution needs every component each dependency may mean: one batched load for the whole request. */
 async function resolutionOf(component: Component, context: GraphQLContext) {
-  const candidates = await context.loaders.componentsByName.loadMany(component.dependencies.map((dependency) => dependency.name));
+  const candidates = await context.loaders.componentsByReference.loadMany(component.dependencies.map((dependency) => dependency.name));
   return resolveDependencies(component, candidates.flatMap((entry) => (entry instanceof Error ? [] : entry)));
 }
 
@@ -74,11 +74,13 @@ ComponentRef.implement({
       type: [ComponentRef],
       description: 'Components whose dependencies resolve to this one (reverse edges).',
       resolve: async (component, _args, context) => {
-        const [declaring, sameName] = await Promise.all([
-          context.loaders.componentsDependingOn.load(component.name),
-          context.loaders.componentsByName.load(component.name),
+        // A dependent may name this component by its id or by its name.
+        const references = [...new Set([component.id, component.name])];
+        const [declaring, candidates] = await Promise.all([
+          context.loaders.componentsDependingOn.loadMany(references).then(flatUnique),
+          context.loaders.componentsByReference.loadMany(references).then(flatUnique),
         ]);
-        return dependentsOf(component, declaring, sameName);
+        return dependentsOf(component, declaring, candidates);
       },
     }),
   }),
@@ -105,7 +107,9 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, context) => {
       const ids = args.ids.slice(0, MAX_ORDER_IDS + 1); // a longer list is refused without loading it
       const roots = requireAll(args.ids, ids.length > MAX_ORDER_IDS ? [] : await ComponentRef.getDataloader(context).loadMany(ids).then(withoutErrors));
-      return dependencyOrder(roots, async (names) => (await context.loaders.componentsByName.loadMany(names).then(withoutErrors)).flatMap((group) => group ?? []));
+      return dependencyOrder(roots, async (references) =>
+        (await context.loaders.componentsByReference.loadMany(references).then(withoutErrors)).flatMap((group) => group ?? []),
+      );
     },
   }),
 }));
@@ -114,14 +118,30 @@ function withoutErrors<T>(results: (T | Error)[]): (T | null)[] {
   return results.map((result) => (result instanceof Error ? null : result));
 }
 
+/** Loaded groups as one list, each component once (a loader error fails the field). */
+function flatUnique(groups: (Component[] | Error)[]): Component[] {
+  const byId = new Map<string, Component>();
+  for (const group of groups) {
+    if (group instanceof Error) throw group;
+    for (const component of group) byId.set(component.id, component);
+  }
+  return [...byId.values()];
+}
+
 const ComponentInput = builder.inputType('ComponentInput', {
   fields: (t) => ({
-    id: t.id({ description: 'Defaults to "<name>@<version>": each version of a name is its own component.' }),
+    id: t.id({
+      description:
+        'Defaults to "<name>@<version>": each version of a name is its own component. For a display name, its slug and version: "Custom API Step" 1.0.0 -> "custom-api-step-1.0.0".',
+    }),
     type: t.field({ type: ComponentTypeEnum, required: true }),
-    name: t.string({ required: true }),
+    name: t.string({ required: true, description: 'A display name ("Custom API Step": any printable text, at most 128 characters) or a package-like name ("http-client").' }),
     version: t.string({ required: true, description: 'Semantic version.' }),
     description: t.string(),
-    dependencies: t.stringList({ description: 'Other components by name, optionally with a range: "http-client", "http-client@^1.2".' }),
+    dependencies: t.stringList({
+      description:
+        'Other components by id or name, optionally with a range: "http-client", "http-client@^1.2", "custom-api-step-v1". A component with a display name is named by its id.',
+    }),
     metadata: t.field({ type: 'JSON', description: 'Any JSON object, up to 64 KiB.' }),
   }),
 });

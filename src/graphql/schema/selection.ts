@@ -25,7 +25,7 @@ const ExclusionReasonEnum = builder.enumType('ExclusionReason', {
     CIRCUIT_OPEN: { description: 'Its circuit breaker is open (cooling down).' },
     CIRCUIT_HALF_OPEN_BUSY: { description: 'Its breaker is half-open and has no probe to give right now.' },
     TAG_MISMATCH: { description: 'It lacks one of the requested tags.' },
-    VERSION_MISMATCH: { description: 'Its version is outside the requested range.' },
+    VERSION_MISMATCH: { description: 'Its version is outside the requested range (an instance registered without a version is in none).' },
     LOWER_PRIORITY_TIER: { description: 'Available, but a more preferred priority tier had an available instance.' },
     DRAINED: { description: 'Weight 0 while others in its tier have weight.' },
   } as const,

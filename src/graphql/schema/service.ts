@@ -98,9 +98,12 @@ export const ServiceInstanceRef = builder.loadableObject('ServiceInstance', {
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
-    version: t.exposeString('version', { description: 'Semantic version, normalised (a leading "v" is dropped).' }),
-    address: t.exposeString('address'),
-    port: t.exposeInt('port'),
+    version: t.exposeString('version', {
+      nullable: true,
+      description: 'Semantic version, normalised (a leading "v" is dropped). Null: registered without one; matches no version range.',
+    }),
+    address: t.exposeString('address', { description: 'Host name or IP address; defaults to the registering caller\'s address as the server saw it.' }),
+    port: t.exposeInt('port', { nullable: true, description: 'Null: registered without one; the caller decides which port to use.' }),
     tags: t.exposeStringList('tags'),
     metadata: t.expose('metadata', { type: 'JSON', description: 'String-to-string map.' }),
     endpoints: t.expose('endpoints', { type: [EndpointRef] }),
@@ -208,11 +211,14 @@ const EndpointInput = builder.inputType('EndpointInput', {
 
 const ServiceDefinitionInput = builder.inputType('ServiceDefinitionInput', {
   fields: (t) => ({
-    id: t.id({ required: true, description: 'Stable instance id; registering it again updates the instance.' }),
+    id: t.id({ description: 'Stable instance id; registering it again updates the instance. Defaults to the name.' }),
     name: t.string({ required: true }),
-    version: t.string({ required: true, description: 'Semantic version, e.g. "1.4.2".' }),
-    address: t.string({ required: true, description: 'Host name or IP address.' }),
-    port: t.int({ required: true }),
+    version: t.string({ description: 'Semantic version, e.g. "1.4.2". Optional: an instance without one matches no version range.' }),
+    address: t.string({
+      description:
+        "Host name or IP address. Defaults to the caller's address as this server's socket sees it (behind a proxy: the proxy's; X-Forwarded-For is not trusted).",
+    }),
+    port: t.int({ description: 'Optional: an instance without a port is still discovered and selected; its caller decides the port.' }),
     tags: t.stringList(),
     metadata: t.field({ type: 'JSON', description: 'String-to-string map, at most 64 pairs.' }),
     endpoints: t.field({ type: [EndpointInput] }),
@@ -237,7 +243,7 @@ builder.mutationFields((t) => ({
       const healthChecks = [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput);
       authorizeServiceName(context, input.name);
       authorizeChecks(context, healthChecks);
-      return context.registrations.register({ ...input, ttlMs: input.ttl, healthChecks }, context.principal);
+      return context.registrations.register({ ...input, ttlMs: input.ttl, healthChecks, callerAddress: context.callerAddress }, context.principal);
     },
   }),
   unregisterService: t.boolean({

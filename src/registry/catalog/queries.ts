@@ -1,7 +1,7 @@
 import semver from 'semver';
 import { badInput } from '../../errors.js';
 import { effectiveStatus } from '../health/model.js';
-import { parseRange, type DiscoverQuery, type ServiceSummary } from '../services/discover.js';
+import { parseRange, versionSatisfies, type DiscoverQuery, type ServiceSummary } from '../services/discover.js';
 import type { ServiceInstance } from '../services/model.js';
 import type { Catalog } from './catalog.js';
 
@@ -24,7 +24,7 @@ export function discover(catalog: Catalog, query: DiscoverQuery): ServiceInstanc
   for (const { instance } of catalog.byService(query.name)) {
     if (query.passingOnly && !isPassing(instance)) continue;
     if (tags.length > 0 && !tags.every((tag) => instance.tags.includes(tag))) continue;
-    if (range && !semver.satisfies(instance.version, range)) continue;
+    if (range && !versionSatisfies(instance.version, range)) continue;
     found.push(instance);
   }
   return found;
@@ -59,7 +59,7 @@ export function summarize(catalog: Catalog, prefix?: string | null): ServiceSumm
         name,
         instances: instances.length,
         passing: instances.filter(isPassing).length,
-        versions: semver.rsort([...new Set(instances.map((instance) => instance.version))]),
+        versions: semver.rsort([...new Set(instances.flatMap((instance) => instance.version ?? []))]),
         tags: [...new Set(instances.flatMap((instance) => instance.tags))].sort(),
       };
     });

@@ -1,9 +1,9 @@
 import { badInput, conflict, notFound } from '../../errors.js';
 import { dependencySpec, type Component } from './model.js';
-import { resolveDependency } from './resolve.js';
+import { refersTo, resolveDependency } from './resolve.js';
 
-/** Loads every version of each named component; the caller batches (one query per call). */
-export type LoadByNames = (names: readonly string[]) => Promise<readonly Component[]>;
+/** Loads every component whose id or name is one of `references`; the caller batches (one query per call). */
+export type LoadByReferences = (references: readonly string[]) => Promise<readonly Component[]>;
 
 /**
  * A start order for `roots` and everything they depend on: each component comes
@@ -13,25 +13,25 @@ export type LoadByNames = (names: readonly string[]) => Promise<readonly Compone
  * Fails with CONFLICT when a dependency is missing (nothing could start it) or
  * when the dependencies form a cycle, naming the cycle.
  */
-export async function dependencyOrder(roots: readonly Component[], loadByNames: LoadByNames): Promise<Component[]> {
+export async function dependencyOrder(roots: readonly Component[], loadByReferences: LoadByReferences): Promise<Component[]> {
   const byId = new Map(roots.map((component) => [component.id, component]));
-  const candidatesByName = new Map<string, Component[]>();
+  const candidatesByReference = new Map<string, Component[]>();
   const edges = new Map<string, string[]>(); // component id -> ids it depends on
 
   let frontier = [...byId.values()];
   while (frontier.length > 0) {
-    const unknownNames = [...new Set(frontier.flatMap((component) => component.dependencies.map((dependency) => dependency.name)))].filter(
-      (name) => !candidatesByName.has(name),
+    const unknown = [...new Set(frontier.flatMap((component) => component.dependencies.map((dependency) => dependency.name)))].filter(
+      (reference) => !candidatesByReference.has(reference),
     );
-    if (unknownNames.length > 0) {
-      for (const name of unknownNames) candidatesByName.set(name, []);
-      for (const candidate of await loadByNames(unknownNames)) candidatesByName.get(candidate.name)?.push(candidate);
+    if (unknown.length > 0) {
+      const loaded = await loadByReferences(unknown);
+      for (const reference of unknown) candidatesByReference.set(reference, loaded.filter((candidate) => refersTo(reference, candidate)));
     }
     const next: Component[] = [];
     for (const component of frontier) {
       const targets: string[] = [];
       for (const dependency of component.dependencies) {
-        const match = resolveDependency(dependency, candidatesByName.get(dependency.name) ?? []);
+        const match = resolveDependency(dependency, candidatesByReference.get(dependency.name) ?? []);
         if (!match) {
           throw conflict(`Cannot order ${label(component)}: its dependency ${dependencySpec(dependency)} is not registered.`, {
             component: component.id,

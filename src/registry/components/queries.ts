@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { and, arrayOverlaps, asc, eq, inArray, type SQL } from 'drizzle-orm';
+import { and, arrayOverlaps, asc, eq, inArray, or, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { components } from '../../db/schema.js';
 import { badInput } from '../../errors.js';
@@ -10,13 +10,16 @@ export async function getComponentsByIds(db: Executor, ids: readonly string[]): 
   return db.select().from(components).where(inArray(components.id, [...ids]));
 }
 
-/** Every version of each named component, in one query. */
-export async function getComponentsByNames(db: Executor, names: readonly string[]): Promise<Component[]> {
-  if (names.length === 0) return [];
-  return db.select().from(components).where(inArray(components.name, [...names]));
+/** Every component whose id or name is one of `references` (what a dependency may name), in one query. */
+export async function getComponentsByReferences(db: Executor, references: readonly string[]): Promise<Component[]> {
+  if (references.length === 0) return [];
+  return db
+    .select()
+    .from(components)
+    .where(or(inArray(components.id, [...references]), inArray(components.name, [...references])));
 }
 
-/** Components that declare a dependency on any of `names` (reverse edges), in one query. */
+/** Components that declare a dependency on any of `names` (ids or names: reverse edges), in one query. */
 export async function getComponentsDependingOn(db: Executor, names: readonly string[]): Promise<Component[]> {
   if (names.length === 0) return [];
   return db.select().from(components).where(arrayOverlaps(components.dependencyNames, [...names]));

@@ -26,5 +26,6 @@ export interface HealthEventData {
 }
 
 export function healthChangedEvent(data: HealthEventData): NewEvent {
-  return { type: HealthEventType.CHANGED, source: EVENT_SOURCE, data: { ...data } };
+  // service_id / service_name: the seed's keys, as on service.registered.
+  return { type: HealthEventType.CHANGED, source: EVENT_SOURCE, data: { ...data, service_id: data.id, service_name: data.name } };
 }

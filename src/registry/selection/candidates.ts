@@ -1,6 +1,6 @@
-import semver from 'semver';
 import type { BreakerConfig, CircuitState } from '../breakers/machine.js';
 import type { Catalog, CatalogBreaker } from '../catalog/catalog.js';
+import { versionSatisfies } from '../services/discover.js';
 import type { ServiceInstance } from '../services/model.js';
 
 /** Why an instance was not chosen from. */
@@ -46,7 +46,7 @@ export function candidatesOf(catalog: Catalog, name: string, filter: CandidateFi
   return catalog.byService(name).map(({ instance, breaker }) => {
     const exclusions: ExclusionReason[] = [];
     if (filter.tags?.some((tag) => !instance.tags.includes(tag))) exclusions.push('TAG_MISMATCH');
-    if (filter.range && !semver.satisfies(instance.version, filter.range)) exclusions.push('VERSION_MISMATCH');
+    if (filter.range && !versionSatisfies(instance.version, filter.range)) exclusions.push('VERSION_MISMATCH');
     if (instance.maintenanceSince) exclusions.push('MAINTENANCE');
     if (instance.checkStatus === 'CRITICAL') exclusions.push('CRITICAL');
     if (instance.checkStatus === 'WARNING' && !filter.allowWarning) exclusions.push('WARNING');

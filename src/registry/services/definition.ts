@@ -8,11 +8,20 @@ import { jsonProblem, parseInput, safeText, semanticVersion } from '../../valida
 
 /** What a client sends to register an instance (optional fields may be null or absent). */
 export interface ServiceDefinitionInput {
-  id: string;
+  /** Defaults to the name (as in Consul): one instance per name unless ids are given. */
+  id?: string | null | undefined;
   name: string;
-  version: string;
-  address: string;
-  port: number;
+  /** Optional: an instance without a version matches no version range. */
+  version?: string | null | undefined;
+  /** Defaults to `callerAddress`. */
+  address?: string | null | undefined;
+  /** Optional: discovery and selection still return the instance; its caller decides the port. */
+  port?: number | null | undefined;
+  /**
+   * The registering client's address as the server's socket sees it (supplied by the
+   * transport, not the client): behind a proxy it is the proxy's address.
+   */
+  callerAddress?: string | null | undefined;
   tags?: readonly string[] | null | undefined;
   metadata?: unknown;
   endpoints?: readonly EndpointInput[] | null | undefined;
@@ -53,9 +62,9 @@ export interface EndpointResponseInput {
 export interface ServiceDefinition {
   id: string;
   name: string;
-  version: string;
+  version: string | null;
   address: string;
-  port: number;
+  port: number | null;
   tags: string[];
   metadata: Record<string, string>;
   endpoints: EndpointRecord[];
@@ -161,19 +170,24 @@ const metadataSchema = z.unknown().optional().transform((value, ctx) => {
   return Object.fromEntries(entries) as Record<string, string>;
 });
 
+const hostSchema = z
+  .string()
+  .max(253, 'must be at most 253 characters')
+  .transform(unmapIPv4)
+  .refine((value) => isIP(value) !== 0 || HOST_NAME.test(value), 'must be an IPv4 or IPv6 address or a host name');
+
 const definitionSchema = z.object({
   id: safeText(ServiceLimits.idLength)
     .min(1, 'must not be empty')
-    .regex(IDENTIFIER, 'must start and end with a letter or digit and contain only letters, digits, ".", "_", ":", "@" or "-"'),
+    .regex(IDENTIFIER, 'must start and end with a letter or digit and contain only letters, digits, ".", "_", ":", "@" or "-"')
+    .nullish(),
   name: safeText(ServiceLimits.nameLength)
     .min(1, 'must not be empty')
     .regex(SERVICE_NAME, 'must start and end with a letter or digit and contain only letters, digits, ".", "_" or "-"'),
-  version: semanticVersion(),
-  address: z
-    .string()
-    .max(253, 'must be at most 253 characters')
-    .refine((value) => isIP(value) !== 0 || HOST_NAME.test(value), 'must be an IPv4 or IPv6 address or a host name'),
-  port: z.number().int().min(1, 'must be from 1 to 65535').max(65535, 'must be from 1 to 65535'),
+  version: semanticVersion().nullish(),
+  address: hostSchema.nullish(),
+  port: z.number().int().min(1, 'must be from 1 to 65535').max(65535, 'must be from 1 to 65535').nullish(),
+  callerAddress: z.string().nullish(),
   tags: optional(
     z
       .array(safeText(ServiceLimits.tagLength).min(1, 'must not be empty'))
@@ -225,12 +239,18 @@ export function parseServiceDefinition(input: ServiceDefinitionInput): ServiceDe
     throw badInput(`Invalid service definition: endpoints ${endpointsProblem}.`, { issues: [{ field: 'endpoints', message: endpointsProblem }] });
   }
 
+  const address = parsed.address ?? callerHost(parsed.callerAddress);
+  if (address === undefined) {
+    const message = 'address is required: the server cannot see the caller\'s address on this transport';
+    throw badInput(`Invalid service definition: ${message}.`, { issues: [{ field: 'address', message }] });
+  }
+
   return {
-    id: parsed.id,
+    id: instanceIdOf(parsed),
     name: parsed.name,
-    version: parsed.version,
-    address: parsed.address,
-    port: parsed.port,
+    version: parsed.version ?? null,
+    address,
+    port: parsed.port ?? null,
     tags: unique(parsed.tags ?? []),
     metadata: parsed.metadata,
     endpoints,
@@ -243,4 +263,25 @@ export function parseServiceDefinition(input: ServiceDefinitionInput): ServiceDe
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)];
+}
+
+/** The id an input registers under: its own, or its name (as in Consul). Unvalidated. */
+export function instanceIdOf(input: { id?: string | null | undefined; name: string }): string {
+  return input.id ?? input.name;
+}
+
+/**
+ * An IPv4-mapped IPv6 address ("::ffff:10.0.0.1", what a dual-stack socket reports for
+ * an IPv4 peer) as the IPv4 address it stands for; anything else unchanged.
+ */
+export function unmapIPv4(address: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return mapped && isIP(mapped[1]!) === 4 ? mapped[1]! : address;
+}
+
+/** The caller's socket address as a host to store, or undefined when there is none usable. */
+function callerHost(callerAddress: string | null | undefined): string | undefined {
+  if (!callerAddress) return undefined;
+  const host = unmapIPv4(callerAddress);
+  return isIP(host) !== 0 ? host : undefined;
 }

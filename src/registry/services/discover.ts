@@ -37,6 +37,11 @@ export function parseRange(version: string | null | undefined): string | undefin
   return range;
 }
 
+/** Whether an instance's version is in `range`; an instance registered without a version is in none. */
+export function versionSatisfies(version: string | null, range: string): boolean {
+  return version !== null && semver.satisfies(version, range);
+}
+
 export interface Lease {
   lastHeartbeatAt: Date | null;
   expiresAt: Date | null;

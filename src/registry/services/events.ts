@@ -15,13 +15,15 @@ export type RemovalReason = 'deregistered' | 'ttl-expired' | 'critical-too-long'
 /**
  * Events carry the instance as it was at that moment, so a subscriber replaying
  * history sees each state, not today's. `id` and `name` sit at the top level so
- * readers can filter without opening the snapshot.
+ * readers can filter without opening the snapshot; `service_id`, `service_name`
+ * and `address` are the same facts under the keys the seed's handlers read
+ * (`event.Data["service_id"]`).
  */
 export function registeredEvent(instance: ServiceInstance, created: boolean): NewEvent {
   return {
     type: ServiceEventType.REGISTERED,
     source: EVENT_SOURCE,
-    data: { id: instance.id, name: instance.name, created, instance: toSnapshot(instance) },
+    data: { id: instance.id, name: instance.name, ...seedKeys(instance), created, instance: toSnapshot(instance) },
   };
 }
 
@@ -29,6 +31,16 @@ export function unregisteredEvent(instance: ServiceInstance, reason: RemovalReas
   return {
     type: ServiceEventType.UNREGISTERED,
     source: EVENT_SOURCE,
-    data: { id: instance.id, name: instance.name, reason, instance: toSnapshot(instance) },
+    data: { id: instance.id, name: instance.name, ...seedKeys(instance), reason, instance: toSnapshot(instance) },
   };
+}
+
+function seedKeys(instance: ServiceInstance) {
+  return { service_id: instance.id, service_name: instance.name, address: hostPort(instance.address, instance.port) };
+}
+
+/** "host:port" ("[::1]:8080" for IPv6); just the host when the instance has no port. */
+export function hostPort(host: string, port: number | null): string {
+  if (port === null) return host;
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
