@@ -118,7 +118,8 @@ describe.each(Object.keys(transports))('cost of a page size given as a variable,
     for (const rows of [600, 1000]) {
       const literal = await ask(withPublish(`query Pages { ${twoPages(String(rows))} }`), {}, 'Publish');
       const variable = await ask(withPublish(`query Pages($rows: Int) { ${twoPages('$rows')} }`), { rows }, 'Publish');
-      for (const answer of [literal, variable]) {
+      const inFragment = await ask(withPublish(`query Pages($rows: Int) { ...Two } fragment Two on Query { ${twoPages('$rows')} }`), { rows }, 'Publish');
+      for (const answer of [literal, variable, inFragment]) {
         expect(answer.errors?.[0]?.extensions?.['code'], `${rows} rows`).toBe('BAD_USER_INPUT');
         expect(answer.errors?.[0]?.message).toMatch(/cost/i);
         expect(answer.data ?? undefined).toBeUndefined();
