@@ -102,7 +102,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxDepth: integer(env, 'SWITCHBOARD_MAX_QUERY_DEPTH', 12, 2, 100),
       maxAliases: integer(env, 'SWITCHBOARD_MAX_ALIASES', 100, 1, 10_000),
       // The largest documented page, events(first: 1000) with every Event field, costs 17,000
-      // (graphql-armor multiplies a field's cost by its `first`): the default must admit it.
+      // (graphql-armor multiplies a field's cost by its `first`; a variable counts as 1000, see
+      // server/cost.ts): the default must admit it.
       maxCost: integer(env, 'SWITCHBOARD_MAX_QUERY_COST', 20_000, 10, 1_000_000),
       maxTokens: integer(env, 'SWITCHBOARD_MAX_QUERY_TOKENS', 10_000, 100, 1_000_000),
       maxDirectives: integer(env, 'SWITCHBOARD_MAX_DIRECTIVES', 20, 1, 1_000),

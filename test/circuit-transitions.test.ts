@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   EventsDocument,
@@ -10,9 +10,8 @@ import {
 } from '../src/client/index.js';
 import { applyOutcomes, type BreakerConfig } from '../src/registry/breakers/index.js';
 import { HalfOpenMemo } from '../src/registry/selection/index.js';
-import { clientFactory, eventually, instance, withTimeout, type SwitchboardClient } from './support/client.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { spawnNode, type NodeProcess } from './support/nodes.js';
+import { eventually, instance, withTimeout, type SwitchboardClient } from './support/client.js';
+import { useServerPair } from './support/nodes.js';
 
 /**
  * Breaker transitions as the event log records them, on two `switchboard serve`
@@ -22,25 +21,14 @@ import { spawnNode, type NodeProcess } from './support/nodes.js';
 const COOLDOWN_MS = 1_000;
 const config: BreakerConfig = { windowMs: 30_000, minCalls: 5, failureRatio: 0.5, cooldownMs: COOLDOWN_MS, halfOpenProbes: 1, slowCallMs: undefined };
 
-let database: TestDatabase;
-let a: NodeProcess;
-let b: NodeProcess;
+const servers = useServerPair({ SWITCHBOARD_BREAKER_COOLDOWN: `${COOLDOWN_MS}ms`, SWITCHBOARD_BREAKER_MIN_CALLS: String(config.minCalls) });
+const { clients } = servers;
 let onA: SwitchboardClient;
 let onB: SwitchboardClient;
-const clients = clientFactory();
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const env = { DATABASE_URL: database.url, SWITCHBOARD_BREAKER_COOLDOWN: `${COOLDOWN_MS}ms`, SWITCHBOARD_BREAKER_MIN_CALLS: String(config.minCalls) };
-  [a, b] = await Promise.all([spawnNode(env), spawnNode(env)]);
-  onA = clients.create(a.url);
-  onB = clients.create(b.url);
-});
-
-afterAll(async () => {
-  await clients.closeAll();
-  await Promise.all([a?.stop(), b?.stop()]);
-  await database?.drop();
+beforeAll(() => {
+  onA = clients.create(servers.a.url);
+  onB = clients.create(servers.b.url);
 });
 
 let serial = 0;
@@ -79,7 +67,7 @@ async function transitions(id: string): Promise<Transition[]> {
 }
 
 async function storedState(id: string): Promise<string | undefined> {
-  const [row] = await database.sql<{ state: string }[]>`select state from circuit_breakers where service_id = ${id}`;
+  const [row] = await servers.database.sql<{ state: string }[]>`select state from circuit_breakers where service_id = ${id}`;
   return row?.state;
 }
 
@@ -103,9 +91,9 @@ describe('circuit events name the state they left', () => {
     const { ids } = await service(1);
     const id = ids[0]!;
     await report(onA, id, false, config.minCalls);
-    const [row] = await database.sql<{ openedMs: string }[]>`select (extract(epoch from opened_at) * 1000)::bigint as "openedMs" from circuit_breakers where service_id = ${id}`;
+    const [row] = await servers.database.sql<{ openedMs: string }[]>`select (extract(epoch from opened_at) * 1000)::bigint as "openedMs" from circuit_breakers where service_id = ${id}`;
     // Stamped just past the cooldown while the real clock is still inside it, so no sweep got there first.
-    await applyOutcomes(database.db, new Map([[id, [{ success: true, at: Number(row!.openedMs) + COOLDOWN_MS + 1 }]]]), config);
+    await applyOutcomes(servers.database.db, new Map([[id, [{ success: true, at: Number(row!.openedMs) + COOLDOWN_MS + 1 }]]]), config);
     expect(await transitions(id)).toEqual([opened('CLOSED'), halfOpened, closed]);
   });
 
@@ -118,7 +106,7 @@ describe('circuit events name the state they left', () => {
     // One batch, as the outcome reporter writes it when reports arrive together.
     const now = Date.now();
     const batch = [{ success: true, at: now }, ...Array.from({ length: config.minCalls }, (_, i) => ({ success: false, at: now + 1 + i }))];
-    await applyOutcomes(database.db, new Map([[id, batch]]), config);
+    await applyOutcomes(servers.database.db, new Map([[id, batch]]), config);
     expect(await transitions(id)).toEqual([opened('CLOSED'), halfOpened, closed, opened('CLOSED')]);
   });
 
@@ -197,7 +185,7 @@ describe('selection of a half-open instance', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let locked!: () => void;
     const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-    const holder = database.sql.begin(async (tx) => {
+    const holder = servers.database.sql.begin(async (tx) => {
       await tx`select 1 from circuit_breakers where service_id = ${id} for update`;
       locked();
       await held;

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ComponentDocument,
   ConfigDocument,
@@ -14,10 +14,9 @@ import {
   TokensDocument,
   type SwitchboardClient,
 } from '../src/client/index.js';
-import { clientFactory, errorCode } from './support/client.js';
+import { errorCode } from './support/client.js';
 import { about, acknowledged, eventsAfter, expectAscending, expectOnlyErrors, watchEvents, writers, type LoggedEvent } from './support/concurrency.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { spawnNode, type NodeProcess } from './support/nodes.js';
+import { useServerPair } from './support/nodes.js';
 
 /**
  * Configuration, component and token write paths from two `switchboard serve`
@@ -27,35 +26,24 @@ import { spawnNode, type NodeProcess } from './support/nodes.js';
  * and a live subscriber must see the log in id order with nothing missing.
  */
 const ADMIN = 'concurrency-config-admin-0123456789';
-let database: TestDatabase;
-let nodes: NodeProcess[] = [];
-const clients = clientFactory();
+const servers = useServerPair({
+  SWITCHBOARD_ADMIN_TOKEN: ADMIN,
+  SWITCHBOARD_HEALTH_WORKER: 'false',
+  // Keep every version, so the history can be checked whole.
+  SWITCHBOARD_CONFIG_HISTORY: '10000',
+});
+const { clients } = servers;
 let both: SwitchboardClient[];
 let start: string;
 let watcher: ReturnType<typeof watchEvents>;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const env = {
-    DATABASE_URL: database.url,
-    SWITCHBOARD_ADMIN_TOKEN: ADMIN,
-    SWITCHBOARD_HEALTH_WORKER: 'false',
-    // Keep every version, so the history can be checked whole.
-    SWITCHBOARD_CONFIG_HISTORY: '10000',
-  };
-  nodes = await Promise.all([spawnNode(env), spawnNode(env)]);
-  both = nodes.map((node) => clients.create(node.url, ADMIN));
-}, 60_000);
-
-afterAll(async () => {
-  await clients.closeAll();
-  await Promise.all(nodes.map((node) => node.stop()));
-  await database?.drop();
+beforeAll(() => {
+  both = servers.nodes.map((node) => clients.create(node.url, ADMIN));
 });
 
 beforeEach(async () => {
   start = (await both[0]!.request(LatestEventIdDocument)).latestEventId;
-  watcher = watchEvents(clients.create(nodes[1]!.url, ADMIN), start);
+  watcher = watchEvents(clients.create(servers.nodes[1]!.url, ADMIN), start);
 });
 
 afterEach(async () => {
@@ -237,7 +225,7 @@ describe('createToken and revokeToken from two servers', () => {
     for (const token of listed) expect(token.revokedAt !== null, token.id).toBe(revokedSet.has(token.id));
     // A revoked secret is refused by both servers; a kept one works on both.
     const secretOf = new Map(acknowledged(created).map((outcome) => [outcome.value.createToken.id, outcome.value.createToken.token]));
-    for (const [k, node] of nodes.entries()) {
+    for (const [k, node] of servers.nodes.entries()) {
       expect(await errorCode(clients.create(node.url, secretOf.get(toRevoke[k]!)).request(LatestEventIdDocument))).toBe('UNAUTHENTICATED');
       const kept = ids.find((id) => !revokedSet.has(id))!;
       await clients.create(node.url, secretOf.get(kept)).request(LatestEventIdDocument);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CircuitBreakerDocument,
   HealthCheckDocument,
@@ -16,10 +16,9 @@ import {
   UpdateWeightDocument,
   type SwitchboardClient,
 } from '../src/client/index.js';
-import { clientFactory, eventually, instance } from './support/client.js';
+import { eventually, instance } from './support/client.js';
 import { about, acknowledged, eventsAfter, expectAscending, expectOnlyErrors, watchEvents, writers, type LoggedEvent } from './support/concurrency.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { spawnNode, type NodeProcess } from './support/nodes.js';
+import { useServerPair } from './support/nodes.js';
 
 /**
  * Every catalog, health and breaker write path, from two `switchboard serve` processes
@@ -29,39 +28,28 @@ import { spawnNode, type NodeProcess } from './support/nodes.js';
  * live subscriber saw the log in id order with nothing missing.
  */
 const ADMIN = 'concurrency-services-admin-0123456789';
-let database: TestDatabase;
-let nodes: NodeProcess[] = [];
-const clients = clientFactory();
+const servers = useServerPair({
+  SWITCHBOARD_ADMIN_TOKEN: ADMIN,
+  // No health pool: check counters must move only by the writes under test.
+  SWITCHBOARD_HEALTH_WORKER: 'false',
+  // Breakers: a window longer than the test, and an opening threshold the tests can reason about.
+  SWITCHBOARD_BREAKER_WINDOW: '1h',
+  SWITCHBOARD_BREAKER_MIN_CALLS: '150',
+  SWITCHBOARD_BREAKER_FAILURE_RATIO: '0.5',
+  SWITCHBOARD_BREAKER_COOLDOWN: '1h',
+});
+const { clients } = servers;
 let both: SwitchboardClient[];
 let start: string;
 let watcher: ReturnType<typeof watchEvents>;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const env = {
-    DATABASE_URL: database.url,
-    SWITCHBOARD_ADMIN_TOKEN: ADMIN,
-    // No health pool: check counters must move only by the writes under test.
-    SWITCHBOARD_HEALTH_WORKER: 'false',
-    // Breakers: a window longer than the test, and an opening threshold the tests can reason about.
-    SWITCHBOARD_BREAKER_WINDOW: '1h',
-    SWITCHBOARD_BREAKER_MIN_CALLS: '150',
-    SWITCHBOARD_BREAKER_FAILURE_RATIO: '0.5',
-    SWITCHBOARD_BREAKER_COOLDOWN: '1h',
-  };
-  nodes = await Promise.all([spawnNode(env), spawnNode(env)]);
-  both = nodes.map((node) => clients.create(node.url, ADMIN));
-}, 60_000);
-
-afterAll(async () => {
-  await clients.closeAll();
-  await Promise.all(nodes.map((node) => node.stop()));
-  await database?.drop();
+beforeAll(() => {
+  both = servers.nodes.map((node) => clients.create(node.url, ADMIN));
 });
 
 beforeEach(async () => {
   start = (await both[0]!.request(LatestEventIdDocument)).latestEventId;
-  watcher = watchEvents(clients.create(nodes[1]!.url, ADMIN), start);
+  watcher = watchEvents(clients.create(servers.nodes[1]!.url, ADMIN), start);
 });
 
 afterEach(async () => {
@@ -93,7 +81,7 @@ describe('registerService (group-committed) from two servers', () => {
     const registered = log.filter((event) => event.type === 'service.registered');
     expect(registered.map((event) => event.data['id']).sort()).toEqual(Array.from({ length: 240 }, (_, i) => `distinct-${i}`).sort());
     expect(registered.every((event) => event.data['created'] === true)).toBe(true);
-    const [row] = await database.sql<{ n: number }[]>`select count(*)::int as n from services where name = 'distinct'`;
+    const [row] = await servers.database.sql<{ n: number }[]>`select count(*)::int as n from services where name = 'distinct'`;
     expect(row!.n).toBe(240);
   });
 
@@ -139,7 +127,7 @@ describe('unregisterService from two servers', () => {
     expectOnlyErrors(await writers(ids.length, both, (client, i) => register(client, { id: ids[i]!, name: 'leaving' })));
     start = (await both[0]!.request(LatestEventIdDocument)).latestEventId;
     await watcher.stop();
-    watcher = watchEvents(clients.create(nodes[1]!.url, ADMIN), start);
+    watcher = watchEvents(clients.create(servers.nodes[1]!.url, ADMIN), start);
 
     const outcomes = await writers(ids.length * 3, both, (client, i) => client.request(UnregisterServiceDocument, { id: ids[i % ids.length]! }));
     // The documented answer for an id already gone.
@@ -149,7 +137,7 @@ describe('unregisterService from two servers', () => {
 
     const log = await logSinceStart();
     expect(log.filter((event) => event.type === 'service.unregistered').map((event) => event.data['id']).sort()).toEqual([...ids].sort());
-    const [row] = await database.sql<{ n: number }[]>`select count(*)::int as n from services where name = 'leaving'`;
+    const [row] = await servers.database.sql<{ n: number }[]>`select count(*)::int as n from services where name = 'leaving'`;
     expect(row!.n).toBe(0);
   });
 

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SetConfigDocument } from '../src/client/index.js';
-import { clientFactory, SwitchboardRequestError } from './support/client.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { spawnNode, type NodeProcess } from './support/nodes.js';
+import { SwitchboardRequestError } from './support/client.js';
+import { useServerPair } from './support/nodes.js';
 
 /**
  * Concurrent setConfig on two server processes sharing one database: every write must land as its
@@ -10,30 +9,16 @@ import { spawnNode, type NodeProcess } from './support/nodes.js';
  * protects nothing under READ COMMITTED (the read's snapshot predates the wait), so two writers
  * computed the same next version and one died on the history's primary key as INTERNAL.
  */
-let database: TestDatabase;
-let a: NodeProcess;
-let b: NodeProcess;
-const clients = clientFactory();
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const env = { DATABASE_URL: database.url };
-  [a, b] = await Promise.all([spawnNode(env), spawnNode(env)]);
-});
-
-afterAll(async () => {
-  await clients.closeAll();
-  await Promise.all([a?.stop(), b?.stop()]);
-  await database?.drop();
-});
+const servers = useServerPair();
+const { clients } = servers;
 
 describe('setConfig under concurrency, two processes', () => {
   it('400 writes over 8 keys, half to each server: no error, contiguous versions, one event per write in commit order', async () => {
     const KEYS = 8;
     const WRITES = 400;
-    const onA = clients.create(a.url);
-    const onB = clients.create(b.url);
-    const [row] = await database.sql<{ max: string | null }[]>`select max(id)::text as max from events`;
+    const onA = clients.create(servers.a.url);
+    const onB = clients.create(servers.b.url);
+    const [row] = await servers.database.sql<{ max: string | null }[]>`select max(id)::text as max from events`;
     const startId = row?.max ?? null;
 
     const failures: string[] = [];
@@ -49,9 +34,9 @@ describe('setConfig under concurrency, two processes', () => {
     );
     expect(failures).toEqual([]);
 
-    const history = await database.sql<{ key: string; version: number; n: number }[]>`
+    const history = await servers.database.sql<{ key: string; version: number; n: number }[]>`
       select key, version, (value->>'n')::int as n from config_history where key like 'race.%' order by key, version`;
-    const events = await database.sql<{ id: string; key: string; version: number; n: number }[]>`
+    const events = await servers.database.sql<{ id: string; key: string; version: number; n: number }[]>`
       select id::text, data->>'key' as key, (data->>'version')::int as version, (data->'newValue'->>'n')::int as n
       from events where type = 'config.changed' and id > ${startId ?? '0'}::int8 and data->>'key' like 'race.%' order by events.id`;
 

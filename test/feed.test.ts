@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase } from '../src/db/client.js';
 import { appendEvents } from '../src/events/append.js';
 import { EventFeed } from '../src/events/feed.js';
 import { openEventStream } from '../src/events/subscribe.js';
 import { createLogger } from '../src/logger.js';
-import { eventually, take } from './support/client.js';
+import { eventually, take, withTimeout } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { tracked } from './support/leaks.js';
+import { tracked, trackOpen } from './support/leaks.js';
 
 let database: TestDatabase;
 
@@ -46,6 +47,66 @@ describe('the event feed', () => {
     }
   });
 
+  it('a catch-up read that fails is retried soon (under 2 s), not at the next safety poll', async () => {
+    // The feed has a pool of its own, named so its backends can be found; the safety poll is a minute away.
+    const own = connectDatabase(database.url, { applicationName: 'feed-retry' });
+    // postgres.js's end() waits out its whole timeout once one of its connections was terminated: keep it short.
+    const closeOwn = () => own.close(0.1);
+    const ownClosed = trackOpen('database', 'feed-retry pool', closeOwn);
+    const feed = tracked('feed', 'EventFeed', new EventFeed(own.db, own.sql, createLogger('silent'), { pollIntervalMs: 60_000 }), 'close');
+    await feed.start();
+    let resets = 0;
+    const stopObserving = feed.observe(() => {}, () => (resets += 1));
+    const stream = await openEventStream(database.db, feed, { after: feed.head, project: (event) => event.id });
+    const received = stream.next();
+    const release = { writer: () => {}, lock: () => {} };
+    try {
+      // 1. A writer appends an event and holds its transaction open.
+      let appended!: (id: number) => void;
+      const eventId = new Promise<number>((resolve) => (appended = resolve));
+      const writer = database.db.transaction(async (tx) => {
+        const [event] = await appendEvents(tx, [{ type: 'test.feed', source: 'feed-test', data: { retried: true } }]);
+        appended(event!.id);
+        await new Promise<void>((resolve) => (release.writer = resolve));
+      });
+      const id = await eventId;
+      // 2. An exclusive lock on the table queues behind the writer: it is granted at the writer's commit,
+      //    before the feed, woken by that commit's NOTIFY, can read.
+      let locked!: () => void;
+      const lockHeld = new Promise<void>((resolve) => (locked = resolve));
+      const locker = database.sql.begin(async (tx) => {
+        await tx`lock table events in access exclusive mode`;
+        locked();
+        await new Promise<void>((resolve) => (release.lock = resolve));
+      });
+      await eventually(async () => ((await backendsWaitingForALock('switchboard-test')).length > 0 ? true : undefined));
+      release.writer();
+      await writer;
+      await lockHeld;
+      // 3. The feed's catch-up read waits for the lock; ending its backend makes the read fail.
+      const waiting = await eventually(async () => {
+        const pids = await backendsWaitingForALock('feed-retry');
+        return pids.length > 0 ? pids : undefined;
+      });
+      await database.sql`select pg_terminate_backend(pid) from unnest(${waiting}::int[]) as pid`;
+      release.lock();
+      await locker;
+      // 4. No NOTIFY is coming for that event any more: only the feed's own retry finds it.
+      const startedAt = Date.now();
+      await expect(withTimeout(received, 2_000, 'the event did not arrive within 2 s')).resolves.toEqual({ done: false, value: id });
+      expect(Date.now() - startedAt).toBeLessThan(2_000);
+      expect(resets).toBe(0); // the LISTEN connection stayed up throughout
+    } finally {
+      release.writer();
+      release.lock();
+      stopObserving();
+      await stream.return?.();
+      await feed.close();
+      await closeOwn();
+      ownClosed();
+    }
+  });
+
   it('ends its subscribers when it closes', async () => {
     const feed = tracked('feed', 'EventFeed', new EventFeed(database.db, database.sql, createLogger('silent')), 'close');
     await feed.start();
@@ -55,3 +116,11 @@ describe('the event feed', () => {
     await expect(next).resolves.toMatchObject({ done: true });
   });
 });
+
+/** Backends of `applicationName` in this test's database that are waiting for a lock. */
+async function backendsWaitingForALock(applicationName: string): Promise<number[]> {
+  const rows = await database.sql<{ pid: number }[]>`
+    select pid from pg_stat_activity
+    where datname = current_database() and application_name = ${applicationName} and wait_event_type = 'Lock'`;
+  return rows.map((row) => row.pid);
+}

@@ -1,4 +1,6 @@
+import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { OnEventsDocument, PublishEventDocument } from '../src/client/index.js';
 import { take, withTimeout } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
@@ -78,6 +80,62 @@ describe('document limits (each rejected before anything runs)', () => {
 
   it('the server still answers ordinary requests afterwards', async () => {
     expect((await query({ query: '{ latestEventId }' })).json?.data).toBeDefined();
+  });
+});
+
+interface Answer {
+  data?: Record<string, unknown> | null;
+  errors?: readonly { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/** One operation over HTTP or over the WebSocket; a refusal comes back as its errors. */
+const transports: Record<string, (query: string, variables?: Record<string, unknown>, operationName?: string) => Promise<Answer>> = {
+  HTTP: async (text, variables, operationName) => (await query({ query: text, variables, operationName })).json as Answer,
+  WebSocket: async (text, variables, operationName) => {
+    const ws = createClient({ url: registry.node.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const results = ws.iterate({ query: text, variables, operationName });
+    try {
+      return (await results.next()).value as Answer;
+    } catch (errors) {
+      // graphql-ws rejects with the "error" message's list when the server refuses the operation.
+      return { errors: errors as Answer['errors'] };
+    } finally {
+      await results.return?.();
+      await ws.dispose();
+    }
+  },
+};
+
+describe.each(Object.keys(transports))('cost of a page size given as a variable, over %s', (transport) => {
+  const ask = transports[transport]!;
+  const everyField = 'id type source data actor { id name } timestamp';
+  const twoPages = (size: string) => `a: events(first: ${size}) { ${everyField} } b: events(first: ${size}) { ${everyField} }`;
+  // Validation covers the whole document: an operation over the limit stops the one selected beside it.
+  const withPublish = (pages: string) => `mutation Publish { publishEvent(input: { type: "cost.ran", source: "limits" }) { id } } ${pages}`;
+
+  it('a document over the limit with `first` written out is refused the same way with `first` as a variable, and nothing in it runs', async () => {
+    // 600 rows: 2 × 600 × 17 = 20,400 written out; 1000 rows: 34,000. The default limit is 20,000.
+    for (const rows of [600, 1000]) {
+      const literal = await ask(withPublish(`query Pages { ${twoPages(String(rows))} }`), {}, 'Publish');
+      const variable = await ask(withPublish(`query Pages($rows: Int) { ${twoPages('$rows')} }`), { rows }, 'Publish');
+      const inFragment = await ask(withPublish(`query Pages($rows: Int) { ...Two } fragment Two on Query { ${twoPages('$rows')} }`), { rows }, 'Publish');
+      for (const answer of [literal, variable, inFragment]) {
+        expect(answer.errors?.[0]?.extensions?.['code'], `${rows} rows`).toBe('BAD_USER_INPUT');
+        expect(answer.errors?.[0]?.message).toMatch(/cost/i);
+        expect(answer.data ?? undefined).toBeUndefined();
+      }
+    }
+    const ran = await ask('{ events(types: ["cost.ran"]) { id } }');
+    expect(ran).toEqual({ data: { events: [] } });
+  });
+
+  it('the documented page, events(first: 1000) with every field, is accepted written out or as a variable', async () => {
+    const literal = await ask(`{ events(first: 1000) { ${everyField} } }`);
+    const variable = await ask(`query Page($rows: Int) { events(first: $rows) { ${everyField} } }`, { rows: 1000 });
+    for (const answer of [literal, variable]) {
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data?.['events']).toBeInstanceOf(Array);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CircuitBreakerDocument,
@@ -16,16 +16,13 @@ import {
   RegisterServiceDocument,
   SetConfigDocument,
 } from '../src/client/index.js';
-import { clientFactory, eventually, instance, take } from './support/client.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { spawnNode, type NodeProcess } from './support/nodes.js';
+import { eventually, instance, take } from './support/client.js';
+import { useServerPair } from './support/nodes.js';
 import { picks } from './support/selection.js';
 
-/** Two `switchboard serve` processes sharing one database, as in production. */
-let database: TestDatabase;
-let a: NodeProcess;
-let b: NodeProcess;
-const clients = clientFactory();
+/** Two `switchboard serve` processes sharing one database, as in production; a short breaker cooldown, so half-open comes within a test. */
+const servers = useServerPair({ SWITCHBOARD_BREAKER_COOLDOWN: '1s' });
+const { clients } = servers;
 
 type Candidate = { instance: { id: string }; weight: number; circuit: string };
 
@@ -42,23 +39,10 @@ async function untilCandidatesOn(url: string, service: string, shown: (candidate
   });
 }
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  // A short breaker cooldown, so half-open comes within a test.
-  const env = { DATABASE_URL: database.url, SWITCHBOARD_BREAKER_COOLDOWN: '1s' };
-  [a, b] = await Promise.all([spawnNode(env), spawnNode(env)]);
-});
-
-afterAll(async () => {
-  await clients.closeAll();
-  await Promise.all([a?.stop(), b?.stop()]);
-  await database?.drop();
-});
-
 describe('two server processes on one database', () => {
   it('a registration on A reaches a serviceChanged subscriber on B', async () => {
-    const onA = clients.create(a.url);
-    const onB = clients.create(b.url);
+    const onA = clients.create(servers.a.url);
+    const onB = clients.create(servers.b.url);
     const { latestEventId } = await onB.request(LatestEventIdDocument);
     const changes = onB.subscribe(OnServiceChangedDocument, { name: 'cross', after: latestEventId });
 
@@ -72,11 +56,11 @@ describe('two server processes on one database', () => {
   it('under 400 concurrent writes on both, a subscriber that disconnects and resumes elsewhere gets every event once, in order', async () => {
     const perNode = 200; // half registrations, half custom events
     const concurrency = 16;
-    const writerA = clients.create(a.url);
-    const writerB = clients.create(b.url);
+    const writerA = clients.create(servers.a.url);
+    const writerB = clients.create(servers.b.url);
     const { latestEventId: start } = await writerA.request(LatestEventIdDocument);
 
-    const firstSubscriber = clients.create(b.url);
+    const firstSubscriber = clients.create(servers.b.url);
     const firstStream = firstSubscriber.subscribe(OnEventsDocument, { after: start });
 
     const write = async (writer: typeof writerA, prefix: string) => {
@@ -101,7 +85,7 @@ describe('two server processes on one database', () => {
     await firstSubscriber.close();
 
     // Resume on the other process from the last event seen.
-    const resumedSubscriber = clients.create(a.url);
+    const resumedSubscriber = clients.create(servers.a.url);
     const resumedStream = resumedSubscriber.subscribe(OnEventsDocument, { after: beforeDrop.at(-1)!.events.id });
     await writing;
     const afterResume = await take(resumedStream, 2 * perNode - beforeDrop.length, 20_000);
@@ -111,7 +95,7 @@ describe('two server processes on one database', () => {
     expect(ids).toEqual([...ids].sort((x, y) => x - y));
     expect(new Set(ids).size).toBe(ids.length);
 
-    const committed = await database.sql<{ id: string }[]>`select id from events where id > ${Number(start)} order by id`;
+    const committed = await servers.database.sql<{ id: string }[]>`select id from events where id > ${Number(start)} order by id`;
     expect(ids).toEqual(committed.map((row) => Number(row.id)));
     const writes = new Set(received.map((event) => (event.data as { id: string }).id));
     expect(writes.size).toBe(2 * perNode);
@@ -119,8 +103,8 @@ describe('two server processes on one database', () => {
   });
 
   it('a config change on A reaches a configChanged watcher on B with old and new values, global fallback included', async () => {
-    const onA = clients.create(a.url);
-    const onB = clients.create(b.url);
+    const onA = clients.create(servers.a.url);
+    const onB = clients.create(servers.b.url);
     const { latestEventId } = await onB.request(LatestEventIdDocument);
     const prodWatcher = onB.subscribe(OnConfigChangedDocument, { key: 'payments.timeout', environment: 'prod', after: latestEventId });
 
@@ -139,39 +123,39 @@ describe('two server processes on one database', () => {
   });
 
   it('consistent hashing gives the same answer on both, and removing an instance moves only its keys', async () => {
-    const onA = clients.create(a.url);
+    const onA = clients.create(servers.a.url);
     const ids = Array.from({ length: 5 }, (_, i) => `hashed-${i}`);
     for (const id of ids) await onA.request(RegisterServiceDocument, { input: instance({ id, name: 'hashed' }) });
-    await untilCandidatesOn(b.url, 'hashed', (candidates) => candidates.length === ids.length);
+    await untilCandidatesOn(servers.b.url, 'hashed', (candidates) => candidates.length === ids.length);
     const key = (i: number) => `session-${i}`;
 
-    const fromA = await picks(a.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
-    const fromB = await picks(b.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
+    const fromA = await picks(servers.a.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
+    const fromB = await picks(servers.b.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
     expect(fromB).toEqual(fromA);
 
     await onA.request(UnregisterServiceDocument, { id: ids[3]! });
-    await untilCandidatesOn(b.url, 'hashed', (candidates) => candidates.length === ids.length - 1);
-    const after = await picks(b.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
+    await untilCandidatesOn(servers.b.url, 'hashed', (candidates) => candidates.length === ids.length - 1);
+    const after = await picks(servers.b.url, 'hashed', 1000, 'CONSISTENT_HASH', key);
     const stayedEligible = fromA.filter((id) => id !== ids[3]);
     const moved = fromA.filter((id, i) => id !== ids[3] && after[i] !== id).length;
     expect(moved / stayedEligible.length).toBeLessThanOrEqual(0.05);
   });
 
   it('a breaker opened by reports to A is open on B; its half-open probe is granted once across both; success closes it', async () => {
-    const onA = clients.create(a.url);
-    const onB = clients.create(b.url);
+    const onA = clients.create(servers.a.url);
+    const onB = clients.create(servers.b.url);
     const ids = ['guarded-0', 'guarded-1'];
     for (const id of ids) await onA.request(RegisterServiceDocument, { input: instance({ id, name: 'guarded' }) });
-    await untilCandidatesOn(b.url, 'guarded', (candidates) => candidates.length === 2);
+    await untilCandidatesOn(servers.b.url, 'guarded', (candidates) => candidates.length === 2);
     const { latestEventId } = await onA.request(LatestEventIdDocument);
 
     await Promise.all(Array.from({ length: 5 }, () => onA.request(ReportCallOutcomeDocument, { id: ids[0]!, success: false })));
     expect((await onB.request(CircuitBreakerDocument, { id: ids[0]! })).service!.circuitBreaker.state).toBe('OPEN');
-    await untilCandidatesOn(b.url, 'guarded', (candidates) => candidates.some((c) => c.instance.id === ids[0] && c.circuit === 'OPEN'));
-    expect(new Set(await picks(b.url, 'guarded', 50, 'RANDOM'))).toEqual(new Set([ids[1]]));
+    await untilCandidatesOn(servers.b.url, 'guarded', (candidates) => candidates.some((c) => c.instance.id === ids[0] && c.circuit === 'OPEN'));
+    expect(new Set(await picks(servers.b.url, 'guarded', 50, 'RANDOM'))).toEqual(new Set([ids[1]]));
 
     await sleep(1_100); // the cooldown
-    const fromBoth = [...(await picks(b.url, 'guarded', 50, 'ROUND_ROBIN')), ...(await picks(a.url, 'guarded', 50, 'ROUND_ROBIN'))];
+    const fromBoth = [...(await picks(servers.b.url, 'guarded', 50, 'ROUND_ROBIN')), ...(await picks(servers.a.url, 'guarded', 50, 'ROUND_ROBIN'))];
     expect(fromBoth.filter((id) => id === ids[0])).toHaveLength(1); // one probe, whichever server asked first
 
     await onB.request(ReportCallOutcomeDocument, { id: ids[0]!, success: true });
@@ -181,11 +165,11 @@ describe('two server processes on one database', () => {
   });
 
   it('a weight changed on A takes effect on B', async () => {
-    const onA = clients.create(a.url);
+    const onA = clients.create(servers.a.url);
     const ids = ['weighed-0', 'weighed-1'];
     for (const id of ids) await onA.request(RegisterServiceDocument, { input: instance({ id, name: 'weighed' }) });
     await onA.request(UpdateWeightDocument, { id: ids[0]!, weight: 0 });
-    await untilCandidatesOn(b.url, 'weighed', (candidates) => candidates.some((c) => c.instance.id === ids[0] && c.weight === 0));
-    expect(new Set(await picks(b.url, 'weighed', 100, 'WEIGHTED'))).toEqual(new Set([ids[1]]));
+    await untilCandidatesOn(servers.b.url, 'weighed', (candidates) => candidates.some((c) => c.instance.id === ids[0] && c.weight === 0));
+    expect(new Set(await picks(servers.b.url, 'weighed', 100, 'WEIGHTED'))).toEqual(new Set([ids[1]]));
   });
 });

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CreateTokenDocument, RegisterHealthCheckDocument, RegisterServiceDocument } from '../src/client/index.js';
-import { clientFactory, instance, SwitchboardRequestError } from './support/client.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { spawnNode, type NodeProcess } from './support/nodes.js';
+import { instance, SwitchboardRequestError } from './support/client.js';
+import { useServerPair } from './support/nodes.js';
 
 /**
  * Races on one new id, sent at the same moment to two server processes on one database. What
@@ -10,22 +9,8 @@ import { spawnNode, type NodeProcess } from './support/nodes.js';
  * a sentence with a code, never INTERNAL, and the stored state matches the winner.
  */
 const ADMIN_TOKEN = 'write-races-admin-token';
-let database: TestDatabase;
-let a: NodeProcess;
-let b: NodeProcess;
-const clients = clientFactory();
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const env = { DATABASE_URL: database.url, SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN };
-  [a, b] = await Promise.all([spawnNode(env), spawnNode(env)]);
-});
-
-afterAll(async () => {
-  await clients.closeAll();
-  await Promise.all([a?.stop(), b?.stop()]);
-  await database?.drop();
-});
+const servers = useServerPair({ SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN });
+const { clients } = servers;
 
 type Settled = { ok: true } | { ok: false; code: string | undefined; message: string };
 
@@ -41,8 +26,8 @@ async function settle(request: Promise<unknown>): Promise<Settled> {
 
 describe('races on one new id across two processes', () => {
   it('the same explicit check id registered on two instances at once: one wins, the other is CONFLICT with a sentence', async () => {
-    const onA = clients.create(a.url, ADMIN_TOKEN);
-    const onB = clients.create(b.url, ADMIN_TOKEN);
+    const onA = clients.create(servers.a.url, ADMIN_TOKEN);
+    const onB = clients.create(servers.b.url, ADMIN_TOKEN);
     await onA.request(RegisterServiceDocument, { input: instance({ id: 'check-race-x', name: 'checked' }) });
     await onB.request(RegisterServiceDocument, { input: instance({ id: 'check-race-y', name: 'checked' }) });
 
@@ -59,17 +44,17 @@ describe('races on one new id across two processes', () => {
       const loser = outcomes.find((outcome) => !outcome.ok) as Extract<Settled, { ok: false }>;
       expect(loser.code).toBe('CONFLICT');
       expect(loser.message).toMatch(/belongs to instance "check-race-[xy]"/);
-      const [owner] = await database.sql<{ service_id: string }[]>`select service_id from health_checks where id = ${checkId}`;
+      const [owner] = await servers.database.sql<{ service_id: string }[]>`select service_id from health_checks where id = ${checkId}`;
       expect(owner!.service_id).toBe(x.ok ? 'check-race-x' : 'check-race-y');
     }
   });
 
   it('two prefix-limited tokens registering one new id at once: at most one wins, the other is FORBIDDEN, the owner is the winner', async () => {
-    const admin = clients.create(a.url, ADMIN_TOKEN);
+    const admin = clients.create(servers.a.url, ADMIN_TOKEN);
     const token = async (prefix: string) =>
       (await admin.request(CreateTokenDocument, { input: { name: `${prefix}-writer`, scopes: ['WRITE'], servicePrefix: prefix } })).createToken.token;
-    const alpha = clients.create(a.url, await token('alpha'));
-    const beta = clients.create(b.url, await token('beta'));
+    const alpha = clients.create(servers.a.url, await token('alpha'));
+    const beta = clients.create(servers.b.url, await token('beta'));
 
     const ROUNDS = 40;
     const wins = { alpha: 0, beta: 0 };
@@ -81,7 +66,7 @@ describe('races on one new id across two processes', () => {
       ]);
       expect([byAlpha, byBeta].filter((outcome) => outcome.ok)).toHaveLength(1);
       for (const outcome of [byAlpha, byBeta]) if (!outcome.ok) expect(outcome.code).toBe('FORBIDDEN');
-      const [row] = await database.sql<{ name: string }[]>`select name from services where id = ${id}`;
+      const [row] = await servers.database.sql<{ name: string }[]>`select name from services where id = ${id}`;
       expect(row!.name).toBe(byAlpha.ok ? 'alpha-api' : 'beta-api');
       wins[byAlpha.ok ? 'alpha' : 'beta'] += 1;
     }

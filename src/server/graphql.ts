@@ -1,5 +1,4 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
@@ -16,6 +15,7 @@ import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from '../registry/access/index.js';
 import type { Authenticator } from './auth.js';
+import { costLimitCountingVariablesAtMaximum } from './cost.js';
 import { useRequestDeadline, withinDeadline } from './deadline.js';
 import { useJitForHotOperations } from './jit.js';
 import { useSharedSubscriptionResults } from './shared-subscriptions.js';
@@ -82,7 +82,7 @@ export function createGraphQLHandler(
       maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
       maxAliasesPlugin({ n: limits.maxAliases }),
       maxDirectivesPlugin({ n: limits.maxDirectives }),
-      costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true }),
+      costLimitCountingVariablesAtMaximum({ maxCost: limits.maxCost, ignoreIntrospection: true }),
       useBadUserInputForInvalidDocuments(),
       useRejectUnstorableText(),
       guardSubscriptions(authenticator, limits.subscriptionsPerToken),

@@ -131,3 +131,38 @@ export function useRegistryNode(env: Record<string, string> = {}): RegistryFixtu
   });
   return fixture;
 }
+
+export interface ServerPairFixture {
+  database: TestDatabase;
+  a: NodeProcess;
+  b: NodeProcess;
+  /** [a, b]. */
+  readonly nodes: NodeProcess[];
+  /** Clients a test makes of either server; closed after the file. */
+  clients: ReturnType<typeof clientFactory>;
+}
+
+/**
+ * Two `switchboard serve` processes sharing a database of their own, as in production, each
+ * started with `env` (and that database's DATABASE_URL); all torn down after the file. Fields
+ * are filled in by `beforeAll`: hooks registered after this call may use them.
+ */
+export function useServerPair(env: Record<string, string> = {}): ServerPairFixture {
+  const fixture = {
+    clients: clientFactory(),
+    get nodes() {
+      return [fixture.a, fixture.b];
+    },
+  } as ServerPairFixture;
+  beforeAll(async () => {
+    fixture.database = await createTestDatabase();
+    const serverEnv = { ...env, DATABASE_URL: fixture.database.url };
+    [fixture.a, fixture.b] = await Promise.all([spawnNode(serverEnv), spawnNode(serverEnv)]);
+  });
+  afterAll(async () => {
+    await fixture.clients.closeAll();
+    await Promise.all([fixture.a?.stop(), fixture.b?.stop()]);
+    await fixture.database?.drop();
+  });
+  return fixture;
+}
