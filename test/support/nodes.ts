@@ -156,7 +156,9 @@ export function useServerPair(env: Record<string, string> = {}): ServerPairFixtu
   } as ServerPairFixture;
   beforeAll(async () => {
     fixture.database = await createTestDatabase();
-    const serverEnv = { ...env, DATABASE_URL: fixture.database.url };
+    // These tests load two servers with hundreds of writers on a shared machine: a write that is
+    // slow but correct must not be cut off by the request deadline (database-faults tests that).
+    const serverEnv = { SWITCHBOARD_REQUEST_TIMEOUT: '60s', ...env, DATABASE_URL: fixture.database.url };
     [fixture.a, fixture.b] = await Promise.all([spawnNode(serverEnv), spawnNode(serverEnv)]);
   });
   afterAll(async () => {
