@@ -106,7 +106,7 @@ const transports: Record<string, (query: string, variables?: Record<string, unkn
   },
 };
 
-describe.each(Object.keys(transports))('cost of a page size given as a variable, over %s', (transport) => {
+describe.each(Object.keys(transports))('cost of page sizes given as variables or left out, over %s', (transport) => {
   const ask = transports[transport]!;
   const everyField = 'id type source data actor { id name } timestamp';
   const twoPages = (size: string) => `a: events(first: ${size}) { ${everyField} } b: events(first: ${size}) { ${everyField} }`;
@@ -127,6 +127,19 @@ describe.each(Object.keys(transports))('cost of a page size given as a variable,
     }
     const ran = await ask('{ events(types: ["cost.ran"]) { id } }');
     expect(ran).toEqual({ data: { events: [] } });
+  });
+
+  it('a page size left out counts as its default (events: 100 rows), in operations and in fragments', async () => {
+    // Each `events { every field }` reads 100 rows: 1,700. Twelve of them (20,400) are over the limit,
+    // the same as writing `first: 100` twelve times; eleven (18,700) are not.
+    const pages = (count: number) => Array.from({ length: count }, (_, i) => `p${i}: events { ${everyField} }`).join(' ');
+    for (const document of [`{ ${pages(12)} }`, `{ ...Many } fragment Many on Query { ${pages(12)} }`]) {
+      const answer = await ask(document);
+      expect(answer.errors?.[0]?.extensions?.['code'], document.slice(0, 40)).toBe('BAD_USER_INPUT');
+      expect(answer.errors?.[0]?.message).toMatch(/cost/i);
+    }
+    const underLimit = await ask(`{ ${pages(11)} }`);
+    expect(underLimit.errors).toBeUndefined();
   });
 
   it('the documented page, events(first: 1000) with every field, is accepted written out or as a variable', async () => {

@@ -15,7 +15,7 @@ import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from '../registry/access/index.js';
 import type { Authenticator } from './auth.js';
-import { costLimitCountingVariablesAtMaximum } from './cost.js';
+import { costLimitCountingPageSizes } from './cost.js';
 import { useRequestDeadline, withinDeadline } from './deadline.js';
 import { useJitForHotOperations } from './jit.js';
 import { useSharedSubscriptionResults } from './shared-subscriptions.js';
@@ -82,7 +82,7 @@ export function createGraphQLHandler(
       maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
       maxAliasesPlugin({ n: limits.maxAliases }),
       maxDirectivesPlugin({ n: limits.maxDirectives }),
-      costLimitCountingVariablesAtMaximum({ maxCost: limits.maxCost, ignoreIntrospection: true }),
+      costLimitCountingPageSizes({ maxCost: limits.maxCost, ignoreIntrospection: true }),
       useBadUserInputForInvalidDocuments(),
       useRejectUnstorableText(),
       guardSubscriptions(authenticator, limits.subscriptionsPerToken),

@@ -1,4 +1,5 @@
 import {
+  CONFIG_HISTORY_PAGE_DEFAULT,
   deleteConfig,
   getConfig,
   getConfigHistory,
@@ -90,7 +91,7 @@ builder.queryFields((t) => ({
   configHistory: t.field({
     type: [ConfigVersionRef],
     description: 'Kept versions of one key in one environment, newest first.',
-    args: { key: t.arg.string({ required: true }), environment: t.arg.string(), first: t.arg.int({ description: '1 to 1000 (default 100).' }) },
+    args: { key: t.arg.string({ required: true }), environment: t.arg.string(), first: t.arg.int({ description: '1 to 1000.', defaultValue: CONFIG_HISTORY_PAGE_DEFAULT }) },
     resolve: async (_root, args, context) =>
       (await getConfigHistory(context.db, args.key, args.environment, args.first ?? undefined)).map((entry) => redact(entry, readableBy(context))),
   }),

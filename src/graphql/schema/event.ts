@@ -1,5 +1,5 @@
 import { publishEvent } from '../../events/publish.js';
-import { latestEventId, listEvents } from '../../events/read.js';
+import { EVENT_PAGE_DEFAULT, latestEventId, listEvents } from '../../events/read.js';
 import { watchEvents } from '../../events/subscribe.js';
 import type { EventActor } from '../../events/actor.js';
 import type { StoredEvent } from '../../events/types.js';
@@ -32,7 +32,7 @@ builder.queryFields((t) => ({
     args: {
       types: t.arg.stringList({ description: 'Exact types ("service.registered") or prefixes ("service.*"). Absent: every type.' }),
       after: t.arg.id({ description: 'An event id; absent or "0": from the beginning.' }),
-      first: t.arg.int({ description: 'Page size, 1 to 1000 (default 100).' }),
+      first: t.arg.int({ description: 'Page size, 1 to 1000.', defaultValue: EVENT_PAGE_DEFAULT }),
     },
     resolve: (_root, args, context) => listEvents(context.db, args),
   }),

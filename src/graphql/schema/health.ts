@@ -1,4 +1,5 @@
 import {
+  HEALTH_HISTORY_PAGE_DEFAULT,
   deregisterHealthCheck,
   getHealthChecksByIds,
   healthHistory,
@@ -122,7 +123,7 @@ builder.queryFields((t) => ({
   healthHistory: t.field({
     type: [HealthTransitionRef],
     description: 'Recent health transitions of an instance, newest first (the last 100 are kept).',
-    args: { id: t.arg.id({ required: true }), last: t.arg.int({ description: '1 to 1000 (default 20).' }) },
+    args: { id: t.arg.id({ required: true }), last: t.arg.int({ description: '1 to 1000.', defaultValue: HEALTH_HISTORY_PAGE_DEFAULT }) },
     resolve: (_root, args, context) => healthHistory(context.db, args.id, args.last ?? undefined),
   }),
 }));

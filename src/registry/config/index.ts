@@ -1,6 +1,6 @@
 /** Configuration: versioned values per key and environment, with global fallback and live watches. */
 export { setConfig, deleteConfig, rollbackConfig, type ConfigWriteOptions, type SetConfigInput, type DeleteConfigInput, type RollbackConfigInput } from './write.js';
-export { getConfig, listConfigs, getConfigHistory } from './read.js';
+export { getConfig, listConfigs, getConfigHistory, HISTORY_PAGE_DEFAULT as CONFIG_HISTORY_PAGE_DEFAULT } from './read.js';
 export { watchConfig, toConfigChange, type ConfigChange, type ConfigWatch } from './changes.js';
 export { ConfigLimits } from './definition.js';
 export { ConfigEventType } from './events.js';

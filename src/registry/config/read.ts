@@ -34,10 +34,11 @@ export async function listConfigs(db: Executor, prefix?: string | null, environm
   return rows.map((row) => toEntry(row, stored));
 }
 
+export const HISTORY_PAGE_DEFAULT = 100;
 export const HISTORY_PAGE_MAX = 1000;
 
 /** Past versions of one key in one environment (not the fallback), newest first. */
-export async function getConfigHistory(db: Executor, key: string, environment?: string | null, first = 100): Promise<ConfigVersion[]> {
+export async function getConfigHistory(db: Executor, key: string, environment?: string | null, first = HISTORY_PAGE_DEFAULT): Promise<ConfigVersion[]> {
   if (!Number.isInteger(first) || first < 1 || first > HISTORY_PAGE_MAX) {
     throw badInput(`first must be from 1 to ${HISTORY_PAGE_MAX}.`, { field: 'first' });
   }

@@ -3,7 +3,7 @@ export { registerHealthCheck, deregisterHealthCheck, upsertChecks, getHealthChec
 export { parseCheckDefinition, describeTarget, CheckLimits, type HealthCheckInput, type CheckPolicy } from './definition.js';
 export { updateTtlCheck, type TtlUpdate } from './ttl.js';
 export { setMaintenance, type MaintenanceInput } from './maintenance.js';
-export { healthHistory, pruneHealthHistory } from './transitions.js';
+export { healthHistory, pruneHealthHistory, HISTORY_PAGE_DEFAULT as HEALTH_HISTORY_PAGE_DEFAULT } from './transitions.js';
 export { effectiveStatus } from './model.js';
 export { reapCriticalServices, REAP_BATCH } from './reap.js';
 export { watchHealthChanges, type HealthChange } from './changes.js';

@@ -119,10 +119,11 @@ export async function lockInstance(tx: Tx, serviceId: string): Promise<ServiceIn
   return instance;
 }
 
+export const HISTORY_PAGE_DEFAULT = 20;
 export const HISTORY_PAGE_MAX = 1000;
 
 /** Recent transitions of an instance's health, newest first. */
-export async function healthHistory(db: Executor, serviceId: string, last = 20): Promise<HealthTransition[]> {
+export async function healthHistory(db: Executor, serviceId: string, last = HISTORY_PAGE_DEFAULT): Promise<HealthTransition[]> {
   if (!Number.isInteger(last) || last < 1 || last > HISTORY_PAGE_MAX) throw badInput(`last must be from 1 to ${HISTORY_PAGE_MAX}.`, { field: 'last' });
   return db
     .select()
