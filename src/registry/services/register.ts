@@ -73,7 +73,6 @@ export async function registerService(db: Db, input: ServiceDefinitionInput, pol
   });
 }
 
-/** The registration's checks written (and, replacing, the others removed); the instance as they leave it. */
 export function sameDefinition(existing: ServiceInstance, next: ServiceDefinition): boolean {
   return (Object.keys(next) as (keyof ServiceDefinition)[]).every((key) => isDeepStrictEqual(existing[key], next[key]));
 }
