@@ -4,7 +4,7 @@ import type { Db, Executor, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { healthChecks } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
-import { appendEvents } from '../../events/append.js';
+import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';
@@ -27,9 +27,7 @@ export async function registerHealthCheck(db: Db, serviceId: string, input: Heal
     const instance = await lockInstance(tx, serviceId);
     if (!instance) throw notFound('Service instance', serviceId);
     assertMayChangeInstance(principal, instance.name);
-    const outbox: NewEvent[] = [];
-    const { checks } = await upsertChecks(tx, instance, [definition], outbox);
-    await appendEvents(tx, outbox);
+    const { checks } = await withOutbox(tx, (outbox) => upsertChecks(tx, instance, [definition], outbox));
     return checks[0]!;
   });
 }
@@ -122,11 +120,11 @@ export async function deregisterHealthCheck(db: Db, checkId: string, principal?:
     if (instance) assertMayChangeInstance(principal, instance.name);
     const [removed] = await tx.delete(healthChecks).where(eq(healthChecks.id, checkId)).returning();
     if (!removed) throw notFound('Health check', checkId);
-    const outbox: NewEvent[] = [];
     if (instance) {
-      await recordHealthChange(tx, instance, { checkId, checkName: removed.name, from: removed.status, to: null, output: 'Check removed.' }, outbox);
+      await withOutbox(tx, (outbox) =>
+        recordHealthChange(tx, instance, { checkId, checkName: removed.name, from: removed.status, to: null, output: 'Check removed.' }, outbox),
+      );
     }
-    await appendEvents(tx, outbox);
     return removed;
   });
 }

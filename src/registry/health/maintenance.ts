@@ -3,8 +3,7 @@ import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema.js';
 import { badInput, notFound } from '../../errors.js';
-import { appendEvents } from '../../events/append.js';
-import type { NewEvent } from '../../events/types.js';
+import { withOutbox } from '../../events/append.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';
 import { effectiveStatus } from './model.js';
@@ -41,9 +40,8 @@ export async function setMaintenance(db: Db, serviceId: string, input: Maintenan
     if (!switched && before.maintenanceReason === changed!.maintenanceReason) return changed!;
     const output = input.enabled ? `Maintenance mode ${switched ? 'enabled' : 'reason changed'}${reason ? `: ${reason}` : '.'}` : 'Maintenance mode disabled.';
     // Always an event, even when the status stays critical: catalogs follow maintenance from events.
-    const outbox: NewEvent[] = [];
-    const after = await recordHealthChange(tx, before, { checkId: null, checkName: null, from: effectiveStatus(before), to: effectiveStatus(changed!), output }, outbox, true);
-    await appendEvents(tx, outbox);
-    return after;
+    return withOutbox(tx, (outbox) =>
+      recordHealthChange(tx, before, { checkId: null, checkName: null, from: effectiveStatus(before), to: effectiveStatus(changed!), output }, outbox, true),
+    );
   });
 }
