@@ -47,19 +47,13 @@ const READINESS_TIMEOUT_MS = 2_000;
 function readinessProbe(check: () => Promise<void>, timeoutMs: number, log: Logger): () => Promise<boolean> {
   let wasReady = true;
   return async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs}ms`)), timeoutMs);
-    });
     try {
-      await Promise.race([check(), timedOut]);
+      await withinDeadline(check(), timeoutMs);
       if (!wasReady) log.info('ready: the database answers again');
       wasReady = true;
     } catch (error) {
       if (wasReady) log.warn({ err: toError(error) }, 'not ready: the database is unreachable');
       wasReady = false;
-    } finally {
-      clearTimeout(timer);
     }
     return wasReady;
   };
