@@ -1,7 +1,8 @@
 import { toDomainError } from '../db/errors.js';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toError } from '../errors.js';
+import { hostPort } from '../net.js';
 import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionLimits, RequestLimits } from '../config.js';
@@ -138,10 +139,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     });
   });
   const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
 
   return {
-    url: `http://${host}:${port}${GRAPHQL_PATH}`,
+    url: `http://${hostPort(options.host, port)}${GRAPHQL_PATH}`,
     port,
     async close(timeoutMs) {
       shuttingDown = true;
