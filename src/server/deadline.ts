@@ -3,7 +3,7 @@ import { GraphQLError, getOperationAST, type ExecutionArgs, type ExecutionResult
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket } from 'ws';
 import { runWithSignal } from '../db/deadline.js';
-import { SwitchboardError } from '../errors.js';
+import { unavailable, type SwitchboardError } from '../errors.js';
 
 /** What the transports put in the context: the HTTP response, or the operation's WebSocket. */
 interface TransportContext {
@@ -59,11 +59,10 @@ async function runWithDeadline(args: ExecutionArgs, execute: Execute, timeoutMs:
 function deadlineError(args: ExecutionArgs, timeoutMs: number): SwitchboardError {
   const seconds = `${timeoutMs / 1000}s`;
   const mutation = getOperationAST(args.document, args.operationName)?.operation === 'mutation';
-  return new SwitchboardError(
-    'UNAVAILABLE',
+  return unavailable(
     `No answer within ${seconds} (SWITCHBOARD_REQUEST_TIMEOUT): the database is slow or unreachable. Retry later.`,
     // The write may have committed just before the deadline, or not at all: read before retrying a non-idempotent one.
-    mutation ? { outcome: 'unknown' } : undefined,
+    mutation ? 'unknown' : undefined,
   );
 }
 
@@ -74,7 +73,7 @@ function deadlineError(args: ExecutionArgs, timeoutMs: number): SwitchboardError
 export async function withinDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SwitchboardError('UNAVAILABLE', `No answer from the database within ${timeoutMs / 1000}s.`)), timeoutMs);
+    timer = setTimeout(() => reject(unavailable(`No answer from the database within ${timeoutMs / 1000}s.`)), timeoutMs);
   });
   try {
     return await Promise.race([work, expired]);
