@@ -10,7 +10,7 @@ import { assertMayChangeInstance, type Principal } from '../access/principal.js'
 import type { ServiceInstance } from '../services/model.js';
 import { parseCheckDefinition, type CheckDefinition, type CheckPolicy, type HealthCheckInput } from './definition.js';
 import type { HealthCheck } from './model.js';
-import { lockInstance, recordHealthChange } from './transitions.js';
+import { lockInstance, lockInstanceToChange, recordHealthChange } from './transitions.js';
 
 export interface HealthOptions {
   policy: CheckPolicy;
@@ -24,9 +24,7 @@ const staggeredStart = (intervalMs: number) => sql`now() + ${Math.floor(Math.ran
 export async function registerHealthCheck(db: Db, serviceId: string, input: HealthCheckInput, policy: CheckPolicy, principal?: Principal): Promise<HealthCheck> {
   const definition = parseCheckDefinition(serviceId, input, policy);
   return runTransaction(db, async (tx) => {
-    const instance = await lockInstance(tx, serviceId);
-    if (!instance) throw notFound('Service instance', serviceId);
-    assertMayChangeInstance(principal, instance.name);
+    const instance = await lockInstanceToChange(tx, serviceId, principal);
     const { checks } = await withOutbox(tx, (outbox) => upsertChecks(tx, instance, [definition], outbox));
     return checks[0]!;
   });
