@@ -10,3 +10,4 @@ export { instanceHealth, type HealthStatus, type HealthStatusType, type ServiceI
 export { instanceIdOf, ServiceLimits, unmapIPv4, type ServiceDefinitionInput, type EndpointInput } from './definition.js';
 export { toServiceChange, watchServiceChanges, SERVICE_EVENT_TYPES, type ServiceChange, type ServiceChangeKind, type ServiceWatch } from './changes.js';
 export { ServiceEventType } from './events.js';
+export { hostPort } from '../../net.js';
