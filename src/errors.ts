@@ -53,13 +53,21 @@ export const unavailable = (message: string, outcome?: WriteOutcome) =>
 
 /** Finds a SwitchboardError anywhere in a chain of wrapped errors. */
 export function findSwitchboardError(error: unknown): SwitchboardError | undefined {
+  return findInErrorChain(error, (current) => (current instanceof SwitchboardError ? current : undefined));
+}
+
+/**
+ * The first answer `match` gives for an error in a chain of wrapped errors (GraphQL's
+ * `originalError`, else `cause`), outermost first; undefined when none matches.
+ */
+export function findInErrorChain<T>(error: unknown, match: (current: Error) => T | undefined): T | undefined {
   const seen = new Set<unknown>();
   let current: unknown = error;
   while (current instanceof Error && !seen.has(current)) {
-    if (current instanceof SwitchboardError) return current;
+    const found = match(current);
+    if (found !== undefined) return found;
     seen.add(current);
-    const next = (current as { originalError?: unknown }).originalError ?? current.cause;
-    current = next;
+    current = (current as { originalError?: unknown }).originalError ?? current.cause;
   }
   return undefined;
 }

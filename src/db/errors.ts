@@ -1,4 +1,4 @@
-import { conflict, findSwitchboardError, unavailable, type SwitchboardError, type WriteOutcome } from '../errors.js';
+import { conflict, findInErrorChain, findSwitchboardError, unavailable, type SwitchboardError, type WriteOutcome } from '../errors.js';
 
 /**
  * What the database (or the driver) says, turned into answers at the db boundary.
@@ -65,9 +65,11 @@ export function isRetryableTransactionError(error: unknown): boolean {
 /** The database cannot be reached (lost connection, restart, shutdown, refusing connections). */
 export function isConnectionError(error: unknown): boolean {
   const code = databaseErrorCode(error);
-  if (code === undefined) return false;
-  return DRIVER_CONNECTION_CODES.has(code) || UNAVAILABLE_CODES.has(code) || code.startsWith(SqlState.CONNECTION_EXCEPTION_CLASS);
+  return code !== undefined && isConnectionCode(code);
 }
+
+const isConnectionCode = (code: string) =>
+  DRIVER_CONNECTION_CODES.has(code) || UNAVAILABLE_CODES.has(code) || code.startsWith(SqlState.CONNECTION_EXCEPTION_CLASS);
 
 /** Fields postgres.js puts on a PostgresError (only the ones safe to name to a client). */
 interface PostgresErrorFields {
@@ -77,15 +79,10 @@ interface PostgresErrorFields {
 }
 
 function driverError(error: unknown): PostgresErrorFields | undefined {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current instanceof Error && !seen.has(current)) {
-    seen.add(current);
+  return findInErrorChain(error, (current) => {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (isSqlState(code) || DRIVER_CONNECTION_CODES.has(code))) return current as unknown as PostgresErrorFields;
-    current = (current as { originalError?: unknown }).originalError ?? current.cause;
-  }
-  return undefined;
+    return typeof code === 'string' && (isSqlState(code) || DRIVER_CONNECTION_CODES.has(code)) ? (current as unknown as PostgresErrorFields) : undefined;
+  });
 }
 
 /** What a unique violation means, per constraint: the sentence a client reads. */
@@ -105,11 +102,11 @@ const UNIQUE_SENTENCES: Record<string, string> = {
 export function toDomainError(error: unknown, outcome?: WriteOutcome): SwitchboardError | undefined {
   const known = findSwitchboardError(error);
   if (known) return known;
-  const code = databaseErrorCode(error);
-  if (code === undefined) return undefined;
   const facts = driverError(error);
+  if (facts === undefined) return undefined;
+  const { code } = facts;
   const details = outcome ? { outcome } : {};
-  if (isConnectionError(error)) {
+  if (isConnectionCode(code)) {
     return unavailable(
       outcome === 'unknown'
         ? 'The connection to the database was lost while the write was committing; it may or may not have been applied. Read it back, or retry with expectedVersion.'
@@ -118,17 +115,17 @@ export function toDomainError(error: unknown, outcome?: WriteOutcome): Switchboa
     );
   }
   if (code === SqlState.UNIQUE_VIOLATION) {
-    const sentence = UNIQUE_SENTENCES[facts?.constraint_name ?? ''] ?? `The write collides with an existing ${facts?.table_name ?? 'row'}`;
-    return conflict(`${sentence}; nothing was written. Read the current state and retry.`, { ...details, constraint: facts?.constraint_name });
+    const sentence = UNIQUE_SENTENCES[facts.constraint_name ?? ''] ?? `The write collides with an existing ${facts.table_name ?? 'row'}`;
+    return conflict(`${sentence}; nothing was written. Read the current state and retry.`, { ...details, constraint: facts.constraint_name });
   }
   if (code === SqlState.FOREIGN_KEY_VIOLATION) {
     return conflict('The write refers to something removed at the same moment (an instance deregistered, say); nothing was written.', {
       ...details,
-      constraint: facts?.constraint_name,
+      constraint: facts.constraint_name,
     });
   }
   if (code.startsWith('23')) {
-    return conflict('The write breaks a rule of the stored data; nothing was written.', { ...details, constraint: facts?.constraint_name });
+    return conflict('The write breaks a rule of the stored data; nothing was written.', { ...details, constraint: facts.constraint_name });
   }
   if (RETRYABLE_TRANSACTION_CODES.has(code)) {
     return unavailable('The database kept aborting this write for concurrent ones (deadlock or serialization failure); nothing was written. Retry.', outcome);

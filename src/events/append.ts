@@ -43,6 +43,18 @@ export async function appendEvents(tx: Executor, events: readonly NewEvent[]): P
   return stored;
 }
 
+/**
+ * Runs `write` with an outbox for the events it records (recordHealthChanges and the
+ * helpers built on it collect theirs there), then appends them in one statement, as
+ * the transaction's last: see appendEvents.
+ */
+export async function withOutbox<T>(tx: Executor, write: (outbox: NewEvent[]) => Promise<T>): Promise<T> {
+  const outbox: NewEvent[] = [];
+  const result = await write(outbox);
+  await appendEvents(tx, outbox);
+  return result;
+}
+
 function withActors(events: readonly NewEvent[]): NewEvent[] {
   const actor = currentActor() ?? null;
   return events.map((event) => ('actor' in event ? event : { ...event, actor }));

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../db/client.js';
 import { getBreakers, type BreakerState } from '../registry/breakers/index.js';
-import { getComponentsByReferences, getComponentsDependingOn, type Component } from '../registry/components/index.js';
+import { getComponentsByReferences, getComponentsDependingOn, referencesOf, type Component } from '../registry/components/index.js';
 import { getHealthChecksByServiceIds, type HealthCheck } from '../registry/health/index.js';
 import { getLeases, type Lease } from '../registry/services/index.js';
 
@@ -42,7 +42,7 @@ class RequestLoaders implements Loaders {
 
   get componentsByReference(): Loaders['componentsByReference'] {
     return (this.#componentsByReference ??= new DataLoader(async (references) =>
-      groupBy(references, await getComponentsByReferences(this.db, references), (component) => [...new Set([component.id, component.name])]),
+      groupBy(references, await getComponentsByReferences(this.db, references), referencesOf),
     ));
   }
 

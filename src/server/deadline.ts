@@ -3,7 +3,7 @@ import { GraphQLError, getOperationAST, type ExecutionArgs, type ExecutionResult
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket } from 'ws';
 import { runWithSignal } from '../db/deadline.js';
-import { SwitchboardError } from '../errors.js';
+import { unavailable, type SwitchboardError } from '../errors.js';
 
 /** What the transports put in the context: the HTTP response, or the operation's WebSocket. */
 interface TransportContext {
@@ -38,20 +38,19 @@ export function useRequestDeadline(timeoutMs: number): Plugin {
 async function runWithDeadline(args: ExecutionArgs, execute: Execute, timeoutMs: number): Promise<unknown> {
   const controller = new AbortController();
   const stopWatchingClient = onClientGone(args.contextValue as TransportContext, () => controller.abort(new Error('client went away')));
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<ExecutionResult>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(new Error('request deadline passed'));
-      const error = deadlineError(args, timeoutMs);
-      resolve({ data: null, errors: [new GraphQLError(error.message, { originalError: error })] });
-    }, timeoutMs);
-  });
   try {
     // Whatever keeps running after the deadline answered (a query waiting for a connection) still
     // sees the aborted signal, and starts no transaction.
-    return await Promise.race([runWithSignal(controller.signal, () => execute(args)), deadline]);
+    return await raceTimeout(
+      () => runWithSignal(controller.signal, () => execute(args)),
+      timeoutMs,
+      (): ExecutionResult => {
+        controller.abort(new Error('request deadline passed'));
+        const error = deadlineError(args, timeoutMs);
+        return { data: null, errors: [new GraphQLError(error.message, { originalError: error })] };
+      },
+    );
   } finally {
-    clearTimeout(timer);
     stopWatchingClient();
   }
 }
@@ -59,11 +58,10 @@ async function runWithDeadline(args: ExecutionArgs, execute: Execute, timeoutMs:
 function deadlineError(args: ExecutionArgs, timeoutMs: number): SwitchboardError {
   const seconds = `${timeoutMs / 1000}s`;
   const mutation = getOperationAST(args.document, args.operationName)?.operation === 'mutation';
-  return new SwitchboardError(
-    'UNAVAILABLE',
+  return unavailable(
     `No answer within ${seconds} (SWITCHBOARD_REQUEST_TIMEOUT): the database is slow or unreachable. Retry later.`,
     // The write may have committed just before the deadline, or not at all: read before retrying a non-idempotent one.
-    mutation ? { outcome: 'unknown' } : undefined,
+    mutation ? 'unknown' : undefined,
   );
 }
 
@@ -71,13 +69,21 @@ function deadlineError(args: ExecutionArgs, timeoutMs: number): SwitchboardError
  * `work`, or a rejection after `timeoutMs`: for what runs before GraphQL (checking a token), so a
  * database that is away answers UNAVAILABLE in time there too.
  */
-export async function withinDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+export function withinDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  return raceTimeout(() => work, timeoutMs, () => Promise.reject(unavailable(`No answer from the database within ${timeoutMs / 1000}s.`)));
+}
+
+/**
+ * What `work` gives, or what `onTimeout` gives (a rejection included) if `timeoutMs` passes
+ * first. The timer is armed before `work` starts, and cleared as soon as either is done.
+ */
+async function raceTimeout<T>(work: () => T | Promise<T>, timeoutMs: number, onTimeout: () => T | Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SwitchboardError('UNAVAILABLE', `No answer from the database within ${timeoutMs / 1000}s.`)), timeoutMs);
+  const expired = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), timeoutMs);
   });
   try {
-    return await Promise.race([work, expired]);
+    return await Promise.race([work(), expired]);
   } finally {
     clearTimeout(timer);
   }

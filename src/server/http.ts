@@ -1,7 +1,8 @@
 import { toDomainError } from '../db/errors.js';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toError } from '../errors.js';
+import { hostPort } from '../net.js';
 import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionLimits, RequestLimits } from '../config.js';
@@ -47,19 +48,13 @@ const READINESS_TIMEOUT_MS = 2_000;
 function readinessProbe(check: () => Promise<void>, timeoutMs: number, log: Logger): () => Promise<boolean> {
   let wasReady = true;
   return async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the database did not answer within ${timeoutMs}ms`)), timeoutMs);
-    });
     try {
-      await Promise.race([check(), timedOut]);
+      await withinDeadline(check(), timeoutMs);
       if (!wasReady) log.info('ready: the database answers again');
       wasReady = true;
     } catch (error) {
       if (wasReady) log.warn({ err: toError(error) }, 'not ready: the database is unreachable');
       wasReady = false;
-    } finally {
-      clearTimeout(timer);
     }
     return wasReady;
   };
@@ -144,10 +139,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     });
   });
   const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
 
   return {
-    url: `http://${host}:${port}${GRAPHQL_PATH}`,
+    url: `http://${hostPort(options.host, port)}${GRAPHQL_PATH}`,
     port,
     async close(timeoutMs) {
       shuttingDown = true;

@@ -6,6 +6,7 @@ import {
   getComponentsByIds,
   listComponents,
   MAX_ORDER_IDS,
+  referencesOf,
   registerComponent,
   requireAll,
   resolveDependencies,
@@ -75,7 +76,7 @@ ComponentRef.implement({
       description: 'Components whose dependencies resolve to this one (reverse edges).',
       resolve: async (component, _args, context) => {
         // A dependent may name this component by its id or by its name.
-        const references = [...new Set([component.id, component.name])];
+        const references = referencesOf(component);
         const [declaring, candidates] = await Promise.all([
           context.loaders.componentsDependingOn.loadMany(references).then(flatUnique),
           context.loaders.componentsByReference.loadMany(references).then(flatUnique),

@@ -1,6 +1,7 @@
 import { credentials, makeGenericClientConstructor, status as GrpcStatus, type Client, type ServiceError } from '@grpc/grpc-js';
 import { isIP } from 'node:net';
 import type { CheckTarget } from '../../db/schema.js';
+import { hostPort } from '../../net.js';
 import { splitHostPort } from '../../registry/health/definition.js';
 import { capOutput, type ProbeResult } from '../../registry/health/model.js';
 import type { ProbeContext } from './context.js';
@@ -105,7 +106,7 @@ function clientFor(context: ProbeContext, address: string, port: number, host: s
   const key = `${useTls ? 'tls' : 'plain'}:${address}:${port}:${host}`;
   let client = context.grpcClients.get(key);
   if (!client) {
-    const target = isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+    const target = hostPort(address, port);
     const options = useTls ? { 'grpc.ssl_target_name_override': host, 'grpc.default_authority': host } : {};
     client = new GenericClient(target, useTls ? credentials.createSsl() : credentials.createInsecure(), options);
     context.grpcClients.set(key, client);

@@ -51,9 +51,11 @@ export function canWriteService(principal: Principal, name: string): boolean {
 }
 
 export function assertCanWriteService(principal: Principal, name: string): void {
-  if (!canWriteService(principal, name)) {
-    throw new SwitchboardError('FORBIDDEN', `Token "${principal.name}" may not change service "${name}"${principal.servicePrefix === null ? '' : ` (it is limited to names starting "${principal.servicePrefix}")`}.`);
-  }
+  if (!canWriteService(principal, name)) throw serviceWriteForbidden(principal, name);
+}
+
+function serviceWriteForbidden(principal: Principal, name: string): SwitchboardError {
+  return new SwitchboardError('FORBIDDEN', `Token "${principal.name}" may not change service "${name}"${principal.servicePrefix === null ? '' : ` (it is limited to names starting "${principal.servicePrefix}")`}.`);
 }
 
 export function canWriteKey(principal: Principal, key: string): boolean {
@@ -76,5 +78,11 @@ export const canReadSecret = canWriteKey;
  * No principal: an internal write (a worker, a sweep), always allowed.
  */
 export function assertMayChangeInstance(principal: Principal | undefined, name: string): void {
-  if (principal) assertCanWriteService(principal, name);
+  const refusal = instanceChangeRefusal(principal, name);
+  if (refusal) throw refusal;
+}
+
+/** assertMayChangeInstance's answer as a value (FORBIDDEN, or undefined), for a batch that refuses one entry and writes the others. */
+export function instanceChangeRefusal(principal: Principal | undefined, name: string): SwitchboardError | undefined {
+  return principal && !canWriteService(principal, name) ? serviceWriteForbidden(principal, name) : undefined;
 }

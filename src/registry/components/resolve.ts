@@ -29,6 +29,11 @@ export function refersTo(reference: string, component: Component): boolean {
   return component.id === reference || component.name === reference;
 }
 
+/** The references a dependency may name this component by: its id and its name (once when they are equal). */
+export function referencesOf(component: Component): string[] {
+  return [...new Set([component.id, component.name])];
+}
+
 export interface MissingDependency {
   name: string;
   range: string;

@@ -4,13 +4,13 @@ import type { Db, Executor, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { healthChecks } from '../../db/schema.js';
 import { conflict, notFound } from '../../errors.js';
-import { appendEvents } from '../../events/append.js';
+import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';
 import { parseCheckDefinition, type CheckDefinition, type CheckPolicy, type HealthCheckInput } from './definition.js';
 import type { HealthCheck } from './model.js';
-import { lockInstance, recordHealthChange } from './transitions.js';
+import { lockInstance, lockInstanceToChange, recordHealthChange } from './transitions.js';
 
 export interface HealthOptions {
   policy: CheckPolicy;
@@ -24,9 +24,8 @@ const staggeredStart = (intervalMs: number) => sql`now() + ${Math.floor(Math.ran
 export async function registerHealthCheck(db: Db, serviceId: string, input: HealthCheckInput, policy: CheckPolicy, principal?: Principal): Promise<HealthCheck> {
   const definition = parseCheckDefinition(serviceId, input, policy);
   return runTransaction(db, async (tx) => {
-    const outbox: NewEvent[] = [];
-    const { checks } = await upsertChecks(tx, serviceId, [definition], outbox, principal);
-    await appendEvents(tx, outbox);
+    const instance = await lockInstanceToChange(tx, serviceId, principal);
+    const { checks } = await withOutbox(tx, (outbox) => upsertChecks(tx, instance, [definition], outbox));
     return checks[0]!;
   });
 }
@@ -37,19 +36,18 @@ export async function registerHealthCheck(db: Db, serviceId: string, input: Heal
  * recorded as a health change. Re-registering an unchanged check changes nothing;
  * a changed one keeps its status and is rescheduled.
  *
- * Health events go to `outbox`, for the caller to append last. Returns the checks
- * and the instance as it is after them (its aggregate status included).
+ * `locked`: the instance, its row locked by the caller's transaction (and its owner
+ * checked there). Health events go to `outbox`, for the caller to append last.
+ * Returns the checks and the instance as it is after them (its aggregate status included).
  */
 export async function upsertChecks(
   tx: Tx,
-  serviceId: string,
+  locked: ServiceInstance,
   definitions: readonly CheckDefinition[],
   outbox: NewEvent[],
-  principal?: Principal,
 ): Promise<{ checks: HealthCheck[]; instance: ServiceInstance }> {
-  let instance = await lockInstance(tx, serviceId);
-  if (!instance) throw notFound('Service instance', serviceId);
-  assertMayChangeInstance(principal, instance.name);
+  const serviceId = locked.id;
+  let instance = locked;
   const results: HealthCheck[] = [];
   for (const definition of definitions) {
     const { check, created } = await lockOrCreateCheck(tx, serviceId, definition);
@@ -95,13 +93,13 @@ async function lockOrCreateCheck(tx: Tx, serviceId: string, definition: CheckDef
  * Removes the instance's checks whose ids are not in `keepIds` (a registration with
  * replaceExistingChecks, as Consul's `replace-existing-checks`), each recorded as a
  * check deregistration is. Their leases go with their rows: a worker still probing
- * one writes nothing back. The caller's transaction holds the instance; health events
- * go to `outbox`, for the caller to append last. Returns the
- * instance as the removals leave it (its status no longer counts them).
+ * one writes nothing back. `locked`: the instance, its row locked by the caller's
+ * transaction; health events go to `outbox`, for the caller to append last. Returns
+ * the instance as the removals leave it (its status no longer counts them).
  */
-export async function removeChecksNotIn(tx: Tx, serviceId: string, keepIds: readonly string[], outbox: NewEvent[]): Promise<ServiceInstance> {
-  let instance = await lockInstance(tx, serviceId);
-  if (!instance) throw notFound('Service instance', serviceId);
+export async function removeChecksNotIn(tx: Tx, locked: ServiceInstance, keepIds: readonly string[], outbox: NewEvent[]): Promise<ServiceInstance> {
+  const serviceId = locked.id;
+  let instance = locked;
   const others = keepIds.length ? notInArray(healthChecks.id, [...keepIds]) : undefined;
   const removed = await tx.delete(healthChecks).where(and(eq(healthChecks.serviceId, serviceId), others)).returning();
   for (const check of removed.sort((a, b) => (a.id < b.id ? -1 : 1))) {
@@ -120,11 +118,11 @@ export async function deregisterHealthCheck(db: Db, checkId: string, principal?:
     if (instance) assertMayChangeInstance(principal, instance.name);
     const [removed] = await tx.delete(healthChecks).where(eq(healthChecks.id, checkId)).returning();
     if (!removed) throw notFound('Health check', checkId);
-    const outbox: NewEvent[] = [];
     if (instance) {
-      await recordHealthChange(tx, instance, { checkId, checkName: removed.name, from: removed.status, to: null, output: 'Check removed.' }, outbox);
+      await withOutbox(tx, (outbox) =>
+        recordHealthChange(tx, instance, { checkId, checkName: removed.name, from: removed.status, to: null, output: 'Check removed.' }, outbox),
+      );
     }
-    await appendEvents(tx, outbox);
     return removed;
   });
 }

@@ -2,13 +2,12 @@ import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema.js';
-import { badInput, notFound } from '../../errors.js';
-import { appendEvents } from '../../events/append.js';
-import type { NewEvent } from '../../events/types.js';
-import { assertMayChangeInstance, type Principal } from '../access/principal.js';
+import { badInput } from '../../errors.js';
+import { withOutbox } from '../../events/append.js';
+import type { Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';
 import { effectiveStatus } from './model.js';
-import { lockInstance, recordHealthChange } from './transitions.js';
+import { lockInstanceToChange, recordHealthChange } from './transitions.js';
 
 export interface MaintenanceInput {
   enabled: boolean;
@@ -25,9 +24,7 @@ export async function setMaintenance(db: Db, serviceId: string, input: Maintenan
     throw badInput('reason must be at most 512 characters of valid Unicode text.', { field: 'reason' });
   }
   return runTransaction(db, async (tx) => {
-    const before = await lockInstance(tx, serviceId);
-    if (!before) throw notFound('Service instance', serviceId);
-    assertMayChangeInstance(principal, before.name);
+    const before = await lockInstanceToChange(tx, serviceId, principal);
     const [changed] = await tx
       .update(services)
       .set(
@@ -41,9 +38,8 @@ export async function setMaintenance(db: Db, serviceId: string, input: Maintenan
     if (!switched && before.maintenanceReason === changed!.maintenanceReason) return changed!;
     const output = input.enabled ? `Maintenance mode ${switched ? 'enabled' : 'reason changed'}${reason ? `: ${reason}` : '.'}` : 'Maintenance mode disabled.';
     // Always an event, even when the status stays critical: catalogs follow maintenance from events.
-    const outbox: NewEvent[] = [];
-    const after = await recordHealthChange(tx, before, { checkId: null, checkName: null, from: effectiveStatus(before), to: effectiveStatus(changed!), output }, outbox, true);
-    await appendEvents(tx, outbox);
-    return after;
+    return withOutbox(tx, (outbox) =>
+      recordHealthChange(tx, before, { checkId: null, checkName: null, from: effectiveStatus(before), to: effectiveStatus(changed!), output }, outbox, true),
+    );
   });
 }

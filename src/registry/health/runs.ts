@@ -2,8 +2,7 @@ import { asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { healthChecks, services } from '../../db/schema.js';
-import { appendEvents } from '../../events/append.js';
-import type { NewEvent } from '../../events/types.js';
+import { withOutbox } from '../../events/append.js';
 import type { Evaluation, HealthCheck, ProbeResult } from './model.js';
 import { recordHealthChanges, type PendingHealthChange } from './transitions.js';
 
@@ -196,9 +195,7 @@ export async function recordTransitions(db: Db, workerId: string, runs: readonly
         before: instances.get(run.check.serviceId)!,
         change: { checkId: run.check.id, checkName: run.check.name, from: run.check.status, to: run.evaluation.status, output: run.result.output },
       }));
-    const outbox: NewEvent[] = [];
-    await recordHealthChanges(tx, changes, outbox);
-    await appendEvents(tx, outbox);
+    await withOutbox(tx, (outbox) => recordHealthChanges(tx, changes, outbox));
     return kept.size;
   });
 }

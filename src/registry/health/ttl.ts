@@ -3,7 +3,7 @@ import type { Db, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { healthChecks } from '../../db/schema.js';
 import { badInput, notFound } from '../../errors.js';
-import { appendEvents } from '../../events/append.js';
+import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';
@@ -44,9 +44,9 @@ export async function updateTtlCheck(db: Db, checkId: string, update: TtlUpdate,
       .where(eq(healthChecks.id, checkId))
       .returning();
     if (updated!.status !== previous.status) {
-      const outbox: NewEvent[] = [];
-      await recordHealthChange(tx, instance, { checkId, checkName: updated!.name, from: previous.status, to: updated!.status, output }, outbox);
-      await appendEvents(tx, outbox);
+      await withOutbox(tx, (outbox) =>
+        recordHealthChange(tx, instance, { checkId, checkName: updated!.name, from: previous.status, to: updated!.status, output }, outbox),
+      );
     }
     return updated!;
   });

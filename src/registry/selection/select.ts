@@ -6,7 +6,6 @@ import type { Catalog } from '../catalog/catalog.js';
 import { parseRange } from '../services/discover.js';
 import type { ServiceInstance } from '../services/model.js';
 import { candidatesOf, type Candidate, type ExclusionReason } from './candidates.js';
-import { HALF_OPEN_BUSY_MS } from './half-open-memo.js';
 import type { SelectionState } from './state.js';
 import { pick, shares, type Strategy } from './strategies.js';
 
@@ -107,7 +106,8 @@ export async function selectInstance(db: Db, catalog: Catalog, query: SelectionQ
         : await probeAvailable(db, chosen.instance.id, options.breaker);
       if (!probe) {
         busy.add(chosen.instance.id);
-        if (advance) halfOpenBusy.markBusy(chosen.instance.id, Math.min(options.breaker.cooldownMs, HALF_OPEN_BUSY_MS));
+        // Remembered for the cooldown, at most HALF_OPEN_BUSY_MS (the memo caps it).
+        if (advance) halfOpenBusy.markBusy(chosen.instance.id, options.breaker.cooldownMs);
         continue;
       }
     }

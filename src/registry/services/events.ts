@@ -1,4 +1,5 @@
 import type { NewEvent } from '../../events/types.js';
+import { hostPort } from '../../net.js';
 import { toSnapshot, type ServiceInstance } from './model.js';
 
 /** Built-in event types for the catalog. */
@@ -37,10 +38,4 @@ export function unregisteredEvent(instance: ServiceInstance, reason: RemovalReas
 
 function seedKeys(instance: ServiceInstance) {
   return { service_id: instance.id, service_name: instance.name, address: hostPort(instance.address, instance.port) };
-}
-
-/** "host:port" ("[::1]:8080" for IPv6); just the host when the instance has no port. */
-export function hostPort(host: string, port: number | null): string {
-  if (port === null) return host;
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -3,8 +3,7 @@ import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema.js';
 import { notFound } from '../../errors.js';
-import { appendEvents } from '../../events/append.js';
-import type { NewEvent } from '../../events/types.js';
+import { withOutbox } from '../../events/append.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import { passTtlChecks } from '../health/ttl.js';
 import type { ServiceInstance } from './model.js';
@@ -28,9 +27,6 @@ export async function heartbeat(db: Db, id: string, principal?: Principal): Prom
     if (!renewed) throw notFound('Service instance', id);
     // The update holds the row lock: the owner checked here is the owner at commit (FORBIDDEN rolls the renewal back).
     assertMayChangeInstance(principal, renewed.name);
-    const outbox: NewEvent[] = [];
-    const after = await passTtlChecks(tx, renewed, outbox);
-    await appendEvents(tx, outbox);
-    return after;
+    return withOutbox(tx, (outbox) => passTtlChecks(tx, renewed, outbox));
   });
 }

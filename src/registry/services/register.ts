@@ -65,14 +65,14 @@ export async function registerService(db: Db, input: ServiceDefinitionInput, pol
       break;
     }
     // The registration's event first, then its checks' health events; appended last of all.
-    if (checks.length) instance = (await upsertChecks(tx, definition.id, checks, outbox)).instance;
-    if (input.replaceExistingChecks) instance = await removeChecksNotIn(tx, definition.id, checks.map((check) => check.id), outbox);
+    // `instance` is the row this transaction just wrote: it holds the row lock the check writes need.
+    if (checks.length) instance = (await upsertChecks(tx, instance, checks, outbox)).instance;
+    if (input.replaceExistingChecks) instance = await removeChecksNotIn(tx, instance, checks.map((check) => check.id), outbox);
     await appendEvents(tx, outbox);
     return instance;
   });
 }
 
-/** The registration's checks written (and, replacing, the others removed); the instance as they leave it. */
 export function sameDefinition(existing: ServiceInstance, next: ServiceDefinition): boolean {
   return (Object.keys(next) as (keyof ServiceDefinition)[]).every((key) => isDeepStrictEqual(existing[key], next[key]));
 }

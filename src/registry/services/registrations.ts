@@ -7,7 +7,7 @@ import { services } from '../../db/schema.js';
 import { currentActor, noteAppended, type EventActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
-import { assertMayChangeInstance, type Principal } from '../access/principal.js';
+import { assertMayChangeInstance, instanceChangeRefusal, type Principal } from '../access/principal.js';
 import type { CheckPolicy } from '../health/definition.js';
 import { GroupCommit, type Queued } from '../group-commit.js';
 import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionInput } from './definition.js';
@@ -161,7 +161,7 @@ async function writeBatch(tx: Tx, batch: readonly Registration[]): Promise<Answe
       const current = existing.get(entry.definition.id);
       if (!current) continue;
       // Under the row lock: a token may not take over an id registered under another name.
-      const forbidden = mayNotChange(entry.principal, current.name);
+      const forbidden = instanceChangeRefusal(entry.principal, current.name);
       if (forbidden) {
         refused.set(entry.definition.id, forbidden);
         continue;
@@ -198,16 +198,6 @@ async function writeBatch(tx: Tx, batch: readonly Registration[]): Promise<Answe
     (entry) =>
       refused.get(entry.definition.id) ?? { instance: written.get(entry.definition.id)!.instance, eventId: eventIds.get(entry.definition.id) ?? 0 },
   );
-}
-
-function mayNotChange(principal: Principal | undefined, name: string): SwitchboardError | undefined {
-  try {
-    assertMayChangeInstance(principal, name);
-    return undefined;
-  } catch (error) {
-    if (error instanceof SwitchboardError) return error;
-    throw error;
-  }
 }
 
 const withActor = (event: NewEvent, actor: EventActor | undefined): NewEvent => ({ ...event, actor: actor ?? null });

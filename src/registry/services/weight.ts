@@ -2,9 +2,10 @@ import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema.js';
-import { badInput, notFound } from '../../errors.js';
+import { badInput } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
-import { assertMayChangeInstance, type Principal } from '../access/principal.js';
+import type { Principal } from '../access/principal.js';
+import { lockInstanceToChange } from '../health/transitions.js';
 import { ServiceLimits } from './definition.js';
 import { registeredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
@@ -18,9 +19,7 @@ export async function updateWeight(db: Db, id: string, weight: number, principal
     throw badInput(`weight must be an integer from 0 to ${ServiceLimits.maxWeight}.`, { field: 'weight' });
   }
   return runTransaction(db, async (tx) => {
-    const [before] = await tx.select().from(services).where(eq(services.id, id)).for('update');
-    if (!before) throw notFound('Service instance', id);
-    assertMayChangeInstance(principal, before.name);
+    const before = await lockInstanceToChange(tx, id, principal);
     // The same weight changes nothing: touching updatedAt without an event would
     // answer a time that no catalog (and so no read) ever shows.
     if (before.weight === weight) return before;
