@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CreateTokenDocument, RegisterHealthCheckDocument, RegisterServiceDocument } from '../src/client/index.js';
-import { instance, SwitchboardRequestError } from './support/client.js';
+import { CreateTokenDocument, RegisterHealthCheckDocument, RegisterServiceDocument, ReportCallOutcomeDocument } from '../src/client/index.js';
+import { eventually, instance, SwitchboardRequestError } from './support/client.js';
 import { useServerPair } from './support/nodes.js';
 
 /**
@@ -72,5 +72,32 @@ describe('races on one new id across two processes', () => {
     }
     // Both sides won some rounds: the race was real, not one server always first.
     console.info(`prefix race: alpha won ${wins.alpha}, beta won ${wins.beta} of ${ROUNDS}`);
+  });
+
+  it('a call outcome is refused when the instance changed hands while the report waited for its row', async () => {
+    const admin = clients.create(servers.a.url, ADMIN_TOKEN);
+    const alphaToken = (await admin.request(CreateTokenDocument, { input: { name: 'alpha-reporter', scopes: ['WRITE'], servicePrefix: 'alpha' } })).createToken.token;
+    const alpha = clients.create(servers.a.url, alphaToken);
+    await admin.request(RegisterServiceDocument, { input: instance({ id: 'handed-over-1', name: 'alpha-api' }) });
+
+    // Plainly: a token may not feed the breaker of an instance outside its prefix.
+    await admin.request(RegisterServiceDocument, { input: instance({ id: 'other-1', name: 'beta-api' }) });
+    expect(await settle(alpha.request(ReportCallOutcomeDocument, { id: 'other-1', success: false }))).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+
+    // The race: the instance is renamed (to a name alpha may not write) while the report waits for its row.
+    let report: Promise<Settled> | undefined;
+    await servers.database.sql.begin(async (tx) => {
+      await tx`select 1 from services where id = 'handed-over-1' for update`;
+      report = settle(alpha.request(ReportCallOutcomeDocument, { id: 'handed-over-1', success: false }));
+      await eventually(async () => {
+        const [waiting] = await servers.database.sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`;
+        return waiting;
+      });
+      await tx`update services set name = 'beta-api' where id = 'handed-over-1'`;
+    });
+    expect(await report).toMatchObject({ ok: false, code: 'FORBIDDEN' });
+    // Neither report was counted.
+    const counted = await servers.database.sql`select service_id from circuit_breakers where service_id in ('handed-over-1', 'other-1') and calls > 0`;
+    expect(counted).toHaveLength(0);
   });
 });

@@ -1,6 +1,5 @@
 import { assertCanWriteKey, assertCanWriteService, hasScope } from '../registry/access/index.js';
 import type { HealthCheckInput } from '../registry/health/index.js';
-import { getServicesByIds } from '../registry/services/index.js';
 import { SwitchboardError } from '../errors.js';
 import type { GraphQLContext } from './context.js';
 
@@ -16,17 +15,6 @@ import type { GraphQLContext } from './context.js';
 /** May the caller give an instance this name? (Stateless; the owner is checked by the write.) */
 export function authorizeServiceName(context: GraphQLContext, name: string): void {
   assertCanWriteService(context.principal, name);
-}
-
-/**
- * For calls that write no instance row of their own (call outcomes feed the shared
- * breaker): the instance as it is now, read outside any write.
- */
-export async function authorizeInstanceWrite(context: GraphQLContext, id: string): Promise<void> {
-  const { principal } = context;
-  if (principal.servicePrefix === null && hasScope(principal, 'WRITE')) return;
-  const [existing] = await getServicesByIds(context.db, [id]);
-  if (existing) assertCanWriteService(principal, existing.name);
 }
 
 /** Script checks run commands on the registry host: ADMIN only, besides the operator's opt-in. */

@@ -1,7 +1,6 @@
 import { view, watchCircuitChanges, type CircuitBreakerView, type CircuitChange } from '../../registry/breakers/index.js';
 import { selectInstance, type CandidateExplanation, type Selection } from '../../registry/selection/index.js';
 import { updateWeight } from '../../registry/services/index.js';
-import { authorizeInstanceWrite } from '../authorize.js';
 import { noteAppended } from '../../events/actor.js';
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
@@ -119,9 +118,9 @@ builder.mutationFields((t) => ({
     description: 'Reports how a call to the instance went; feeds its circuit breaker. Reports are batched, so report every call.',
     args: { id: t.arg.id({ required: true }), success: t.arg.boolean({ required: true }), latency: t.arg({ type: 'Duration' }) },
     resolve: async (_root, args, context) => {
-      await authorizeInstanceWrite(context, args.id);
       // The batch's events (a breaker opening) count as this write's, for read-your-writes.
-      noteAppended(await context.outcomes.report(args.id, { success: args.success, latencyMs: args.latency }));
+      // Who may report on the instance is checked in the write, under its row lock.
+      noteAppended(await context.outcomes.report(args.id, { success: args.success, latencyMs: args.latency }, context.principal));
       return args.id;
     },
   }),

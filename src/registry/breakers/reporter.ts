@@ -1,12 +1,13 @@
 import { notFound } from '../../errors.js';
 import type { Db } from '../../db/client.js';
 import { GroupCommit, type Queued } from '../group-commit.js';
-import { applyOutcomes } from './store.js';
+import type { Principal } from '../access/principal.js';
+import { applyOutcomes, type ReportedOutcome } from './store.js';
 import type { BreakerConfig, Outcome } from './machine.js';
 
 interface Report {
   serviceId: string;
-  outcome: Outcome;
+  outcome: ReportedOutcome;
 }
 
 /**
@@ -26,8 +27,8 @@ export class OutcomeReporter {
    * its batch appended (0 if none), so the caller can wait for its own reads to
    * reflect a breaker it just opened.
    */
-  report(serviceId: string, outcome: Omit<Outcome, 'at'>): Promise<number> {
-    return this.batches.submit({ serviceId, outcome: { ...outcome, at: Date.now() } });
+  report(serviceId: string, outcome: Omit<Outcome, 'at'>, principal?: Principal): Promise<number> {
+    return this.batches.submit({ serviceId, outcome: { ...outcome, at: Date.now(), principal } });
   }
 
   /** Resolves when everything reported so far is written. */
@@ -36,15 +37,17 @@ export class OutcomeReporter {
   }
 
   private async write(batch: readonly Queued<Report, number>[]): Promise<void> {
-    const outcomes = new Map<string, Outcome[]>();
+    const outcomes = new Map<string, ReportedOutcome[]>();
     for (const { item } of batch) {
       const list = outcomes.get(item.serviceId);
       if (list) list.push(item.outcome);
       else outcomes.set(item.serviceId, [item.outcome]);
     }
-    const { known, lastEventId } = await applyOutcomes(this.db, outcomes, this.config);
+    const { known, refused, lastEventId } = await applyOutcomes(this.db, outcomes, this.config);
     for (const entry of batch) {
-      if (known.has(entry.item.serviceId)) entry.resolve(lastEventId);
+      const refusal = refused.get(entry.item.outcome);
+      if (refusal) entry.reject(refusal);
+      else if (known.has(entry.item.serviceId)) entry.resolve(lastEventId);
       else entry.reject(notFound('Service instance', entry.item.serviceId));
     }
   }

@@ -4,6 +4,8 @@ import { runTransaction } from '../../db/transaction.js';
 import { circuitBreakers, services, type CircuitBreakerRow } from '../../db/schema.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
+import type { SwitchboardError } from '../../errors.js';
+import { instanceChangeRefusal, type Principal } from '../access/principal.js';
 import { EVENT_SOURCE } from '../services/events.js';
 import {
   applyOutcomesInOrder,
@@ -70,15 +72,20 @@ export async function getBreakers(db: Executor, serviceIds: readonly string[]): 
  * transaction: create missing breakers, lock them in id order (two servers
  * flushing at once cannot deadlock), run the state machine over each instance's
  * outcomes in order, write the changed breakers, and record circuit events.
- * Returns the ids that exist; outcomes for unknown instances are dropped.
+ * Returns the ids that exist (outcomes for unknown instances are dropped) and the
+ * outcomes refused because their reporter may not write the instance's name.
  */
+/** An outcome and who reported it (none: a trusted caller). */
+export type ReportedOutcome = Outcome & { principal?: Principal | undefined };
+
 export async function applyOutcomes(
   db: Db,
-  outcomes: ReadonlyMap<string, readonly Outcome[]>,
+  outcomes: ReadonlyMap<string, readonly ReportedOutcome[]>,
   config: BreakerConfig,
-): Promise<{ known: Set<string>; lastEventId: number }> {
+): Promise<{ known: Set<string>; refused: Map<ReportedOutcome, SwitchboardError>; lastEventId: number }> {
   const ids = [...outcomes.keys()].sort();
-  if (ids.length === 0) return { known: new Set(), lastEventId: 0 };
+  const refused = new Map<ReportedOutcome, SwitchboardError>();
+  if (ids.length === 0) return { known: new Set(), refused, lastEventId: 0 };
   return runTransaction(db, async (tx) => {
     // KEY SHARE: an instance deregistered between this read and the breaker insert below would
     // fail the whole batch on the foreign key; this lock makes the delete wait for the commit.
@@ -90,7 +97,19 @@ export async function applyOutcomes(
       .for('key share');
     const names = new Map(instances.map((instance) => [instance.id, instance.name]));
     const known = ids.filter((id) => names.has(id));
-    if (known.length === 0) return { known: new Set<string>(), lastEventId: 0 };
+    if (known.length === 0) return { known: new Set<string>(), refused, lastEventId: 0 };
+    // Under the lock: who owns the id decides who may feed its breaker (a token's servicePrefix).
+    const accepted = new Map<string, ReportedOutcome[]>();
+    for (const id of known) {
+      accepted.set(
+        id,
+        (outcomes.get(id) ?? []).filter((outcome) => {
+          const refusal = instanceChangeRefusal(outcome.principal, names.get(id)!);
+          if (refusal) refused.set(outcome, refusal);
+          return !refusal;
+        }),
+      );
+    }
     await tx
       .insert(circuitBreakers)
       .values(known.map((serviceId) => ({ serviceId })))
@@ -100,12 +119,12 @@ export async function applyOutcomes(
     const events: NewEvent[] = [];
     for (const row of rows) {
       const name = names.get(row.serviceId)!;
-      const { breaker, steps } = applyOutcomesInOrder(toState(row), outcomes.get(row.serviceId) ?? [], config);
+      const { breaker, steps } = applyOutcomesInOrder(toState(row), accepted.get(row.serviceId) ?? [], config);
       for (const step of steps) events.push(circuitEvent(row.serviceId, name, step.transition, step.from, step.breaker, step.at, config));
       await writeBreaker(tx, row.serviceId, breaker);
     }
     const appended = await appendEvents(tx, events);
-    return { known: new Set(known), lastEventId: appended.at(-1)?.id ?? 0 };
+    return { known: new Set(known), refused, lastEventId: appended.at(-1)?.id ?? 0 };
   });
 }
 
