@@ -58,8 +58,8 @@ export interface RequestLimits {
 export interface ConnectionLimits {
   /** Time a client has to send a request's headers. */
   headersTimeoutMs: number;
-  /** Time a client has to send a whole request, headers and body. */
-  requestTimeoutMs: number;
+  /** Time a client has to send a whole request, headers and body (not the GraphQL deadline, Config.requestTimeoutMs). */
+  bodyTimeoutMs: number;
   /** Open connections (HTTP and WebSocket) beyond which new ones are dropped. */
   maxConnections: number;
 }
@@ -112,7 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     connections: {
       headersTimeoutMs: duration(env, 'SWITCHBOARD_HEADERS_TIMEOUT', 10_000, 100, 600_000),
-      requestTimeoutMs: duration(env, 'SWITCHBOARD_REQUEST_BODY_TIMEOUT', 30_000, 100, 3_600_000),
+      bodyTimeoutMs: duration(env, 'SWITCHBOARD_REQUEST_BODY_TIMEOUT', 30_000, 100, 3_600_000),
       maxConnections: integer(env, 'SWITCHBOARD_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     },
     breaker: {
@@ -127,7 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.adminToken !== undefined && config.adminToken.length < 16) {
     throw new ConfigError('SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters long.');
   }
-  if (config.connections.headersTimeoutMs > config.connections.requestTimeoutMs) {
+  if (config.connections.headersTimeoutMs > config.connections.bodyTimeoutMs) {
     throw new ConfigError('SWITCHBOARD_HEADERS_TIMEOUT must not exceed SWITCHBOARD_REQUEST_BODY_TIMEOUT: the headers are part of the request.');
   }
   if (!isLoopback(config.host) && config.adminToken === undefined && !config.allowInsecure) {

@@ -170,10 +170,10 @@ describe('client disconnects are routine', () => {
 
 describe('connection settings', () => {
   it('have bounded defaults, parse durations, and refuse nonsense', () => {
-    expect(loadConfig({}).connections).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, maxConnections: 10_000 });
+    expect(loadConfig({}).connections).toEqual({ headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, maxConnections: 10_000 });
     expect(loadConfig({ SWITCHBOARD_HEADERS_TIMEOUT: '2s', SWITCHBOARD_REQUEST_BODY_TIMEOUT: '1m', SWITCHBOARD_MAX_CONNECTIONS: '50' }).connections).toEqual({
       headersTimeoutMs: 2_000,
-      requestTimeoutMs: 60_000,
+      bodyTimeoutMs: 60_000,
       maxConnections: 50,
     });
     expect(() => loadConfig({ SWITCHBOARD_MAX_CONNECTIONS: '0' })).toThrow(ConfigError);

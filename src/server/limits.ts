@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
  */
 export function applyConnectionLimits(server: Server, limits: ConnectionLimits, log: Logger): void {
   server.headersTimeout = limits.headersTimeoutMs;
-  server.requestTimeout = limits.requestTimeoutMs;
+  server.requestTimeout = limits.bodyTimeoutMs;
   server.maxConnections = limits.maxConnections;
   let dropped = 0;
   let lastWarning = 0;

@@ -3,4 +3,4 @@ export { selectInstance, type Selection, type SelectionQuery, type SelectionOpti
 export { RoundRobin, type Strategy } from './strategies.js';
 export type { ExclusionReason } from './candidates.js';
 export { SelectionState } from './state.js';
-export { HalfOpenMemo, HALF_OPEN_BUSY_MS, HALF_OPEN_MEMO_MAX } from './half-open-memo.js';
+export { HalfOpenMemo } from './half-open-memo.js';
