@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ComponentDocument,
   ConfigDocument,
@@ -15,7 +15,7 @@ import {
   type SwitchboardClient,
 } from '../src/client/index.js';
 import { errorCode } from './support/client.js';
-import { about, acknowledged, eventsAfter, expectAscending, expectOnlyErrors, watchEvents, writers, type LoggedEvent } from './support/concurrency.js';
+import { about, acknowledged, expectOnlyErrors, useWatchedLog, writers, type LoggedEvent } from './support/concurrency.js';
 import { useServerPair } from './support/nodes.js';
 
 /**
@@ -33,29 +33,7 @@ const servers = useServerPair({
   SWITCHBOARD_CONFIG_HISTORY: '10000',
 });
 const { clients } = servers;
-let both: SwitchboardClient[];
-let start: string;
-let watcher: ReturnType<typeof watchEvents>;
-
-beforeAll(() => {
-  both = servers.nodes.map((node) => clients.create(node.url, ADMIN));
-});
-
-beforeEach(async () => {
-  start = (await both[0]!.request(LatestEventIdDocument)).latestEventId;
-  watcher = watchEvents(clients.create(servers.nodes[1]!.url, ADMIN), start);
-});
-
-afterEach(async () => {
-  await watcher.stop();
-});
-
-async function logSinceStart(): Promise<LoggedEvent[]> {
-  const log = await eventsAfter(both[0]!, start);
-  expectAscending(log);
-  await watcher.expectToMatch(log);
-  return log;
-}
+const { both, logSinceStart } = useWatchedLog(servers, ADMIN);
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const set = (client: SwitchboardClient, variables: { key: string; value: unknown; expectedVersion?: number }) =>

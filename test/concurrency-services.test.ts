@@ -1,10 +1,9 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CircuitBreakerDocument,
   HealthCheckDocument,
   HeartbeatDocument,
   InstanceHealthDocument,
-  LatestEventIdDocument,
   RegisterHealthCheckDocument,
   RegisterServiceDocument,
   ReportCallOutcomeDocument,
@@ -17,7 +16,7 @@ import {
   type SwitchboardClient,
 } from '../src/client/index.js';
 import { eventually, instance } from './support/client.js';
-import { about, acknowledged, eventsAfter, expectAscending, expectOnlyErrors, watchEvents, writers, type LoggedEvent } from './support/concurrency.js';
+import { about, acknowledged, expectOnlyErrors, useWatchedLog, writers, type LoggedEvent } from './support/concurrency.js';
 import { useServerPair } from './support/nodes.js';
 
 /**
@@ -38,31 +37,7 @@ const servers = useServerPair({
   SWITCHBOARD_BREAKER_FAILURE_RATIO: '0.5',
   SWITCHBOARD_BREAKER_COOLDOWN: '1h',
 });
-const { clients } = servers;
-let both: SwitchboardClient[];
-let start: string;
-let watcher: ReturnType<typeof watchEvents>;
-
-beforeAll(() => {
-  both = servers.nodes.map((node) => clients.create(node.url, ADMIN));
-});
-
-beforeEach(async () => {
-  start = (await both[0]!.request(LatestEventIdDocument)).latestEventId;
-  watcher = watchEvents(clients.create(servers.nodes[1]!.url, ADMIN), start);
-});
-
-afterEach(async () => {
-  await watcher.stop();
-});
-
-/** The log since the test began; asserts ids ascend and a live subscriber saw exactly it. */
-async function logSinceStart(): Promise<LoggedEvent[]> {
-  const log = await eventsAfter(both[0]!, start);
-  expectAscending(log);
-  await watcher.expectToMatch(log);
-  return log;
-}
+const { both, watchFromNow, logSinceStart } = useWatchedLog(servers, ADMIN);
 
 const register = (client: SwitchboardClient, overrides: Parameters<typeof instance>[0]) =>
   client.request(RegisterServiceDocument, { input: instance(overrides) }).then((result) => result.registerService);
@@ -125,9 +100,7 @@ describe('unregisterService from two servers', () => {
   it('three concurrent unregisters of each of 80 instances: one succeeds, the others are NOT_FOUND, one event', async () => {
     const ids = Array.from({ length: 80 }, (_, i) => `leaving-${i}`);
     expectOnlyErrors(await writers(ids.length, both, (client, i) => register(client, { id: ids[i]!, name: 'leaving' })));
-    start = (await both[0]!.request(LatestEventIdDocument)).latestEventId;
-    await watcher.stop();
-    watcher = watchEvents(clients.create(servers.nodes[1]!.url, ADMIN), start);
+    await watchFromNow();
 
     const outcomes = await writers(ids.length * 3, both, (client, i) => client.request(UnregisterServiceDocument, { id: ids[i % ids.length]! }));
     // The documented answer for an id already gone.

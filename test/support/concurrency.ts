@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
-import { EventsDocument, OnEventsDocument, SwitchboardRequestError, type SwitchboardClient } from '../../src/client/index.js';
+import { afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { EventsDocument, LatestEventIdDocument, OnEventsDocument, SwitchboardRequestError, type SwitchboardClient } from '../../src/client/index.js';
 import { eventually } from './client.js';
+import type { ServerPairFixture } from './nodes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -108,6 +109,42 @@ export function watchEvents(client: SwitchboardClient, after: string) {
 }
 
 /** Events whose data names `id` (service, component, token, config events all carry it as `id` or `key`). */
+/**
+ * The writers' view of a server pair: a client on each server (`both`), and for each test a live
+ * `events` subscriber on the second server from the test's start, for `logSinceStart` to check
+ * the log against.
+ */
+export function useWatchedLog(servers: ServerPairFixture, token: string) {
+  const both: SwitchboardClient[] = [];
+  let start = '0';
+  let watcher: ReturnType<typeof watchEvents> | undefined;
+
+  /** Watches (again) from the newest event: what came before is not the test's. */
+  async function watchFromNow(): Promise<void> {
+    await watcher?.stop();
+    start = (await both[0]!.request(LatestEventIdDocument)).latestEventId;
+    watcher = watchEvents(servers.clients.create(servers.nodes[1]!.url, token), start);
+  }
+
+  /** The log since the test (or its last watchFromNow) began; asserts ids ascend and the live subscriber saw exactly it. */
+  async function logSinceStart(): Promise<LoggedEvent[]> {
+    const log = await eventsAfter(both[0]!, start);
+    expectAscending(log);
+    await watcher!.expectToMatch(log);
+    return log;
+  }
+
+  beforeAll(() => {
+    both.push(...servers.nodes.map((node) => servers.clients.create(node.url, token)));
+  });
+  beforeEach(watchFromNow);
+  afterEach(async () => {
+    await watcher?.stop();
+    watcher = undefined;
+  });
+  return { both, watchFromNow, logSinceStart };
+}
+
 export const about = (events: readonly LoggedEvent[], id: string) => events.filter((event) => event.data['id'] === id || event.data['key'] === id);
 
 /** A running `switchboard worker` process (health-check pool only). */
