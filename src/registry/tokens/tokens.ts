@@ -1,15 +1,17 @@
+import type { TokenScopeValue } from '@switchboard/contracts';
 import { createHash, randomBytes } from 'node:crypto';
 import { asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Executor } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { tokens, type TokenRow, type TokenScopeValue } from '../../db/schema.js';
+import { tokens } from '../../db/schema/index.js';
 import { notFound } from '../../errors.js';
 import { currentActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
 import { parseInput, safeText } from '../../validation.js';
 import { formatDuration } from '../duration.js';
 import { EVENT_SOURCE } from '../services/events.js';
+import type { Token } from './model.js';
 
 export interface TokenInput {
   name: string;
@@ -52,7 +54,7 @@ export function hashSecret(secret: string): string {
  * Creates a token. The returned secret is the only copy: it is not stored, logged
  * or put in the `token.created` event.
  */
-export async function createToken(db: Db, input: TokenInput): Promise<{ token: TokenRow; secret: string }> {
+export async function createToken(db: Db, input: TokenInput): Promise<{ token: Token; secret: string }> {
   const parsed = parseInput(tokenSchema, input, 'token', { expiresInMs: 'expiresIn' });
   const id = `tok_${randomBytes(8).toString('hex')}`;
   const secret = `sbt_${randomBytes(32).toString('base64url')}`;
@@ -76,7 +78,7 @@ export async function createToken(db: Db, input: TokenInput): Promise<{ token: T
 }
 
 /** Revokes a token at once, everywhere; NOT_FOUND when unknown. Revoking twice changes nothing. */
-export async function revokeToken(db: Db, id: string): Promise<TokenRow> {
+export async function revokeToken(db: Db, id: string): Promise<Token> {
   return runTransaction(db, async (tx) => {
     const [existing] = await tx.select().from(tokens).where(eq(tokens.id, id)).for('update');
     if (!existing) throw notFound('Token', id);
@@ -87,12 +89,12 @@ export async function revokeToken(db: Db, id: string): Promise<TokenRow> {
   });
 }
 
-export async function listTokens(db: Executor): Promise<TokenRow[]> {
+export async function listTokens(db: Executor): Promise<Token[]> {
   return db.select().from(tokens).orderBy(asc(tokens.createdAt), asc(tokens.id));
 }
 
 /** The token a secret belongs to, if it exists and is neither revoked nor expired. */
-export async function findActiveToken(db: Executor, secret: string): Promise<TokenRow | undefined> {
+export async function findActiveToken(db: Executor, secret: string): Promise<Token | undefined> {
   const [token] = await db
     .select()
     .from(tokens)
@@ -100,7 +102,7 @@ export async function findActiveToken(db: Executor, secret: string): Promise<Tok
   return token;
 }
 
-function tokenEvent(type: string, token: TokenRow) {
+function tokenEvent(type: string, token: Token) {
   return {
     type,
     source: EVENT_SOURCE,
