@@ -13,7 +13,7 @@ export interface TestDatabaseServer {
   template: string;
 }
 
-/** A PostgreSQL server for a test or benchmark run (see postgresForRun). */
+/** A PostgreSQL server for a test or benchmark run. */
 export interface RunServer {
   /** Connection URL of a database on it from which to create others. */
   adminUrl: string;
