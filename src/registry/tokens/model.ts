@@ -1,6 +1,6 @@
 import type { EventActor, TokenScopeValue } from '@switchboard/contracts';
 
-/** An API token, as the domain hands it out: never its secret, which is shown once, nor the secret's hash. */
+/** An API token, as the domain hands it out: not its secret (shown once, at creation) nor the secret's hash. */
 export interface Token {
   id: string;
   name: string;
