@@ -1,6 +1,6 @@
 import { Etcd3 } from 'etcd3';
 import { connectDatabase } from '../src/db/client.js';
-import { services } from '../src/db/schema.js';
+import { services } from '../src/db/schema/index.js';
 import type { Etcd } from './etcd.js';
 import type { LoopResult } from './load/loops.js';
 import { loadTest, runLoadProcess, startPortProcess, startServer, type LoadResult } from './support.js';

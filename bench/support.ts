@@ -6,8 +6,8 @@ import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import postgres from 'postgres';
 import { databaseUrl } from '../src/db/client.js';
-import { postgresForRun } from '../src/db/embedded.js';
 import { runMigrations } from '../src/db/migrate.js';
+import { postgresForRun } from '../test/support/database-server.js';
 
 /** A fresh, migrated database for one benchmark run: on DATABASE_URL's server, else embedded. */
 export async function benchDatabase(): Promise<{ url: string; where: string; drop(): Promise<void> }> {

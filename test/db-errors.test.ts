@@ -5,7 +5,7 @@ import { ConfigDocument, SetConfigDocument } from '../src/client/index.js';
 import { loadConfig } from '../src/config.js';
 import { connectDatabase } from '../src/db/client.js';
 import { runWithSignal } from '../src/db/deadline.js';
-import { configHistory } from '../src/db/schema.js';
+import { configHistory } from '../src/db/schema/index.js';
 import { runTransaction } from '../src/db/transaction.js';
 import { SwitchboardError } from '../src/errors.js';
 import { maskError } from '../src/graphql/errors.js';

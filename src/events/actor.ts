@@ -1,5 +1,5 @@
+import type { EventActor } from '@switchboard/contracts';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { EventActor } from '../db/schema.js';
 
 export type { EventActor };
 

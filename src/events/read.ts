@@ -1,5 +1,5 @@
 import { and, asc, sql, type SQL } from 'drizzle-orm';
-import { eventLogState, events as eventsTable } from '../db/schema.js';
+import { eventLogState, events as eventsTable } from '../db/schema/index.js';
 import type { Executor } from '../db/client.js';
 import { badInput, SwitchboardError } from '../errors.js';
 import { parseCursor, sqlTypeFilters, validateTypeFilters, type EventFilter } from './filter.js';

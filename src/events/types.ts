@@ -1,4 +1,4 @@
-import type { EventActor } from '../db/schema.js';
+import type { EventActor } from '@switchboard/contracts';
 
 /** An event as stored and delivered: ids are commit-ordered (see append.ts). */
 export interface StoredEvent {

@@ -1,9 +1,8 @@
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { databaseUrl } from '../../src/db/client.js';
-import { postgresForRun } from '../../src/db/embedded.js';
 import { runMigrations } from '../../src/db/migrate.js';
-import type { TestDatabaseServer } from './database-server.js';
+import { postgresForRun, type TestDatabaseServer } from './database-server.js';
 
 /**
  * One PostgreSQL for the whole run: the server DATABASE_URL points at, or an

@@ -1,6 +1,6 @@
 import { credentials, makeGenericClientConstructor, status as GrpcStatus, type Client, type ServiceError } from '@grpc/grpc-js';
+import type { CheckTarget } from '@switchboard/contracts';
 import { isIP } from 'node:net';
-import type { CheckTarget } from '../../db/schema.js';
 import { hostPort } from '../../net.js';
 import { splitHostPort } from '../../registry/health/definition.js';
 import { capOutput, type ProbeResult } from '../../registry/health/model.js';

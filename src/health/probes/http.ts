@@ -1,6 +1,6 @@
+import type { CheckTarget } from '@switchboard/contracts';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { CheckTarget } from '../../db/schema.js';
 import { capOutput, OUTPUT_LIMIT, type ProbeResult } from '../../registry/health/model.js';
 import type { ProbeContext } from './context.js';
 import { describeFailure } from './failure.js';

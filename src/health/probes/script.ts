@@ -1,5 +1,5 @@
+import type { CheckTarget } from '@switchboard/contracts';
 import { spawn } from 'node:child_process';
-import type { CheckTarget } from '../../db/schema.js';
 import { capOutput, OUTPUT_LIMIT, type ProbeResult } from '../../registry/health/model.js';
 import { describeFailure } from './failure.js';
 

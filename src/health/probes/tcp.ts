@@ -1,5 +1,5 @@
+import type { CheckTarget } from '@switchboard/contracts';
 import { connect } from 'node:net';
-import type { CheckTarget } from '../../db/schema.js';
 import { splitHostPort } from '../../registry/health/definition.js';
 import { capOutput, type ProbeResult } from '../../registry/health/model.js';
 import type { ProbeContext } from './context.js';

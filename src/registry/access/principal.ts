@@ -1,5 +1,6 @@
-import type { EventActor, TokenRow, TokenScopeValue } from '../../db/schema.js';
+import type { EventActor, TokenScopeValue } from '@switchboard/contracts';
 import { SwitchboardError } from '../../errors.js';
+import type { Token } from '../tokens/model.js';
 
 export type Scope = TokenScopeValue;
 
@@ -24,7 +25,7 @@ export const OPEN_PRINCIPAL: Principal = { id: 'anonymous', name: 'anonymous', s
 /** Whoever presents SWITCHBOARD_ADMIN_TOKEN. */
 export const ADMIN_PRINCIPAL: Principal = { id: 'admin', name: 'admin', scopes: ALL_SCOPES, servicePrefix: null, keyPrefix: null, expiresAt: null };
 
-export function principalFromToken(token: TokenRow): Principal {
+export function principalFromToken(token: Token): Principal {
   return {
     id: token.id,
     name: token.name,

@@ -1,7 +1,7 @@
 import { and, asc, eq, lte } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { circuitBreakers, services } from '../../db/schema.js';
+import { circuitBreakers, services } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
 import { enterHalfOpen, type BreakerConfig } from './machine.js';
 import { circuitEvent, toState, writeBreaker } from './store.js';

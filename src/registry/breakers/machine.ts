@@ -1,4 +1,4 @@
-import type { CircuitStateValue } from '../../db/schema.js';
+import type { CircuitStateValue } from '@switchboard/contracts';
 
 export type CircuitState = CircuitStateValue;
 

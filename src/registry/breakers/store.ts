@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Executor, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { circuitBreakers, services, type CircuitBreakerRow } from '../../db/schema.js';
+import { circuitBreakers, services, type CircuitBreakerRow } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import type { SwitchboardError } from '../../errors.js';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { circuitBreakers, services } from '../../db/schema.js';
+import { circuitBreakers, services } from '../../db/schema/index.js';
 import { toError } from '../../errors.js';
 import type { EventFeed } from '../../events/feed.js';
 import { readEvents } from '../../events/read.js';
@@ -10,7 +10,7 @@ import type { CircuitState } from '../breakers/machine.js';
 import { CircuitEventType } from '../breakers/store.js';
 import { HealthEventType, type HealthEventData } from '../health/events.js';
 import { ServiceEventType } from '../services/events.js';
-import { fromSnapshot, type ServiceInstance } from '../services/model.js';
+import { fromSnapshot, type InstanceSnapshot, type ServiceInstance } from '../services/model.js';
 
 /** The breaker state a catalog follows (counts live in the table; they change on every report). */
 export interface CatalogBreaker {
@@ -181,7 +181,7 @@ export class Catalog {
     const data = event.data as Record<string, unknown> & { id?: string };
     switch (event.type) {
       case ServiceEventType.REGISTERED: {
-        const instance = fromSnapshot(data['instance'] as Record<string, unknown>);
+        const instance = fromSnapshot(data['instance'] as InstanceSnapshot);
         this.put({ instance, breaker: this.entries.get(instance.id)?.breaker });
         return;
       }

@@ -1,6 +1,6 @@
+import type { ComponentDependencyRecord } from '@switchboard/contracts';
 import semver from 'semver';
 import { z } from 'zod';
-import type { ComponentDependencyRecord } from '../../db/schema.js';
 import { jsonObject, parseInput, safeText, semanticVersion } from '../../validation.js';
 import { COMPONENT_TYPES, type ComponentType } from './model.js';
 

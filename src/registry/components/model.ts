@@ -1,9 +1,24 @@
-import type { ComponentDependencyRecord, ComponentRow, ComponentTypeValue } from '../../db/schema.js';
+import type { ComponentDependencyRecord, ComponentTypeValue } from '@switchboard/contracts';
 
-/** A catalogued framework component, as the domain hands it out. */
-export type Component = ComponentRow;
 export type ComponentType = ComponentTypeValue;
 export type ComponentDependency = ComponentDependencyRecord;
+
+/** A catalogued framework component, as the domain hands it out. */
+export interface Component {
+  id: string;
+  type: ComponentType;
+  /** A display name ("Custom API Step"); several versions of one name coexist under different ids. */
+  name: string;
+  version: string;
+  description: string | null;
+  /** Declared dependencies, in declaration order. */
+  dependencies: ComponentDependency[];
+  /** The names in `dependencies` (derived; not part of the event snapshot). */
+  dependencyNames: string[];
+  metadata: Record<string, unknown>;
+  registeredAt: Date;
+  updatedAt: Date;
+}
 
 export const COMPONENT_TYPES: readonly ComponentType[] = ['STEP', 'TRANSFORMER', 'VALIDATOR', 'FLOW', 'MIDDLEWARE', 'PLUGIN'];
 

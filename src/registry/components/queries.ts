@@ -1,7 +1,7 @@
 import semver from 'semver';
 import { and, arrayOverlaps, asc, eq, inArray, or, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { components } from '../../db/schema.js';
+import { components } from '../../db/schema/index.js';
 import { badInput } from '../../errors.js';
 import { COMPONENT_TYPES, type Component, type ComponentType } from './model.js';
 

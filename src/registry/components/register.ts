@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { components } from '../../db/schema.js';
+import { components } from '../../db/schema/index.js';
 import { notFound } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
 import { parseComponentDefinition, type ComponentDefinition, type ComponentInput } from './definition.js';

@@ -1,4 +1,4 @@
-import type { ConfigEntryRow, ConfigHistoryRow } from '../../db/schema.js';
+import type { ConfigEntryRow, ConfigHistoryRow } from '../../db/schema/index.js';
 import { apiEnvironment } from './definition.js';
 
 /** A configuration value as the API shows it. */

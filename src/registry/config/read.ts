@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { configEntries, configHistory } from '../../db/schema.js';
+import { configEntries, configHistory } from '../../db/schema/index.js';
 import { badInput } from '../../errors.js';
 import { storedEnvironment, validateKey, validatePrefix } from './definition.js';
 import { toEntry, toVersion, type ConfigEntry, type ConfigVersion } from './model.js';

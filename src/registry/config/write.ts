@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Db, Tx } from '../../db/client.js';
 import { AdvisoryLock } from '../../db/locks.js';
 import { runTransaction } from '../../db/transaction.js';
-import { configHistory, type ConfigEntryRow } from '../../db/schema.js';
+import { configHistory, type ConfigEntryRow } from '../../db/schema/index.js';
 import { badInput, conflict, notFound } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
 import { apiEnvironment, storedEnvironment, validateExpectedVersion, validateKey, validateValue } from './definition.js';

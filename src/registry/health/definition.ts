@@ -1,7 +1,7 @@
+import type { CheckKindValue, CheckTarget } from '@switchboard/contracts';
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { CheckKindValue, CheckTarget } from '../../db/schema.js';
 import { badInput, SwitchboardError } from '../../errors.js';
 import { formatDuration } from '../duration.js';
 import { parseInput, safeText } from '../../validation.js';

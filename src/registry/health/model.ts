@@ -1,9 +1,54 @@
-import type { CheckKindValue, CheckStatusValue, HealthCheckRow, HealthTransitionRow, ServiceRow } from '../../db/schema.js';
+import type { CheckKindValue, CheckStatusValue, CheckTarget } from '@switchboard/contracts';
 
-export type HealthCheck = HealthCheckRow;
 export type CheckStatus = CheckStatusValue;
 export type CheckKind = CheckKindValue;
-export type HealthTransition = HealthTransitionRow;
+
+/** A health check of an instance: its definition, its current status and its schedule. */
+export interface HealthCheck {
+  id: string;
+  serviceId: string;
+  name: string;
+  kind: CheckKind;
+  target: CheckTarget;
+  intervalMs: number;
+  timeoutMs: number;
+  /** TTL checks: how long an update stays valid. */
+  ttlMs: number | null;
+  successBeforePassing: number;
+  failuresBeforeCritical: number;
+  deregisterCriticalAfterMs: number | null;
+  status: CheckStatus;
+  output: string;
+  consecutiveSuccesses: number;
+  consecutiveFailures: number;
+  checkCount: number;
+  failureCount: number;
+  lastCheckAt: Date | null;
+  statusChangedAt: Date;
+  /** Set while critical: deregisterCriticalServiceAfter counts from here. */
+  criticalSince: Date | null;
+  /** Next probe (for TTL checks: when the last update lapses). */
+  nextRunAt: Date;
+  /** The worker holding the check's lease, and until when. */
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+  createdAt: Date;
+}
+
+/** One status change of an instance's check, or a maintenance switch. */
+export interface HealthTransition {
+  id: number;
+  serviceId: string;
+  /** Null for a maintenance switch. */
+  checkId: string | null;
+  checkName: string | null;
+  /** Null when the check is new (from) or was removed (to); for maintenance, the instance's status. */
+  fromStatus: CheckStatus | null;
+  toStatus: CheckStatus | null;
+  output: string;
+  instanceStatus: CheckStatus;
+  at: Date;
+}
 
 /** What one probe found. */
 export interface ProbeResult {
@@ -19,7 +64,7 @@ export function isWorse(status: CheckStatus, than: CheckStatus): boolean {
 }
 
 /** The status discovery acts on: maintenance overrides the checks. */
-export function effectiveStatus(instance: Pick<ServiceRow, 'checkStatus' | 'maintenanceSince'>): CheckStatus {
+export function effectiveStatus(instance: { checkStatus: CheckStatus; maintenanceSince: Date | null }): CheckStatus {
   return instance.maintenanceSince ? 'CRITICAL' : instance.checkStatus;
 }
 

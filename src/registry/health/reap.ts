@@ -1,7 +1,7 @@
 import { inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { services } from '../../db/schema.js';
+import { services } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
 import { unregisteredEvent } from '../services/events.js';
 import type { ServiceInstance } from '../services/model.js';

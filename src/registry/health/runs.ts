@@ -1,7 +1,7 @@
 import { asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { healthChecks, services } from '../../db/schema.js';
+import { healthChecks, services } from '../../db/schema/index.js';
 import { withOutbox } from '../../events/append.js';
 import type { Evaluation, HealthCheck, ProbeResult } from './model.js';
 import { recordHealthChanges, type PendingHealthChange } from './transitions.js';

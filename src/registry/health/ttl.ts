@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { healthChecks } from '../../db/schema.js';
+import { healthChecks } from '../../db/schema/index.js';
 import { badInput, notFound } from '../../errors.js';
 import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';

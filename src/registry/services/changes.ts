@@ -4,7 +4,7 @@ import { parseCursor } from '../../events/filter.js';
 import { openEventStream } from '../../events/subscribe.js';
 import type { StoredEvent } from '../../events/types.js';
 import { ServiceEventType } from './events.js';
-import { fromSnapshot, type ServiceInstance } from './model.js';
+import { fromSnapshot, type InstanceSnapshot, type ServiceInstance } from './model.js';
 
 export type ServiceChangeKind = 'REGISTERED' | 'UPDATED' | 'DEREGISTERED' | 'EXPIRED' | 'REAPED';
 
@@ -29,7 +29,7 @@ const REMOVAL_KINDS: Record<string, ServiceChangeKind> = {
 export const SERVICE_EVENT_TYPES = [ServiceEventType.REGISTERED, ServiceEventType.UNREGISTERED];
 
 export function toServiceChange(event: StoredEvent): ServiceChange {
-  const data = event.data as { id: string; name: string; created?: boolean; reason?: string; instance: Record<string, unknown> };
+  const data = event.data as { id: string; name: string; created?: boolean; reason?: string; instance: InstanceSnapshot };
   const removed = event.type === ServiceEventType.UNREGISTERED;
   const kind: ServiceChangeKind = removed ? REMOVAL_KINDS[data.reason ?? ''] ?? 'DEREGISTERED' : data.created ? 'REGISTERED' : 'UPDATED';
   return {

@@ -1,6 +1,6 @@
+import type { EndpointRecord } from '@switchboard/contracts';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { EndpointRecord } from '../../db/schema.js';
 import { badInput } from '../../errors.js';
 import type { HealthCheckInput } from '../health/definition.js';
 import { formatDuration } from '../duration.js';

@@ -1,7 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import semver from 'semver';
 import type { Executor } from '../../db/client.js';
-import { services } from '../../db/schema.js';
+import { services } from '../../db/schema/index.js';
 import { badInput } from '../../errors.js';
 import type { ServiceInstance } from './model.js';
 

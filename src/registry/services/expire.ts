@@ -1,7 +1,7 @@
 import { asc, inArray, lte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { services } from '../../db/schema.js';
+import { services } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
 import { unregisteredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';

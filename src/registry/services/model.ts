@@ -1,9 +1,35 @@
-import type { EndpointRecord, ServiceRow } from '../../db/schema.js';
+import type { CheckStatusValue, EndpointRecord } from '@switchboard/contracts';
 import { formatDuration, parseDuration } from '../duration.js';
 import { isWorse } from '../health/model.js';
 
 /** A registered service instance, as the domain hands it out. */
-export type ServiceInstance = ServiceRow;
+export interface ServiceInstance {
+  id: string;
+  name: string;
+  /** Null: registered without one; such an instance matches no version range. */
+  version: string | null;
+  address: string;
+  /** Null: registered without one; discovery still returns it, its caller decides the port. */
+  port: number | null;
+  tags: string[];
+  metadata: Record<string, string>;
+  endpoints: Endpoint[];
+  protocols: string[];
+  weight: number;
+  priority: number;
+  /** Lease length; an instance with a TTL expires unless heartbeats renew it. */
+  ttlMs: number | null;
+  registeredAt: Date;
+  updatedAt: Date;
+  lastHeartbeatAt: Date | null;
+  expiresAt: Date | null;
+  /** Worst status of the instance's health checks (PASSING with none). */
+  checkStatus: CheckStatusValue;
+  /** Maintenance takes the instance out of passing discovery without deregistering it. */
+  maintenanceReason: string | null;
+  maintenanceSince: Date | null;
+}
+
 export type Endpoint = EndpointRecord;
 
 export type HealthStatusType = 'PASSING' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';
@@ -52,26 +78,41 @@ function latest(dates: readonly (Date | null)[]): Date | null {
   return dates.reduce<Date | null>((found, date) => (date && (!found || date > found) ? date : found), null);
 }
 
-const DATE_FIELDS = ['registeredAt', 'updatedAt', 'lastHeartbeatAt', 'expiresAt', 'maintenanceSince'] as const;
+/** A value as JSON carries it: dates become ISO strings. */
+type Json<T> = T extends Date ? string : T;
 
 /**
- * The instance as stored inside an event's data, with the API's field names and
- * formats (dates as ISO strings, `ttl` as a duration like "30s").
+ * The instance inside an event's data, with the API's field names and formats
+ * (dates as ISO strings, `ttl` as a duration like "30s"). Derived from
+ * ServiceInstance, so a new field shows up here with its JSON type.
  */
-export function toSnapshot(instance: ServiceInstance): Record<string, unknown> {
+export type InstanceSnapshot = { [K in Exclude<keyof ServiceInstance, 'ttlMs'>]: Json<ServiceInstance[K]> } & { ttl: string | null };
+
+export function toSnapshot(instance: ServiceInstance): InstanceSnapshot {
   const { ttlMs, ...rest } = instance;
-  const snapshot = JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
-  snapshot['ttl'] = ttlMs === null ? null : formatDuration(ttlMs);
-  return snapshot;
+  const snapshot = JSON.parse(JSON.stringify(rest)) as Omit<InstanceSnapshot, 'ttl'>;
+  return { ...snapshot, ttl: ttlMs === null ? null : formatDuration(ttlMs) };
 }
 
-/** Rebuilds an instance from an event snapshot, so subscribers see the state as of that event. */
-export function fromSnapshot(snapshot: Record<string, unknown>): ServiceInstance {
-  const { ttl, ...instance } = snapshot as Record<string, unknown>;
-  instance['ttlMs'] = typeof ttl === 'string' ? (parseDuration(ttl) ?? null) : null;
-  for (const field of DATE_FIELDS) {
-    const value = instance[field];
-    instance[field] = typeof value === 'string' ? new Date(value) : null;
-  }
-  return instance as unknown as ServiceInstance;
+/**
+ * Rebuilds an instance from an event snapshot, so subscribers see the state as of
+ * that event. Every date is named here: a date field added to ServiceInstance and
+ * left out stays a string in `rest`, which does not type-check as the instance.
+ */
+export function fromSnapshot(snapshot: InstanceSnapshot): ServiceInstance {
+  const { ttl, registeredAt, updatedAt, lastHeartbeatAt, expiresAt, maintenanceSince, ...rest } = snapshot;
+  return {
+    ...rest,
+    ttlMs: typeof ttl === 'string' ? (parseDuration(ttl) ?? null) : null,
+    registeredAt: new Date(registeredAt),
+    updatedAt: new Date(updatedAt),
+    lastHeartbeatAt: dateOrNull(lastHeartbeatAt),
+    expiresAt: dateOrNull(expiresAt),
+    maintenanceSince: dateOrNull(maintenanceSince),
+  };
+}
+
+/** Events written before a field existed lack it: it reads as null. */
+function dateOrNull(value: string | null | undefined): Date | null {
+  return typeof value === 'string' ? new Date(value) : null;
 }

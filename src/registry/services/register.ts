@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { services } from '../../db/schema.js';
+import { services } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
 import { removeChecksNotIn, upsertChecks } from '../health/checks.js';
 import { parseCheckDefinition, type CheckPolicy } from '../health/definition.js';

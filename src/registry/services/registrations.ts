@@ -3,7 +3,7 @@ import type { Db, Tx } from '../../db/client.js';
 import { currentSignal } from '../../db/deadline.js';
 import { abandoned, runTransaction } from '../../db/transaction.js';
 import { SwitchboardError } from '../../errors.js';
-import { services } from '../../db/schema.js';
+import { services } from '../../db/schema/index.js';
 import { currentActor, noteAppended, type EventActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { services } from '../../db/schema.js';
+import { services } from '../../db/schema/index.js';
 import { badInput } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
 import type { Principal } from '../access/principal.js';

@@ -1,15 +1,17 @@
+import type { TokenScopeValue } from '@switchboard/contracts';
 import { createHash, randomBytes } from 'node:crypto';
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db, Executor } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
-import { tokens, type TokenRow, type TokenScopeValue } from '../../db/schema.js';
+import { tokens } from '../../db/schema/index.js';
 import { notFound } from '../../errors.js';
 import { currentActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
 import { parseInput, safeText } from '../../validation.js';
 import { formatDuration } from '../duration.js';
 import { EVENT_SOURCE } from '../services/events.js';
+import type { Token } from './model.js';
 
 export interface TokenInput {
   name: string;
@@ -24,6 +26,9 @@ export const TokenEventType = {
   CREATED: 'token.created',
   REVOKED: 'token.revoked',
 } as const;
+
+/** Every column but the secret's hash, which only findActiveToken's filter needs. */
+const { secretHash: _secretHash, ...tokenColumns } = getTableColumns(tokens);
 
 const MAX_EXPIRY_MS = 10 * 365 * 24 * 3_600_000;
 
@@ -52,7 +57,7 @@ export function hashSecret(secret: string): string {
  * Creates a token. The returned secret is the only copy: it is not stored, logged
  * or put in the `token.created` event.
  */
-export async function createToken(db: Db, input: TokenInput): Promise<{ token: TokenRow; secret: string }> {
+export async function createToken(db: Db, input: TokenInput): Promise<{ token: Token; secret: string }> {
   const parsed = parseInput(tokenSchema, input, 'token', { expiresInMs: 'expiresIn' });
   const id = `tok_${randomBytes(8).toString('hex')}`;
   const secret = `sbt_${randomBytes(32).toString('base64url')}`;
@@ -69,38 +74,38 @@ export async function createToken(db: Db, input: TokenInput): Promise<{ token: T
         createdBy: currentActor() ?? null,
         expiresAt: parsed.expiresInMs == null ? null : sql`now() + ${Math.round(parsed.expiresInMs)}::int8 * interval '1 millisecond'`,
       })
-      .returning();
+      .returning(tokenColumns);
     await appendEvents(tx, [tokenEvent(TokenEventType.CREATED, token!)]);
     return { token: token!, secret };
   });
 }
 
 /** Revokes a token at once, everywhere; NOT_FOUND when unknown. Revoking twice changes nothing. */
-export async function revokeToken(db: Db, id: string): Promise<TokenRow> {
+export async function revokeToken(db: Db, id: string): Promise<Token> {
   return runTransaction(db, async (tx) => {
-    const [existing] = await tx.select().from(tokens).where(eq(tokens.id, id)).for('update');
+    const [existing] = await tx.select(tokenColumns).from(tokens).where(eq(tokens.id, id)).for('update');
     if (!existing) throw notFound('Token', id);
     if (existing.revokedAt) return existing;
-    const [revoked] = await tx.update(tokens).set({ revokedAt: sql`now()` }).where(eq(tokens.id, id)).returning();
+    const [revoked] = await tx.update(tokens).set({ revokedAt: sql`now()` }).where(eq(tokens.id, id)).returning(tokenColumns);
     await appendEvents(tx, [tokenEvent(TokenEventType.REVOKED, revoked!)]);
     return revoked!;
   });
 }
 
-export async function listTokens(db: Executor): Promise<TokenRow[]> {
-  return db.select().from(tokens).orderBy(asc(tokens.createdAt), asc(tokens.id));
+export async function listTokens(db: Executor): Promise<Token[]> {
+  return db.select(tokenColumns).from(tokens).orderBy(asc(tokens.createdAt), asc(tokens.id));
 }
 
 /** The token a secret belongs to, if it exists and is neither revoked nor expired. */
-export async function findActiveToken(db: Executor, secret: string): Promise<TokenRow | undefined> {
+export async function findActiveToken(db: Executor, secret: string): Promise<Token | undefined> {
   const [token] = await db
-    .select()
+    .select(tokenColumns)
     .from(tokens)
     .where(sql`${tokens.secretHash} = ${hashSecret(secret)} and ${tokens.revokedAt} is null and (${tokens.expiresAt} is null or ${tokens.expiresAt} > now())`);
   return token;
 }
 
-function tokenEvent(type: string, token: TokenRow) {
+function tokenEvent(type: string, token: Token) {
   return {
     type,
     source: EVENT_SOURCE,

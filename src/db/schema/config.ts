@@ -1,0 +1,40 @@
+import { boolean, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { timestamptz } from './columns.js';
+
+/**
+ * Current configuration values. The global value of a key has environment '' (so
+ * it can be part of the primary key); the API shows it as null. A deleted key
+ * keeps its row as a tombstone so versions never restart.
+ */
+export const configEntries = pgTable(
+  'config_entries',
+  {
+    key: text('key').notNull(),
+    environment: text('environment').notNull(),
+    value: jsonb('value'),
+    version: integer('version').notNull(),
+    deleted: boolean('deleted').notNull().default(false),
+    /** Secret values are shown only to tokens that may write the key, and never put in events. */
+    secret: boolean('secret').notNull().default(false),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.environment] })],
+);
+
+/** Every version of every configuration value, newest kept up to a bound. */
+export const configHistory = pgTable(
+  'config_history',
+  {
+    key: text('key').notNull(),
+    environment: text('environment').notNull(),
+    version: integer('version').notNull(),
+    value: jsonb('value'),
+    deleted: boolean('deleted').notNull().default(false),
+    secret: boolean('secret').notNull().default(false),
+    changedAt: timestamptz('changed_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.environment, t.version] })],
+);
+
+export type ConfigEntryRow = typeof configEntries.$inferSelect;
+export type ConfigHistoryRow = typeof configHistory.$inferSelect;
