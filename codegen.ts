@@ -1,15 +1,15 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /**
- * Typed documents for the client SDK (and the tests, which use the SDK), from the
- * committed schema.graphql and the operations under src/client/operations.
+ * Typed documents for @switchboard/client (and the tests, which use it), from the
+ * committed schema.graphql and the operations under packages/client/operations.
  * Regenerate with `npm run codegen`; a test fails when the output is stale.
  */
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['src/client/operations/**/*.graphql'],
+  documents: ['packages/client/operations/**/*.graphql'],
   generates: {
-    'src/client/generated/': {
+    'packages/client/src/generated/': {
       preset: 'client',
       presetConfig: { fragmentMasking: false },
       config: {

@@ -16,7 +16,7 @@ import {
   TokensDocument,
   UnregisterServiceDocument,
   type TokenInput,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { errorCode, instance, openGraphQLSocket, take, withTimeout } from './support/client.js';
 import { startTestNode, useRegistryNode, type TestNode } from './support/nodes.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatestEventIdDocument, OnEventsDocument, RegisterServiceDocument } from '../src/client/index.js';
+import { LatestEventIdDocument, OnEventsDocument, RegisterServiceDocument } from '@switchboard/client';
 import { errorCode, instance, take, withTimeout } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventsDocument, RegisterServiceDocument } from '../src/client/index.js';
+import { EventsDocument, RegisterServiceDocument } from '@switchboard/client';
 import { instance } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 

@@ -8,7 +8,7 @@ import {
   UpdateTtlCheckDocument,
   UpdateWeightDocument,
   type SwitchboardClient,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { clientFactory, eventually, instance } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { spawnNode, startTestNode, type NodeProcess } from './support/nodes.js';

@@ -7,7 +7,7 @@ import {
   SelectInstanceDocument,
   SelectInstanceExplainedDocument,
   type LoadBalancingStrategy,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { applyOutcomes, type BreakerConfig } from '../src/registry/breakers/index.js';
 import { HalfOpenMemo } from '../src/registry/selection/index.js';
 import { eventually, instance, withTimeout, type SwitchboardClient } from './support/client.js';

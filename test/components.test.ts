@@ -9,7 +9,7 @@ import {
   RegisterComponentDocument,
   UnregisterComponentDocument,
   type ComponentInput,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { connectDatabase } from '../src/db/client.js';
 import { newExecutionCounters } from '../src/graphql/context.js';
 import { EventFeed } from '../src/events/feed.js';

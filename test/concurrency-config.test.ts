@@ -13,7 +13,7 @@ import {
   SwitchboardRequestError,
   TokensDocument,
   type SwitchboardClient,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { errorCode } from './support/client.js';
 import { about, acknowledged, expectOnlyErrors, useWatchedLog, writers, type LoggedEvent } from './support/concurrency.js';
 import { useServerPair } from './support/nodes.js';

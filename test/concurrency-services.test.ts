@@ -14,7 +14,7 @@ import {
   UpdateTtlCheckDocument,
   UpdateWeightDocument,
   type SwitchboardClient,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { eventually, instance } from './support/client.js';
 import { about, acknowledged, expectOnlyErrors, useWatchedLog, writers, type LoggedEvent } from './support/concurrency.js';
 import { useServerPair } from './support/nodes.js';

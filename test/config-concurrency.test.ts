@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SetConfigDocument } from '../src/client/index.js';
+import { SetConfigDocument } from '@switchboard/client';
 import { SwitchboardRequestError } from './support/client.js';
 import { useServerPair } from './support/nodes.js';
 

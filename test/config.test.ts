@@ -10,7 +10,7 @@ import {
   OnConfigPrefixChangedDocument,
   RollbackConfigDocument,
   SetConfigDocument,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { errorCode, take } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { LatestEventIdDocument, OnServiceChangedDocument } from '../src/client/index.js';
+import { LatestEventIdDocument, OnServiceChangedDocument } from '@switchboard/client';
 import { clientFactory, take } from './support/client.js';
 import { ask, inDatabase, readiness, untilOk, type Answer } from './support/faults.js';
 import { spawnNode, type NodeProcess } from './support/nodes.js';

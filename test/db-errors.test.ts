@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigDocument, SetConfigDocument } from '../src/client/index.js';
+import { ConfigDocument, SetConfigDocument } from '@switchboard/client';
 import { loadConfig } from '../src/config.js';
 import { connectDatabase } from '../src/db/client.js';
 import { runWithSignal } from '../src/db/deadline.js';

@@ -8,7 +8,7 @@ import {
   PublishEventDocument,
   RegisterServiceDocument,
   UnregisterServiceDocument,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { appendEvents } from '../src/events/append.js';
 import { errorCode, instance, take, withTimeout } from './support/client.js';
 import { startTestNode, useRegistryNode } from './support/nodes.js';

@@ -8,7 +8,7 @@ import {
   SwitchboardRequestError,
   type OnEventsSubscription,
   type SwitchboardClient,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { clientFactory, eventually, instance, take } from './support/client.js';
 import { eventsAfter, expectAscending, IN_FLIGHT, spawnWorker, watchEvents, type LoggedEvent, type WorkerProcess } from './support/concurrency.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';

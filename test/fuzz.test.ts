@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RegisterComponentDocument, RegisterHealthCheckDocument, RegisterServiceDocument, SetConfigDocument } from '../src/client/index.js';
+import { RegisterComponentDocument, RegisterHealthCheckDocument, RegisterServiceDocument, SetConfigDocument } from '@switchboard/client';
 import { instance } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 

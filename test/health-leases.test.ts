@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegisterServiceDocument } from '../src/client/index.js';
+import { RegisterServiceDocument } from '@switchboard/client';
 import { clientFactory, eventually, instance } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode, startTestWorker } from './support/nodes.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegisterServiceDocument } from '../src/client/index.js';
+import { RegisterServiceDocument } from '@switchboard/client';
 import { clientFactory, instance } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { spawnNode, type NodeProcess } from './support/nodes.js';

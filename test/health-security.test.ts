@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HealthCheckDocument, RegisterHealthCheckDocument, RegisterServiceDocument } from '../src/client/index.js';
+import { HealthCheckDocument, RegisterHealthCheckDocument, RegisterServiceDocument } from '@switchboard/client';
 import { errorCode, eventually, instance } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startHttpTarget } from './support/targets.js';

@@ -16,7 +16,7 @@ import {
   UpdateTtlCheckDocument,
   type HealthCheckFieldsFragment,
   type HealthCheckInput,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { errorCode, eventually, instance, take } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 import { createScriptTarget, Serving, startGrpcHealthServer, startHttpTarget, startTcpTargets } from './support/targets.js';

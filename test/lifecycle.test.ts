@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OnEventsDocument, RegisterServiceDocument, ServiceDocument } from '../src/client/index.js';
+import { OnEventsDocument, RegisterServiceDocument, ServiceDocument } from '@switchboard/client';
 import { clientFactory, instance, withTimeout } from './support/client.js';
 import { createTestDatabase } from './support/database.js';
 import { spawnNode } from './support/nodes.js';

@@ -1,7 +1,7 @@
 import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { OnEventsDocument, PublishEventDocument } from '../src/client/index.js';
+import { OnEventsDocument, PublishEventDocument } from '@switchboard/client';
 import { take, withTimeout } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 

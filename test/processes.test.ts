@@ -15,7 +15,7 @@ import {
   PublishEventDocument,
   RegisterServiceDocument,
   SetConfigDocument,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { eventually, instance, take } from './support/client.js';
 import { useServerPair } from './support/nodes.js';
 import { picks } from './support/selection.js';

@@ -8,7 +8,7 @@ import {
   PublishEventDocument,
   RegisterServiceDocument,
   SetMaintenanceDocument,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { pruneEvents } from '../src/events/retention.js';
 import { errorCode, eventually, instance, take } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';

@@ -13,7 +13,7 @@ describe('generated artifacts are current', () => {
     expect(readFileSync(join(ROOT, 'schema.graphql'), 'utf8')).toBe(printSchemaSDL());
   });
 
-  it('src/client/generated matches schema.graphql and the operations (run `npm run codegen`)', async () => {
+  it('packages/client/src/generated matches schema.graphql and the operations (run `npm run codegen`)', async () => {
     const outputs = await generate({ ...codegenConfig, cwd: ROOT, silent: true }, false);
     expect(outputs.length).toBeGreaterThan(0);
     for (const output of outputs) {

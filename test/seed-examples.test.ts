@@ -19,7 +19,7 @@ import {
   UnregisterServiceDocument,
   type ComponentInput,
   type ServiceDefinitionInput,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { SwitchboardError } from '../src/errors.js';
 import { parseServiceDefinition } from '../src/registry/services/definition.js';
 import { take } from './support/client.js';

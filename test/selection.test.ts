@@ -8,7 +8,7 @@ import {
   SetMaintenanceDocument,
   UpdateWeightDocument,
   type LoadBalancingStrategy,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { connectDatabase } from '../src/db/client.js';
 import { OutcomeReporter } from '../src/registry/breakers/index.js';
 import { errorCode, instance } from './support/client.js';

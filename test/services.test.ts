@@ -10,7 +10,7 @@ import {
   ServiceHealthDocument,
   ServicesDocument,
   UnregisterServiceDocument,
-} from '../src/client/index.js';
+} from '@switchboard/client';
 import { errorCode, instance } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CreateTokenDocument, OnEventsDocument, PublishEventDocument } from '../src/client/index.js';
+import { CreateTokenDocument, OnEventsDocument, PublishEventDocument } from '@switchboard/client';
 import { callAt, MAX_TIMEOUT_MS } from '../src/server/timers.js';
 import { take, withTimeout } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeartbeatDocument, OnEventsDocument, RegisterServiceDocument } from '../src/client/index.js';
+import { HeartbeatDocument, OnEventsDocument, RegisterServiceDocument } from '@switchboard/client';
 import type { TestNode } from './support/nodes.js';
 import { clientFactory, eventually, instance, take } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CreateTokenDocument, RegisterHealthCheckDocument, RegisterServiceDocument, ReportCallOutcomeDocument } from '../src/client/index.js';
+import { CreateTokenDocument, RegisterHealthCheckDocument, RegisterServiceDocument, ReportCallOutcomeDocument } from '@switchboard/client';
 import { eventually, instance, SwitchboardRequestError } from './support/client.js';
 import { useServerPair } from './support/nodes.js';
 

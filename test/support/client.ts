@@ -1,17 +1,18 @@
 import { Kind, type DocumentNode } from 'graphql';
 import WebSocket from 'ws';
-import { SwitchboardClient, SwitchboardRequestError } from '../../src/client/index.js';
-import type { ServiceDefinitionInput } from '../../src/client/index.js';
+import { SwitchboardClient, SwitchboardRequestError } from '@switchboard/client';
+import type { ServiceDefinitionInput, SubscribeOptions, SwitchboardClientOptions } from '@switchboard/client';
 import { trackOpen } from './leaks.js';
 
 export { SwitchboardClient, SwitchboardRequestError };
 
-/** Clients a test opened, closed after it. */
+/** Clients a test opened, closed after it. They fail a subscription when its connection is lost, unless `options` say to reconnect. */
 export function clientFactory() {
   const clients: SwitchboardClient[] = [];
   return {
-    create(url: string, token?: string) {
-      const client = trackSubscriptions(new SwitchboardClient({ url, token, retryAttempts: 0 }), url);
+    create(url: string, token?: string, options: Partial<SwitchboardClientOptions> = {}) {
+      // Node 20 has no global WebSocket.
+      const client = trackSubscriptions(new SwitchboardClient({ url, token, retryAttempts: 0, webSocketImpl: WebSocket, ...options }), url);
       clients.push(client);
       return client;
     },
@@ -38,9 +39,9 @@ export async function errorCode(promise: Promise<unknown>): Promise<string | und
  */
 function trackSubscriptions(client: SwitchboardClient, url: string): SwitchboardClient {
   const ends = new Set<() => void>();
-  const subscribe = client.subscribe.bind(client) as (document: DocumentNode, variables?: unknown) => AsyncIterableIterator<unknown>;
-  const tracking = (document: DocumentNode, variables?: unknown): AsyncIterableIterator<unknown> => {
-    const stream = subscribe(document, variables);
+  const subscribe = client.subscribe.bind(client) as (document: DocumentNode, variables?: unknown, options?: SubscribeOptions) => AsyncIterableIterator<unknown>;
+  const tracking = (document: DocumentNode, variables?: unknown, options?: SubscribeOptions): AsyncIterableIterator<unknown> => {
+    const stream = subscribe(document, variables, options);
     const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION)?.name?.value ?? 'subscription';
     const release = trackOpen('subscription', `${operation} on ${url}`, () => stream.return!());
     const end = () => {

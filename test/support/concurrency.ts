@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { EventsDocument, LatestEventIdDocument, OnEventsDocument, SwitchboardRequestError, type SwitchboardClient } from '../../src/client/index.js';
+import { EventsDocument, LatestEventIdDocument, OnEventsDocument, SwitchboardRequestError, type SwitchboardClient } from '@switchboard/client';
 import { eventually } from './client.js';
 import type { ServerPairFixture } from './nodes.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { LoadBalancingStrategy } from '../../src/client/index.js';
+import type { LoadBalancingStrategy } from '@switchboard/client';
 
 /** Many selections in few requests: one GraphQL document with up to a hundred aliased fields. */
 export async function picks(url: string, name: string, count: number, strategy: LoadBalancingStrategy, keyOf?: (i: number) => string): Promise<(string | null)[]> {
