@@ -1,13 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SwitchboardError } from '@switchboard/contracts';
 import { ConfigDocument, SetConfigDocument } from '../src/client/index.js';
 import { loadConfig } from '../src/config.js';
 import { connectDatabase } from '../src/db/client.js';
 import { runWithSignal } from '../src/db/deadline.js';
 import { configHistory } from '../src/db/schema.js';
 import { runTransaction } from '../src/db/transaction.js';
-import { SwitchboardError } from '../src/errors.js';
 import { maskError } from '../src/graphql/errors.js';
 import { setConfig } from '../src/registry/config/write.js';
 import { RegistrationWriter } from '../src/registry/services/index.js';

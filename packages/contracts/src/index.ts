@@ -1,1 +1,11 @@
-export {};
+export * from './duration.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './inputs/check.js';
+export * from './inputs/component.js';
+export * from './inputs/config.js';
+export * from './inputs/service.js';
+export * from './ip.js';
+export * from './json.js';
+export * from './text.js';
+export * from './validation.js';

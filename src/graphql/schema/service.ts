@@ -1,3 +1,4 @@
+import { notFound } from '@switchboard/contracts';
 import { discover, discoverByTag, instancesByIds, summarize } from '../../registry/catalog/index.js';
 import { effectiveStatus } from '../../registry/health/index.js';
 import {
@@ -12,7 +13,6 @@ import {
 } from '../../registry/services/index.js';
 import type { GraphQLContext } from '../context.js';
 import type { EndpointParameterRecord, EndpointResponseRecord } from '../../db/schema.js';
-import { notFound } from '../../errors.js';
 import { authorizeChecks, authorizeServiceName } from '../authorize.js';
 import { builder } from '../builder.js';
 import { HealthCheckInput, HealthStatusTypeEnum, toCheckInput } from './health-inputs.js';

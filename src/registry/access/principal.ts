@@ -1,5 +1,5 @@
+import { SwitchboardError } from '@switchboard/contracts';
 import type { EventActor, TokenRow, TokenScopeValue } from '../../db/schema.js';
-import { SwitchboardError } from '../../errors.js';
 
 export type Scope = TokenScopeValue;
 

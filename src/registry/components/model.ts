@@ -5,7 +5,6 @@ export type Component = ComponentRow;
 export type ComponentType = ComponentTypeValue;
 export type ComponentDependency = ComponentDependencyRecord;
 
-export const COMPONENT_TYPES: readonly ComponentType[] = ['STEP', 'TRANSFORMER', 'VALIDATOR', 'FLOW', 'MIDDLEWARE', 'PLUGIN'];
 
 /** "name" or "name@range", as written in a dependency list. */
 export function dependencySpec(dependency: ComponentDependency): string {

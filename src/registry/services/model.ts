@@ -1,5 +1,5 @@
+import { formatDuration, parseDuration } from '@switchboard/contracts';
 import type { EndpointRecord, ServiceRow } from '../../db/schema.js';
-import { formatDuration, parseDuration } from '../duration.js';
 import { isWorse } from '../health/model.js';
 
 /** A registered service instance, as the domain hands it out. */

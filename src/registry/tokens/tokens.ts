@@ -1,15 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { EVENT_SOURCE, formatDuration, notFound, parseInput, safeText, TokenEventType } from '@switchboard/contracts';
 import type { Db, Executor } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { tokens, type TokenRow, type TokenScopeValue } from '../../db/schema.js';
-import { notFound } from '../../errors.js';
 import { currentActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
-import { parseInput, safeText } from '../../validation.js';
-import { formatDuration } from '../duration.js';
-import { EVENT_SOURCE } from '../services/events.js';
+import type { NewBuiltInEvent } from '../../events/types.js';
 
 export interface TokenInput {
   name: string;
@@ -19,11 +17,6 @@ export interface TokenInput {
   /** Milliseconds until it stops working; absent: never. */
   expiresInMs?: number | null | undefined;
 }
-
-export const TokenEventType = {
-  CREATED: 'token.created',
-  REVOKED: 'token.revoked',
-} as const;
 
 const MAX_EXPIRY_MS = 10 * 365 * 24 * 3_600_000;
 
@@ -100,7 +93,7 @@ export async function findActiveToken(db: Executor, secret: string): Promise<Tok
   return token;
 }
 
-function tokenEvent(type: string, token: TokenRow) {
+function tokenEvent(type: (typeof TokenEventType)[keyof typeof TokenEventType], token: TokenRow): NewBuiltInEvent<typeof type> {
   return {
     type,
     source: EVENT_SOURCE,
