@@ -1,6 +1,10 @@
 import { badInput } from '../errors.js';
 import { jsonProblem } from '../json.js';
 
+/**
+ * Configuration inputs arrive one argument at a time (a key, an environment, a value), so each
+ * has a function that returns it checked or throws BAD_USER_INPUT naming the field.
+ */
 export const ConfigLimits = {
   keyLength: 256,
   environmentLength: 63,
