@@ -1,10 +1,10 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { CircuitEventType, EVENT_SOURCE, type SwitchboardError } from '@switchboard/contracts';
 import type { Db, Executor, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { circuitBreakers, services, type CircuitBreakerRow } from '../../db/schema.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewBuiltInEvent, NewEvent } from '../../events/types.js';
-import { CircuitEventType, EVENT_SOURCE, type SwitchboardError } from '@switchboard/contracts';
 import { instanceChangeRefusal, type Principal } from '../access/principal.js';
 import {
   applyOutcomesInOrder,
