@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import { parseDuration } from '@switchboard/contracts';
 import type { BreakerConfig } from './registry/breakers/machine.js';
-import { parseDuration } from './registry/duration.js';
 import { TargetPolicy } from './registry/health/policy.js';
 
 /** Everything the process reads from its environment, parsed once at start-up. */

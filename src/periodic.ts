@@ -1,4 +1,4 @@
-import { toError } from './errors.js';
+import { toError } from '@switchboard/contracts';
 import type { Logger } from './logger.js';
 
 export interface Periodic {

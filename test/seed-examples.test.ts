@@ -1,6 +1,7 @@
 import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { SwitchboardError } from '@switchboard/contracts';
 import {
   ComponentGraphDocument,
   ComponentsDocument,
@@ -20,7 +21,6 @@ import {
   type ComponentInput,
   type ServiceDefinitionInput,
 } from '@switchboard/client';
-import { SwitchboardError } from '../src/errors.js';
 import { parseServiceDefinition } from '../src/registry/services/definition.js';
 import { take } from './support/client.js';
 import { startTestNode, useRegistryNode } from './support/nodes.js';

@@ -1,5 +1,5 @@
+import { toError } from '@switchboard/contracts';
 import { ConfigError, isLoopback, loadConfig } from '../config.js';
-import { toError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { startNode, type NodeRole } from '../server/node.js';
 

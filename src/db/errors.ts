@@ -1,4 +1,4 @@
-import { conflict, findInErrorChain, findSwitchboardError, unavailable, type SwitchboardError, type WriteOutcome } from '../errors.js';
+import { conflict, findInErrorChain, findSwitchboardError, unavailable, type SwitchboardError, type WriteOutcome } from '@switchboard/contracts';
 
 /**
  * What the database (or the driver) says, turned into answers at the db boundary.

@@ -1,5 +1,5 @@
 import { ExponentialBackoff, handleWhen, retry, wrap } from 'cockatiel';
-import { unavailable, type WriteOutcome } from '../errors.js';
+import { unavailable, type WriteOutcome } from '@switchboard/contracts';
 import type { Db, Tx } from './client.js';
 import { currentSignal } from './deadline.js';
 import { isConnectionError, isRetryableTransactionError, toDomainError } from './errors.js';

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
+import { toError } from '@switchboard/contracts';
 import type { Db } from '../db/client.js';
-import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { latestEventId, readEvents } from './read.js';
 import { EVENTS_CHANNEL, type StoredEvent } from './types.js';

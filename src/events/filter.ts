@@ -1,4 +1,4 @@
-import { badInput } from '../errors.js';
+import { badInput } from '@switchboard/contracts';
 import type { StoredEvent } from './types.js';
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { jsonObject, parseInput, safeText } from '@switchboard/contracts';
 import type { Db } from '../db/client.js';
 import { runTransaction } from '../db/transaction.js';
-import { jsonObject, parseInput, safeText } from '../validation.js';
 import { appendEvents } from './append.js';
 import type { StoredEvent } from './types.js';
 

@@ -1,7 +1,7 @@
 import { and, asc, sql, type SQL } from 'drizzle-orm';
+import { badInput, SwitchboardError } from '@switchboard/contracts';
 import { eventLogState, events as eventsTable } from '../db/schema/index.js';
 import type { Executor } from '../db/client.js';
-import { badInput, SwitchboardError } from '../errors.js';
 import { parseCursor, sqlTypeFilters, validateTypeFilters, type EventFilter } from './filter.js';
 import type { StoredEvent } from './types.js';
 

@@ -1,6 +1,6 @@
 import { Repeater } from '@repeaterjs/repeater';
+import { badInput } from '@switchboard/contracts';
 import type { Db } from '../db/client.js';
-import { badInput } from '../errors.js';
 import type { EventFeed } from './feed.js';
 import { matchesFilter, parseCursor, validateTypeFilters, type EventFilter } from './filter.js';
 import { assertResumable, latestEventId, readEvents } from './read.js';

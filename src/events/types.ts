@@ -1,4 +1,4 @@
-import type { EventActor } from '@switchboard/contracts';
+import type { BuiltInEventType, EventActor, EventDataMap } from '@switchboard/contracts';
 
 /** An event as stored and delivered: ids are commit-ordered (see append.ts). */
 export interface StoredEvent {
@@ -17,6 +17,12 @@ export interface NewEvent {
   data: Record<string, unknown>;
   /** Who caused it, when not the current write's actor (events of a coalesced batch). */
   actor?: EventActor | null;
+}
+
+/** A built-in event as its builder writes it: its data has the shape the contract gives that type. */
+export interface NewBuiltInEvent<T extends BuiltInEventType> extends NewEvent {
+  type: T;
+  data: EventDataMap[T];
 }
 
 /** The NOTIFY channel every node LISTENs on. Payload: the highest event id committed. */

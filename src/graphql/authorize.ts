@@ -1,6 +1,5 @@
+import { SwitchboardError, type HealthCheckInput } from '@switchboard/contracts';
 import { assertCanWriteKey, assertCanWriteService, hasScope } from '../registry/access/index.js';
-import type { HealthCheckInput } from '../registry/health/index.js';
-import { SwitchboardError } from '../errors.js';
 import type { GraphQLContext } from './context.js';
 
 /**

@@ -2,7 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { SwitchboardError } from '../errors.js';
+import { SwitchboardError } from '@switchboard/contracts';
 import { hasScope } from '../registry/access/index.js';
 import type { GraphQLContext } from './context.js';
 import { DurationScalar } from './scalars.js';

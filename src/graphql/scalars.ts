@@ -1,6 +1,6 @@
 import { createGraphQLError } from 'graphql-yoga';
 import { GraphQLScalarType, Kind } from 'graphql';
-import { formatDuration, parseDuration } from '../registry/duration.js';
+import { formatDuration, parseDuration } from '@switchboard/contracts';
 
 const invalid = (value: unknown) =>
   createGraphQLError(

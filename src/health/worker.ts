@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { toError } from '@switchboard/contracts';
 import type { Db } from '../db/client.js';
-import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { evaluate, type ProbeResult } from '../registry/health/model.js';
 import type { TargetPolicy } from '../registry/health/policy.js';

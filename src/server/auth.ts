@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { TokenEventType } from '@switchboard/contracts';
 import type { Db } from '../db/client.js';
 import type { EventFeed } from '../events/feed.js';
 import { ADMIN_PRINCIPAL, OPEN_PRINCIPAL, principalFromToken, type Principal } from '../registry/access/index.js';
-import { findActiveToken, hashSecret, TokenEventType } from '../registry/tokens/index.js';
+import { findActiveToken, hashSecret } from '../registry/tokens/index.js';
 
 const CACHE_TTL_MS = 1_000;
 const CACHE_MAX = 10_000;

@@ -2,8 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { GraphQLError, getOperationAST, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket } from 'ws';
+import { unavailable, type SwitchboardError } from '@switchboard/contracts';
 import { runWithSignal } from '../db/deadline.js';
-import { unavailable, type SwitchboardError } from '../errors.js';
 
 /** What the transports put in the context: the HTTP response, or the operation's WebSocket. */
 interface TransportContext {

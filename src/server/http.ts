@@ -1,7 +1,7 @@
+import { toError } from '@switchboard/contracts';
 import { toDomainError } from '../db/errors.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toError } from '../errors.js';
 import { hostPort } from '../net.js';
 import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';

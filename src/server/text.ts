@@ -1,3 +1,4 @@
+import { describeTextFault, findInJson, textFaults } from '@switchboard/contracts';
 import { GraphQLError, Kind, visit, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
@@ -19,9 +20,8 @@ export function useRejectUnstorableText(): Plugin {
 }
 
 function textProblem(text: string): string | undefined {
-  if (text.includes('\u0000')) return 'a NUL character';
-  if (!text.isWellFormed()) return 'invalid Unicode (an unpaired surrogate)';
-  return undefined;
+  const [fault] = textFaults(text);
+  return fault && describeTextFault(fault);
 }
 
 /** Parsed documents are shared (yoga's parser cache), so each is walked once. */
@@ -41,23 +41,7 @@ function literalProblem(document: DocumentNode): string | undefined {
   return problem ?? undefined;
 }
 
-/** Walks any JSON-like value without recursion (a deeply nested value must not overflow the stack). */
-function valueProblem(root: unknown): string | undefined {
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    if (typeof value === 'string') {
-      const problem = textProblem(value);
-      if (problem) return problem;
-    } else if (Array.isArray(value)) {
-      for (const item of value) stack.push(item);
-    } else if (value !== null && typeof value === 'object') {
-      for (const [key, item] of Object.entries(value)) {
-        const problem = textProblem(key);
-        if (problem) return problem;
-        stack.push(item);
-      }
-    }
-  }
-  return undefined;
+/** Every string in the variables, object keys included (the walk is iterative: deep nesting cannot overflow the stack). */
+function valueProblem(variables: unknown): string | undefined {
+  return findInJson(variables, (item) => (typeof item === 'string' ? textProblem(item) : undefined));
 }

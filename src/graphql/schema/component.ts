@@ -1,5 +1,5 @@
+import { COMPONENT_TYPES } from '@switchboard/contracts';
 import {
-  COMPONENT_TYPES,
   dependencyOrder,
   dependencySpec,
   dependentsOf,

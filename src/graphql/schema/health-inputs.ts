@@ -1,4 +1,4 @@
-import type { HealthCheckInput as DomainCheckInput } from '../../registry/health/index.js';
+import type { HealthCheckInput as DomainCheckInput } from '@switchboard/contracts';
 import { builder } from '../builder.js';
 
 /** Shared by the service and health schema files (kept apart so neither imports the other in a cycle). */

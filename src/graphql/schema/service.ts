@@ -1,4 +1,4 @@
-import type { EndpointParameterRecord, EndpointResponseRecord } from '@switchboard/contracts';
+import { notFound, type EndpointParameterRecord, type EndpointResponseRecord } from '@switchboard/contracts';
 import { discover, discoverByTag, instancesByIds, summarize } from '../../registry/catalog/index.js';
 import { effectiveStatus } from '../../registry/health/index.js';
 import {
@@ -12,7 +12,6 @@ import {
   type ServiceSummary,
 } from '../../registry/services/index.js';
 import type { GraphQLContext } from '../context.js';
-import { notFound } from '../../errors.js';
 import { authorizeChecks, authorizeServiceName } from '../authorize.js';
 import { builder } from '../builder.js';
 import { HealthCheckInput, HealthStatusTypeEnum, toCheckInput } from './health-inputs.js';

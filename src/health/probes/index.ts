@@ -1,4 +1,4 @@
-import { formatDuration } from '../../registry/duration.js';
+import { formatDuration } from '@switchboard/contracts';
 import type { HealthCheck, ProbeResult } from '../../registry/health/model.js';
 import type { ProbeContext } from './context.js';
 import { probeGrpc } from './grpc.js';

@@ -1,5 +1,4 @@
-import type { EventActor, TokenScopeValue } from '@switchboard/contracts';
-import { SwitchboardError } from '../../errors.js';
+import { SwitchboardError, type EventActor, type TokenScopeValue } from '@switchboard/contracts';
 import type { Token } from '../tokens/model.js';
 
 export type Scope = TokenScopeValue;

@@ -1,9 +1,9 @@
+import { CircuitEventType } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import type { EventFeed } from '../../events/feed.js';
 import type { StoredEvent } from '../../events/types.js';
 import { watchInstanceEvents, type ServiceWatch } from '../services/changes.js';
 import type { CircuitState } from './machine.js';
-import { CircuitEventType } from './store.js';
 
 /** A breaker transition as subscribers see it. */
 export interface CircuitChange {

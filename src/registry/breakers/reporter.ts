@@ -1,4 +1,4 @@
-import { notFound } from '../../errors.js';
+import { notFound } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import { GroupCommit, type Queued } from '../group-commit.js';
 import type { Principal } from '../access/principal.js';

@@ -1,12 +1,11 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { CircuitEventType, EVENT_SOURCE, type SwitchboardError } from '@switchboard/contracts';
 import type { Db, Executor, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { circuitBreakers, services, type CircuitBreakerRow } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
-import type { NewEvent } from '../../events/types.js';
-import type { SwitchboardError } from '../../errors.js';
+import type { NewBuiltInEvent, NewEvent } from '../../events/types.js';
 import { instanceChangeRefusal, type Principal } from '../access/principal.js';
-import { EVENT_SOURCE } from '../services/events.js';
 import {
   applyOutcomesInOrder,
   closedBreaker,
@@ -19,12 +18,6 @@ import {
   type Outcome,
   type Transition,
 } from './machine.js';
-
-export const CircuitEventType = {
-  OPENED: 'circuit.opened',
-  HALF_OPENED: 'circuit.half_opened',
-  CLOSED: 'circuit.closed',
-} as const;
 
 /** A breaker as the API shows it. */
 export interface CircuitBreakerView {
@@ -173,7 +166,7 @@ export function circuitEvent(
   after: BreakerState,
   at: number,
   config: BreakerConfig,
-): NewEvent {
+): NewBuiltInEvent<(typeof CircuitEventType)[Transition]> {
   const counts = windowCounts(after, at, config);
   return {
     type: CircuitEventType[transition],

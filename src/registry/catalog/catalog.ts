@@ -1,15 +1,12 @@
 import { sql } from 'drizzle-orm';
+import { CircuitEventType, HealthEventType, ServiceEventType, toError, type HealthEventData } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import { circuitBreakers, services } from '../../db/schema/index.js';
-import { toError } from '../../errors.js';
 import type { EventFeed } from '../../events/feed.js';
 import { readEvents } from '../../events/read.js';
 import type { StoredEvent } from '../../events/types.js';
 import type { Logger } from '../../logger.js';
 import type { CircuitState } from '../breakers/machine.js';
-import { CircuitEventType } from '../breakers/store.js';
-import { HealthEventType, type HealthEventData } from '../health/events.js';
-import { ServiceEventType } from '../services/events.js';
 import { fromSnapshot, type InstanceSnapshot, type ServiceInstance } from '../services/model.js';
 
 /** The breaker state a catalog follows (counts live in the table; they change on every report). */

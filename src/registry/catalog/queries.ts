@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { badInput } from '../../errors.js';
+import { badInput } from '@switchboard/contracts';
 import { effectiveStatus } from '../health/model.js';
 import { parseRange, versionSatisfies, type DiscoverQuery, type ServiceSummary } from '../services/discover.js';
 import type { ServiceInstance } from '../services/model.js';

@@ -1,13 +1,8 @@
-import type { NewEvent } from '../../events/types.js';
-import { EVENT_SOURCE } from '../services/events.js';
+import { ComponentEventType, EVENT_SOURCE } from '@switchboard/contracts';
+import type { NewBuiltInEvent } from '../../events/types.js';
 import { toSnapshot, type Component } from './model.js';
 
-export const ComponentEventType = {
-  REGISTERED: 'component.registered',
-  UNREGISTERED: 'component.unregistered',
-} as const;
-
-export function componentRegisteredEvent(component: Component, created: boolean): NewEvent {
+export function componentRegisteredEvent(component: Component, created: boolean): NewBuiltInEvent<'component.registered'> {
   return {
     type: ComponentEventType.REGISTERED,
     source: EVENT_SOURCE,
@@ -15,7 +10,7 @@ export function componentRegisteredEvent(component: Component, created: boolean)
   };
 }
 
-export function componentUnregisteredEvent(component: Component): NewEvent {
+export function componentUnregisteredEvent(component: Component): NewBuiltInEvent<'component.unregistered'> {
   return {
     type: ComponentEventType.UNREGISTERED,
     source: EVENT_SOURCE,

@@ -3,6 +3,4 @@ export { registerComponent, unregisterComponent } from './register.js';
 export { getComponentsByIds, getComponentsByReferences, getComponentsDependingOn, listComponents, type ComponentQuery } from './queries.js';
 export { resolveDependencies, dependentsOf, referencesOf, type MissingDependency, type Resolution } from './resolve.js';
 export { dependencyOrder, requireAll, MAX_ORDER_IDS, type LoadByReferences } from './order.js';
-export { parseDependencySpec, ComponentLimits, type ComponentInput } from './definition.js';
-export { COMPONENT_TYPES, dependencySpec, type Component, type ComponentType, type ComponentDependency } from './model.js';
-export { ComponentEventType } from './events.js';
+export { dependencySpec, type Component, type ComponentType, type ComponentDependency } from './model.js';

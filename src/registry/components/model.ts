@@ -20,7 +20,6 @@ export interface Component {
   updatedAt: Date;
 }
 
-export const COMPONENT_TYPES: readonly ComponentType[] = ['STEP', 'TRANSFORMER', 'VALIDATOR', 'FLOW', 'MIDDLEWARE', 'PLUGIN'];
 
 /** "name" or "name@range", as written in a dependency list. */
 export function dependencySpec(dependency: ComponentDependency): string {

@@ -1,4 +1,4 @@
-import { badInput, conflict, notFound } from '../../errors.js';
+import { badInput, conflict, notFound } from '@switchboard/contracts';
 import { dependencySpec, type Component } from './model.js';
 import { refersTo, resolveDependency } from './resolve.js';
 

@@ -1,9 +1,9 @@
 import semver from 'semver';
 import { and, arrayOverlaps, asc, eq, inArray, or, type SQL } from 'drizzle-orm';
+import { badInput, COMPONENT_TYPES } from '@switchboard/contracts';
 import type { Executor } from '../../db/client.js';
 import { components } from '../../db/schema/index.js';
-import { badInput } from '../../errors.js';
-import { COMPONENT_TYPES, type Component, type ComponentType } from './model.js';
+import { type Component, type ComponentType } from './model.js';
 
 export async function getComponentsByIds(db: Executor, ids: readonly string[]): Promise<Component[]> {
   if (ids.length === 0) return [];

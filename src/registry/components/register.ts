@@ -1,11 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
+import { notFound, type ComponentInput } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { components } from '../../db/schema/index.js';
-import { notFound } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
-import { parseComponentDefinition, type ComponentDefinition, type ComponentInput } from './definition.js';
+import { parseComponentDefinition, type ComponentDefinition } from './definition.js';
 import { componentRegisteredEvent, componentUnregisteredEvent } from './events.js';
 import type { Component } from './model.js';
 

@@ -1,12 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
+import { badInput, ConfigEventType, validateKey, validatePrefix, type ConfigEventData } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
-import { badInput } from '../../errors.js';
 import type { EventFeed } from '../../events/feed.js';
 import { parseCursor } from '../../events/filter.js';
 import { openEventStream } from '../../events/subscribe.js';
 import type { StoredEvent } from '../../events/types.js';
-import { apiEnvironment, storedEnvironment, validateKey, validatePrefix } from './definition.js';
-import { ConfigEventType, type ConfigEventData } from './events.js';
+import { apiEnvironment, storedEnvironment } from './definition.js';
 import { isInherited } from './model.js';
 
 /**

@@ -1,66 +1,13 @@
-import { badInput } from '../../errors.js';
-import { jsonProblem } from '../../validation.js';
-
-export const ConfigLimits = {
-  keyLength: 256,
-  environmentLength: 63,
-  valueBytes: 128 * 1024,
-  valueDepth: 32,
-} as const;
-
-/** Dotted names: "api.timeout", "database.pool.max_size". */
-const KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
-const PREFIX = /^[A-Za-z0-9_.-]*$/;
-const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
-export function validateKey(key: string): string {
-  if (key.length > ConfigLimits.keyLength || !KEY.test(key)) {
-    throw badInput(`"${key.slice(0, 80)}" is not a configuration key: use dotted names like "api.timeout" (letters, digits, "_" and "-" between dots, at most ${ConfigLimits.keyLength} characters).`, { field: 'key' });
-  }
-  return key;
-}
-
-export function validatePrefix(prefix: string): string {
-  if (prefix.length > ConfigLimits.keyLength || !PREFIX.test(prefix)) {
-    throw badInput(`"${prefix.slice(0, 80)}" is not a key prefix (letters, digits, ".", "_" and "-").`, { field: 'prefix' });
-  }
-  return prefix;
-}
+import { validateEnvironment } from '@switchboard/contracts';
 
 /**
  * The environment as stored: '' for the global value (absent in the API).
  * An empty string from a client is refused rather than read as "global".
  */
 export function storedEnvironment(environment: string | null | undefined): string {
-  if (environment == null) return '';
-  if (environment.length > ConfigLimits.environmentLength || !ENVIRONMENT.test(environment)) {
-    throw badInput(`"${environment.slice(0, 80)}" is not an environment name (letters, digits, ".", "_" and "-"; omit it for the global value).`, { field: 'environment' });
-  }
-  return environment;
+  return environment == null ? '' : validateEnvironment(environment);
 }
 
 export function apiEnvironment(stored: string): string | null {
   return stored === '' ? null : stored;
-}
-
-/**
- * Any JSON value except null: absence is what deleteConfig is for, and keeping
- * null out lets "no value" and "a null value" never be confused.
- */
-export function validateValue(value: unknown): unknown {
-  if (value === null || value === undefined) {
-    throw badInput('A configuration value cannot be null; use deleteConfig to remove a key.', { field: 'value' });
-  }
-  const problem = jsonProblem(value, { maxBytes: ConfigLimits.valueBytes, maxDepth: ConfigLimits.valueDepth });
-  if (problem) throw badInput(`The value ${problem}.`, { field: 'value' });
-  // A plain copy: GraphQL hands object literals over with a null prototype.
-  return JSON.parse(JSON.stringify(value)) as unknown;
-}
-
-export function validateExpectedVersion(expectedVersion: number | null | undefined): number | undefined {
-  if (expectedVersion == null) return undefined;
-  if (!Number.isInteger(expectedVersion) || expectedVersion < 0) {
-    throw badInput('expectedVersion must be 0 (the key must not exist yet) or the current version.', { field: 'expectedVersion' });
-  }
-  return expectedVersion;
 }

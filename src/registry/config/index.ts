@@ -2,7 +2,5 @@
 export { setConfig, deleteConfig, rollbackConfig, type ConfigWriteOptions, type SetConfigInput, type DeleteConfigInput, type RollbackConfigInput } from './write.js';
 export { getConfig, listConfigs, getConfigHistory, HISTORY_PAGE_DEFAULT as CONFIG_HISTORY_PAGE_DEFAULT } from './read.js';
 export { watchConfig, toConfigChange, type ConfigChange, type ConfigWatch } from './changes.js';
-export { ConfigLimits } from './definition.js';
-export { ConfigEventType } from './events.js';
 export { redact } from './model.js';
 export type { ConfigEntry, ConfigVersion } from './model.js';

@@ -1,8 +1,8 @@
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { badInput, validateKey, validatePrefix } from '@switchboard/contracts';
 import type { Executor } from '../../db/client.js';
 import { configEntries, configHistory } from '../../db/schema/index.js';
-import { badInput } from '../../errors.js';
-import { storedEnvironment, validateKey, validatePrefix } from './definition.js';
+import { storedEnvironment } from './definition.js';
 import { toEntry, toVersion, type ConfigEntry, type ConfigVersion } from './model.js';
 
 /**

@@ -1,12 +1,12 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
+import { badInput, conflict, notFound, validateExpectedVersion, validateKey, validateValue } from '@switchboard/contracts';
 import type { Db, Tx } from '../../db/client.js';
 import { AdvisoryLock } from '../../db/locks.js';
 import { runTransaction } from '../../db/transaction.js';
 import { configHistory, type ConfigEntryRow } from '../../db/schema/index.js';
-import { badInput, conflict, notFound } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
-import { apiEnvironment, storedEnvironment, validateExpectedVersion, validateKey, validateValue } from './definition.js';
+import { apiEnvironment, storedEnvironment } from './definition.js';
 import { configChangedEvent } from './events.js';
 import { toEntry, type ConfigEntry } from './model.js';
 

@@ -1,8 +1,8 @@
+import { HealthEventType, type HealthEventData } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import type { EventFeed } from '../../events/feed.js';
 import type { StoredEvent } from '../../events/types.js';
 import { watchInstanceEvents, type ServiceWatch } from '../services/changes.js';
-import { HealthEventType, type HealthEventData } from './events.js';
 
 /** A health transition as subscribers see it. */
 export interface HealthChange extends HealthEventData {

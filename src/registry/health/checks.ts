@@ -1,14 +1,14 @@
 import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
+import { conflict, notFound, type HealthCheckInput } from '@switchboard/contracts';
 import type { Db, Executor, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { healthChecks } from '../../db/schema/index.js';
-import { conflict, notFound } from '../../errors.js';
 import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';
-import { parseCheckDefinition, type CheckDefinition, type CheckPolicy, type HealthCheckInput } from './definition.js';
+import { parseCheckDefinition, type CheckDefinition, type CheckPolicy } from './definition.js';
 import type { HealthCheck } from './model.js';
 import { lockInstance, lockInstanceToChange, recordHealthChange } from './transitions.js';
 

@@ -1,8 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
+import { badInput, textFaults } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema/index.js';
-import { badInput } from '../../errors.js';
 import { withOutbox } from '../../events/append.js';
 import type { Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';
@@ -20,7 +20,7 @@ export interface MaintenanceInput {
  */
 export async function setMaintenance(db: Db, serviceId: string, input: MaintenanceInput, principal?: Principal): Promise<ServiceInstance> {
   const reason = input.reason ?? null;
-  if (reason !== null && (reason.length > 512 || reason.includes('\u0000') || !reason.isWellFormed())) {
+  if (reason !== null && (reason.length > 512 || textFaults(reason).length > 0)) {
     throw badInput('reason must be at most 512 characters of valid Unicode text.', { field: 'reason' });
   }
   return runTransaction(db, async (tx) => {

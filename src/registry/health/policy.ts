@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { SwitchboardError } from '../../errors.js';
+import { SwitchboardError } from '@switchboard/contracts';
 
 /**
  * Which networks health checks may reach. A registry that probes URLs its clients

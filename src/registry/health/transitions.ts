@@ -1,7 +1,7 @@
 import { desc, eq, inArray, sql } from 'drizzle-orm';
+import { badInput, notFound } from '@switchboard/contracts';
 import type { Executor, Tx } from '../../db/client.js';
 import { healthTransitions, services } from '../../db/schema/index.js';
-import { badInput, notFound } from '../../errors.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import type { ServiceInstance } from '../services/model.js';

@@ -1,8 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
+import { badInput, notFound, textFaults } from '@switchboard/contracts';
 import type { Db, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { healthChecks } from '../../db/schema/index.js';
-import { badInput, notFound } from '../../errors.js';
 import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
@@ -25,7 +25,7 @@ export async function updateTtlCheck(db: Db, checkId: string, update: TtlUpdate,
   if (update.status === 'UNKNOWN') throw badInput('A TTL check can be set PASSING, WARNING or CRITICAL.', { field: 'status' });
   const status = update.status;
   const output = capOutput(update.output ?? '');
-  if (output.includes('\u0000') || !output.isWellFormed()) throw badInput('output must be valid Unicode text without NUL characters.', { field: 'output' });
+  if (textFaults(output).length > 0) throw badInput('output must be valid Unicode text without NUL characters.', { field: 'output' });
   return runTransaction(db, async (tx) => {
     // A check never moves to another instance, so this unlocked read names the instance to lock;
     // everything the update depends on (its kind, its status) is read again, locked.

@@ -1,5 +1,5 @@
+import { badInput } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
-import { badInput } from '../../errors.js';
 import { grantProbe, type BreakerConfig, type CircuitState } from '../breakers/machine.js';
 import { getBreakers, tryGrantProbe } from '../breakers/store.js';
 import type { Catalog } from '../catalog/catalog.js';

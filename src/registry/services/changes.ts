@@ -1,9 +1,9 @@
+import { ServiceEventType } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import type { EventFeed } from '../../events/feed.js';
 import { parseCursor } from '../../events/filter.js';
 import { openEventStream } from '../../events/subscribe.js';
 import type { StoredEvent } from '../../events/types.js';
-import { ServiceEventType } from './events.js';
 import { fromSnapshot, type InstanceSnapshot, type ServiceInstance } from './model.js';
 
 export type ServiceChangeKind = 'REGISTERED' | 'UPDATED' | 'DEREGISTERED' | 'EXPIRED' | 'REAPED';

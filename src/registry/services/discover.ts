@@ -1,8 +1,8 @@
 import { inArray } from 'drizzle-orm';
 import semver from 'semver';
+import { badInput } from '@switchboard/contracts';
 import type { Executor } from '../../db/client.js';
 import { services } from '../../db/schema/index.js';
-import { badInput } from '../../errors.js';
 import type { ServiceInstance } from './model.js';
 
 export interface DiscoverQuery {

@@ -1,17 +1,7 @@
-import type { NewEvent } from '../../events/types.js';
+import { EVENT_SOURCE, ServiceEventType, type RemovalReason } from '@switchboard/contracts';
+import type { NewBuiltInEvent } from '../../events/types.js';
 import { hostPort } from '../../net.js';
 import { toSnapshot, type ServiceInstance } from './model.js';
-
-/** Built-in event types for the catalog. */
-export const ServiceEventType = {
-  REGISTERED: 'service.registered',
-  UNREGISTERED: 'service.unregistered',
-} as const;
-
-export const EVENT_SOURCE = 'switchboard';
-
-/** Why an instance left the catalog. */
-export type RemovalReason = 'deregistered' | 'ttl-expired' | 'critical-too-long';
 
 /**
  * Events carry the instance as it was at that moment, so a subscriber replaying
@@ -20,7 +10,7 @@ export type RemovalReason = 'deregistered' | 'ttl-expired' | 'critical-too-long'
  * and `address` are the same facts under the keys the seed's handlers read
  * (`event.Data["service_id"]`).
  */
-export function registeredEvent(instance: ServiceInstance, created: boolean): NewEvent {
+export function registeredEvent(instance: ServiceInstance, created: boolean): NewBuiltInEvent<'service.registered'> {
   return {
     type: ServiceEventType.REGISTERED,
     source: EVENT_SOURCE,
@@ -28,7 +18,7 @@ export function registeredEvent(instance: ServiceInstance, created: boolean): Ne
   };
 }
 
-export function unregisteredEvent(instance: ServiceInstance, reason: RemovalReason): NewEvent {
+export function unregisteredEvent(instance: ServiceInstance, reason: RemovalReason): NewBuiltInEvent<'service.unregistered'> {
   return {
     type: ServiceEventType.UNREGISTERED,
     source: EVENT_SOURCE,

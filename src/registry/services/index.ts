@@ -7,7 +7,5 @@ export { updateWeight } from './weight.js';
 export { getServicesByIds, getLeases, type DiscoverQuery, type Lease, type ServiceSummary } from './discover.js';
 export { expireLapsedServices, SWEEP_BATCH } from './expire.js';
 export { instanceHealth, type HealthStatus, type HealthStatusType, type ServiceInstance, type Endpoint } from './model.js';
-export { ServiceLimits, type ServiceDefinitionInput, type EndpointInput } from './definition.js';
 export { toServiceChange, watchServiceChanges, SERVICE_EVENT_TYPES, type ServiceChange, type ServiceChangeKind, type ServiceWatch } from './changes.js';
-export { ServiceEventType } from './events.js';
 export { hostPort } from '../../net.js';

@@ -1,5 +1,4 @@
-import type { CheckStatusValue, EndpointRecord } from '@switchboard/contracts';
-import { formatDuration, parseDuration } from '../duration.js';
+import { formatDuration, parseDuration, type CheckStatusValue, type EndpointRecord } from '@switchboard/contracts';
 import { isWorse } from '../health/model.js';
 
 /** A registered service instance, as the domain hands it out. */

@@ -1,12 +1,13 @@
 import { eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
+import type { ServiceDefinitionInput } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
 import { removeChecksNotIn, upsertChecks } from '../health/checks.js';
 import { parseCheckDefinition, type CheckPolicy } from '../health/definition.js';
-import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionInput } from './definition.js';
+import { parseServiceDefinition, type ServiceDefinition } from './definition.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import { registeredEvent } from './events.js';

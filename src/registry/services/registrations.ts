@@ -1,8 +1,8 @@
 import { inArray, sql } from 'drizzle-orm';
+import { SwitchboardError, type ServiceDefinitionInput } from '@switchboard/contracts';
 import type { Db, Tx } from '../../db/client.js';
 import { currentSignal } from '../../db/deadline.js';
 import { abandoned, runTransaction } from '../../db/transaction.js';
-import { SwitchboardError } from '../../errors.js';
 import { services } from '../../db/schema/index.js';
 import { currentActor, noteAppended, type EventActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
@@ -10,7 +10,7 @@ import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, instanceChangeRefusal, type Principal } from '../access/principal.js';
 import type { CheckPolicy } from '../health/definition.js';
 import { GroupCommit, type Queued } from '../group-commit.js';
-import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionInput } from './definition.js';
+import { parseServiceDefinition, type ServiceDefinition } from './definition.js';
 import { registeredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
 import { leaseEnd, registerService, sameDefinition } from './register.js';

@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
+import { notFound } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema/index.js';
-import { notFound } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import { unregisteredEvent } from './events.js';

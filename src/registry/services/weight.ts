@@ -1,12 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
+import { badInput, ServiceLimits } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema/index.js';
-import { badInput } from '../../errors.js';
 import { appendEvents } from '../../events/append.js';
 import type { Principal } from '../access/principal.js';
 import { lockInstanceToChange } from '../health/transitions.js';
-import { ServiceLimits } from './definition.js';
 import { registeredEvent } from './events.js';
 import type { ServiceInstance } from './model.js';
 

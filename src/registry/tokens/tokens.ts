@@ -1,16 +1,13 @@
-import type { TokenScopeValue } from '@switchboard/contracts';
 import { createHash, randomBytes } from 'node:crypto';
 import { asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { EVENT_SOURCE, formatDuration, notFound, parseInput, safeText, TokenEventType, type TokenScopeValue } from '@switchboard/contracts';
 import type { Db, Executor } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { tokens } from '../../db/schema/index.js';
-import { notFound } from '../../errors.js';
 import { currentActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
-import { parseInput, safeText } from '../../validation.js';
-import { formatDuration } from '../duration.js';
-import { EVENT_SOURCE } from '../services/events.js';
+import type { NewBuiltInEvent } from '../../events/types.js';
 import type { Token } from './model.js';
 
 export interface TokenInput {
@@ -21,11 +18,6 @@ export interface TokenInput {
   /** Milliseconds until it stops working; absent: never. */
   expiresInMs?: number | null | undefined;
 }
-
-export const TokenEventType = {
-  CREATED: 'token.created',
-  REVOKED: 'token.revoked',
-} as const;
 
 /** Every column but the secret's hash, which only findActiveToken's filter needs. */
 const { secretHash: _secretHash, ...tokenColumns } = getTableColumns(tokens);
@@ -105,7 +97,7 @@ export async function findActiveToken(db: Executor, secret: string): Promise<Tok
   return token;
 }
 
-function tokenEvent(type: string, token: Token) {
+function tokenEvent(type: (typeof TokenEventType)[keyof typeof TokenEventType], token: Token): NewBuiltInEvent<typeof type> {
   return {
     type,
     source: EVENT_SOURCE,

@@ -1,6 +1,8 @@
 import semver from 'semver';
 import { z } from 'zod';
 import { badInput } from './errors.js';
+import { jsonProblem, type JsonLimits } from './json.js';
+import { textFaults, type ControlCharacters } from './text.js';
 
 /**
  * Shared building blocks for input validation. Domain functions validate their own
@@ -8,14 +10,21 @@ import { badInput } from './errors.js';
  * report every problem at once, with the path of the offending field.
  */
 
-/** Text PostgreSQL can store and a terminal can show: well-formed UTF-16, no control characters. */
-export const safeText = (max: number) =>
+/**
+ * Text PostgreSQL can store and a terminal can show: well-formed UTF-16, no control characters
+ * (descriptions pass `'line-breaks'` to keep tabs and line breaks).
+ */
+export const safeText = (max: number, controls: Exclude<ControlCharacters, 'any' | 'printable'> = 'none') =>
   z
     .string()
     .max(max, `must be at most ${max} characters`)
-    .refine((value) => value.isWellFormed(), 'must be valid Unicode text')
-    // eslint-disable-next-line no-control-regex
-    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+    .superRefine((value, ctx) => {
+      const faults = textFaults(value, controls);
+      if (faults.includes('invalid-unicode')) ctx.addIssue({ code: 'custom', message: 'must be valid Unicode text' });
+      if (faults.includes('nul') || faults.includes('control')) {
+        ctx.addIssue({ code: 'custom', message: 'must not contain control characters' });
+      }
+    });
 
 /** A semantic version ("1.4.2"; a leading "v" is accepted), normalised. */
 export const semanticVersion = () =>
@@ -67,51 +76,4 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string
 
 function fail(message: string, issues: { field: string; message: string }[]): never {
   throw badInput(message, { issues });
-}
-
-export interface JsonLimits {
-  maxBytes: number;
-  maxDepth: number;
-}
-
-/**
- * Checks a free-form JSON value before it reaches a jsonb column: bounded size and
- * nesting, and only strings PostgreSQL accepts (jsonb rejects NUL characters and
- * unpaired surrogates; letting them through would turn bad input into a 500).
- * Returns a problem description, or undefined when the value is fine.
- */
-export function jsonProblem(value: unknown, limits: JsonLimits): string | undefined {
-  const problem = walk(value, 0, limits.maxDepth);
-  if (problem) return problem;
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
-  if (bytes > limits.maxBytes) return `is ${bytes} bytes of JSON; the limit is ${limits.maxBytes}`;
-  return undefined;
-}
-
-function walk(value: unknown, depth: number, maxDepth: number): string | undefined {
-  if (depth > maxDepth) return `nests deeper than ${maxDepth} levels`;
-  if (typeof value === 'string') return stringProblem(value);
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'contains a non-finite number';
-  if (value === null || typeof value === 'boolean') return undefined;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const problem = walk(item, depth + 1, maxDepth);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  if (typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      const problem = stringProblem(key) ?? walk(item, depth + 1, maxDepth);
-      if (problem) return problem;
-    }
-    return undefined;
-  }
-  return `contains a value of type ${typeof value}, which JSON cannot hold`;
-}
-
-function stringProblem(text: string): string | undefined {
-  if (text.includes('\u0000')) return 'contains a NUL character';
-  if (!text.isWellFormed()) return 'contains invalid Unicode (an unpaired surrogate)';
-  return undefined;
 }

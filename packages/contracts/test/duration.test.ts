@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../src/registry/duration.js';
+import { formatDuration, parseDuration } from '../src/duration.js';
 
 describe('Go-style durations', () => {
   it.each([
