@@ -1,4 +1,4 @@
-import type { ComponentTypeName } from './inputs/component.js';
+import type { ComponentTypeValue } from './values.js';
 
 /**
  * The built-in events: their type names and what each one's `data` holds, as the registry
@@ -137,7 +137,7 @@ export type ComponentEventData = {
   id: string;
   name: string;
   version: string;
-  type: ComponentTypeName;
+  type: ComponentTypeValue;
   component: ComponentSnapshot;
 };
 

@@ -19,7 +19,9 @@ export type CircuitStateValue = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
 export type TokenScopeValue = 'READ' | 'WRITE' | 'ADMIN';
 
-export type ComponentTypeValue = 'STEP' | 'TRANSFORMER' | 'VALIDATOR' | 'FLOW' | 'MIDDLEWARE' | 'PLUGIN';
+/** The kinds of framework component the catalog holds. */
+export const COMPONENT_TYPES = ['STEP', 'TRANSFORMER', 'VALIDATOR', 'FLOW', 'MIDDLEWARE', 'PLUGIN'] as const;
+export type ComponentTypeValue = (typeof COMPONENT_TYPES)[number];
 
 export interface ComponentDependencyRecord {
   name: string;

@@ -2,10 +2,8 @@ import semver from 'semver';
 import { z } from 'zod';
 import { textFaults } from '../text.js';
 import { jsonObject, safeText, semanticVersion } from '../validation.js';
+import { COMPONENT_TYPES, type ComponentTypeValue } from '../values.js';
 
-/** The kinds of framework component the catalog holds. */
-export const COMPONENT_TYPES = ['STEP', 'TRANSFORMER', 'VALIDATOR', 'FLOW', 'MIDDLEWARE', 'PLUGIN'] as const;
-export type ComponentTypeName = (typeof COMPONENT_TYPES)[number];
 
 export interface ComponentInput {
   /**
@@ -97,7 +95,7 @@ export function parseDependencySpec(spec: string): DependencySpec | undefined {
 export const componentSchema = z
   .object({
     id: safeText(ComponentLimits.idLength).min(1, 'must not be empty').regex(COMPONENT_ID, 'must be letters, digits and . _ : @ / + -').nullish(),
-    type: z.string().refine((value): value is ComponentTypeName => (COMPONENT_TYPES as readonly string[]).includes(value), {
+    type: z.string().refine((value): value is ComponentTypeValue => (COMPONENT_TYPES as readonly string[]).includes(value), {
       message: `must be one of ${COMPONENT_TYPES.join(', ')}`,
     }),
     name: displayName,
