@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.js';
 import type { EventFeed } from '../../events/feed.js';
 import type { StoredEvent } from '../../events/types.js';
-import { watchInstanceEvents, type ServiceWatch } from '../services/changes.js';
+import { watchInstanceEvents, type ServiceWatch } from '../instances/watch.js';
 import type { CircuitState } from './machine.js';
 import { CircuitEventType } from './store.js';
 

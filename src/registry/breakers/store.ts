@@ -6,7 +6,7 @@ import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import type { SwitchboardError } from '../../errors.js';
 import { instanceChangeRefusal, type Principal } from '../access/principal.js';
-import { EVENT_SOURCE } from '../services/events.js';
+import { EVENT_SOURCE } from '../event-source.js';
 import {
   applyOutcomesInOrder,
   closedBreaker,

@@ -10,7 +10,8 @@ import type { CircuitState } from '../breakers/machine.js';
 import { CircuitEventType } from '../breakers/store.js';
 import { HealthEventType, type HealthEventData } from '../health/events.js';
 import { ServiceEventType } from '../services/events.js';
-import { fromSnapshot, type ServiceInstance } from '../services/model.js';
+import type { ServiceInstance } from '../instances/model.js';
+import { fromSnapshot } from '../services/model.js';
 
 /** The breaker state a catalog follows (counts live in the table; they change on every report). */
 export interface CatalogBreaker {

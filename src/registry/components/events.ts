@@ -1,5 +1,5 @@
 import type { NewEvent } from '../../events/types.js';
-import { EVENT_SOURCE } from '../services/events.js';
+import { EVENT_SOURCE } from '../event-source.js';
 import { toSnapshot, type Component } from './model.js';
 
 export const ComponentEventType = {

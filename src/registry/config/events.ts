@@ -1,5 +1,5 @@
 import type { NewEvent } from '../../events/types.js';
-import { EVENT_SOURCE } from '../services/events.js';
+import { EVENT_SOURCE } from '../event-source.js';
 
 export const ConfigEventType = {
   CHANGED: 'config.changed',

@@ -7,10 +7,11 @@ import { conflict, notFound } from '../../errors.js';
 import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
-import type { ServiceInstance } from '../services/model.js';
+import { lockInstance, lockInstanceToChange } from '../instances/lock.js';
+import type { ServiceInstance } from '../instances/model.js';
 import { parseCheckDefinition, type CheckDefinition, type CheckPolicy, type HealthCheckInput } from './definition.js';
 import type { HealthCheck } from './model.js';
-import { lockInstance, lockInstanceToChange, recordHealthChange } from './transitions.js';
+import { recordHealthChange } from './transitions.js';
 
 export interface HealthOptions {
   policy: CheckPolicy;

@@ -6,9 +6,10 @@ import { badInput, notFound } from '../../errors.js';
 import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
-import type { ServiceInstance } from '../services/model.js';
+import { lockInstance } from '../instances/lock.js';
+import type { ServiceInstance } from '../instances/model.js';
 import { capOutput, type CheckStatus, type HealthCheck } from './model.js';
-import { lockInstance, recordHealthChange } from './transitions.js';
+import { recordHealthChange } from './transitions.js';
 
 export interface TtlUpdate {
   status: CheckStatus | 'UNKNOWN';

@@ -1,14 +1,14 @@
 import type { NewEvent } from '../../events/types.js';
 import { hostPort } from '../../net.js';
-import { toSnapshot, type ServiceInstance } from './model.js';
+import { EVENT_SOURCE } from '../event-source.js';
+import type { ServiceInstance } from '../instances/model.js';
+import { toSnapshot } from './model.js';
 
 /** Built-in event types for the catalog. */
 export const ServiceEventType = {
   REGISTERED: 'service.registered',
   UNREGISTERED: 'service.unregistered',
 } as const;
-
-export const EVENT_SOURCE = 'switchboard';
 
 /** Why an instance left the catalog. */
 export type RemovalReason = 'deregistered' | 'ttl-expired' | 'critical-too-long';

@@ -1,9 +1,8 @@
-import type { EndpointRecord, ServiceRow } from '../../db/schema.js';
+import type { EndpointRecord } from '../../db/schema.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { isWorse } from '../health/model.js';
+import type { ServiceInstance } from '../instances/model.js';
 
-/** A registered service instance, as the domain hands it out. */
-export type ServiceInstance = ServiceRow;
 export type Endpoint = EndpointRecord;
 
 export type HealthStatusType = 'PASSING' | 'WARNING' | 'CRITICAL' | 'UNKNOWN';

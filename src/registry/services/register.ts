@@ -10,7 +10,7 @@ import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionI
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import { registeredEvent } from './events.js';
-import type { ServiceInstance } from './model.js';
+import type { ServiceInstance } from '../instances/model.js';
 
 /** The lease end for a TTL, computed by the database so every node agrees on "now". */
 export const leaseEnd = (ttlMs: number | null) =>

@@ -12,7 +12,7 @@ import type { CheckPolicy } from '../health/definition.js';
 import { GroupCommit, type Queued } from '../group-commit.js';
 import { parseServiceDefinition, type ServiceDefinition, type ServiceDefinitionInput } from './definition.js';
 import { registeredEvent } from './events.js';
-import type { ServiceInstance } from './model.js';
+import type { ServiceInstance } from '../instances/model.js';
 import { leaseEnd, registerService, sameDefinition } from './register.js';
 
 interface Registration {

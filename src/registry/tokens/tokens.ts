@@ -9,7 +9,7 @@ import { currentActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
 import { parseInput, safeText } from '../../validation.js';
 import { formatDuration } from '../duration.js';
-import { EVENT_SOURCE } from '../services/events.js';
+import { EVENT_SOURCE } from '../event-source.js';
 
 export interface TokenInput {
   name: string;
