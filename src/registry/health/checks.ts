@@ -90,7 +90,7 @@ async function lockOrCreateCheck(tx: Tx, serviceId: string, definition: CheckDef
 /**
  * Removes the instance's checks whose ids are not in `keepIds` (a registration with
  * replaceExistingChecks, as Consul's `replace-existing-checks`), each recorded as a
- * check deregistration is. Their leases go with their rows: a worker still probing
+ * check deregistration is. Their claims go with their rows: a worker still probing
  * one writes nothing back. `locked`: the instance, its row locked by the caller's
  * transaction; health events go to `outbox`, for the caller to append last. Returns
  * the instance as the removals leave it (its status no longer counts them).
