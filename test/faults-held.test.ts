@@ -165,7 +165,7 @@ describe('faults a write load must survive', () => {
       }
 
       // Both workers hold leases; take a snapshot of the doomed one's, then kill it.
-      const doomedLeases = await eventually(async () => {
+      const doomedClaims = await eventually(async () => {
         const rows = await database.sql<{ service_id: string; locked_by: string }[]>`select service_id, locked_by from health_checks where locked_by is not null`;
         const doomed = rows.filter((row) => row.locked_by.startsWith('doomed/'));
         return doomed.length > 0 && rows.some((row) => row.locked_by.startsWith('survivor/')) ? doomed : undefined;
@@ -176,8 +176,8 @@ describe('faults a write load must survive', () => {
 
       // The lease is the probe timeout (1s) plus 2s grace; the survivor looks for due checks at
       // least every second. So each check runs again within about 4s, never left for good.
-      const LEASE_MS = 3_000;
-      const takeover = LEASE_MS + 1_000 + 1_500; // lease, the survivor's idle poll, a loaded machine
+      const CLAIM_MS = 3_000;
+      const takeover = CLAIM_MS + 1_000 + 1_500; // lease, the survivor's idle poll, a loaded machine
       await sleep(takeover);
       const gaps = Array.from({ length: CHECKS }, (_, i) => {
         const after = target.hits(path(i)).filter((at) => at > killedAt + 100);
@@ -185,7 +185,7 @@ describe('faults a write load must survive', () => {
       });
       expect(Math.max(...gaps), `first run after the kill, per check: ${gaps.join(', ')} ms`).toBeLessThanOrEqual(takeover);
       // Among them, the ones the killed worker held when it died.
-      expect(doomedLeases.map((row) => row.service_id).every((id) => id.startsWith('held-'))).toBe(true);
+      expect(doomedClaims.map((row) => row.service_id).every((id) => id.startsWith('held-'))).toBe(true);
 
       // From then on the survivor runs every check, once a second.
       const from = Date.now();

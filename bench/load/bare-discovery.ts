@@ -4,7 +4,7 @@ import { EventFeed } from '../../src/events/feed.js';
 import { createLogger } from '../../src/logger.js';
 import { Catalog, discover } from '../../src/registry/catalog/index.js';
 import { effectiveStatus } from '../../src/registry/health/index.js';
-import type { ServiceInstance } from '../../src/registry/services/model.js';
+import type { ServiceInstance } from '../../src/registry/instances/model.js';
 
 /**
  * The GraphQL-overhead baseline: the same in-memory catalog and the same JSON as

@@ -7,19 +7,19 @@ import type { Logger } from '../logger.js';
 import { evaluate, type ProbeResult } from '../registry/health/model.js';
 import type { TargetPolicy } from '../registry/health/policy.js';
 import {
-  leaseDueChecks,
+  claimDueChecks,
   millisUntilNextDue,
   recordRoutineRuns,
   recordTransitions,
-  releaseLeases,
-  type LeasedCheck,
+  releaseClaims,
+  type ClaimedCheck,
   type RoutineRun,
   type TransitionRun,
 } from '../registry/health/runs.js';
 import { ProbeContext, runProbe } from './probes/index.js';
 
 export interface HealthWorkerOptions {
-  /** Names this process's leases (diagnostics); a random suffix keeps restarts apart. */
+  /** Names this process's claims (diagnostics); a random suffix keeps restarts apart. */
   name: string;
   /** Probes in flight at once, at most. */
   concurrency: number;
@@ -38,13 +38,13 @@ export interface HealthWorkerStats {
   lagSamples: number[];
 }
 
-const LEASE_BATCH = 500;
-const LEASE_GRACE_MS = 2_000;
+const CLAIM_BATCH = 500;
+const CLAIM_GRACE_MS = 2_000;
 const MIN_IDLE_MS = 20;
 const LAG_SAMPLES = 10_000;
 
 /**
- * The health-check pool of one process. It leases due checks from the shared
+ * The health-check pool of one process. It claims due checks from the shared
  * table, probes them with bounded concurrency (a slow target holds one slot for at
  * most its timeout), and writes results back: routine runs batched into one
  * statement per flush, status changes each in their own transaction with history
@@ -78,11 +78,11 @@ export class HealthWorker {
   }
 
   start(): void {
-    this.loop = this.leaseLoop();
+    this.loop = this.claimLoop();
     this.flushTimer = setInterval(() => void this.flush(), this.options.flushIntervalMs ?? 100);
   }
 
-  /** Stops leasing, cancels probes in flight, writes what is pending and hands back leases. */
+  /** Stops claiming, cancels probes in flight, writes what is pending and hands back claims. */
   async stop(): Promise<void> {
     this.stopping.abort();
     this.wake?.();
@@ -90,30 +90,30 @@ export class HealthWorker {
     await Promise.allSettled(this.running);
     clearInterval(this.flushTimer);
     await this.flush();
-    await releaseLeases(this.db, this.id).catch((error: unknown) => this.log.warn({ err: toError(error) }, 'could not release leases'));
+    await releaseClaims(this.db, this.id).catch((error: unknown) => this.log.warn({ err: toError(error) }, 'could not release check claims'));
     this.probes.close();
   }
 
-  private async leaseLoop(): Promise<void> {
+  private async claimLoop(): Promise<void> {
     while (!this.stopping.signal.aborted) {
       const free = this.options.concurrency - this.inFlight;
-      let leased = 0;
+      let claimed = 0;
       if (free > 0) {
         try {
-          const checks = await leaseDueChecks(this.db, this.id, {
-            limit: Math.min(free, LEASE_BATCH),
+          const checks = await claimDueChecks(this.db, this.id, {
+            limit: Math.min(free, CLAIM_BATCH),
             includeScripts: this.options.includeScripts,
-            graceMs: LEASE_GRACE_MS,
+            graceMs: CLAIM_GRACE_MS,
           });
-          leased = checks.length;
+          claimed = checks.length;
           for (const check of checks) this.launch(check);
-          if (leased === Math.min(free, LEASE_BATCH)) continue; // more may be due right now
+          if (claimed === Math.min(free, CLAIM_BATCH)) continue; // more may be due right now
         } catch (error) {
-          this.log.warn({ err: toError(error) }, 'could not lease health checks; retrying');
+          this.log.warn({ err: toError(error) }, 'could not claim health checks; retrying');
         }
       }
       // Nothing (more) due, or no free slot: sleep until the next check falls due (at
-      // least a few ms, so checks due together are leased together), a slot frees, or stop.
+      // least a few ms, so checks due together are claimed together), a slot frees, or stop.
       const idleMs = await this.idleTime();
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -134,9 +134,9 @@ export class HealthWorker {
     }
   }
 
-  private launch(check: LeasedCheck): void {
-    // Leased again before our last result for it was written (a slow flush outlived the
-    // lease): running now would evaluate against stale state. Skip this slot.
+  private launch(check: ClaimedCheck): void {
+    // Claimed again before our last result for it was written (a slow flush outlived the
+    // claim): running now would evaluate against stale state. Skip this slot.
     if (this.unflushed.has(check.id)) return;
     this.unflushed.add(check.id);
     this.inFlight += 1;
@@ -153,7 +153,7 @@ export class HealthWorker {
     this.running.add(run);
   }
 
-  private accept(check: LeasedCheck, result: ProbeResult): void {
+  private accept(check: ClaimedCheck, result: ProbeResult): void {
     if (this.stopping.signal.aborted) {
       this.unflushed.delete(check.id); // a cancelled probe says nothing about the target
       return;

@@ -9,11 +9,11 @@ import { newExecutionCounters, type ExecutionCounters } from '../graphql/context
 import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
 import { startPeriodic } from '../periodic.js';
-import { pruneHealthHistory, reapCriticalServices, REAP_BATCH, TargetPolicy } from '../registry/health/index.js';
+import { pruneHealthHistory, TargetPolicy } from '../registry/health/index.js';
 import { HALF_OPEN_BATCH, OutcomeReporter, recordDueHalfOpens } from '../registry/breakers/index.js';
 import { Catalog } from '../registry/catalog/index.js';
 import { SelectionState } from '../registry/selection/index.js';
-import { expireLapsedServices, RegistrationWriter, SWEEP_BATCH } from '../registry/services/index.js';
+import { expireLapsedServices, reapCriticalServices, REAP_BATCH, RegistrationWriter, SWEEP_BATCH } from '../registry/services/index.js';
 import type { RegistrySettings } from '../registry/settings.js';
 import { Authenticator } from './auth.js';
 import { startHttpServer } from './http.js';

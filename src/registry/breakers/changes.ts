@@ -2,7 +2,7 @@ import { CircuitEventType } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import type { EventFeed } from '../../events/feed.js';
 import type { StoredEvent } from '../../events/types.js';
-import { watchInstanceEvents, type ServiceWatch } from '../services/changes.js';
+import { watchInstanceEvents, type ServiceWatch } from '../instances/watch.js';
 import type { CircuitState } from './machine.js';
 
 /** A breaker transition as subscribers see it. */

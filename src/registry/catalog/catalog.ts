@@ -7,7 +7,8 @@ import { readEvents } from '../../events/read.js';
 import type { StoredEvent } from '../../events/types.js';
 import type { Logger } from '../../logger.js';
 import type { CircuitState } from '../breakers/machine.js';
-import { fromSnapshot, type InstanceSnapshot, type ServiceInstance } from '../services/model.js';
+import type { ServiceInstance } from '../instances/model.js';
+import { fromSnapshot, type InstanceSnapshot } from '../services/model.js';
 
 /** The breaker state a catalog follows (counts live in the table; they change on every report). */
 export interface CatalogBreaker {

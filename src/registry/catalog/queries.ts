@@ -2,7 +2,7 @@ import semver from 'semver';
 import { badInput } from '@switchboard/contracts';
 import { effectiveStatus } from '../health/model.js';
 import { parseRange, versionSatisfies, type DiscoverQuery, type ServiceSummary } from '../services/discover.js';
-import type { ServiceInstance } from '../services/model.js';
+import type { ServiceInstance } from '../instances/model.js';
 import type { Catalog } from './catalog.js';
 
 const MAX_FILTER_TAGS = 64;

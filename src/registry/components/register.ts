@@ -1,11 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
-import { isDeepStrictEqual } from 'node:util';
 import { notFound, type ComponentInput } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { components } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
-import { parseComponentDefinition, type ComponentDefinition } from './definition.js';
+import { lockOrInsertOne, sameDefinition } from '../upsert.js';
+import { parseComponentDefinition } from './definition.js';
 import { componentRegisteredEvent, componentUnregisteredEvent } from './events.js';
 import type { Component } from './model.js';
 
@@ -17,23 +17,19 @@ import type { Component } from './model.js';
 export async function registerComponent(db: Db, input: ComponentInput): Promise<Component> {
   const definition = parseComponentDefinition(input);
   return runTransaction(db, async (tx) => {
-    for (;;) {
-      const [existing] = await tx.select().from(components).where(eq(components.id, definition.id)).for('update');
-      if (!existing) {
-        const [created] = await tx.insert(components).values(definition).onConflictDoNothing({ target: components.id }).returning();
-        if (!created) continue; // a concurrent first registration won; update it instead
-        await appendEvents(tx, [componentRegisteredEvent(created, true)]);
-        return created;
-      }
-      if (sameDefinition(existing, definition)) return existing;
-      const [updated] = await tx
-        .update(components)
-        .set({ ...definition, updatedAt: sql`now()` })
-        .where(eq(components.id, definition.id))
-        .returning();
-      await appendEvents(tx, [componentRegisteredEvent(updated!, false)]);
-      return updated!;
+    const { row: existing, created } = await lockOrInsertOne(tx, components, definition);
+    if (created) {
+      await appendEvents(tx, [componentRegisteredEvent(existing, true)]);
+      return existing;
     }
+    if (sameDefinition(existing, definition)) return existing;
+    const [updated] = await tx
+      .update(components)
+      .set({ ...definition, updatedAt: sql`now()` })
+      .where(eq(components.id, definition.id))
+      .returning();
+    await appendEvents(tx, [componentRegisteredEvent(updated!, false)]);
+    return updated!;
   });
 }
 
@@ -44,8 +40,4 @@ export async function unregisterComponent(db: Db, id: string): Promise<Component
     await appendEvents(tx, [componentUnregisteredEvent(removed)]);
     return removed;
   });
-}
-
-function sameDefinition(existing: Component, next: ComponentDefinition): boolean {
-  return (Object.keys(next) as (keyof ComponentDefinition)[]).every((key) => isDeepStrictEqual(existing[key], next[key]));
 }

@@ -1,5 +1,4 @@
 import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
-import { isDeepStrictEqual } from 'node:util';
 import { conflict, notFound, type HealthCheckInput } from '@switchboard/contracts';
 import type { Db, Executor, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
@@ -7,10 +6,12 @@ import { healthChecks } from '../../db/schema/index.js';
 import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
-import type { ServiceInstance } from '../services/model.js';
+import { lockInstance, lockInstanceToChange } from '../instances/lock.js';
+import type { ServiceInstance } from '../instances/model.js';
+import { lockOrInsertOne, sameDefinition } from '../upsert.js';
 import { parseCheckDefinition, type CheckDefinition, type CheckPolicy } from './definition.js';
 import type { HealthCheck } from './model.js';
-import { lockInstance, lockInstanceToChange, recordHealthChange } from './transitions.js';
+import { recordHealthChange } from './transitions.js';
 
 export interface HealthOptions {
   policy: CheckPolicy;
@@ -73,26 +74,23 @@ export async function upsertChecks(
 /**
  * The check with this id, locked, or the one this call inserted (new checks start
  * CRITICAL). Two registrations of one new id can race (on two instances, even): the
- * loser's insert does nothing and it reads the winner's row, locked, instead of
- * failing on the primary key.
+ * loser reads the winner's row, locked, instead of failing on the primary key.
  */
 async function lockOrCreateCheck(tx: Tx, serviceId: string, definition: CheckDefinition): Promise<{ check: HealthCheck; created: boolean }> {
-  for (;;) {
-    const [existing] = await tx.select().from(healthChecks).where(eq(healthChecks.id, definition.id)).for('update');
-    if (existing) return { check: existing, created: false };
-    const [created] = await tx
-      .insert(healthChecks)
-      .values({ ...definition, serviceId, status: 'CRITICAL', output: 'Not checked yet.', nextRunAt: staggeredStart(definition.intervalMs) })
-      .onConflictDoNothing({ target: healthChecks.id })
-      .returning();
-    if (created) return { check: created, created: true };
-  }
+  const { row, created } = await lockOrInsertOne(tx, healthChecks, {
+    ...definition,
+    serviceId,
+    status: 'CRITICAL',
+    output: 'Not checked yet.',
+    nextRunAt: staggeredStart(definition.intervalMs),
+  });
+  return { check: row, created };
 }
 
 /**
  * Removes the instance's checks whose ids are not in `keepIds` (a registration with
  * replaceExistingChecks, as Consul's `replace-existing-checks`), each recorded as a
- * check deregistration is. Their leases go with their rows: a worker still probing
+ * check deregistration is. Their claims go with their rows: a worker still probing
  * one writes nothing back. `locked`: the instance, its row locked by the caller's
  * transaction; health events go to `outbox`, for the caller to append last. Returns
  * the instance as the removals leave it (its status no longer counts them).
@@ -136,20 +134,4 @@ export async function getHealthChecksByIds(db: Executor, ids: readonly string[])
 export async function getHealthChecksByServiceIds(db: Executor, serviceIds: readonly string[]): Promise<HealthCheck[]> {
   if (serviceIds.length === 0) return [];
   return db.select().from(healthChecks).where(inArray(healthChecks.serviceId, [...serviceIds])).orderBy(asc(healthChecks.id));
-}
-
-const DEFINITION_FIELDS = [
-  'name',
-  'kind',
-  'target',
-  'intervalMs',
-  'timeoutMs',
-  'ttlMs',
-  'successBeforePassing',
-  'failuresBeforeCritical',
-  'deregisterCriticalAfterMs',
-] as const;
-
-function sameDefinition(existing: HealthCheck, next: CheckDefinition): boolean {
-  return DEFINITION_FIELDS.every((field) => isDeepStrictEqual(existing[field], next[field]));
 }

@@ -5,7 +5,6 @@ export { updateTtlCheck, type TtlUpdate } from './ttl.js';
 export { setMaintenance, type MaintenanceInput } from './maintenance.js';
 export { healthHistory, pruneHealthHistory, HISTORY_PAGE_DEFAULT as HEALTH_HISTORY_PAGE_DEFAULT } from './transitions.js';
 export { effectiveStatus } from './model.js';
-export { reapCriticalServices, REAP_BATCH } from './reap.js';
 export { watchHealthChanges, type HealthChange } from './changes.js';
 export { TargetPolicy } from './policy.js';
 export type { HealthCheck, HealthTransition, CheckStatus, CheckKind } from './model.js';

@@ -5,9 +5,10 @@ import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema/index.js';
 import { withOutbox } from '../../events/append.js';
 import type { Principal } from '../access/principal.js';
-import type { ServiceInstance } from '../services/model.js';
+import { lockInstanceToChange } from '../instances/lock.js';
+import type { ServiceInstance } from '../instances/model.js';
 import { effectiveStatus } from './model.js';
-import { lockInstanceToChange, recordHealthChange } from './transitions.js';
+import { recordHealthChange } from './transitions.js';
 
 export interface MaintenanceInput {
   enabled: boolean;

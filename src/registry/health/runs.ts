@@ -6,8 +6,8 @@ import { withOutbox } from '../../events/append.js';
 import type { Evaluation, HealthCheck, ProbeResult } from './model.js';
 import { recordHealthChanges, type PendingHealthChange } from './transitions.js';
 
-/** What a worker needs of a leased check: how to probe it, and its state for evaluation. */
-export type LeasedCheck = Pick<
+/** What a worker needs of a claimed check: how to probe it, and its state for evaluation. */
+export type ClaimedCheck = Pick<
   HealthCheck,
   'id' | 'serviceId' | 'name' | 'target' | 'timeoutMs' | 'ttlMs' | 'status' | 'consecutiveSuccesses' | 'consecutiveFailures' | 'successBeforePassing' | 'failuresBeforeCritical'
 > & {
@@ -15,15 +15,15 @@ export type LeasedCheck = Pick<
   dueAtMs: number;
 };
 
-export interface LeaseOptions {
+export interface ClaimOptions {
   limit: number;
   /** Workers without script checks enabled leave them to workers that have. */
   includeScripts: boolean;
-  /** Extra lease time past the probe timeout, for writing the result back. */
+  /** Extra claim time past the probe timeout, for writing the result back. */
   graceMs: number;
 }
 
-interface LeasedRow {
+interface ClaimedRow {
   id: string;
   service_id: string;
   name: string;
@@ -39,17 +39,17 @@ interface LeasedRow {
 }
 
 /**
- * Leases due checks in one statement: pick the oldest due checks whose lease is
+ * Claims due checks in one statement: pick the oldest due checks whose claim is
  * free or expired (SKIP LOCKED: concurrent workers take different rows rather than
- * queueing), take the lease, and move each to its next slot, one interval on. A
- * check further behind than one interval skips ahead instead of firing in a burst.
- * A crashed worker's leases simply expire and the checks are due again.
+ * queueing), claim them (locked_by, locked_until), and move each to its next slot,
+ * one interval on. A check further behind than one interval skips ahead instead of
+ * firing in a burst. A crashed worker's claims simply expire and the checks are due again.
  *
  * Hand-written and hand-mapped: at thousands of checks a second this is the hot
  * path, and it returns only what a probe and its evaluation need.
  */
-export async function leaseDueChecks(db: Db, workerId: string, options: LeaseOptions): Promise<LeasedCheck[]> {
-  const rows = await db.execute<LeasedRow & Record<string, unknown>>(sql`
+export async function claimDueChecks(db: Db, workerId: string, options: ClaimOptions): Promise<ClaimedCheck[]> {
+  const rows = await db.execute<ClaimedRow & Record<string, unknown>>(sql`
     with due as (
       select id, next_run_at as due_at
       from health_checks
@@ -109,9 +109,9 @@ export interface RoutineRun {
 }
 
 /**
- * Writes a batch of routine runs in one statement and releases their leases: no
+ * Writes a batch of routine runs in one statement and releases their claims: no
  * event, no history, no aggregate (nothing a watcher would act on changed). Rows
- * whose lease this worker no longer holds are left alone.
+ * whose claim this worker no longer holds are left alone.
  */
 export async function recordRoutineRuns(db: Db, workerId: string, runs: readonly RoutineRun[]): Promise<void> {
   if (runs.length === 0) return;
@@ -141,7 +141,7 @@ export async function recordRoutineRuns(db: Db, workerId: string, runs: readonly
 
 /** A run that changed the check's status. */
 export interface TransitionRun {
-  check: LeasedCheck;
+  check: ClaimedCheck;
   evaluation: Evaluation;
   result: ProbeResult;
   checkedAt: Date;
@@ -150,9 +150,9 @@ export interface TransitionRun {
 /**
  * Writes a batch of runs that changed their check's status, in one transaction of
  * a fixed number of statements: lock the instances (in id order, so two workers
- * never deadlock), write the checks this worker still holds the lease on, then
+ * never deadlock), write the checks this worker still holds the claim on, then
  * refresh the instances' aggregates, history and events together. Returns how
- * many were written (a lost lease means another worker or a TTL update got there
+ * many were written (a lost claim means another worker or a TTL update got there
  * first, and this result is stale).
  */
 export async function recordTransitions(db: Db, workerId: string, runs: readonly TransitionRun[]): Promise<number> {
@@ -200,7 +200,7 @@ export async function recordTransitions(db: Db, workerId: string, runs: readonly
   });
 }
 
-/** On shutdown: hand back every lease this worker still holds, so others need not wait for expiry. */
-export async function releaseLeases(db: Db, workerId: string): Promise<void> {
+/** On shutdown: hand back every claim this worker still holds, so others need not wait for expiry. */
+export async function releaseClaims(db: Db, workerId: string): Promise<void> {
   await db.update(healthChecks).set({ lockedBy: null, lockedUntil: null }).where(eq(healthChecks.lockedBy, workerId));
 }

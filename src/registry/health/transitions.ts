@@ -3,8 +3,7 @@ import { badInput, notFound } from '@switchboard/contracts';
 import type { Executor, Tx } from '../../db/client.js';
 import { healthTransitions, services } from '../../db/schema/index.js';
 import type { NewEvent } from '../../events/types.js';
-import { assertMayChangeInstance, type Principal } from '../access/principal.js';
-import type { ServiceInstance } from '../services/model.js';
+import type { ServiceInstance } from '../instances/model.js';
 import { healthChangedEvent } from './events.js';
 import { effectiveStatus, type CheckStatus, type HealthTransition } from './model.js';
 
@@ -112,24 +111,6 @@ export async function pruneHealthHistory(db: Executor, limit: number): Promise<n
     where t.id = old.id
     returning t.id`);
   return removed.length;
-}
-
-/** The instance row, locked for the rest of the transaction; undefined when it does not exist. */
-export async function lockInstance(tx: Tx, serviceId: string): Promise<ServiceInstance | undefined> {
-  const [instance] = await tx.select().from(services).where(eq(services.id, serviceId)).for('update');
-  return instance;
-}
-
-/**
- * The instance row, locked, for a write on behalf of `principal`: NOT_FOUND when it
- * does not exist, FORBIDDEN when the principal may not change it (checked under the
- * lock, so the owner checked is the owner at commit; see assertMayChangeInstance).
- */
-export async function lockInstanceToChange(tx: Tx, serviceId: string, principal: Principal | undefined): Promise<ServiceInstance> {
-  const instance = await lockInstance(tx, serviceId);
-  if (!instance) throw notFound('Service instance', serviceId);
-  assertMayChangeInstance(principal, instance.name);
-  return instance;
 }
 
 export const HISTORY_PAGE_DEFAULT = 20;

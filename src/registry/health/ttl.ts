@@ -6,9 +6,10 @@ import { healthChecks } from '../../db/schema/index.js';
 import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
-import type { ServiceInstance } from '../services/model.js';
+import { lockInstance } from '../instances/lock.js';
+import type { ServiceInstance } from '../instances/model.js';
 import { capOutput, type CheckStatus, type HealthCheck } from './model.js';
-import { lockInstance, recordHealthChange } from './transitions.js';
+import { recordHealthChange } from './transitions.js';
 
 export interface TtlUpdate {
   status: CheckStatus | 'UNKNOWN';
@@ -19,7 +20,7 @@ export interface TtlUpdate {
  * Sets a TTL check's status (how a service reports its own health), valid for the
  * check's TTL; once that lapses without another update the worker marks it
  * critical. Updates take effect at once (no hysteresis), as in Consul, and cancel
- * a lapse that a worker may be recording at this very moment (its lease is voided).
+ * a lapse that a worker may be recording at this very moment (its claim is voided).
  */
 export async function updateTtlCheck(db: Db, checkId: string, update: TtlUpdate, principal?: Principal): Promise<HealthCheck> {
   if (update.status === 'UNKNOWN') throw badInput('A TTL check can be set PASSING, WARNING or CRITICAL.', { field: 'status' });
@@ -84,7 +85,7 @@ function ttlRefresh(status: CheckStatus, output: string, previous: CheckStatus) 
     consecutiveSuccesses: status === 'PASSING' ? sql`${healthChecks.consecutiveSuccesses} + 1` : 0,
     consecutiveFailures: status === 'PASSING' ? 0 : sql`${healthChecks.consecutiveFailures} + 1`,
     ...(changed ? { statusChangedAt: sql`now()`, criticalSince: status === 'CRITICAL' ? sql`now()` : null } : {}),
-    // Void any lease: a worker about to record a lapse must not overwrite this update.
+    // Void any claim: a worker about to record a lapse must not overwrite this update.
     lockedBy: null,
     lockedUntil: null,
   };

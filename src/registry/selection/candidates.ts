@@ -1,7 +1,7 @@
 import type { BreakerConfig, CircuitState } from '../breakers/machine.js';
 import type { Catalog, CatalogBreaker } from '../catalog/catalog.js';
 import { versionSatisfies } from '../services/discover.js';
-import type { ServiceInstance } from '../services/model.js';
+import type { ServiceInstance } from '../instances/model.js';
 
 /** Why an instance was not chosen from. */
 export type ExclusionReason =

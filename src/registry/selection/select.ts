@@ -4,7 +4,7 @@ import { grantProbe, type BreakerConfig, type CircuitState } from '../breakers/m
 import { getBreakers, tryGrantProbe } from '../breakers/store.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { parseRange } from '../services/discover.js';
-import type { ServiceInstance } from '../services/model.js';
+import type { ServiceInstance } from '../instances/model.js';
 import { candidatesOf, type Candidate, type ExclusionReason } from './candidates.js';
 import type { SelectionState } from './state.js';
 import { pick, shares, type Strategy } from './strategies.js';

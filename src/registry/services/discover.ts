@@ -3,7 +3,7 @@ import semver from 'semver';
 import { badInput } from '@switchboard/contracts';
 import type { Executor } from '../../db/client.js';
 import { services } from '../../db/schema/index.js';
-import type { ServiceInstance } from './model.js';
+import type { ServiceInstance } from '../instances/model.js';
 
 export interface DiscoverQuery {
   name: string;

@@ -1,7 +1,8 @@
 import { EVENT_SOURCE, ServiceEventType, type RemovalReason } from '@switchboard/contracts';
 import type { NewBuiltInEvent } from '../../events/types.js';
 import { hostPort } from '../../net.js';
-import { toSnapshot, type ServiceInstance } from './model.js';
+import type { ServiceInstance } from '../instances/model.js';
+import { toSnapshot } from './model.js';
 
 /**
  * Events carry the instance as it was at that moment, so a subscriber replaying

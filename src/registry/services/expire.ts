@@ -4,7 +4,7 @@ import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
 import { unregisteredEvent } from './events.js';
-import type { ServiceInstance } from './model.js';
+import type { ServiceInstance } from '../instances/model.js';
 
 export const SWEEP_BATCH = 500;
 

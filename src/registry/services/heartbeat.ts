@@ -6,7 +6,7 @@ import { services } from '../../db/schema/index.js';
 import { withOutbox } from '../../events/append.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import { passTtlChecks } from '../health/ttl.js';
-import type { ServiceInstance } from './model.js';
+import type { ServiceInstance } from '../instances/model.js';
 
 /**
  * Renews an instance's lease and passes its TTL checks. Heartbeats are not events:

@@ -1,79 +1,127 @@
 import { eq, sql } from 'drizzle-orm';
-import { isDeepStrictEqual } from 'node:util';
-import type { ServiceDefinitionInput } from '@switchboard/contracts';
-import type { Db } from '../../db/client.js';
+import { SwitchboardError, type EventActor, type ServiceDefinitionInput } from '@switchboard/contracts';
+import type { Db, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema/index.js';
+import { currentActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
-import { removeChecksNotIn, upsertChecks } from '../health/checks.js';
-import { parseCheckDefinition, type CheckPolicy } from '../health/definition.js';
-import { parseServiceDefinition, type ServiceDefinition } from './definition.js';
 import type { NewEvent } from '../../events/types.js';
-import { assertMayChangeInstance, type Principal } from '../access/principal.js';
+import { assertMayChangeInstance, instanceChangeRefusal, type Principal } from '../access/principal.js';
+import { removeChecksNotIn, upsertChecks } from '../health/checks.js';
+import { parseCheckDefinition, type CheckDefinition, type CheckPolicy } from '../health/definition.js';
+import type { ServiceInstance } from '../instances/model.js';
+import { lockOrInsert, sameDefinition, type LockedRow } from '../upsert.js';
+import { parseServiceDefinition, type ServiceDefinition } from './definition.js';
 import { registeredEvent } from './events.js';
-import type { ServiceInstance } from './model.js';
 
-/** The lease end for a TTL, computed by the database so every node agrees on "now". */
-export const leaseEnd = (ttlMs: number | null) =>
-  ttlMs === null ? null : sql`now() + ${ttlMs}::int * interval '1 millisecond'`;
+/** The TTL lease's end, computed by the database so every node agrees on "now". */
+const leaseEnd = (ttlMs: number | null) => (ttlMs === null ? null : sql`now() + ${ttlMs}::int * interval '1 millisecond'`);
+
+/** A registration, validated, with whom it is written for. */
+export interface Registration {
+  definition: ServiceDefinition;
+  /** Checks to add or update with the instance. */
+  checks: readonly CheckDefinition[];
+  /** Remove the instance's checks that `checks` does not name (replaceExistingChecks). */
+  replaceChecks: boolean;
+  /** Who registers: checked against the instance's owner under its row lock. */
+  principal: Principal | undefined;
+  /** Who the events name: captured at the call, since a group-committed batch runs outside every request. */
+  actor: EventActor | undefined;
+}
+
+export interface WrittenRegistration {
+  instance: ServiceInstance;
+  /** Its newest event's id; 0 when it recorded none. */
+  eventId: number;
+}
+
+/** A registration's outcome in its batch: written, or refused alone (the others go on). */
+export type RegistrationAnswer = WrittenRegistration | SwitchboardError;
 
 /**
- * Registers an instance, or updates it when the id exists (upsert). Registration
- * also renews the lease, like a heartbeat.
- *
- * Re-registering an unchanged definition writes no event: agents re-register on
- * every restart and periodically, and watchers should not wake for nothing
- * (Consul skips such no-op writes too). Health checks given with the definition are
- * added or updated by id in the same transaction; others the instance has stay,
- * unless `replaceExistingChecks` asks for them to be removed.
+ * Validates a registration before any write, so a bad definition or check fails alone
+ * and at once, and refuses a name the principal may not write.
  */
-export async function registerService(db: Db, input: ServiceDefinitionInput, policy: CheckPolicy, principal?: Principal): Promise<ServiceInstance> {
+export function parseRegistration(input: ServiceDefinitionInput, policy: CheckPolicy, principal?: Principal): Registration {
   const definition = parseServiceDefinition(input);
   const checks = (input.healthChecks ?? []).map((check) => parseCheckDefinition(definition.id, check, policy));
   assertMayChangeInstance(principal, definition.name);
-  return runTransaction(db, async (tx) => {
-    const outbox: NewEvent[] = [];
-    let instance: ServiceInstance;
-    for (;;) {
-      const [existing] = await tx.select().from(services).where(eq(services.id, definition.id)).for('update');
-      if (!existing) {
-        // Two first registrations of one id can race; the loser's insert does nothing
-        // and the loop comes back to update the winner's row (and check who owns it).
-        const [created] = await tx
-          .insert(services)
-          .values({ ...definition, lastHeartbeatAt: sql`now()`, expiresAt: leaseEnd(definition.ttlMs) })
-          .onConflictDoNothing({ target: services.id })
-          .returning();
-        if (!created) continue;
-        outbox.push(registeredEvent(created, true));
-        instance = created;
-        break;
-      }
-      // Under the row lock: a token may not take over an id registered under another name.
-      assertMayChangeInstance(principal, existing.name);
-      const changed = !sameDefinition(existing, definition);
-      const [updated] = await tx
-        .update(services)
-        .set({
-          ...(changed ? { ...definition, updatedAt: sql`now()` } : {}),
-          lastHeartbeatAt: sql`now()`,
-          expiresAt: leaseEnd(definition.ttlMs),
-        })
-        .where(eq(services.id, definition.id))
-        .returning();
-      if (changed) outbox.push(registeredEvent(updated!, false));
-      instance = updated!;
-      break;
-    }
-    // The registration's event first, then its checks' health events; appended last of all.
-    // `instance` is the row this transaction just wrote: it holds the row lock the check writes need.
-    if (checks.length) instance = (await upsertChecks(tx, instance, checks, outbox)).instance;
-    if (input.replaceExistingChecks) instance = await removeChecksNotIn(tx, instance, checks.map((check) => check.id), outbox);
-    await appendEvents(tx, outbox);
-    return instance;
+  return { definition, checks, replaceChecks: Boolean(input.replaceExistingChecks), principal, actor: currentActor() };
+}
+
+/**
+ * Registers an instance in a transaction of its own: writeRegistrations for one (the
+ * RegistrationWriter groups concurrent ones into shared transactions instead).
+ */
+export async function registerService(db: Db, input: ServiceDefinitionInput, policy: CheckPolicy, principal?: Principal): Promise<ServiceInstance> {
+  const registration = parseRegistration(input, policy, principal);
+  const [answer] = await runTransaction(db, (tx) => writeRegistrations(tx, [registration]));
+  if (answer instanceof SwitchboardError) throw answer;
+  return answer!.instance;
+}
+
+/**
+ * The one write path of registrations, for any number of them (distinct ids), in the
+ * caller's transaction; answers in the batch's order. Each instance is upserted, which
+ * also renews its TTL lease, like a heartbeat; its checks are added or updated by id
+ * (the others stay, unless `replaceChecks` removes them).
+ *
+ * Re-registering an unchanged definition records no event: agents re-register on every
+ * restart and periodically, and watchers should not wake for nothing (Consul skips such
+ * no-op writes too). Rows are locked in id order, so two servers' batches cannot deadlock.
+ * All the events are appended last, in one statement: each registration's own event,
+ * then its checks' health events.
+ */
+export async function writeRegistrations(tx: Tx, batch: readonly Registration[]): Promise<RegistrationAnswer[]> {
+  if (batch.length === 0) return [];
+  const locked = await lockOrInsert(
+    tx,
+    services,
+    batch.map(({ definition }) => ({ ...definition, lastHeartbeatAt: sql`now()`, expiresAt: leaseEnd(definition.ttlMs) })),
+  );
+  const outcomes = new Map<string, { instance: ServiceInstance; events: NewEvent[] } | SwitchboardError>();
+  // In id order, as the instances were locked: their checks are then locked in that order too.
+  for (const registration of [...batch].sort((a, b) => (a.definition.id < b.definition.id ? -1 : 1))) {
+    outcomes.set(registration.definition.id, await writeRegistration(tx, registration, locked.get(registration.definition.id)!));
+  }
+
+  const written = batch.map((registration) => outcomes.get(registration.definition.id)!);
+  const stored = await appendEvents(tx, written.flatMap((outcome) => (outcome instanceof SwitchboardError ? [] : outcome.events)));
+  let appended = 0;
+  return written.map((outcome) => {
+    if (outcome instanceof SwitchboardError) return outcome;
+    appended += outcome.events.length;
+    return { instance: outcome.instance, eventId: outcome.events.length > 0 ? stored[appended - 1]!.id : 0 };
   });
 }
 
-export function sameDefinition(existing: ServiceInstance, next: ServiceDefinition): boolean {
-  return (Object.keys(next) as (keyof ServiceDefinition)[]).every((key) => isDeepStrictEqual(existing[key], next[key]));
+/** One registration, its instance row locked (and just inserted when `created`); its events are returned, not appended. */
+async function writeRegistration(
+  tx: Tx,
+  registration: Registration,
+  { row, created }: LockedRow<ServiceInstance>,
+): Promise<{ instance: ServiceInstance; events: NewEvent[] } | SwitchboardError> {
+  const { definition, checks } = registration;
+  const events: NewEvent[] = [];
+  let instance = row;
+  if (created) {
+    events.push(registeredEvent(instance, true));
+  } else {
+    // Under the row lock: a token may not take over an id registered under another name.
+    const refused = instanceChangeRefusal(registration.principal, row.name);
+    if (refused) return refused;
+    const changed = !sameDefinition(row, definition);
+    const [updated] = await tx
+      .update(services)
+      .set({ ...(changed ? { ...definition, updatedAt: sql`now()` } : {}), lastHeartbeatAt: sql`now()`, expiresAt: leaseEnd(definition.ttlMs) })
+      .where(eq(services.id, definition.id))
+      .returning();
+    instance = updated!;
+    if (changed) events.push(registeredEvent(instance, false));
+  }
+  // `instance` is the row this transaction just wrote: it holds the row lock the check writes need.
+  if (checks.length > 0) instance = (await upsertChecks(tx, instance, checks, events)).instance;
+  if (registration.replaceChecks) instance = await removeChecksNotIn(tx, instance, checks.map((check) => check.id), events);
+  return { instance, events: events.map((event) => ({ ...event, actor: registration.actor ?? null })) };
 }

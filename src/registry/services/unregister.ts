@@ -6,7 +6,7 @@ import { services } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
 import { assertMayChangeInstance, type Principal } from '../access/principal.js';
 import { unregisteredEvent } from './events.js';
-import type { ServiceInstance } from './model.js';
+import type { ServiceInstance } from '../instances/model.js';
 
 /** Removes an instance. Unknown ids are NOT_FOUND, so a typo is not mistaken for success. */
 export async function unregisterService(db: Db, id: string, principal?: Principal): Promise<ServiceInstance> {

@@ -5,9 +5,9 @@ import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
 import type { Principal } from '../access/principal.js';
-import { lockInstanceToChange } from '../health/transitions.js';
 import { registeredEvent } from './events.js';
-import type { ServiceInstance } from './model.js';
+import { lockInstanceToChange } from '../instances/lock.js';
+import type { ServiceInstance } from '../instances/model.js';
 
 /**
  * Changes an instance's weight (0 drains it). Every server reads weights from the

@@ -3,8 +3,8 @@ import type { Db, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
-import { unregisteredEvent } from '../services/events.js';
-import type { ServiceInstance } from '../services/model.js';
+import { unregisteredEvent } from './events.js';
+import type { ServiceInstance } from '../instances/model.js';
 
 export const REAP_BATCH = 100;
 
