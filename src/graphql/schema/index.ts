@@ -1,10 +1,21 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from '../builder.js';
 import './service.js';
-import './health.js';
+import './endpoint.js';
+import './health-status.js';
+import './registration.js';
+import './service-change.js';
+import './health-check.js';
+import './maintenance.js';
+import './health-history.js';
+import './health-change.js';
 import './selection.js';
+import './circuit-breaker.js';
 import './component.js';
+import './component-dependencies.js';
 import './config.js';
+import './config-history.js';
+import './config-change.js';
 import './event.js';
 import './token.js';
 

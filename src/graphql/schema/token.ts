@@ -1,5 +1,4 @@
-import type { TokenRow } from '../../db/schema.js';
-import { createToken, listTokens, revokeToken } from '../../registry/tokens/index.js';
+import { createToken, listTokens, revokeToken, type Token } from '../../registry/tokens/index.js';
 import { builder } from '../builder.js';
 
 const TokenScopeEnum = builder.enumType('TokenScope', {
@@ -10,7 +9,7 @@ const TokenScopeEnum = builder.enumType('TokenScope', {
   } as const,
 });
 
-const TokenRef = builder.objectRef<TokenRow>('Token').implement({
+const TokenRef = builder.objectRef<Token>('Token').implement({
   description: 'An API token, without its secret (which is shown once, by createToken).',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -24,7 +23,7 @@ const TokenRef = builder.objectRef<TokenRow>('Token').implement({
   }),
 });
 
-const CreatedTokenRef = builder.objectRef<{ token: TokenRow; secret: string }>('CreatedToken').implement({
+const CreatedTokenRef = builder.objectRef<{ token: Token; secret: string }>('CreatedToken').implement({
   fields: (t) => ({
     id: t.id({ resolve: ({ token }) => token.id }),
     token: t.exposeString('secret', { description: 'The secret, to send as "Authorization: Bearer <token>". Shown only now; only its hash is kept.' }),
