@@ -6,6 +6,7 @@ import { SwitchboardError } from '@switchboard/contracts';
 import { hasScope } from '../registry/access/index.js';
 import type { GraphQLContext } from './context.js';
 import { DurationScalar } from './scalars.js';
+import { WRITES_PLUGIN } from './writes-plugin.js';
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -18,8 +19,9 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string | number };
   };
 }>({
-  // Scope checks run before resolvers (and before loaders), so they come first.
-  plugins: [ScopeAuthPlugin, DataloaderPlugin],
+  // Scope checks run before resolvers (and before loaders), so they come first; a
+  // mutation's write (its actor, its read-your-writes wait) wraps only its own resolver.
+  plugins: [ScopeAuthPlugin, DataloaderPlugin, WRITES_PLUGIN],
   // Fields are non-null unless they say otherwise: clients should not null-check what cannot be null.
   defaultFieldNullability: false,
   scopeAuth: {

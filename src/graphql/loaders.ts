@@ -1,8 +1,8 @@
 import DataLoader from 'dataloader';
-import type { Db } from '../db/client.js';
 import { getBreakers, type BreakerState } from '../registry/breakers/index.js';
 import { getComponentsByReferences, getComponentsDependingOn, referencesOf, type Component } from '../registry/components/index.js';
 import { getHealthChecksByServiceIds, type HealthCheck } from '../registry/health/index.js';
+import type { Db } from '../registry/index.js';
 import { getLeases, type Lease } from '../registry/services/index.js';
 
 /**

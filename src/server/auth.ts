@@ -4,9 +4,19 @@ import type { Db } from '../db/client.js';
 import type { EventFeed } from '../events/feed.js';
 import { ADMIN_PRINCIPAL, OPEN_PRINCIPAL, principalFromToken, type Principal } from '../registry/access/index.js';
 import { findActiveToken, hashSecret } from '../registry/tokens/index.js';
+import { callAt } from './timers.js';
 
 const CACHE_TTL_MS = 1_000;
 const CACHE_MAX = 10_000;
+
+/** Why a token stopped working while something it opened was still open. */
+export type TokenEnd = 'revoked' | 'expired';
+
+/** What is open on this server under one token, and the one timer for its expiry. */
+interface TokenWatch {
+  listeners: Set<(why: TokenEnd) => void>;
+  cancelExpiry: (() => void) | undefined;
+}
 
 /**
  * Turns the credential a request presents into a principal.
@@ -15,12 +25,13 @@ const CACHE_MAX = 10_000;
  * a request presents that token or an API token; anything else is refused. Token
  * lookups are cached for a second (a request should not cost a query to check its
  * token); a revocation, which every server hears about through the event feed,
- * evicts the token at once and ends its open subscriptions.
+ * evicts the token at once and ends its open connections and subscriptions; so
+ * does its expiry.
  */
 export class Authenticator {
   private readonly adminDigest: Buffer | undefined;
   private readonly cache = new Map<string, { principal: Principal | undefined; at: number }>();
-  private readonly revocationListeners = new Map<string, Set<() => void>>();
+  private readonly watches = new Map<string, TokenWatch>();
 
   constructor(
     private readonly db: Db,
@@ -57,20 +68,40 @@ export class Authenticator {
     return principal;
   }
 
-  /** Calls `listener` if the principal's token is revoked; returns the unsubscribe. */
-  onRevoked(principalId: string, listener: () => void): () => void {
-    let listeners = this.revocationListeners.get(principalId);
-    if (!listeners) this.revocationListeners.set(principalId, (listeners = new Set()));
+  /**
+   * Calls `listener` when the principal's token ends: revoked (on any server) or
+   * expired. Everything one token holds open on this server (connections,
+   * subscriptions) shares one expiry timer. Returns the unsubscribe.
+   */
+  onEnd(principal: Principal, listener: (why: TokenEnd) => void): () => void {
+    let watch = this.watches.get(principal.id);
+    if (!watch) {
+      const expiresAt = principal.expiresAt;
+      watch = { listeners: new Set(), cancelExpiry: expiresAt ? callAt(expiresAt, () => this.ended(principal.id, 'expired')) : undefined };
+      this.watches.set(principal.id, watch);
+    }
+    const { listeners } = watch;
     listeners.add(listener);
     return () => {
       listeners.delete(listener);
-      if (listeners.size === 0) this.revocationListeners.delete(principalId);
+      if (listeners.size === 0 && this.watches.get(principal.id) === watch) {
+        watch.cancelExpiry?.();
+        this.watches.delete(principal.id);
+      }
     };
   }
 
   private revoked(tokenId: string): void {
     for (const [key, entry] of this.cache) if (entry.principal?.id === tokenId) this.cache.delete(key);
-    for (const listener of this.revocationListeners.get(tokenId) ?? []) listener();
+    this.ended(tokenId, 'revoked');
+  }
+
+  private ended(tokenId: string, why: TokenEnd): void {
+    const watch = this.watches.get(tokenId);
+    if (!watch) return;
+    // An expiry is final: whatever the token opens afterwards arms a new timer, which fires at once.
+    if (why === 'expired') this.watches.delete(tokenId);
+    for (const listener of [...watch.listeners]) listener(why);
   }
 }
 

@@ -22,7 +22,6 @@ import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
 import { useRejectUnstorableText } from './text.js';
 import { disconnectFields, isClientDisconnect } from './disconnects.js';
-import { callAt } from './timers.js';
 import { serveGraphQLOverWebSocket } from './websocket.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -211,13 +210,8 @@ export function attachWebSocket(
 
 /** A connection authenticated by a token lives no longer than the token. */
 function closeWhenRevokedOrExpired(socket: WebSocket, principal: Principal, authenticator: Authenticator): void {
-  const close = (why: string) => socket.close(WsCloseCode.Unauthenticated, `UNAUTHENTICATED: token ${why}`);
-  const unsubscribe = authenticator.onRevoked(principal.id, () => close('revoked'));
-  const cancelExpiry = principal.expiresAt ? callAt(principal.expiresAt, () => close('expired')) : undefined;
-  socket.once('close', () => {
-    unsubscribe();
-    cancelExpiry?.();
-  });
+  const unsubscribe = authenticator.onEnd(principal, (why) => socket.close(WsCloseCode.Unauthenticated, `UNAUTHENTICATED: token ${why}`));
+  socket.once('close', unsubscribe);
 }
 
 /** `connectionParams.authorization`, whatever its case. */

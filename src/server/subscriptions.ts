@@ -3,8 +3,7 @@ import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { Principal } from '../registry/access/index.js';
-import type { Authenticator } from './auth.js';
-import { callAt } from './timers.js';
+import type { Authenticator, TokenEnd } from './auth.js';
 
 /**
  * Every subscription (WebSocket or SSE) is tied to the token that opened it: when
@@ -45,10 +44,8 @@ function guard(
 ): AsyncIterableIterator<ExecutionResult> {
   return new Repeater<ExecutionResult>(async (push, stop) => {
     const iterator = source[Symbol.asyncIterator]();
-    let ended: ((why: string) => void) | undefined;
-    const endedBy = new Promise<string>((resolve) => (ended = resolve));
-    const unsubscribe = authenticator.onRevoked(principal.id, () => ended!('revoked'));
-    const cancelExpiry = principal.expiresAt ? callAt(principal.expiresAt, () => ended!('expired')) : undefined;
+    let unsubscribe!: () => void;
+    const endedBy = new Promise<TokenEnd>((resolve) => (unsubscribe = authenticator.onEnd(principal, resolve)));
     try {
       for (;;) {
         const step = await Promise.race([iterator.next(), endedBy, stop.then(() => 'stopped' as const)]);
@@ -63,7 +60,6 @@ function guard(
       }
     } finally {
       unsubscribe();
-      cancelExpiry?.();
       release();
       await iterator.return?.();
       stop();

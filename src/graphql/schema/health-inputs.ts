@@ -1,7 +1,7 @@
 import type { HealthCheckInput as DomainCheckInput } from '@switchboard/contracts';
 import { builder } from '../builder.js';
 
-/** Shared by the service and health schema files (kept apart so neither imports the other in a cycle). */
+/** Shared by the registration and health schema files. */
 export const HealthStatusTypeEnum = builder.enumType('HealthStatusType', {
   values: ['PASSING', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const,
 });

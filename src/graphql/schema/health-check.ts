@@ -1,15 +1,9 @@
 import {
-  HEALTH_HISTORY_PAGE_DEFAULT,
   deregisterHealthCheck,
   getHealthChecksByIds,
-  healthHistory,
   registerHealthCheck,
-  setMaintenance,
   updateTtlCheck,
-  watchHealthChanges,
-  type HealthChange,
   type HealthCheck,
-  type HealthTransition,
 } from '../../registry/health/index.js';
 import { authorizeChecks } from '../authorize.js';
 import { builder } from '../builder.js';
@@ -65,53 +59,12 @@ HealthCheckRef.implement({
   }),
 });
 
-const MaintenanceRef = builder.objectRef<{ reason: string | null; since: Date }>('Maintenance').implement({
-  fields: (t) => ({
-    reason: t.exposeString('reason', { nullable: true }),
-    since: t.expose('since', { type: 'DateTime' }),
-  }),
-});
-
-builder.objectFields(ServiceInstanceRef, (t) => ({
-  checks: t.field({
+builder.objectField(ServiceInstanceRef, 'checks', (t) =>
+  t.field({
     type: [HealthCheckRef],
     resolve: (instance, _args, context) => context.loaders.checksByService.load(instance.id),
   }),
-  maintenance: t.field({
-    type: MaintenanceRef,
-    nullable: true,
-    description: 'Set while the instance is in maintenance (out of passing discovery).',
-    resolve: (instance) => (instance.maintenanceSince ? { reason: instance.maintenanceReason, since: instance.maintenanceSince } : null),
-  }),
-}));
-
-const HealthTransitionRef = builder.objectRef<HealthTransition>('HealthTransition').implement({
-  fields: (t) => ({
-    at: t.expose('at', { type: 'DateTime' }),
-    checkId: t.exposeID('checkId', { nullable: true, description: 'Null for a maintenance switch.' }),
-    checkName: t.exposeString('checkName', { nullable: true }),
-    from: t.expose('fromStatus', { type: HealthStatusTypeEnum, nullable: true, description: 'Null when the check was added.' }),
-    to: t.expose('toStatus', { type: HealthStatusTypeEnum, nullable: true, description: 'Null when the check was removed.' }),
-    output: t.exposeString('output'),
-    instanceStatus: t.expose('instanceStatus', { type: HealthStatusTypeEnum, description: 'The instance as discovery saw it afterwards.' }),
-  }),
-});
-
-const HealthChangeRef = builder.objectRef<HealthChange>('HealthChange').implement({
-  fields: (t) => ({
-    eventId: t.exposeID('eventId', { description: 'Pass as `after` to resume from here.' }),
-    serviceId: t.exposeID('id'),
-    name: t.exposeString('name'),
-    checkId: t.exposeID('checkId', { nullable: true }),
-    checkName: t.exposeString('checkName', { nullable: true }),
-    previousStatus: t.expose('from', { type: HealthStatusTypeEnum, nullable: true }),
-    status: t.expose('to', { type: HealthStatusTypeEnum, nullable: true }),
-    output: t.exposeString('output'),
-    previousInstanceStatus: t.expose('instanceFrom', { type: HealthStatusTypeEnum }),
-    instanceStatus: t.expose('instanceTo', { type: HealthStatusTypeEnum }),
-    timestamp: t.expose('timestamp', { type: 'DateTime' }),
-  }),
-});
+);
 
 builder.queryFields((t) => ({
   healthCheck: t.field({
@@ -119,12 +72,6 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (_root, args) => args.id,
-  }),
-  healthHistory: t.field({
-    type: [HealthTransitionRef],
-    description: 'Recent health transitions of an instance, newest first (the last 100 are kept).',
-    args: { id: t.arg.id({ required: true }), last: t.arg.int({ description: '1 to 1000.', defaultValue: HEALTH_HISTORY_PAGE_DEFAULT }) },
-    resolve: (_root, args, context) => healthHistory(context.db, args.id, args.last ?? undefined),
   }),
 }));
 
@@ -154,23 +101,5 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, context) => {
       return updateTtlCheck(context.db, args.checkId, { status: args.status, output: args.output }, context.principal);
     },
-  }),
-  setMaintenance: t.field({
-    type: ServiceInstanceRef,
-    description: 'Takes an instance out of passing discovery (or puts it back) without deregistering it.',
-    args: { id: t.arg.id({ required: true }), enabled: t.arg.boolean({ required: true }), reason: t.arg.string() },
-    resolve: async (_root, args, context) => {
-      return setMaintenance(context.db, args.id, args, context.principal);
-    },
-  }),
-}));
-
-builder.subscriptionFields((t) => ({
-  healthChanged: t.field({
-    type: HealthChangeRef,
-    description: 'Health transitions (not every check run) of one service\'s instances, or all. With `after`, replays first.',
-    args: { name: t.arg.string(), after: t.arg.id() },
-    subscribe: (_root, args, context) => watchHealthChanges(context.db, context.feed, args),
-    resolve: (change) => change,
   }),
 }));

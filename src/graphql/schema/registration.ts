@@ -1,0 +1,61 @@
+import { heartbeat, unregisterService } from '../../registry/services/index.js';
+import { authorizeChecks, authorizeServiceName } from '../authorize.js';
+import { builder } from '../builder.js';
+import { EndpointInput } from './endpoint.js';
+import { HealthCheckInput, toCheckInput } from './health-inputs.js';
+import { ServiceInstanceRef } from './service.js';
+
+const ServiceDefinitionInput = builder.inputType('ServiceDefinitionInput', {
+  fields: (t) => ({
+    id: t.id({ description: 'Stable instance id; registering it again updates the instance. Defaults to the name.' }),
+    name: t.string({ required: true }),
+    version: t.string({ description: 'Semantic version, e.g. "1.4.2". Optional: an instance without one matches no version range.' }),
+    address: t.string({
+      description:
+        "Host name or IP address. Defaults to the caller's address as this server's socket sees it (behind a proxy: the proxy's; X-Forwarded-For is not trusted).",
+    }),
+    port: t.int({ description: 'Optional: an instance without a port is still discovered and selected; its caller decides the port.' }),
+    tags: t.stringList(),
+    metadata: t.field({ type: 'JSON', description: 'String-to-string map, at most 64 pairs.' }),
+    endpoints: t.field({ type: [EndpointInput] }),
+    protocols: t.stringList(),
+    weight: t.int({ description: 'Defaults to 1.' }),
+    priority: t.int({ description: 'Defaults to 0; lower is preferred.' }),
+    ttl: t.field({ type: 'Duration', description: 'Lease: without a heartbeat within it, the instance expires and is removed.' }),
+    healthCheck: t.field({ type: HealthCheckInput, description: 'A health check to add (or update) with the instance.' }),
+    healthChecks: t.field({ type: [HealthCheckInput], description: 'Several health checks to add (or update) with the instance.' }),
+    replaceExistingChecks: t.boolean({
+      description:
+        "Remove the instance's checks that this registration does not define (as Consul's replace-existing-checks). Default false: checks registered before stay beside the new ones.",
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  registerService: t.field({
+    type: ServiceInstanceRef,
+    args: { input: t.arg({ type: ServiceDefinitionInput, required: true }) },
+    resolve: async (_root, { input }, context) => {
+      const healthChecks = [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput);
+      authorizeServiceName(context, input.name);
+      authorizeChecks(context, healthChecks);
+      return context.registrations.register({ ...input, ttlMs: input.ttl, healthChecks, callerAddress: context.callerAddress }, context.principal);
+    },
+  }),
+  unregisterService: t.boolean({
+    description: 'Removes an instance; NOT_FOUND when the id is unknown.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      await unregisterService(context.db, args.id, context.principal);
+      return true;
+    },
+  }),
+  heartbeat: t.field({
+    type: ServiceInstanceRef,
+    description: 'Renews the instance\'s TTL lease.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      return heartbeat(context.db, args.id, context.principal);
+    },
+  }),
+}));
