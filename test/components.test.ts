@@ -3,7 +3,6 @@ import {
   ComponentDocument,
   ComponentGraphDocument,
   ComponentsDocument,
-  ComponentsGraphDocument,
   DependencyOrderDocument,
   EventsDocument,
   RegisterComponentDocument,

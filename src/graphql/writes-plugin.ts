@@ -8,6 +8,8 @@ import type { GraphQLContext } from './context.js';
 export const WRITES_PLUGIN = 'writes';
 
 declare global {
+  // Pothos plugins declare their types by merging into this global namespace.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
   export namespace PothosSchemaTypes {
     export interface Plugins<Types extends SchemaTypes> {
       writes: PothosWritesPlugin<Types>;

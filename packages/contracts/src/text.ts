@@ -25,6 +25,7 @@ const FORBIDDEN: Record<Exclude<ControlCharacters, 'any'>, RegExp> = {
   none: /[\u0001-\u001f\u007f]/,
   // eslint-disable-next-line no-control-regex
   'line-breaks': /[\u0001-\u0008\u000b\u000c\u000e-\u001f\u007f]/,
+  // eslint-disable-next-line no-control-regex -- NUL and the joiners are excluded from the class on purpose
   printable: /(?![\u0000\u200c\u200d])[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u,
 };
 

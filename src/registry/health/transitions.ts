@@ -1,5 +1,5 @@
 import { desc, eq, inArray, sql } from 'drizzle-orm';
-import { badInput, notFound } from '@switchboard/contracts';
+import { badInput } from '@switchboard/contracts';
 import type { Executor, Tx } from '../../db/client.js';
 import { healthTransitions, services } from '../../db/schema/index.js';
 import type { NewEvent } from '../../events/types.js';
