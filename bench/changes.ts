@@ -18,7 +18,11 @@ const WATCH = 'subscription ($key: String!) { configChanged(key: $key) { key new
  * configChanged subscriber has it; one change at a time. The same for etcd: a put,
  * until a watcher on the key has the event.
  */
-export async function runChangeLatency(options: { databaseUrl: string; etcd: Etcd | undefined; changes: number }): Promise<{ ours: LatencyResult; etcd: LatencyResult | undefined }> {
+export async function runChangeLatency(options: {
+  databaseUrl: string;
+  etcd: Etcd | undefined;
+  changes: number;
+}): Promise<{ ours: LatencyResult; etcd: LatencyResult | undefined }> {
   const env = { DATABASE_URL: options.databaseUrl, SWITCHBOARD_HEALTH_WORKER: 'false' };
   const [writer, watcher] = await Promise.all([startServer(env), startServer(env)]);
   try {
@@ -73,5 +77,8 @@ async function measureChanges(count: number, change: (index: number) => Promise<
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no change notification within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no change notification within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

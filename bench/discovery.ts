@@ -9,7 +9,8 @@ export const SERVICES = 100;
 export const INSTANCES = 50;
 const TARGET = 'svc-42';
 
-export const DISCOVERY_QUERY = 'query ($name: String!) { discoverServices(name: $name) { id name version address port tags metadata weight priority health { status } } }';
+export const DISCOVERY_QUERY =
+  'query ($name: String!) { discoverServices(name: $name) { id name version address port tags metadata weight priority health { status } } }';
 
 export interface DiscoveryResults {
   graphql: LoadResult;
@@ -52,11 +53,19 @@ export async function seedCatalog(databaseUrl: string): Promise<void> {
  * Measures 1 (discovery reads) and 5 (GraphQL overhead): the same query against a
  * switchboard server, a bare http handler over the same catalog, and etcd prefix reads.
  */
-export async function runDiscoveryBench(options: { databaseUrl: string; etcd: Etcd | undefined; connections: number; seconds: number }): Promise<DiscoveryResults> {
+export async function runDiscoveryBench(options: {
+  databaseUrl: string;
+  etcd: Etcd | undefined;
+  connections: number;
+  seconds: number;
+}): Promise<DiscoveryResults> {
   const body = JSON.stringify({ query: DISCOVERY_QUERY, variables: { name: TARGET } });
   const measure = async (url: string) => {
-    const check = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as { data?: { discoverServices: unknown[] } };
-    if (check.data?.discoverServices.length !== INSTANCES) throw new Error(`expected ${INSTANCES} instances from ${url}, got ${JSON.stringify(check).slice(0, 200)}`);
+    const check = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as {
+      data?: { discoverServices: unknown[] };
+    };
+    if (check.data?.discoverServices.length !== INSTANCES)
+      throw new Error(`expected ${INSTANCES} instances from ${url}, got ${JSON.stringify(check).slice(0, 200)}`);
     await loadTest({ url, body, connections: options.connections, seconds: 2 }); // warm-up
     return loadTest({ url, body, connections: options.connections, seconds: options.seconds });
   };

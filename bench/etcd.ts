@@ -26,20 +26,31 @@ export async function startEtcd(): Promise<Etcd | { skipped: string }> {
   const child = spawn(
     binary,
     [
-      '--name', 'bench',
-      '--data-dir', dataDir,
-      '--listen-client-urls', client,
-      '--advertise-client-urls', client,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `bench=${peer}`,
-      '--log-level', 'error',
+      '--name',
+      'bench',
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      client,
+      '--advertise-client-urls',
+      client,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `bench=${peer}`,
+      '--log-level',
+      'error',
     ],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) return { skipped: `etcd exited with ${child.exitCode} at start-up` };
-    const healthy = await fetch(`${client}/health`).then((response) => response.ok, () => false);
+    const healthy = await fetch(`${client}/health`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (healthy) break;
     if (attempt > 100) return { skipped: 'etcd did not become healthy within 10 s' };
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -26,10 +26,14 @@ export async function runFanout(options: { databaseUrl: string; subscribers: num
   await setConfig(server.url, key, 0);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const baseline = residentBytes(server.pid);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load/subscribers.ts', JSON.stringify({ url: server.url.replace(/^http/, 'ws'), count: options.subscribers, key })], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/load/subscribers.ts', JSON.stringify({ url: server.url.replace(/^http/, 'ws'), count: options.subscribers, key })],
+    {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const nextLine = async () => {
     const line = await lines.next();

@@ -7,7 +7,12 @@ import { runLoadProcess, startServer } from './support.js';
  * transaction with its event and NOTIFY), from `concurrency` closed loops in a
  * separate process; vs etcd puts with a lease at the same concurrency.
  */
-export async function runRegistrations(options: { databaseUrl: string; etcd: Etcd | undefined; concurrency: number; seconds: number }): Promise<{ ours: LoopResult; etcd: LoopResult | undefined }> {
+export async function runRegistrations(options: {
+  databaseUrl: string;
+  etcd: Etcd | undefined;
+  concurrency: number;
+  seconds: number;
+}): Promise<{ ours: LoopResult; etcd: LoopResult | undefined }> {
   const server = await startServer({ DATABASE_URL: options.databaseUrl, SWITCHBOARD_HEALTH_WORKER: 'false' });
   let ours: LoopResult;
   try {

@@ -37,7 +37,8 @@ function row(name: string, ours: number, etcd: number | undefined, unit: string,
 }
 
 const database = await benchDatabase();
-const etcdStart = sections.length === 0 || ['discovery', 'registrations', 'changes'].some(wanted) ? await startEtcd() : { skipped: 'not needed by these sections' };
+const etcdStart =
+  sections.length === 0 || ['discovery', 'registrations', 'changes'].some(wanted) ? await startEtcd() : { skipped: 'not needed by these sections' };
 const etcd: Etcd | undefined = 'skipped' in etcdStart ? undefined : etcdStart;
 const etcdNote = 'skipped' in etcdStart ? `etcd rows skipped: ${etcdStart.skipped}` : `etcd ${etcd!.version}, one member, loopback, etcd3 client`;
 console.log(`Machine: ${machine()}; ${database.where}; ${etcdNote}; ${new Date().toISOString()}`);
@@ -96,20 +97,45 @@ try {
 
   if (wanted('health')) {
     const scenarios = [
-      { name: 'capacity', checks: 20_000, intervalMs: 1_000, concurrency: 1_000, seconds: SECONDS, conditions: '20,000 HTTP checks due every 1 s, target in another process' },
+      {
+        name: 'capacity',
+        checks: 20_000,
+        intervalMs: 1_000,
+        concurrency: 1_000,
+        seconds: SECONDS,
+        conditions: '20,000 HTTP checks due every 1 s, target in another process',
+      },
       { name: 'steady', checks: 2_000, intervalMs: 1_000, concurrency: 256, seconds: SECONDS, conditions: '2,000 HTTP checks due every 1 s' },
     ];
     for (const scenario of scenarios) {
       const result = await runHealthScenario(scenario);
-      row(`health checks (${scenario.name})`, result.checksPerSecond, undefined, 'checks/s', `${scenario.conditions}; one worker process at ${result.cpuCores.toFixed(2)} cores`);
+      row(
+        `health checks (${scenario.name})`,
+        result.checksPerSecond,
+        undefined,
+        'checks/s',
+        `${scenario.conditions}; one worker process at ${result.cpuCores.toFixed(2)} cores`,
+      );
       row(`health lag p99 (${scenario.name})`, result.lagP99, undefined, 'ms', 'run start after the check was due');
-      row(`health DB writes (${scenario.name})`, result.writeStatementsPerCheck, undefined, 'statements/check', 'batched counter updates; events only on transitions');
+      row(
+        `health DB writes (${scenario.name})`,
+        result.writeStatementsPerCheck,
+        undefined,
+        'statements/check',
+        'batched counter updates; events only on transitions',
+      );
     }
   }
 
   if (wanted('selection')) {
     for (const selection of await runSelectionBench(SECONDS, CONNECTIONS)) {
-      row(selection.name, selection.result.requestsPerSecond, undefined, 'req/s', `${CONNECTIONS} connections, ${SECONDS} s, 50 instances; p99 ${selection.result.p99Ms} ms`);
+      row(
+        selection.name,
+        selection.result.requestsPerSecond,
+        undefined,
+        'req/s',
+        `${CONNECTIONS} connections, ${SECONDS} s, 50 instances; p99 ${selection.result.p99Ms} ms`,
+      );
     }
   }
 } finally {
@@ -127,4 +153,7 @@ printTable(
   ['name', 'ours', 'etcd', 'ratio', 'unit', 'conditions'],
   rows.map((r) => [r.name, format(r.ours), format(r.etcd), r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`, r.unit, r.conditions]),
 );
-writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify({ machine: machine(), date: new Date().toISOString(), etcd: etcdNote, rows }, null, 2)}\n`);
+writeFileSync(
+  new URL('./results.json', import.meta.url),
+  `${JSON.stringify({ machine: machine(), date: new Date().toISOString(), etcd: etcdNote, rows }, null, 2)}\n`,
+);

@@ -24,7 +24,8 @@ export async function runSelectionBench(seconds: number, connections: number): P
   const server = await startServer({ DATABASE_URL: database.url, SWITCHBOARD_HEALTH_WORKER: 'false', SWITCHBOARD_BREAKER_MIN_CALLS: '1000000' });
   const rows: SelectionRow[] = [];
   try {
-    const select = (strategy: string, extra = '') => JSON.stringify({ query: `{ selectInstance(service: "bench", strategy: ${strategy}${extra}) { id address port } }` });
+    const select = (strategy: string, extra = '') =>
+      JSON.stringify({ query: `{ selectInstance(service: "bench", strategy: ${strategy}${extra}) { id address port } }` });
     const scenarios: [string, string][] = [
       ['selectInstance ROUND_ROBIN', select('ROUND_ROBIN')],
       ['selectInstance WEIGHTED', select('WEIGHTED')],

@@ -70,9 +70,28 @@ export interface LoadResult {
  * Drives an HTTP endpoint with autocannon in its own process (so the load
  * generator's CPU is not the server's) and returns its summary.
  */
-export async function loadTest(options: { url: string; body: string; connections: number; seconds: number; headers?: Record<string, string> }): Promise<LoadResult> {
+export async function loadTest(options: {
+  url: string;
+  body: string;
+  connections: number;
+  seconds: number;
+  headers?: Record<string, string>;
+}): Promise<LoadResult> {
   const cli = new URL('../node_modules/autocannon/autocannon.js', import.meta.url).pathname;
-  const args = [cli, '--json', '-c', String(options.connections), '-d', String(options.seconds), '-m', 'POST', '-H', 'content-type=application/json', '-b', options.body];
+  const args = [
+    cli,
+    '--json',
+    '-c',
+    String(options.connections),
+    '-d',
+    String(options.seconds),
+    '-m',
+    'POST',
+    '-H',
+    'content-type=application/json',
+    '-b',
+    options.body,
+  ];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}=${value}`);
   args.push(options.url);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -95,7 +114,10 @@ export async function startServer(env: Record<string, string>): Promise<{ url: s
   const origin = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ready = await fetch(`${origin}/readyz`).then((response) => response.ok, () => false);
+    const ready = await fetch(`${origin}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ready) break;
     if (attempt > 300) throw new Error('server did not become ready');
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -182,7 +182,10 @@ function ratio(env: Env, name: string, fallback: number): number {
 function networks(env: Env, name: string): string[] | undefined {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return undefined;
-  const list = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   try {
     new TargetPolicy(list);
   } catch (error) {

@@ -108,7 +108,11 @@ describe('prefixes', () => {
     await payments.request(SetConfigDocument, { key: 'payments.api_key', value: 'sk_live_very_secret', secret: true });
     expect(await errorCode(payments.request(SetConfigDocument, { key: 'search.api_key', value: 'x' }))).toBe('FORBIDDEN');
 
-    expect((await payments.request(ConfigDocument, { key: 'payments.api_key' })).config).toMatchObject({ value: 'sk_live_very_secret', secret: true, redacted: false });
+    expect((await payments.request(ConfigDocument, { key: 'payments.api_key' })).config).toMatchObject({
+      value: 'sk_live_very_secret',
+      secret: true,
+      redacted: false,
+    });
     expect((await reader.request(ConfigDocument, { key: 'payments.api_key' })).config).toMatchObject({ value: null, secret: true, redacted: true });
     expect((await reader.request(ConfigHistoryDocument, { key: 'payments.api_key' })).configHistory[0]).toMatchObject({ value: null, redacted: true });
 
@@ -166,7 +170,10 @@ describe('revocation and expiry', () => {
 
       await admin().request(RevokeTokenDocument, { id }); // revoked through the first server
       for (const socket of [here, there]) {
-        expect(await withTimeout(socket.closed, 2_000, 'connection outlived its token')).toMatchObject({ code: 4401, reason: expect.stringMatching(/revoked/) });
+        expect(await withTimeout(socket.closed, 2_000, 'connection outlived its token')).toMatchObject({
+          code: 4401,
+          reason: expect.stringMatching(/revoked/),
+        });
       }
       expect(unrelated.socket.readyState).toBe(unrelated.socket.OPEN);
     } finally {

@@ -101,7 +101,15 @@ describe('mutation answers agree with the next read', () => {
 
   it('heartbeat answers PASSING once it passed both TTL checks, with the output and the next read agreeing', async () => {
     const id = nextId('heartbeat');
-    const registered = await register({ id, name: 'answers', ttl: '1h', healthChecks: [{ id: `${id}-a`, ttl: '1h' }, { id: `${id}-b`, ttl: '1h' }] });
+    const registered = await register({
+      id,
+      name: 'answers',
+      ttl: '1h',
+      healthChecks: [
+        { id: `${id}-a`, ttl: '1h' },
+        { id: `${id}-b`, ttl: '1h' },
+      ],
+    });
     expect(registered.health.status).toBe('CRITICAL'); // TTL checks start critical
 
     const answer = (await graphql<{ heartbeat: InstanceView }>(`mutation ($id: ID!) { heartbeat(id: $id) { ${INSTANCE_FIELDS} } }`, { id })).heartbeat;
@@ -139,7 +147,14 @@ describe('mutation answers agree with the next read', () => {
 
     const check = (
       await graphql<{ registerHealthCheck: { id: string; status: string } }>(
-        `mutation ($id: ID!) { registerHealthCheck(serviceId: $id, check: { ttl: "1h" }) { id status } }`,
+        `
+          mutation ($id: ID!) {
+            registerHealthCheck(serviceId: $id, check: { ttl: "1h" }) {
+              id
+              status
+            }
+          }
+        `,
         { id },
       )
     ).registerHealthCheck;
@@ -148,9 +163,19 @@ describe('mutation answers agree with the next read', () => {
     expect(afterCheck.health.status).toBe(check.status);
 
     const updated = (
-      await graphql<{ updateTtlCheck: { id: string; status: string } }>(`mutation ($checkId: ID!) { updateTtlCheck(checkId: $checkId, status: WARNING, output: "slow") { id status } }`, {
-        checkId: check.id,
-      })
+      await graphql<{ updateTtlCheck: { id: string; status: string } }>(
+        `
+          mutation ($checkId: ID!) {
+            updateTtlCheck(checkId: $checkId, status: WARNING, output: "slow") {
+              id
+              status
+            }
+          }
+        `,
+        {
+          checkId: check.id,
+        },
+      )
     ).updateTtlCheck;
     const afterUpdate = await read(id);
     expect(afterUpdate.checks).toEqual([updated]);

@@ -48,15 +48,29 @@ describe('the event append is the last statement of every write', () => {
   const ttl = (id: string) => ({ id, ttlMs: 30_000 });
 
   const writes: [string, () => Promise<unknown>][] = [
-    ['registerService with new checks', () => registerService(recorded.db, { id: 'svc-1', name: 'api', version: '1.0.0', address: '10.0.0.1', port: 80, healthChecks: [ttl('c1'), ttl('c2')] }, policy)],
-    ['registerService, changed, with another check', () => registerService(recorded.db, { id: 'svc-1', name: 'api', version: '1.1.0', address: '10.0.0.1', port: 80, healthChecks: [ttl('c3')] }, policy)],
+    [
+      'registerService with new checks',
+      () =>
+        registerService(
+          recorded.db,
+          { id: 'svc-1', name: 'api', version: '1.0.0', address: '10.0.0.1', port: 80, healthChecks: [ttl('c1'), ttl('c2')] },
+          policy,
+        ),
+    ],
+    [
+      'registerService, changed, with another check',
+      () => registerService(recorded.db, { id: 'svc-1', name: 'api', version: '1.1.0', address: '10.0.0.1', port: 80, healthChecks: [ttl('c3')] }, policy),
+    ],
     ['heartbeat passing TTL checks', () => heartbeat(recorded.db, 'svc-1')],
     ['updateTtlCheck', () => updateTtlCheck(recorded.db, 'c1', { status: 'CRITICAL', output: 'down' })],
     ['registerHealthCheck', () => registerHealthCheck(recorded.db, 'svc-1', { id: 'c4', ttlMs: 30_000 }, policy)],
     ['setMaintenance', () => setMaintenance(recorded.db, 'svc-1', { enabled: true, reason: 'upgrade' })],
     ['deregisterHealthCheck', () => deregisterHealthCheck(recorded.db, 'c4')],
     ['updateWeight', () => updateWeight(recorded.db, 'svc-1', 5)],
-    ['batched registration', () => new RegistrationWriter(recorded.db, policy).register({ id: 'svc-2', name: 'api', version: '1.0.0', address: '10.0.0.2', port: 80 })],
+    [
+      'batched registration',
+      () => new RegistrationWriter(recorded.db, policy).register({ id: 'svc-2', name: 'api', version: '1.0.0', address: '10.0.0.2', port: 80 }),
+    ],
     ['setConfig', () => setConfig(recorded.db, { key: 'app.mode', value: 'a' }, config)],
     ['setConfig again', () => setConfig(recorded.db, { key: 'app.mode', value: 'b' }, config)],
     ['rollbackConfig', () => rollbackConfig(recorded.db, { key: 'app.mode', version: 1 }, config)],

@@ -124,7 +124,7 @@ describe('transitions as one batch records them', () => {
     ]);
   });
 
-  it('an outcome after an unrecorded cooldown: OPEN -> HALF_OPEN first, then the outcome\'s own step', () => {
+  it("an outcome after an unrecorded cooldown: OPEN -> HALF_OPEN first, then the outcome's own step", () => {
     const { steps } = applyOutcomesInOrder(opened(), [at(10_010, false)], config);
     expect(steps.map((step) => [step.transition, step.from, step.breaker.state])).toEqual([
       ['HALF_OPENED', 'OPEN', 'HALF_OPEN'],
@@ -134,10 +134,9 @@ describe('transitions as one batch records them', () => {
 });
 
 describe('circuit breaker properties', () => {
-  const outcomes = fc.array(
-    fc.record({ offset: fc.integer({ min: 0, max: 200_000 }), success: fc.boolean(), latency: fc.integer({ min: 0, max: 2_000 }) }),
-    { maxLength: 60 },
-  ).map((list) => list.sort((a, b) => a.offset - b.offset).map((entry) => at(entry.offset, entry.success, entry.latency)));
+  const outcomes = fc
+    .array(fc.record({ offset: fc.integer({ min: 0, max: 200_000 }), success: fc.boolean(), latency: fc.integer({ min: 0, max: 2_000 }) }), { maxLength: 60 })
+    .map((list) => list.sort((a, b) => a.offset - b.offset).map((entry) => at(entry.offset, entry.success, entry.latency)));
 
   it('only successes never open the circuit', () => {
     fc.assert(fc.property(outcomes, (list) => run(list.map((outcome) => ({ ...outcome, success: true }))).breaker.state === 'CLOSED'));

@@ -38,15 +38,40 @@ async function catalogView(url: string): Promise<string[]> {
       d${i}: discoverServices(name: "${name}") { id name version weight priority tags health { status } maintenance { since } }
       s${i}: selectInstanceExplained(service: "${name}") { candidates { instance { id } circuit } }`,
   );
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ ${fields.join('\n')} }` }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: `{ ${fields.join('\n')} }` }),
+  });
   const { data } = (await response.json()) as { data: Record<string, unknown> };
   const lines: string[] = [];
   NAMES.forEach((_name, i) => {
     const circuits = new Map(
       (data[`s${i}`] as { candidates: { instance: { id: string }; circuit: string }[] }).candidates.map((c) => [c.instance.id, c.circuit]),
     );
-    for (const entry of data[`d${i}`] as { id: string; name: string; version: string; weight: number; priority: number; tags: string[]; health: { status: string }; maintenance: unknown }[]) {
-      lines.push([entry.id, entry.name, entry.version, entry.weight, entry.priority, entry.tags.join(','), entry.health.status, entry.maintenance ? 'maint' : '-', circuits.get(entry.id)].join(' '));
+    for (const entry of data[`d${i}`] as {
+      id: string;
+      name: string;
+      version: string;
+      weight: number;
+      priority: number;
+      tags: string[];
+      health: { status: string };
+      maintenance: unknown;
+    }[]) {
+      lines.push(
+        [
+          entry.id,
+          entry.name,
+          entry.version,
+          entry.weight,
+          entry.priority,
+          entry.tags.join(','),
+          entry.health.status,
+          entry.maintenance ? 'maint' : '-',
+          circuits.get(entry.id),
+        ].join(' '),
+      );
     }
   });
   return lines.sort();
@@ -84,9 +109,13 @@ async function randomWrite(client: SwitchboardClient, random: () => number): Pro
     case 'check':
       return void (await ignoreErrors(client.request(RegisterHealthCheckDocument, { serviceId: id, check: { name: 'report', ttl: '1h' } })));
     case 'ttl':
-      return void (await ignoreErrors(client.request(UpdateTtlCheckDocument, { checkId: `${id}:report`, status: pick(['PASSING', 'WARNING', 'CRITICAL'] as const) })));
+      return void (await ignoreErrors(
+        client.request(UpdateTtlCheckDocument, { checkId: `${id}:report`, status: pick(['PASSING', 'WARNING', 'CRITICAL'] as const) }),
+      ));
     case 'outcomes':
-      return void (await ignoreErrors(Promise.all(Array.from({ length: 5 }, () => client.request(ReportCallOutcomeDocument, { id, success: random() < 0.2 })))));
+      return void (await ignoreErrors(
+        Promise.all(Array.from({ length: 5 }, () => client.request(ReportCallOutcomeDocument, { id, success: random() < 0.2 }))),
+      ));
   }
 }
 
@@ -100,7 +129,7 @@ function seeded(seed: number): () => number {
 }
 
 describe('the in-memory catalog', () => {
-  it('after random concurrent writes on two processes, each process\'s catalog equals the database', async () => {
+  it("after random concurrent writes on two processes, each process's catalog equals the database", async () => {
     const [a, b] = (await Promise.all([spawnNode({ DATABASE_URL: database.url }), spawnNode({ DATABASE_URL: database.url })])) as [NodeProcess, NodeProcess];
     try {
       const writers = [a, b].flatMap((node) => [clients.create(node.url), clients.create(node.url)]);

@@ -91,7 +91,9 @@ describe('circuit events name the state they left', () => {
     const { ids } = await service(1);
     const id = ids[0]!;
     await report(onA, id, false, config.minCalls);
-    const [row] = await servers.database.sql<{ openedMs: string }[]>`select (extract(epoch from opened_at) * 1000)::bigint as "openedMs" from circuit_breakers where service_id = ${id}`;
+    const [row] = await servers.database.sql<
+      { openedMs: string }[]
+    >`select (extract(epoch from opened_at) * 1000)::bigint as "openedMs" from circuit_breakers where service_id = ${id}`;
     // Stamped just past the cooldown while the real clock is still inside it, so no sweep got there first.
     await applyOutcomes(servers.database.db, new Map([[id, [{ success: true, at: Number(row!.openedMs) + COOLDOWN_MS + 1 }]]]), config);
     expect(await transitions(id)).toEqual([opened('CLOSED'), halfOpened, closed]);
@@ -141,7 +143,11 @@ describe('circuit events name the state they left', () => {
     for (const [index, event] of events.entries()) {
       expect(event.from, `seed ${seed}, event ${index} of ${JSON.stringify(events)}`).toBe(state);
       expect(`${event.from} -> ${event.to}`, `seed ${seed}, event ${index}: ${event.type}`).toBe(
-        { 'circuit.opened': `${event.from === 'HALF_OPEN' ? 'HALF_OPEN' : 'CLOSED'} -> OPEN`, 'circuit.half_opened': 'OPEN -> HALF_OPEN', 'circuit.closed': 'HALF_OPEN -> CLOSED' }[event.type],
+        {
+          'circuit.opened': `${event.from === 'HALF_OPEN' ? 'HALF_OPEN' : 'CLOSED'} -> OPEN`,
+          'circuit.half_opened': 'OPEN -> HALF_OPEN',
+          'circuit.closed': 'HALF_OPEN -> CLOSED',
+        }[event.type],
       );
       state = event.to;
     }

@@ -55,7 +55,13 @@ const businessTransformer: ComponentInput = {
   version: '2.3.0',
   description: 'Applies pricing rules to an order.',
   dependencies: ['CustomAPIStep@^1'],
-  metadata: { rules: [{ when: { country: 'DE' }, then: { vat: 0.19 } }, { when: { country: 'FR' }, then: { vat: 0.2 } }], strict: true },
+  metadata: {
+    rules: [
+      { when: { country: 'DE' }, then: { vat: 0.19 } },
+      { when: { country: 'FR' }, then: { vat: 0.2 } },
+    ],
+    strict: true,
+  },
 };
 
 describe('the component catalogue', () => {
@@ -206,7 +212,16 @@ describe('graph reads are batched', () => {
     const catalog = new Catalog(database.db, feed, createLogger('silent'));
     await catalog.start();
     const yoga = createGraphQLHandler(
-      { db: database.db, feed, settings, selection: new SelectionState(), outcomes: new OutcomeReporter(database.db, settings.breaker), registrations: new RegistrationWriter(database.db, settings.health.policy), catalog, counters: newExecutionCounters() },
+      {
+        db: database.db,
+        feed,
+        settings,
+        selection: new SelectionState(),
+        outcomes: new OutcomeReporter(database.db, settings.breaker),
+        registrations: new RegistrationWriter(database.db, settings.health.policy),
+        catalog,
+        counters: newExecutionCounters(),
+      },
       new Authenticator(database.db, undefined),
       config.limits,
       createLogger('silent'),

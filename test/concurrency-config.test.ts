@@ -43,12 +43,15 @@ const versionOf = (key: string) => both[0]!.request(ConfigDocument, { key }).the
 /** The key's config.changed events, asserted one per version from `from`, in version order. */
 function expectContiguousEvents(log: readonly LoggedEvent[], key: string, from: number, to: number): LoggedEvent[] {
   const events = about(log, key).filter((event) => event.type === 'config.changed');
-  expect(events.map((event) => event.data['version']), `${key}: one event per version, in order`).toEqual(range(from, to));
+  expect(
+    events.map((event) => event.data['version']),
+    `${key}: one event per version, in order`,
+  ).toEqual(range(from, to));
   return events;
 }
 
 describe('setConfig from two servers', () => {
-  it('240 writers set one key: versions 1..240, one each; the value is the highest version\'s', async () => {
+  it("240 writers set one key: versions 1..240, one each; the value is the highest version's", async () => {
     const key = 'race.plain';
     const outcomes = await writers(240, both, (client, i) => set(client, { key, value: { writer: i } }));
     expectOnlyErrors(outcomes);
@@ -112,7 +115,7 @@ describe('deleteConfig from two servers', () => {
     expect((await both[1]!.request(ConfigDocument, { key })).config).toBeNull();
   });
 
-  it('sets and deletes racing on one key: one version per acknowledged write, the state is the last version\'s', async () => {
+  it("sets and deletes racing on one key: one version per acknowledged write, the state is the last version's", async () => {
     const key = 'race.churn';
     const deletes = (i: number) => i % 3 === 2;
     const outcomes = await writers(240, both, (client, i) =>
@@ -141,12 +144,15 @@ describe('rollbackConfig from two servers', () => {
     const key = 'race.rollback';
     for (let v = 1; v <= 5; v++) await set(both[0]!, { key, value: `value ${v}` });
     const target = (i: number) => (i % 5) + 1;
-    const outcomes = await writers(240, both, (client, i) => client.request(RollbackConfigDocument, { key, version: target(i) }).then((result) => result.rollbackConfig));
+    const outcomes = await writers(240, both, (client, i) =>
+      client.request(RollbackConfigDocument, { key, version: target(i) }).then((result) => result.rollbackConfig),
+    );
     expectOnlyErrors(outcomes);
     const final = await versionOf(key);
 
     const events = expectContiguousEvents(await logSinceStart(), key, 1, final);
-    for (let k = 1; k < events.length; k++) expect(events[k]!.data['newValue'], `version ${k + 1} changed nothing`).not.toEqual(events[k - 1]!.data['newValue']);
+    for (let k = 1; k < events.length; k++)
+      expect(events[k]!.data['newValue'], `version ${k + 1} changed nothing`).not.toEqual(events[k - 1]!.data['newValue']);
     // Every answer is a version that exists with that value (a rollback to the current value answers the current version).
     const valueAt = new Map(events.map((event) => [event.data['version'] as number, event.data['newValue']]));
     for (const { value, writer } of acknowledged(outcomes)) {
@@ -172,11 +178,21 @@ describe('registerComponent from two servers', () => {
     const log = await logSinceStart();
     const shared = about(log, 'shared-step');
     const description = (event: LoggedEvent) => (event.data['component'] as { description: string }).description;
-    expect(shared.map(description).sort()).toEqual(outcomes.filter((outcome) => outcome.writer % 3 !== 2).map((outcome) => `writer ${outcome.writer}`).sort());
+    expect(shared.map(description).sort()).toEqual(
+      outcomes
+        .filter((outcome) => outcome.writer % 3 !== 2)
+        .map((outcome) => `writer ${outcome.writer}`)
+        .sort(),
+    );
     expect(shared.map((event) => event.data['created'])).toEqual([true, ...Array(239).fill(false)]);
     expect((await both[1]!.request(ComponentDocument, { id: 'shared-step' })).component!.description).toBe(description(shared.at(-1)!));
     const own = log.filter((event) => event.type === 'component.registered' && String(event.data['id']).startsWith('own-'));
-    expect(own.map((event) => event.data['id']).sort()).toEqual(outcomes.filter((outcome) => outcome.writer % 3 === 2).map((outcome) => `own-${outcome.writer}`).sort());
+    expect(own.map((event) => event.data['id']).sort()).toEqual(
+      outcomes
+        .filter((outcome) => outcome.writer % 3 === 2)
+        .map((outcome) => `own-${outcome.writer}`)
+        .sort(),
+    );
   });
 });
 

@@ -109,7 +109,12 @@ describe('unregisterService from two servers', () => {
     expect(succeeded.sort()).toEqual([...ids].sort());
 
     const log = await logSinceStart();
-    expect(log.filter((event) => event.type === 'service.unregistered').map((event) => event.data['id']).sort()).toEqual([...ids].sort());
+    expect(
+      log
+        .filter((event) => event.type === 'service.unregistered')
+        .map((event) => event.data['id'])
+        .sort(),
+    ).toEqual([...ids].sort());
     const [row] = await servers.database.sql<{ n: number }[]>`select count(*)::int as n from services where name = 'leaving'`;
     expect(row!.n).toBe(0);
   });
@@ -130,8 +135,14 @@ describe('unregisterService from two servers', () => {
       const events = about(log, id);
       const acks = acknowledged(outcomes).filter((outcome) => ids[outcome.writer % ids.length] === id);
       const registeredBy = events.filter((event) => event.type === 'service.registered').map((event) => Number(metadataOf(event)['writer']));
-      expect(registeredBy.sort((x, y) => x - y), id).toEqual(acks.filter((ack) => registers(ack.writer)).map((ack) => ack.writer));
-      expect(events.filter((event) => event.type === 'service.unregistered'), id).toHaveLength(acks.filter((ack) => !registers(ack.writer)).length);
+      expect(
+        registeredBy.sort((x, y) => x - y),
+        id,
+      ).toEqual(acks.filter((ack) => registers(ack.writer)).map((ack) => ack.writer));
+      expect(
+        events.filter((event) => event.type === 'service.unregistered'),
+        id,
+      ).toHaveLength(acks.filter((ack) => !registers(ack.writer)).length);
       // Removals and registrations alternate: an unregister only succeeds on a registered row.
       events.forEach((event, n) => {
         if (event.type === 'service.unregistered') expect(events[n - 1]?.type, `${id}: removal without a registration before it`).toBe('service.registered');
@@ -202,10 +213,18 @@ describe('setMaintenance from two servers', () => {
     const events = about(await logSinceStart(), id).filter((event) => event.type === 'service.health.changed');
     const states = events.map((event) => event.data['maintenance'] as { reason: string; since: string } | null);
     // Only one of the 200 "off" writes switched anything: one event, the last.
-    expect(states.filter((state) => state === null), 'events that switched maintenance off').toHaveLength(1);
+    expect(
+      states.filter((state) => state === null),
+      'events that switched maintenance off',
+    ).toHaveLength(1);
     expect(states.at(-1)).toBeNull();
     // Every "on" carried its own reason, so each changed something: one event each.
-    expect(states.slice(0, -1).map((state) => state!.reason).sort()).toEqual(on.map((outcome) => `reason ${outcome.writer}`).sort());
+    expect(
+      states
+        .slice(0, -1)
+        .map((state) => state!.reason)
+        .sort(),
+    ).toEqual(on.map((outcome) => `reason ${outcome.writer}`).sort());
     // Maintenance began once: every later event keeps the first one's start.
     expect(new Set(states.slice(0, -1).map((state) => state!.since)).size).toBe(1);
     const { service } = await both[1]!.request(ServiceDocument, { id });

@@ -160,7 +160,9 @@ describe('watching configuration', () => {
     }
     const seen = (await take(changes, writes.length)).map(({ configChanged: c }) => c);
     const described = seen.map((c) => ({ environment: c.environment, inherited: c.inherited, value: c.newValue, version: c.version }));
-    expect(described).toEqual(reads.map((read) => ({ environment: read!.environment, inherited: read!.inherited, value: read!.value, version: read!.version })));
+    expect(described).toEqual(
+      reads.map((read) => ({ environment: read!.environment, inherited: read!.inherited, value: read!.value, version: read!.version })),
+    );
     expect(described[2]).toEqual({ environment: null, inherited: true, value: '30s', version: 1 });
     expect(seen[2]).toMatchObject({ changedEnvironment: 'prod', deleted: true, oldValue: '5s' });
     await changes.return!();
@@ -183,7 +185,10 @@ describe('watching configuration', () => {
     const expected = {
       prod: [[null, 1, 'prod', false]],
       global: [[null, 2, null, false]],
-      staging: [[null, 2, null, true], [2, 3, 'staging', false]],
+      staging: [
+        [null, 2, null, true],
+        [2, 3, 'staging', false],
+      ],
     };
     for (const { environment, stream } of watchers) {
       const want = expected[environment ?? 'global'];

@@ -25,7 +25,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-
 /** A raw TCP connection; resolves `ended` with what the server sent and when it closed. */
 async function rawConnection() {
   const url = new URL(node.url);
@@ -35,7 +34,9 @@ async function rawConnection() {
   let received = '';
   socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
   socket.on('error', () => {});
-  const ended = new Promise<{ afterMs: number; received: string }>((resolve) => socket.once('close', () => resolve({ afterMs: Date.now() - opened, received })));
+  const ended = new Promise<{ afterMs: number; received: string }>((resolve) =>
+    socket.once('close', () => resolve({ afterMs: Date.now() - opened, received })),
+  );
   return { socket, ended };
 }
 
@@ -66,7 +67,10 @@ describe('slow clients are cut off', () => {
     const { socket, ended } = await rawConnection();
     socket.write(`POST /graphql HTTP/1.1\r\nHost: ${new URL(node.url).host}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n`);
     void trickle(socket, JSON.stringify({ query: '{ latestEventId }' }).padEnd(200), 100, ended);
-    const { afterMs, received } = await Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still open after 6s')), 6_000))]);
+    const { afterMs, received } = await Promise.race([
+      ended,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still open after 6s')), 6_000)),
+    ]);
     expect(received).toMatch(/^HTTP\/1\.1 408/);
     expect(afterMs).toBeGreaterThanOrEqual(900);
     expect(afterMs).toBeLessThan(3_000);
@@ -75,7 +79,10 @@ describe('slow clients are cut off', () => {
   it('headers that trickle in are cut off after SWITCHBOARD_HEADERS_TIMEOUT (500ms)', async () => {
     const { socket, ended } = await rawConnection();
     void trickle(socket, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(100)}\r\n\r\n`, 50, ended);
-    const { afterMs, received } = await Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still open after 6s')), 6_000))]);
+    const { afterMs, received } = await Promise.race([
+      ended,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still open after 6s')), 6_000)),
+    ]);
     expect(received).toMatch(/^HTTP\/1\.1 408/);
     expect(afterMs).toBeGreaterThanOrEqual(400);
     expect(afterMs).toBeLessThan(2_500);
@@ -97,7 +104,9 @@ describe('SWITCHBOARD_MAX_CONNECTIONS', () => {
       await expect(probe()).rejects.toThrow(/socket hang up|ECONNRESET/);
 
       // An open connection still answers.
-      const answer = new Promise<{ type: string; payload: { data: unknown } }>((resolve) => sockets[0]!.once('message', (data) => resolve(JSON.parse(String(data)))));
+      const answer = new Promise<{ type: string; payload: { data: unknown } }>((resolve) =>
+        sockets[0]!.once('message', (data) => resolve(JSON.parse(String(data)))),
+      );
       sockets[0]!.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: '{ latestEventId }' } }));
       expect(await answer).toMatchObject({ type: 'next', payload: { data: { latestEventId: expect.anything() } } });
 
@@ -126,7 +135,9 @@ describe('client disconnects are routine', () => {
       // A server-sent-events subscription dropped while streaming.
       const sse = await rawConnection();
       const body = JSON.stringify({ query: 'subscription { events(after: "0") { id type data } }' });
-      sse.socket.write(`POST /graphql HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      sse.socket.write(
+        `POST /graphql HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       await new Promise((resolve) => setTimeout(resolve, 50));
       if (i % 2 === 0) sse.socket.resetAndDestroy();
       else sse.socket.destroy();
@@ -134,7 +145,9 @@ describe('client disconnects are routine', () => {
       // A large answer the client stops reading (the server's writes hit EPIPE/ECONNRESET).
       const large = await rawConnection();
       const page = JSON.stringify({ query: '{ events(first: 1000) { id type source data timestamp } }' });
-      large.socket.write(`POST /graphql HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(page)}\r\n\r\n${page}`);
+      large.socket.write(
+        `POST /graphql HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(page)}\r\n\r\n${page}`,
+      );
       await new Promise((resolve) => setTimeout(resolve, 5));
       large.socket.resetAndDestroy();
 
@@ -153,7 +166,9 @@ describe('client disconnects are routine', () => {
     await fetch(node.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: `mutation { ${Array.from({ length: 50 }, (_, i) => `e${i}: publishEvent(input: { type: "churn", source: "test", data: { pad: "${'x'.repeat(2000)}" } }) { id }`).join(' ')} }` }),
+      body: JSON.stringify({
+        query: `mutation { ${Array.from({ length: 50 }, (_, i) => `e${i}: publishEvent(input: { type: "churn", source: "test", data: { pad: "${'x'.repeat(2000)}" } }) { id }`).join(' ')} }`,
+      }),
     });
     const logged = node.logs.length;
     const printed = node.stderr().length;

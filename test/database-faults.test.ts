@@ -46,7 +46,8 @@ afterAll(async () => {
 // Each test starts with PostgreSQL up and both servers ready, whatever the previous test left.
 beforeEach(async () => {
   await pg.start();
-  for (const node of [a, b]) if (alive(node) && !node.child.killed) await untilOk(async () => ({ ok: (await readiness(node.url)).status === 200, ms: 0 }), 10_000);
+  for (const node of [a, b])
+    if (alive(node) && !node.child.killed) await untilOk(async () => ({ ok: (await readiness(node.url)).status === 200, ms: 0 }), 10_000);
 }, 30_000);
 
 function alive(node: NodeProcess): boolean {
@@ -143,7 +144,9 @@ describe('PostgreSQL restarted under write load', () => {
     // Never INTERNAL: a database that is away is UNAVAILABLE.
     const codes = new Map<string, number>();
     for (const write of refused) codes.set(write.answer.code!, (codes.get(write.answer.code!) ?? 0) + 1);
-    console.info(`restarts: ${acknowledged.length} writes acknowledged, refused ${JSON.stringify(Object.fromEntries(codes))}, recovery ${recoveries.map((ms) => Math.round(ms)).join('/')} ms`);
+    console.info(
+      `restarts: ${acknowledged.length} writes acknowledged, refused ${JSON.stringify(Object.fromEntries(codes))}, recovery ${recoveries.map((ms) => Math.round(ms)).join('/')} ms`,
+    );
     expect(Object.fromEntries(codes)).toEqual({ UNAVAILABLE: refused.length });
   }, 120_000);
 });
@@ -154,7 +157,10 @@ describe('PostgreSQL stopped for five seconds', () => {
     const { latestEventId } = await watcher.request(LatestEventIdDocument);
     const changes = watcher.subscribe(OnServiceChangedDocument, { name: 'after-outage', after: latestEventId });
     // The subscription is live (replayed and waiting) before PostgreSQL goes.
-    await untilOk(() => ask(a.url, REGISTER, { input: { id: 'after-outage-0', name: 'after-outage', version: '1.0.0', address: '10.0.0.2', port: 80 } }), 5_000);
+    await untilOk(
+      () => ask(a.url, REGISTER, { input: { id: 'after-outage-0', name: 'after-outage', version: '1.0.0', address: '10.0.0.2', port: 80 } }),
+      5_000,
+    );
     expect((await take(changes, 1))[0]!.serviceChanged).toMatchObject({ serviceId: 'after-outage-0' });
 
     await pg.stop();
@@ -175,12 +181,17 @@ describe('PostgreSQL stopped for five seconds', () => {
     await pg.start();
     const startedAt = performance.now();
 
-    await untilOk(() => ask(a.url, REGISTER, { input: { id: 'after-outage-1', name: 'after-outage', version: '1.0.0', address: '10.0.0.2', port: 80 } }), 5_000);
+    await untilOk(
+      () => ask(a.url, REGISTER, { input: { id: 'after-outage-1', name: 'after-outage', version: '1.0.0', address: '10.0.0.2', port: 80 } }),
+      5_000,
+    );
     const [change] = await take(changes, 1, 5_000);
     expect(change!.serviceChanged).toMatchObject({ kind: 'REGISTERED', serviceId: 'after-outage-1' });
     // The other server's feed heard of it promptly: its LISTEN connection and catch-up came back.
     const caughtUpMs = performance.now() - startedAt;
-    console.info(`outage: /readyz ${Math.round(ready.ms)} ms, write ${Math.round(write.ms)} ms, read ${Math.round(read.ms)} ms; after start, seen on the other server in ${Math.round(caughtUpMs)} ms`);
+    console.info(
+      `outage: /readyz ${Math.round(ready.ms)} ms, write ${Math.round(write.ms)} ms, read ${Math.round(read.ms)} ms; after start, seen on the other server in ${Math.round(caughtUpMs)} ms`,
+    );
     expect(caughtUpMs).toBeLessThan(3_000);
     expect((await readiness(a.url)).status).toBe(200);
     expect((await readiness(b.url)).status).toBe(200);
@@ -234,7 +245,10 @@ describe('PostgreSQL frozen (connections open, no answers)', () => {
       const overHttp = ask(a.url, SET_CONFIG, { key: 'gone-http', value: 'abandoned' }, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS * 0.2) });
       const socketClient = createClient({ url: b.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
       const overSocket = new Promise<void>((resolve) => {
-        socketClient.subscribe({ query: SET_CONFIG, variables: { key: 'gone-socket', value: 'abandoned' } }, { next: () => {}, error: () => resolve(), complete: () => resolve() });
+        socketClient.subscribe(
+          { query: SET_CONFIG, variables: { key: 'gone-socket', value: 'abandoned' } },
+          { next: () => {}, error: () => resolve(), complete: () => resolve() },
+        );
       });
       await expect(overHttp).rejects.toThrow();
       await socketClient.dispose();
@@ -267,7 +281,12 @@ describe('tokens while PostgreSQL is stopped', () => {
       expect(overHttp).toMatchObject({ ok: false, code: 'UNAVAILABLE', status: 503 });
       expect(overHttp.ms).toBeLessThan(1_000);
 
-      const socketClient = createClient({ url: node.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
+      const socketClient = createClient({
+        url: node.url.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${token}` },
+      });
       const closed = await new Promise<unknown>((resolve) => {
         socketClient.subscribe({ query: '{ __typename }' }, { next: () => {}, error: resolve, complete: () => resolve(undefined) });
       });

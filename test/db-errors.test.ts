@@ -63,7 +63,10 @@ describe('SQLSTATEs mapped at the db boundary', () => {
     expect(error.details).toMatchObject({ outcome: 'not_applied', constraint: 'config_history_key_environment_version_pk' });
 
     // Outside the helper (a lone statement), the GraphQL edge names it the same way.
-    const raw = await database.db.insert(configHistory).values(historyRow('dup.key')).catch((thrown: unknown) => thrown);
+    const raw = await database.db
+      .insert(configHistory)
+      .values(historyRow('dup.key'))
+      .catch((thrown: unknown) => thrown);
     expect(String((raw as Error).message)).toMatch(/insert into/); // Drizzle's wrapper, with the SQL in it
     const masked = maskError(raw, 'Unexpected error.');
     expect(masked.extensions['code']).toBe('CONFLICT');
@@ -151,7 +154,9 @@ describe('SQLSTATEs mapped at the db boundary', () => {
     // Observed from the start: it rejects while the test is still terminating the backend.
     const writing = failure(runTransaction(database.db, (tx) => tx.execute(sql`insert into slow_commit values (1)`)));
     const pid = await eventually(async () => {
-      const [row] = await database.sql<{ pid: number }[]>`select pid from pg_stat_activity where query = 'commit' and state = 'active' and datname = current_database()`;
+      const [row] = await database.sql<
+        { pid: number }[]
+      >`select pid from pg_stat_activity where query = 'commit' and state = 'active' and datname = current_database()`;
       return row?.pid;
     });
     await database.sql`select pg_terminate_backend(${pid})`;
@@ -251,7 +256,9 @@ describe('abandoned writes', () => {
       const cut = [writer.register(definition({ id: 'cut-1' })), writer.register(definition({ id: 'cut-2' }))].map(failure);
       await warm;
       const pid = await eventually(async () => {
-        const [row] = await database.sql<{ pid: number }[]>`select pid from pg_stat_activity where query = 'commit' and state = 'active' and datname = current_database()`;
+        const [row] = await database.sql<
+          { pid: number }[]
+        >`select pid from pg_stat_activity where query = 'commit' and state = 'active' and datname = current_database()`;
         return row?.pid;
       });
       await database.sql`select pg_terminate_backend(${pid})`;

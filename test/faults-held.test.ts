@@ -120,12 +120,17 @@ describe('faults a write load must survive', () => {
 
     const total = 2_000;
     let killedAt: number | undefined;
-    const { acked, unknown } = await load(total, () => [survivor, onVictim], 'killed', (count) => {
-      if (count === 600 && killedAt === undefined) {
-        killedAt = Date.now();
-        victim.child.kill('SIGKILL');
-      }
-    });
+    const { acked, unknown } = await load(
+      total,
+      () => [survivor, onVictim],
+      'killed',
+      (count) => {
+        if (count === 600 && killedAt === undefined) {
+          killedAt = Date.now();
+          victim.child.kill('SIGKILL');
+        }
+      },
+    );
     expect(await victim.stop()).toBeNull(); // it died of the signal
     // The kill landed mid-load: writes in flight on the victim got no answer.
     expect(unknown.length).toBeGreaterThan(0);
@@ -154,9 +159,7 @@ describe('faults a write load must survive', () => {
     try {
       const CHECKS = 20;
       const path = (i: number) => `/held-${i}`;
-      workers.push(...(await Promise.all(
-        ['doomed', 'survivor'].map((name) => spawnWorker({ DATABASE_URL: database.url, SWITCHBOARD_NODE_NAME: name })),
-      )));
+      workers.push(...(await Promise.all(['doomed', 'survivor'].map((name) => spawnWorker({ DATABASE_URL: database.url, SWITCHBOARD_NODE_NAME: name })))));
       const client = clients.create(nodes[0]!.url);
       for (let i = 0; i < CHECKS; i++) {
         await client.request(RegisterServiceDocument, {
@@ -165,11 +168,17 @@ describe('faults a write load must survive', () => {
       }
 
       // Both workers hold leases; take a snapshot of the doomed one's, then kill it.
-      const doomedClaims = await eventually(async () => {
-        const rows = await database.sql<{ service_id: string; locked_by: string }[]>`select service_id, locked_by from health_checks where locked_by is not null`;
-        const doomed = rows.filter((row) => row.locked_by.startsWith('doomed/'));
-        return doomed.length > 0 && rows.some((row) => row.locked_by.startsWith('survivor/')) ? doomed : undefined;
-      }, 15_000, 20);
+      const doomedClaims = await eventually(
+        async () => {
+          const rows = await database.sql<
+            { service_id: string; locked_by: string }[]
+          >`select service_id, locked_by from health_checks where locked_by is not null`;
+          const doomed = rows.filter((row) => row.locked_by.startsWith('doomed/'));
+          return doomed.length > 0 && rows.some((row) => row.locked_by.startsWith('survivor/')) ? doomed : undefined;
+        },
+        15_000,
+        20,
+      );
       workers[0]!.child.kill('SIGKILL');
       const killedAt = Date.now();
       expect(await workers[0]!.stop()).toBeNull();

@@ -56,7 +56,10 @@ describe('the event feed', () => {
     const feed = tracked('feed', 'EventFeed', new EventFeed(own.db, own.sql, createLogger('silent'), { pollIntervalMs: 60_000 }), 'close');
     await feed.start();
     let resets = 0;
-    const stopObserving = feed.observe(() => {}, () => (resets += 1));
+    const stopObserving = feed.observe(
+      () => {},
+      () => (resets += 1),
+    );
     const stream = await openEventStream(database.db, feed, { after: feed.head, project: (event) => event.id });
     const received = stream.next();
     const release = { writer: () => {}, lock: () => {} };

@@ -43,14 +43,26 @@ const nasty = fc.constantFrom(
   '-0',
 );
 const text = fc.oneof(fc.string(), fc.string({ unit: 'binary', maxLength: 300 }), nasty);
-const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(-1, 0, 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, Number.MAX_VALUE, 0.5));
+const number = fc.oneof(
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom(-1, 0, 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, Number.MAX_VALUE, 0.5),
+);
 const deepJson = fc.integer({ min: 30, max: 300 }).map((depth) => {
   let value: unknown = 'leaf';
   for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { nested: value };
   return value;
 });
 const json = fc.oneof(fc.jsonValue({ maxDepth: 4 }), deepJson, fc.array(fc.integer(), { maxLength: 2_000 }));
-const anything: fc.Arbitrary<unknown> = fc.oneof(text, number, fc.boolean(), fc.constant(null), json, fc.array(text, { maxLength: 5 }), fc.dictionary(text, text, { maxKeys: 5 }));
+const anything: fc.Arbitrary<unknown> = fc.oneof(
+  text,
+  number,
+  fc.boolean(),
+  fc.constant(null),
+  json,
+  fc.array(text, { maxLength: 5 }),
+  fc.dictionary(text, text, { maxKeys: 5 }),
+);
 
 /** Usually hostile, sometimes plausible: plausible values let some calls through to the domain. */
 const either = <T>(plausible: fc.Arbitrary<T>) => fc.oneof({ weight: 2, arbitrary: anything }, { weight: 1, arbitrary: plausible });
@@ -163,12 +175,14 @@ const mutations: { name: string; document: string; variables: fc.Arbitrary<Recor
   },
   {
     name: 'deleteConfig',
-    document: 'mutation ($key: String!, $environment: String, $expectedVersion: Int) { deleteConfig(key: $key, environment: $environment, expectedVersion: $expectedVersion) }',
+    document:
+      'mutation ($key: String!, $environment: String, $expectedVersion: Int) { deleteConfig(key: $key, environment: $environment, expectedVersion: $expectedVersion) }',
     variables: fc.record({ key: either(fc.constantFrom('fuzz.key', 'nope.key')), environment: optional(text), expectedVersion: optional(number) }),
   },
   {
     name: 'rollbackConfig',
-    document: 'mutation ($key: String!, $environment: String, $version: Int!) { rollbackConfig(key: $key, environment: $environment, version: $version) { key } }',
+    document:
+      'mutation ($key: String!, $environment: String, $version: Int!) { rollbackConfig(key: $key, environment: $environment, version: $version) { key } }',
     variables: fc.record({ key: either(fc.constantFrom('fuzz.key')), environment: optional(text), version: either(fc.integer({ min: -1, max: 5 })) }),
   },
   {

@@ -35,7 +35,7 @@ function hitsBetween(from: number, to: number): number[][] {
 }
 
 describe('health checks across two processes', () => {
-  it('each check runs once per interval, none twice, none starved; a killed process\'s checks are taken over', async () => {
+  it("each check runs once per interval, none twice, none starved; a killed process's checks are taken over", async () => {
     const client = clients.create(a.url);
     for (let i = 0; i < CHECKS; i++) {
       await client.request(RegisterServiceDocument, {

@@ -51,10 +51,14 @@ const readCheck = async (id: string) => (await registry.client.request(HealthChe
 
 /** Waits until the check satisfies `predicate` (checks run every second, so this takes a few). */
 async function until(id: string, predicate: (check: HealthCheckFieldsFragment) => boolean, timeoutMs = 8_000): Promise<HealthCheckFieldsFragment> {
-  return eventually(async () => {
-    const check = await readCheck(id);
-    return predicate(check) ? check : undefined;
-  }, timeoutMs, 100);
+  return eventually(
+    async () => {
+      const check = await readCheck(id);
+      return predicate(check) ? check : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /** Waits for `runs` more runs than the check has now, and returns it then. */
@@ -250,11 +254,15 @@ describe('instance health', () => {
     serial += 1;
     const id = `maint-${serial}`;
     await registry.client.request(RegisterServiceDocument, { input: instance({ id, name: 'maint' }) });
-    const passing = async () => (await registry.client.request(DiscoverServicesDocument, { name: 'maint', passingOnly: true })).discoverServices.map((entry) => entry.id);
+    const passing = async () =>
+      (await registry.client.request(DiscoverServicesDocument, { name: 'maint', passingOnly: true })).discoverServices.map((entry) => entry.id);
     expect(await passing()).toEqual([id]);
 
     const { setMaintenance } = await registry.client.request(SetMaintenanceDocument, { id, enabled: true, reason: 'kernel upgrade' });
-    expect(setMaintenance).toMatchObject({ maintenance: { reason: 'kernel upgrade' }, health: { status: 'CRITICAL', output: 'Maintenance mode: kernel upgrade' } });
+    expect(setMaintenance).toMatchObject({
+      maintenance: { reason: 'kernel upgrade' },
+      health: { status: 'CRITICAL', output: 'Maintenance mode: kernel upgrade' },
+    });
     expect(await passing()).toEqual([]);
     expect((await registry.client.request(ServiceDocument, { id })).service).not.toBeNull();
 
@@ -286,7 +294,13 @@ describe('instance health', () => {
     const check = await withCheck({ http: http.url('/watched'), interval: '1s' }, 'watched');
     const [added, passed] = await take(stream, 2, 8_000);
     expect(added!.healthChanged).toMatchObject({ checkId: check.id, previousStatus: null, status: 'CRITICAL', instanceStatus: 'CRITICAL' });
-    expect(passed!.healthChanged).toMatchObject({ checkId: check.id, previousStatus: 'CRITICAL', status: 'PASSING', instanceStatus: 'PASSING', name: 'watched' });
+    expect(passed!.healthChanged).toMatchObject({
+      checkId: check.id,
+      previousStatus: 'CRITICAL',
+      status: 'PASSING',
+      instanceStatus: 'PASSING',
+      name: 'watched',
+    });
     await stream.return!();
   });
 
@@ -311,7 +325,14 @@ describe('instance health', () => {
 
   it('replaceExistingChecks: true removes the checks the registration does not define, as a deregistration does', async () => {
     const { latestEventId } = await registry.client.request(LatestEventIdDocument);
-    const first = instance({ id: 'replace-1', name: 'replace', healthChecks: [{ ttl: '1m', name: 'old' }, { ttl: '1m', name: 'kept' }] });
+    const first = instance({
+      id: 'replace-1',
+      name: 'replace',
+      healthChecks: [
+        { ttl: '1m', name: 'old' },
+        { ttl: '1m', name: 'kept' },
+      ],
+    });
     await registry.client.request(RegisterServiceDocument, { input: first });
     const before = (await registry.client.request(InstanceHealthDocument, { id: 'replace-1' })).service!.checks;
     const kept = before.find((check) => check.name === 'kept')!;
@@ -330,10 +351,12 @@ describe('instance health', () => {
     const { healthHistory } = await registry.client.request(HealthHistoryDocument, { id: 'replace-1' });
     expect(healthHistory[0]).toMatchObject({ checkId: old.id, from: 'CRITICAL', to: null, output: 'Check removed.', instanceStatus: 'PASSING' });
     const { events } = await registry.client.request(EventsDocument, { after: latestEventId, types: ['service.health.changed'] });
-    expect(events.map((event) => event.data as { checkId: string; to: string | null }).filter((data) => data.checkId === old.id).map((data) => data.to)).toEqual([
-      'CRITICAL',
-      null,
-    ]);
+    expect(
+      events
+        .map((event) => event.data as { checkId: string; to: string | null })
+        .filter((data) => data.checkId === old.id)
+        .map((data) => data.to),
+    ).toEqual(['CRITICAL', null]);
 
     // With no checks defined at all, replacing removes every check.
     await registry.client.request(RegisterServiceDocument, { input: { ...first, healthChecks: [], replaceExistingChecks: true } });

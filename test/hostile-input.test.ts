@@ -50,12 +50,18 @@ async function rawSocket() {
 }
 
 async function post(body: string | Uint8Array) {
-  const response = await fetch(registry.node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const response = await fetch(registry.node.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+  });
   return { status: response.status, json: (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] } };
 }
 
 const publish = (type: string, data: Record<string, unknown> = {}) =>
-  post(JSON.stringify({ query: 'mutation P($input: EventInput!) { publishEvent(input: $input) { id } }', variables: { input: { type, source: 'test', data } } }));
+  post(
+    JSON.stringify({ query: 'mutation P($input: EventInput!) { publishEvent(input: $input) { id } }', variables: { input: { type, source: 'test', data } } }),
+  );
 
 async function written(keyPrefix: string, eventType: string) {
   const [row] = await registry.database.sql<{ configs: number; events: number }[]>`
@@ -145,7 +151,10 @@ describe('invalid UTF-8 is refused, never replaced with U+FFFD and stored', () =
   ])('WebSocket: %s with invalid UTF-8 closes the connection with 1007 and writes nothing', async (_label, binary) => {
     const prefix = binary ? 'utf8-ws-binary' : 'utf8-ws-text';
     const ws = await rawSocket();
-    const json = withBadBytes(prefix).toString('latin1').replace(/^\{"query":/, '{"type":"subscribe","id":"bad","payload":{"query":') + '}';
+    const json =
+      withBadBytes(prefix)
+        .toString('latin1')
+        .replace(/^\{"query":/, '{"type":"subscribe","id":"bad","payload":{"query":') + '}';
     ws.socket.send(Buffer.from(json, 'latin1'), { binary });
     expect((await withTimeout(ws.closed, 5_000, 'not closed')).code).toBe(1007);
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -108,7 +108,7 @@ describe('a JSON literal in the operation', () => {
     expect(runs.map((run) => run.compiled)).toEqual([false, false, false]);
   });
 
-  it('leaves a spawned server\'s stderr empty and every stdout line JSON', async () => {
+  it("leaves a spawned server's stderr empty and every stdout line JSON", async () => {
     // The production default (compile from the second run), in a real process, whose
     // stderr a console.error from graphql-jit would reach.
     const node = await spawnNode({ DATABASE_URL: registry.database.url, SWITCHBOARD_JIT_AFTER: undefined });

@@ -49,12 +49,22 @@ async function openTransaction(sql: postgres.Sql) {
 /** Resolves once some backend waits for a lock `pid` holds. */
 async function someoneWaitsFor(pid: number): Promise<void> {
   await eventually(async () => {
-    const [{ waiting }] = (await database.sql`select count(*)::int as waiting from pg_stat_activity where ${pid}::int = any(pg_blocking_pids(pid))`) as unknown as [{ waiting: number }];
+    const [{ waiting }] =
+      (await database.sql`select count(*)::int as waiting from pg_stat_activity where ${pid}::int = any(pg_blocking_pids(pid))`) as unknown as [
+        { waiting: number },
+      ];
     return waiting > 0 ? true : undefined;
   });
 }
 
-const instance = (id: string, check: Record<string, unknown>) => ({ id, name: id, version: '1.0.0', address: '10.0.0.1', port: 80, healthChecks: [{ id: `${id}-check`, ...check }] });
+const instance = (id: string, check: Record<string, unknown>) => ({
+  id,
+  name: id,
+  version: '1.0.0',
+  address: '10.0.0.1',
+  port: 80,
+  healthChecks: [{ id: `${id}-check`, ...check }],
+});
 
 describe('a TTL update decides on the locked check', () => {
   it('a check re-registered as TCP while the update waited for its instance is refused with BAD_USER_INPUT, and keeps its state', async () => {
@@ -106,7 +116,7 @@ describe('the reaper decides after it has locked', () => {
     await gated?.close();
   });
 
-  it('an instance whose check passed while the reaper\'s statement ran is kept; one still critical too long is removed', async () => {
+  it("an instance whose check passed while the reaper's statement ran is kept; one still critical too long is removed", async () => {
     for (const id of ['reap-race', 'reap-doomed']) {
       await registerService(database.db, instance(id, { ttlMs: 30_000, deregisterCriticalAfterMs: 60_000 }), policy);
     }

@@ -20,8 +20,7 @@ const registry = useRegistryNode({
   SWITCHBOARD_EVENT_PRUNE_INTERVAL: '100ms',
 });
 
-const publish = (i: number) =>
-  registry.client.request(PublishEventDocument, { input: { type: 'test.retained', source: 'retention-test', data: { i } } });
+const publish = (i: number) => registry.client.request(PublishEventDocument, { input: { type: 'test.retained', source: 'retention-test', data: { i } } });
 
 describe('event retention', () => {
   it('prunes beyond the configured count, and a cursor that fell out of retention gets CURSOR_EXPIRED', async () => {

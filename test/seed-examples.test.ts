@@ -45,7 +45,7 @@ async function clean() {
 }
 
 describe("the seed's registry self-test: RegisterService(&ServiceDefinition{ID, Name})", () => {
-  it('registers {id, name} alone: the address is the caller\'s, no version, no port; UnregisterService removes it', async () => {
+  it("registers {id, name} alone: the address is the caller's, no version, no port; UnregisterService removes it", async () => {
     // testService := &registry.ServiceDefinition{ID: "health-check-test", Name: "health-check"}
     const registered = await register({ id: 'health-check-test', name: 'health-check' });
     expect(registered).toMatchObject({ id: 'health-check-test', name: 'health-check', version: null, port: null, address: '127.0.0.1' });
@@ -63,7 +63,7 @@ describe("the seed's registry self-test: RegisterService(&ServiceDefinition{ID, 
     await clean();
   });
 
-  it('over WebSocket the address is the caller\'s too', async () => {
+  it("over WebSocket the address is the caller's too", async () => {
     const ws = createClient({ url: registry.node.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
     try {
       const results = ws.iterate<{ registerService: { id: string; address: string } }>({
@@ -106,7 +106,7 @@ describe("the seed's registry self-test: RegisterService(&ServiceDefinition{ID, 
     expect(refused).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringContaining('address is required') });
   });
 
-  it('an address given explicitly wins over the caller\'s', async () => {
+  it("an address given explicitly wins over the caller's", async () => {
     expect((await register({ name: 'explicit', address: '192.168.1.100' })).address).toBe('192.168.1.100');
     await clean();
   });
@@ -271,7 +271,9 @@ describe("built-in events carry the seed's data keys", () => {
     const { latestEventId } = await registry.client.request(LatestEventIdDocument);
     await registry.client.request(SetMaintenanceDocument, { id: 'health-check-test', enabled: true, reason: 'seed example' });
     const { events } = await registry.client.request(EventsDocument, { types: ['service.health.changed'], after: latestEventId });
-    expect(events.map(handler)).toEqual([{ type: 'service.health.changed', service_id: 'health-check-test', service_name: 'health-check', address: undefined }]);
+    expect(events.map(handler)).toEqual([
+      { type: 'service.health.changed', service_id: 'health-check-test', service_name: 'health-check', address: undefined },
+    ]);
     await clean();
   });
 

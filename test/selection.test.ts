@@ -86,7 +86,7 @@ describe('strategies', () => {
     expect(reasons).toEqual({ [ids[0]!]: ['CRITICAL'], [ids[1]!]: ['CRITICAL'], [ids[2]!]: [], [ids[3]!]: [], [ids[4]!]: ['LOWER_PRIORITY_TIER'] });
   });
 
-  it('PRIORITY: failing over when the first tier\'s breakers are open', async () => {
+  it("PRIORITY: failing over when the first tier's breakers are open", async () => {
     const { name, ids } = await service([{ priority: 0 }, { priority: 5 }]);
     await fail(ids[0]!, 5);
     // Well inside the 1 s cooldown, so no half-open probe is due yet.
@@ -188,11 +188,20 @@ describe('circuit breakers', () => {
       },
     });
     try {
-      const reporter = new OutcomeReporter(database.db, { windowMs: 30_000, minCalls: 1_000_000, failureRatio: 0.5, cooldownMs: 1_000, halfOpenProbes: 1, slowCallMs: undefined });
+      const reporter = new OutcomeReporter(database.db, {
+        windowMs: 30_000,
+        minCalls: 1_000_000,
+        failureRatio: 0.5,
+        cooldownMs: 1_000,
+        halfOpenProbes: 1,
+        slowCallMs: undefined,
+      });
       await Promise.all(Array.from({ length: 3000 }, (_, i) => reporter.report(ids[i % 3]!, { success: i % 2 === 0 })));
       expect(batches).toBeGreaterThan(0);
       expect(batches).toBeLessThan(50);
-      const [row] = await registry.database.sql<{ calls: number }[]>`select sum(calls)::int as calls from circuit_breakers where service_id in ${registry.database.sql(ids)}`;
+      const [row] = await registry.database.sql<
+        { calls: number }[]
+      >`select sum(calls)::int as calls from circuit_breakers where service_id in ${registry.database.sql(ids)}`;
       expect(row!.calls).toBe(3000);
     } finally {
       await database.close();

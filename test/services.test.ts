@@ -45,10 +45,7 @@ describe('registration', () => {
           method: 'get',
           description: 'One order',
           parameters: [{ name: 'id', in: 'PATH', type: 'uuid', required: true }],
-          responses: [
-            { status: 200, description: 'The order', schema: { type: 'object', properties: { id: { type: 'string' } } } },
-            { status: 404 },
-          ],
+          responses: [{ status: 200, description: 'The order', schema: { type: 'object', properties: { id: { type: 'string' } } } }, { status: 404 }],
         },
       ],
       protocols: ['HTTP', 'grpc'],

@@ -57,9 +57,7 @@ describe('TTL leases', () => {
   it('two nodes sweeping together remove each lapsed instance exactly once', async () => {
     const client = clients.create(nodes[1]!.url);
     const count = 60;
-    await Promise.all(
-      Array.from({ length: count }, (_, i) => client.request(RegisterServiceDocument, { input: instance({ id: `swept-${i}`, ttl: '1s' }) })),
-    );
+    await Promise.all(Array.from({ length: count }, (_, i) => client.request(RegisterServiceDocument, { input: instance({ id: `swept-${i}`, ttl: '1s' }) })));
     await eventually(async () => ((await ids()).some((id) => id.startsWith('swept-')) ? undefined : true), 10_000);
 
     const rows = await database.sql<{ id: string; n: number }[]>`

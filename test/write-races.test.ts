@@ -76,7 +76,8 @@ describe('races on one new id across two processes', () => {
 
   it('a call outcome is refused when the instance changed hands while the report waited for its row', async () => {
     const admin = clients.create(servers.a.url, ADMIN_TOKEN);
-    const alphaToken = (await admin.request(CreateTokenDocument, { input: { name: 'alpha-reporter', scopes: ['WRITE'], servicePrefix: 'alpha' } })).createToken.token;
+    const alphaToken = (await admin.request(CreateTokenDocument, { input: { name: 'alpha-reporter', scopes: ['WRITE'], servicePrefix: 'alpha' } })).createToken
+      .token;
     const alpha = clients.create(servers.a.url, alphaToken);
     await admin.request(RegisterServiceDocument, { input: instance({ id: 'handed-over-1', name: 'alpha-api' }) });
 

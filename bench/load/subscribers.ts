@@ -30,7 +30,10 @@ for (let start = 0; start < count; start += BATCH) {
       const client = createClient({ url, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
       clients.push(client);
       await new Promise<void>((resolve, reject) => {
-        const off = client.on('connected', () => { off(); resolve(); });
+        const off = client.on('connected', () => {
+          off();
+          resolve();
+        });
         client.on('error', reject);
       });
       client.subscribe<{ configChanged: { version: number } }>(

@@ -152,10 +152,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   child.kill('SIGINT');
   const patience = new AbortController();
-  const timedOut = await Promise.race([
-    exited.then(() => false),
-    sleep(30_000, true, { signal: patience.signal }).catch(() => false),
-  ]);
+  const timedOut = await Promise.race([exited.then(() => false), sleep(30_000, true, { signal: patience.signal }).catch(() => false)]);
   patience.abort(); // a pending timer would keep the process alive for the full 30 s
   if (timedOut) {
     child.kill('SIGKILL');

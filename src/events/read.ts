@@ -48,9 +48,7 @@ export async function readEvents(db: Executor, options: ReadEventsOptions): Prom
 
 /** The newest event id ever committed (still there, or already pruned). */
 export async function latestEventId(db: Executor): Promise<number> {
-  const [row] = await db.execute<{ id: string | null }>(
-    sql`select greatest((select max(id) from events), (select pruned_through from event_log_state)) as id`,
-  );
+  const [row] = await db.execute<{ id: string | null }>(sql`select greatest((select max(id) from events), (select pruned_through from event_log_state)) as id`);
   return Number(row?.id ?? 0);
 }
 

@@ -33,7 +33,10 @@ export const builder = new SchemaBuilder<{
       admin: hasScope(context.principal, 'ADMIN'),
     }),
     unauthorizedError: (_parent, context, info) =>
-      new SwitchboardError('FORBIDDEN', `Token "${context.principal.name}" may not use ${info.parentType.name}.${info.fieldName}: its scopes are ${[...context.principal.scopes].join(', ')}.`),
+      new SwitchboardError(
+        'FORBIDDEN',
+        `Token "${context.principal.name}" may not use ${info.parentType.name}.${info.fieldName}: its scopes are ${[...context.principal.scopes].join(', ')}.`,
+      ),
   },
 });
 

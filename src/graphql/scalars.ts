@@ -3,10 +3,9 @@ import { GraphQLScalarType, Kind } from 'graphql';
 import { formatDuration, parseDuration } from '@switchboard/contracts';
 
 const invalid = (value: unknown) =>
-  createGraphQLError(
-    `Duration must be a string like "250ms", "30s", "5m" or "1h30m"; got ${JSON.stringify(value)?.slice(0, 80)}.`,
-    { extensions: { code: 'BAD_USER_INPUT' } },
-  );
+  createGraphQLError(`Duration must be a string like "250ms", "30s", "5m" or "1h30m"; got ${JSON.stringify(value)?.slice(0, 80)}.`, {
+    extensions: { code: 'BAD_USER_INPUT' },
+  });
 
 /** Go/Consul-style durations on the wire; milliseconds inside. */
 export const DurationScalar = new GraphQLScalarType<number, string>({

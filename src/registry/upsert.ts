@@ -32,7 +32,12 @@ export async function lockOrInsert<T extends KeyedTable>(
   let pending = [...values].sort((a, b) => (a.id < b.id ? -1 : 1));
   while (pending.length > 0) {
     const ids = pending.map((value) => value.id);
-    const existing = (await tx.select().from(table as PgTable).where(inArray(table.id, ids)).orderBy(table.id).for('update')) as Row[];
+    const existing = (await tx
+      .select()
+      .from(table as PgTable)
+      .where(inArray(table.id, ids))
+      .orderBy(table.id)
+      .for('update')) as Row[];
     for (const row of existing) locked.set(row.id, { row, created: false });
     const fresh = pending.filter((value) => !locked.has(value.id));
     if (fresh.length === 0) break;
@@ -44,7 +49,11 @@ export async function lockOrInsert<T extends KeyedTable>(
 }
 
 /** lockOrInsert for one row. */
-export async function lockOrInsertOne<T extends KeyedTable>(tx: Tx, table: T, value: PgInsertValue<T> & { id: string }): Promise<LockedRow<InferSelectModel<T>>> {
+export async function lockOrInsertOne<T extends KeyedTable>(
+  tx: Tx,
+  table: T,
+  value: PgInsertValue<T> & { id: string },
+): Promise<LockedRow<InferSelectModel<T>>> {
   return (await lockOrInsert(tx, table, [value])).get(value.id)!;
 }
 

@@ -1,5 +1,16 @@
 import { costLimitRule, type CostLimitOptions } from '@escape.tech/graphql-armor-cost-limit';
-import { Kind, TypeInfo, visit, visitWithTypeInfo, type ArgumentNode, type ASTVisitor, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type ValidationContext } from 'graphql';
+import {
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type ArgumentNode,
+  type ASTVisitor,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type ValidationContext,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { EVENT_PAGE_MAX } from '../events/read.js';
 import { HISTORY_PAGE_MAX as CONFIG_HISTORY_PAGE_MAX } from '../registry/config/read.js';

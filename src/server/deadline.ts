@@ -70,7 +70,11 @@ function deadlineError(args: ExecutionArgs, timeoutMs: number): SwitchboardError
  * database that is away answers UNAVAILABLE in time there too.
  */
 export function withinDeadline<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
-  return raceTimeout(() => work, timeoutMs, () => Promise.reject(unavailable(`No answer from the database within ${timeoutMs / 1000}s.`)));
+  return raceTimeout(
+    () => work,
+    timeoutMs,
+    () => Promise.reject(unavailable(`No answer from the database within ${timeoutMs / 1000}s.`)),
+  );
 }
 
 /**

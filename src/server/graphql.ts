@@ -106,10 +106,12 @@ function denied(): never {
  */
 function useBadUserInputForInvalidDocuments(): Plugin {
   return {
-    onValidate: () => ({ valid, result }) => {
-      if (valid) return;
-      for (const error of result) (error.extensions as Record<string, unknown>)['code'] = 'BAD_USER_INPUT';
-    },
+    onValidate:
+      () =>
+      ({ valid, result }) => {
+        if (valid) return;
+        for (const error of result) (error.extensions as Record<string, unknown>)['code'] = 'BAD_USER_INPUT';
+      },
   };
 }
 
@@ -237,7 +239,10 @@ interface EnvelopedRoot {
 
 /** Yoga logs through pino; a client's mistake is a debug line, not an error. */
 function yogaLogger(log: Logger) {
-  const forward = (level: 'debug' | 'info' | 'warn') => (...args: unknown[]) => log[level](describe(args));
+  const forward =
+    (level: 'debug' | 'info' | 'warn') =>
+    (...args: unknown[]) =>
+      log[level](describe(args));
   return {
     debug: forward('debug'),
     info: forward('info'),
@@ -255,4 +260,3 @@ function yogaLogger(log: Logger) {
 function describe(args: unknown[]): string {
   return args.map((arg) => (typeof arg === 'string' ? arg : arg instanceof GraphQLError ? arg.message : JSON.stringify(arg))).join(' ');
 }
-

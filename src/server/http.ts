@@ -63,7 +63,10 @@ function readinessProbe(check: () => Promise<void>, timeoutMs: number, log: Logg
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { log } = options;
   const { authenticator, limits } = options;
-  const yoga = createGraphQLHandler(options.context, authenticator, limits, log, { jitAfterRuns: options.jitAfterRuns, requestTimeoutMs: options.requestTimeoutMs });
+  const yoga = createGraphQLHandler(options.context, authenticator, limits, log, {
+    jitAfterRuns: options.jitAfterRuns,
+    requestTimeoutMs: options.requestTimeoutMs,
+  });
   const graphiql = new GraphiQLAssets(GRAPHIQL_OPTIONS);
   let shuttingDown = false;
 

@@ -50,7 +50,8 @@ export function useJitForHotOperations(afterRuns: number): Plugin {
     // No name with several operations, or an unknown name: graphql-js words that error.
     const chosen = operationName == null ? (all.length === 1 ? all[0] : undefined) : all.find((operation) => operation.name?.value === operationName);
     if (chosen === undefined) return undefined;
-    const only = all.length === 1 ? document : { ...document, definitions: document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === chosen) };
+    const only =
+      all.length === 1 ? document : { ...document, definitions: document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === chosen) };
     if (narrowed === undefined) operations.set(document, (narrowed = new Map()));
     narrowed.set(operationName ?? null, only); // at most one entry per operation of the document
     return only;

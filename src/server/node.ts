@@ -144,7 +144,11 @@ function startSweeps(db: Db, config: Config, log: Logger): () => Promise<void> {
     const expired = await expireLapsedServices(db);
     const reaped = await reapCriticalServices(db);
     if (expired.length) expiryLog.info({ count: expired.length, ids: expired.slice(0, 20).map((i) => i.id) }, 'expired instances whose TTL lapsed');
-    if (reaped.length) expiryLog.info({ count: reaped.length, ids: reaped.slice(0, 20).map((i) => i.id) }, 'removed instances critical for longer than deregisterCriticalServiceAfter');
+    if (reaped.length)
+      expiryLog.info(
+        { count: reaped.length, ids: reaped.slice(0, 20).map((i) => i.id) },
+        'removed instances critical for longer than deregisterCriticalServiceAfter',
+      );
     // A full batch means there may be more: sweep again at once.
     return expired.length === SWEEP_BATCH || reaped.length === REAP_BATCH;
   });

@@ -61,7 +61,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  */
 function mapEach<T, U>(source: AsyncIterable<T>, map: (value: T) => U | Promise<U>): AsyncIterableIterator<U> {
   const iterator = source[Symbol.asyncIterator]();
-  const mapped = async (step: IteratorResult<T>): Promise<IteratorResult<U>> => (step.done ? { done: true, value: undefined } : { done: false, value: await map(step.value) });
+  const mapped = async (step: IteratorResult<T>): Promise<IteratorResult<U>> =>
+    step.done ? { done: true, value: undefined } : { done: false, value: await map(step.value) };
   return {
     next: () => iterator.next().then(mapped),
     return: () => (iterator.return ? iterator.return().then(mapped) : Promise.resolve({ done: true, value: undefined })),

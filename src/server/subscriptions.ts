@@ -21,7 +21,9 @@ export function guardSubscriptions(authenticator: Authenticator, perToken: numbe
         const count = open.get(principal.id) ?? 0;
         if (count >= perToken) {
           void (result as AsyncIterableIterator<unknown>).return?.();
-          setResult({ errors: [new GraphQLError(`At most ${perToken} open subscriptions per token on one server.`, { extensions: { code: 'LIMIT_EXCEEDED' } })] });
+          setResult({
+            errors: [new GraphQLError(`At most ${perToken} open subscriptions per token on one server.`, { extensions: { code: 'LIMIT_EXCEEDED' } })],
+          });
           return;
         }
         open.set(principal.id, count + 1);

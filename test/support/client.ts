@@ -39,7 +39,11 @@ export async function errorCode(promise: Promise<unknown>): Promise<string | und
  */
 function trackSubscriptions(client: SwitchboardClient, url: string): SwitchboardClient {
   const ends = new Set<() => void>();
-  const subscribe = client.subscribe.bind(client) as (document: DocumentNode, variables?: unknown, options?: SubscribeOptions) => AsyncIterableIterator<unknown>;
+  const subscribe = client.subscribe.bind(client) as (
+    document: DocumentNode,
+    variables?: unknown,
+    options?: SubscribeOptions,
+  ) => AsyncIterableIterator<unknown>;
   const tracking = (document: DocumentNode, variables?: unknown, options?: SubscribeOptions): AsyncIterableIterator<unknown> => {
     const stream = subscribe(document, variables, options);
     const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION)?.name?.value ?? 'subscription';

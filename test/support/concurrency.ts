@@ -19,7 +19,11 @@ export const IN_FLIGHT = 48;
  * (so half go to each server), and returns every outcome in writer order. A GraphQL
  * error is an outcome; anything else (a dropped connection) is rethrown.
  */
-export async function writers<T>(count: number, clients: readonly SwitchboardClient[], write: (client: SwitchboardClient, i: number) => Promise<T>): Promise<Outcome<T>[]> {
+export async function writers<T>(
+  count: number,
+  clients: readonly SwitchboardClient[],
+  write: (client: SwitchboardClient, i: number) => Promise<T>,
+): Promise<Outcome<T>[]> {
   const outcomes: Outcome<T>[] = new Array(count);
   let next = 0;
   await Promise.all(
@@ -99,7 +103,10 @@ export function watchEvents(client: SwitchboardClient, after: string) {
       await eventually(() => (failure !== undefined || received.length >= log.length ? true : undefined), 20_000).catch(() => undefined);
       if (failure !== undefined) throw failure;
       // Later events (a sweep, another test's tail) may follow; the load's part must be the log.
-      expect(received.slice(0, log.length).map((event) => event.id), `subscriber vs log (up to ${lastId})`).toEqual(log.map((event) => event.id));
+      expect(
+        received.slice(0, log.length).map((event) => event.id),
+        `subscriber vs log (up to ${lastId})`,
+      ).toEqual(log.map((event) => event.id));
     },
     async stop(): Promise<void> {
       await stream.return?.();

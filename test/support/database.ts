@@ -23,18 +23,23 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = databaseUrl(server.adminUrl, name);
   const database = connectDatabase(url, { poolSize: 10, applicationName: 'switchboard-test' });
-  return tracked<TestDatabase, 'drop'>('database', name, {
-    ...database,
-    url,
+  return tracked<TestDatabase, 'drop'>(
+    'database',
     name,
-    async drop() {
-      await database.close();
-      const dropper = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
-      try {
-        await dropper.unsafe(`drop database if exists "${name}" with (force)`);
-      } finally {
-        await dropper.end();
-      }
+    {
+      ...database,
+      url,
+      name,
+      async drop() {
+        await database.close();
+        const dropper = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
+        try {
+          await dropper.unsafe(`drop database if exists "${name}" with (force)`);
+        } finally {
+          await dropper.end();
+        }
+      },
     },
-  }, 'drop');
+    'drop',
+  );
 }

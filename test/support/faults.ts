@@ -41,7 +41,16 @@ export async function ask(
   }
   const ms = performance.now() - started;
   const error = body.errors?.[0];
-  if (error) return { ok: false, code: String(error.extensions?.['code']), outcome: error.extensions?.['outcome'], message: error.message, data: body.data ?? null, status: response.status, ms };
+  if (error)
+    return {
+      ok: false,
+      code: String(error.extensions?.['code']),
+      outcome: error.extensions?.['outcome'],
+      message: error.message,
+      data: body.data ?? null,
+      status: response.status,
+      ms,
+    };
   return { ok: true, data: body.data ?? null, status: response.status, ms };
 }
 

@@ -23,7 +23,9 @@ async function failOn(leaked: { kind: string; label: string; close: () => Promis
   if (leaked.length === 0) return;
   await Promise.allSettled(leaked.map((resource) => closeWithin(resource.close, 10_000)));
   const list = leaked.map((resource) => `${resource.kind} ${resource.label}`).join('; ');
-  throw new Error(`${what}: ${list}. Close what a test opens before it ends (try/finally, or afterEach); open what tests share in beforeAll and close it in afterAll.`);
+  throw new Error(
+    `${what}: ${list}. Close what a test opens before it ends (try/finally, or afterEach); open what tests share in beforeAll and close it in afterAll.`,
+  );
 }
 
 async function closeWithin(close: () => Promise<unknown>, ms: number): Promise<void> {

@@ -2,7 +2,13 @@ import { expect } from 'vitest';
 import type { LoadBalancingStrategy } from '@switchboard/client';
 
 /** Many selections in few requests: one GraphQL document with up to a hundred aliased fields. */
-export async function picks(url: string, name: string, count: number, strategy: LoadBalancingStrategy, keyOf?: (i: number) => string): Promise<(string | null)[]> {
+export async function picks(
+  url: string,
+  name: string,
+  count: number,
+  strategy: LoadBalancingStrategy,
+  keyOf?: (i: number) => string,
+): Promise<(string | null)[]> {
   const results: (string | null)[] = [];
   for (let start = 0; start < count; start += 100) {
     const size = Math.min(100, count - start);

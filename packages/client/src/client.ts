@@ -83,10 +83,7 @@ export class SwitchboardClient {
    * connection it reconnects (see `retryAttempts`) and, unless `resume: false`, continues after the last event
    * received: every event once, in order, across a server restart or a move to another server.
    */
-  subscribe<Result, Variables>(
-    document: TypedDocumentNode<Result, Variables>,
-    ...args: SubscribeArgs<Variables>
-  ): AsyncIterableIterator<Result> {
+  subscribe<Result, Variables>(document: TypedDocumentNode<Result, Variables>, ...args: SubscribeArgs<Variables>): AsyncIterableIterator<Result> {
     const [variables, options] = args as [Variables | undefined, SubscribeOptions | undefined];
     const resumable = options?.resume !== false && takesAfter(document);
     return subscription<Result>(this.wsClient(), this.print(document), (variables ?? {}) as Record<string, unknown>, resumable);

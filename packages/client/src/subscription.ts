@@ -71,7 +71,8 @@ export function subscription<Result>(ws: WsClient, query: string, variables: Rec
 /** Whether the subscription takes a cursor: its operation declares `$after`. */
 export function takesAfter(document: DocumentNode): boolean {
   return document.definitions.some(
-    (definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.variableDefinitions?.some((variable) => variable.variable.name.value === 'after'),
+    (definition) =>
+      definition.kind === Kind.OPERATION_DEFINITION && definition.variableDefinitions?.some((variable) => variable.variable.name.value === 'after'),
   );
 }
 

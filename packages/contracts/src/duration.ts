@@ -48,11 +48,7 @@ export function formatDuration(ms: number): string {
   const hours = Math.floor(ms / 3_600_000);
   const minutes = Math.floor((ms % 3_600_000) / 60_000);
   const seconds = (ms % 60_000) / 1000;
-  return (
-    (hours ? `${hours}h` : '') +
-    (minutes ? `${minutes}m` : '') +
-    (seconds ? `${trimFraction(seconds)}s` : '')
-  );
+  return (hours ? `${hours}h` : '') + (minutes ? `${minutes}m` : '') + (seconds ? `${trimFraction(seconds)}s` : '');
 }
 
 function trimFraction(value: number): string {

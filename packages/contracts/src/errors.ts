@@ -32,14 +32,11 @@ export class SwitchboardError extends Error {
   }
 }
 
-export const badInput = (message: string, details?: Record<string, unknown>) =>
-  new SwitchboardError('BAD_USER_INPUT', message, details);
+export const badInput = (message: string, details?: Record<string, unknown>) => new SwitchboardError('BAD_USER_INPUT', message, details);
 
-export const notFound = (what: string, id: string) =>
-  new SwitchboardError('NOT_FOUND', `${what} "${id}" does not exist.`, { id });
+export const notFound = (what: string, id: string) => new SwitchboardError('NOT_FOUND', `${what} "${id}" does not exist.`, { id });
 
-export const conflict = (message: string, details?: Record<string, unknown>) =>
-  new SwitchboardError('CONFLICT', message, details);
+export const conflict = (message: string, details?: Record<string, unknown>) => new SwitchboardError('CONFLICT', message, details);
 
 /**
  * What became of a write that failed: `not_applied` (nothing was written; retrying is safe) or
@@ -48,8 +45,7 @@ export const conflict = (message: string, details?: Record<string, unknown>) =>
  */
 export type WriteOutcome = 'not_applied' | 'unknown';
 
-export const unavailable = (message: string, outcome?: WriteOutcome) =>
-  new SwitchboardError('UNAVAILABLE', message, outcome ? { outcome } : undefined);
+export const unavailable = (message: string, outcome?: WriteOutcome) => new SwitchboardError('UNAVAILABLE', message, outcome ? { outcome } : undefined);
 
 /** Finds a SwitchboardError anywhere in a chain of wrapped errors. */
 export function findSwitchboardError(error: unknown): SwitchboardError | undefined {

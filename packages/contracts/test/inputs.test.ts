@@ -56,7 +56,7 @@ describe('service definition schema', () => {
     ]);
   });
 
-  it('parseInput turns issues into one BAD_USER_INPUT with the client\'s field names', () => {
+  it("parseInput turns issues into one BAD_USER_INPUT with the client's field names", () => {
     let thrown: unknown;
     try {
       parseInput(serviceDefinitionSchema, { name: 'ok', ttlMs: 10 }, 'service definition', { ttlMs: 'ttl' });

@@ -45,7 +45,9 @@ describe('the built package runs in a browser', () => {
   });
 
   it('uses no Node global', () => {
-    const globals = builtFiles(distDir).filter((file) => /\b(Buffer|process|require|__dirname)\b/.test(readFileSync(file, 'utf8').replace(/\/\/.*|\/\*[\s\S]*?\*\//g, '')));
+    const globals = builtFiles(distDir).filter((file) =>
+      /\b(Buffer|process|require|__dirname)\b/.test(readFileSync(file, 'utf8').replace(/\/\/.*|\/\*[\s\S]*?\*\//g, '')),
+    );
     expect(globals.map((file) => relative(distDir, file))).toEqual([]);
   });
 });
@@ -60,13 +62,22 @@ describe('what replaces Node built-ins', () => {
       fc.domain(),
       fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF:.%[]x-') }),
     );
-    fc.assert(fc.property(candidate, (text) => isIP(text) === nodeIsIP(text)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(candidate, (text) => isIP(text) === nodeIsIP(text)),
+      { numRuns: 2000 },
+    );
   });
 
   it('utf8Length counts what Buffer.byteLength counts', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit)) }), (text, surrogates) => {
-      for (const value of [text, text + surrogates, surrogates + text]) expect(utf8Length(value)).toBe(Buffer.byteLength(value, 'utf8'));
-    }));
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit)) }),
+        (text, surrogates) => {
+          for (const value of [text, text + surrogates, surrogates + text]) expect(utf8Length(value)).toBe(Buffer.byteLength(value, 'utf8'));
+        },
+      ),
+    );
   });
 });
 
@@ -99,6 +110,8 @@ describe('the one text check', () => {
 
   it('reports the first problem in document order', () => {
     expect(jsonProblem({ first: ['ok', '\u0000'], second: '\udc00' }, { maxBytes: 1000, maxDepth: 8 })).toBe('contains a NUL character');
-    expect(jsonProblem({ first: ['ok', '\udc00'], second: '\u0000' }, { maxBytes: 1000, maxDepth: 8 })).toBe('contains invalid Unicode (an unpaired surrogate)');
+    expect(jsonProblem({ first: ['ok', '\udc00'], second: '\u0000' }, { maxBytes: 1000, maxDepth: 8 })).toBe(
+      'contains invalid Unicode (an unpaired surrogate)',
+    );
   });
 });

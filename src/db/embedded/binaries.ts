@@ -80,4 +80,3 @@ export async function resolveBinaries(runAs: RunAs | undefined, log: Logger): Pr
 function canExecute(binary: string, runAs: RunAs): boolean {
   return spawnSync(binary, ['--version'], { ...runAs, stdio: 'ignore' }).status === 0;
 }
-

@@ -65,4 +65,3 @@ function isPostgresProcess(pid: number): boolean {
     return true; // no /proc: trust that the pid is alive
   }
 }
-

@@ -15,7 +15,10 @@ export const components = pgTable(
     /** Declared dependencies, in declaration order. */
     dependencies: jsonb('dependencies').$type<ComponentDependencyRecord[]>().notNull().default([]),
     /** The names in `dependencies`, indexed for the reverse ("who depends on X") lookup. */
-    dependencyNames: text('dependency_names').array().notNull().default(sql`'{}'::text[]`),
+    dependencyNames: text('dependency_names')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     registeredAt: timestamptz('registered_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),

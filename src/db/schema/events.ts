@@ -17,7 +17,9 @@ export const events = pgTable(
     /** Who caused it (token id and name); null for the registry's own work (sweeps, health checks). */
     actor: jsonb('actor').$type<EventActor>(),
     // clock_timestamp(), not now(): appends are serialized, so this stays monotonic with the id.
-    createdAt: timestamptz('created_at').notNull().default(sql`clock_timestamp()`),
+    createdAt: timestamptz('created_at')
+      .notNull()
+      .default(sql`clock_timestamp()`),
   },
   (t) => [
     index('events_type_id_idx').on(t.type, t.id),

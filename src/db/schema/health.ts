@@ -45,7 +45,9 @@ export const healthChecks = pgTable(
   (t) => [
     index('health_checks_service_id_idx').on(t.serviceId),
     index('health_checks_next_run_at_idx').on(t.nextRunAt),
-    index('health_checks_critical_idx').on(t.criticalSince).where(sql`deregister_critical_after_ms is not null`),
+    index('health_checks_critical_idx')
+      .on(t.criticalSince)
+      .where(sql`deregister_critical_after_ms is not null`),
     check('health_checks_kind_check', sql`${t.kind} in ('HTTP', 'TCP', 'GRPC', 'SCRIPT', 'TTL')`),
     check('health_checks_status_check', sql`${t.status} in ('PASSING', 'WARNING', 'CRITICAL')`),
   ],

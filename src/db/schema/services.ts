@@ -13,10 +13,16 @@ export const services = pgTable(
     address: text('address').notNull(),
     /** Null: registered without one; discovery still returns it, its caller decides the port. */
     port: integer('port'),
-    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    tags: text('tags')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
     endpoints: jsonb('endpoints').$type<EndpointRecord[]>().notNull().default([]),
-    protocols: text('protocols').array().notNull().default(sql`'{}'::text[]`),
+    protocols: text('protocols')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     weight: integer('weight').notNull().default(1),
     priority: integer('priority').notNull().default(0),
     /** Lease length; an instance with a TTL expires unless heartbeats renew it. */
@@ -35,6 +41,8 @@ export const services = pgTable(
     index('services_name_idx').on(t.name),
     index('services_tags_idx').using('gin', t.tags),
     // Only leased instances are ever swept, so only they are indexed.
-    index('services_expires_at_idx').on(t.expiresAt).where(sql`expires_at is not null`),
+    index('services_expires_at_idx')
+      .on(t.expiresAt)
+      .where(sql`expires_at is not null`),
   ],
 );

@@ -52,7 +52,7 @@ const CircuitChangeRef = builder.objectRef<CircuitChange>('CircuitChange').imple
 builder.subscriptionFields((t) => ({
   circuitChanged: t.field({
     type: CircuitChangeRef,
-    description: 'Circuit breaker transitions (opened, half-opened, closed) of one service\'s instances, or all.',
+    description: "Circuit breaker transitions (opened, half-opened, closed) of one service's instances, or all.",
     args: { name: t.arg.string(), after: t.arg.id() },
     subscribe: (_root, args, context) => watchCircuitChanges(context.db, context.feed, args),
     resolve: (change) => change,

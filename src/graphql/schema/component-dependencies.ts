@@ -35,7 +35,10 @@ const MissingDependencyRef = builder.objectRef<MissingDependency>('MissingDepend
 /** Resolution needs every component each dependency may mean: one batched load for the whole request. */
 async function resolutionOf(component: Component, context: GraphQLContext) {
   const candidates = await context.loaders.componentsByReference.loadMany(component.dependencies.map((dependency) => dependency.name));
-  return resolveDependencies(component, candidates.flatMap((entry) => (entry instanceof Error ? [] : entry)));
+  return resolveDependencies(
+    component,
+    candidates.flatMap((entry) => (entry instanceof Error ? [] : entry)),
+  );
 }
 
 builder.objectFields(ComponentRef, (t) => ({

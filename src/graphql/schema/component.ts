@@ -46,7 +46,10 @@ const ComponentInput = builder.inputType('ComponentInput', {
         'Defaults to "<name>@<version>": each version of a name is its own component. For a display name, its slug and version: "Custom API Step" 1.0.0 -> "custom-api-step-1.0.0".',
     }),
     type: t.field({ type: ComponentTypeEnum, required: true }),
-    name: t.string({ required: true, description: 'A display name ("Custom API Step": any printable text, at most 128 characters) or a package-like name ("http-client").' }),
+    name: t.string({
+      required: true,
+      description: 'A display name ("Custom API Step": any printable text, at most 128 characters) or a package-like name ("http-client").',
+    }),
     version: t.string({ required: true, description: 'Semantic version.' }),
     description: t.string(),
     dependencies: t.stringList({

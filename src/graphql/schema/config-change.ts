@@ -11,7 +11,10 @@ const ConfigChangeRef = builder.objectRef<ConfigChange>('ConfigChange').implemen
       description:
         'Whose value the watcher sees now (null: the global value), as `config(key, environment)` answers right after; when no value is left, the entry that changed.',
     }),
-    changedEnvironment: t.exposeString('changedEnvironment', { nullable: true, description: 'Whose entry this change wrote or deleted (null: the global entry).' }),
+    changedEnvironment: t.exposeString('changedEnvironment', {
+      nullable: true,
+      description: 'Whose entry this change wrote or deleted (null: the global entry).',
+    }),
     watchedEnvironment: t.exposeString('watchedEnvironment', { nullable: true }),
     oldValue: t.expose('oldValue', { type: 'JSON', nullable: true, description: 'The value the watcher saw before; null if none.' }),
     newValue: t.expose('newValue', { type: 'JSON', nullable: true, description: 'The value the watcher sees now; null if none.' }),

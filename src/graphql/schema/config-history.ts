@@ -20,7 +20,11 @@ builder.queryFields((t) => ({
   configHistory: t.field({
     type: [ConfigVersionRef],
     description: 'Kept versions of one key in one environment, newest first.',
-    args: { key: t.arg.string({ required: true }), environment: t.arg.string(), first: t.arg.int({ description: '1 to 1000.', defaultValue: CONFIG_HISTORY_PAGE_DEFAULT }) },
+    args: {
+      key: t.arg.string({ required: true }),
+      environment: t.arg.string(),
+      first: t.arg.int({ description: '1 to 1000.', defaultValue: CONFIG_HISTORY_PAGE_DEFAULT }),
+    },
     resolve: async (_root, args, context) =>
       (await getConfigHistory(context.db, args.key, args.environment, args.first ?? undefined)).map((entry) => redact(entry, readableBy(context))),
   }),
@@ -29,7 +33,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   rollbackConfig: t.field({
     type: ConfigEntryRef,
-    description: 'Makes an earlier version\'s value current again, as a new version.',
+    description: "Makes an earlier version's value current again, as a new version.",
     args: {
       key: t.arg.string({ required: true }),
       environment: t.arg.string(),

@@ -43,7 +43,8 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   setConfig: t.field({
     type: ConfigEntryRef,
-    description: 'Sets a value (any JSON but null). With expectedVersion: compare-and-set, 0 meaning "must not exist"; a mismatch is CONFLICT and writes nothing.',
+    description:
+      'Sets a value (any JSON but null). With expectedVersion: compare-and-set, 0 meaning "must not exist"; a mismatch is CONFLICT and writes nothing.',
     args: {
       key: t.arg.string({ required: true, description: 'Dotted name, e.g. "api.timeout".' }),
       value: t.arg({ type: 'JSON', required: true }),

@@ -44,7 +44,10 @@ builder.queryFields((t) => ({
 
 const EventInput = builder.inputType('EventInput', {
   fields: (t) => ({
-    type: t.string({ required: true, description: 'Lower-case dotted words, e.g. "deploy.finished"; built-in namespaces (service., config., …) are reserved.' }),
+    type: t.string({
+      required: true,
+      description: 'Lower-case dotted words, e.g. "deploy.finished"; built-in namespaces (service., config., …) are reserved.',
+    }),
     source: t.string({ required: true, description: 'Who is publishing, e.g. "ci/pipeline-42".' }),
     data: t.field({ type: 'JSON', description: 'A JSON object, up to 64 KiB.' }),
   }),

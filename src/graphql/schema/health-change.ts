@@ -21,7 +21,7 @@ const HealthChangeRef = builder.objectRef<HealthChange>('HealthChange').implemen
 builder.subscriptionFields((t) => ({
   healthChanged: t.field({
     type: HealthChangeRef,
-    description: 'Health transitions (not every check run) of one service\'s instances, or all. With `after`, replays first.',
+    description: "Health transitions (not every check run) of one service's instances, or all. With `after`, replays first.",
     args: { name: t.arg.string(), after: t.arg.id() },
     subscribe: (_root, args, context) => watchHealthChanges(context.db, context.feed, args),
     resolve: (change) => change,

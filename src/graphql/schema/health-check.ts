@@ -1,10 +1,4 @@
-import {
-  deregisterHealthCheck,
-  getHealthChecksByIds,
-  registerHealthCheck,
-  updateTtlCheck,
-  type HealthCheck,
-} from '../../registry/health/index.js';
+import { deregisterHealthCheck, getHealthChecksByIds, registerHealthCheck, updateTtlCheck, type HealthCheck } from '../../registry/health/index.js';
 import { authorizeChecks } from '../authorize.js';
 import { builder } from '../builder.js';
 import { HealthStatusTypeEnum, HealthCheckInput, toCheckInput } from './health-inputs.js';

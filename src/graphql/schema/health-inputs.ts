@@ -34,4 +34,3 @@ export function toCheckInput(input: typeof HealthCheckInput.$inferInput): Domain
   const { ttl, interval, timeout, deregisterCriticalServiceAfter, ...rest } = input;
   return { ...rest, ttlMs: ttl, intervalMs: interval, timeoutMs: timeout, deregisterCriticalAfterMs: deregisterCriticalServiceAfter };
 }
-

@@ -21,14 +21,23 @@ export const HealthStatusRef = builder.objectRef<ServiceInstance>('HealthStatus'
       description: 'PASSING when every check passes and the instance is not in maintenance (a lapsed TTL lease counts once the expiry sweep acts).',
       resolve: (instance) => effectiveStatus(instance),
     }),
-    output: t.string({ description: 'Why the status is what it is, for humans.', resolve: async (instance, _args, context) => (await healthDetails(instance, context)).output }),
+    output: t.string({
+      description: 'Why the status is what it is, for humans.',
+      resolve: async (instance, _args, context) => (await healthDetails(instance, context)).output,
+    }),
     lastCheck: t.field({
       type: 'DateTime',
       nullable: true,
       description: 'When the instance last proved it is alive.',
       resolve: async (instance, _args, context) => (await healthDetails(instance, context)).lastCheck,
     }),
-    checkCount: t.int({ description: "Runs of the instance's checks so far.", resolve: async (instance, _args, context) => (await healthDetails(instance, context)).checkCount }),
-    failureCount: t.int({ description: 'Runs that did not pass.', resolve: async (instance, _args, context) => (await healthDetails(instance, context)).failureCount }),
+    checkCount: t.int({
+      description: "Runs of the instance's checks so far.",
+      resolve: async (instance, _args, context) => (await healthDetails(instance, context)).checkCount,
+    }),
+    failureCount: t.int({
+      description: 'Runs that did not pass.',
+      resolve: async (instance, _args, context) => (await healthDetails(instance, context)).failureCount,
+    }),
   }),
 });

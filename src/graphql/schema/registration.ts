@@ -52,7 +52,7 @@ builder.mutationFields((t) => ({
   }),
   heartbeat: t.field({
     type: ServiceInstanceRef,
-    description: 'Renews the instance\'s TTL lease.',
+    description: "Renews the instance's TTL lease.",
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
       return heartbeat(context.db, args.id, context.principal);

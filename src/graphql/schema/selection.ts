@@ -87,7 +87,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   updateWeight: t.field({
     type: ServiceInstanceRef,
-    description: 'Sets an instance\'s weight (0 drains it); every server uses it from the next selection.',
+    description: "Sets an instance's weight (0 drains it); every server uses it from the next selection.",
     args: { id: t.arg.id({ required: true }), weight: t.arg.int({ required: true }) },
     resolve: async (_root, args, context) => {
       return updateWeight(context.db, args.id, args.weight, context.principal);

@@ -23,8 +23,7 @@ builder.subscriptionFields((t) => ({
     type: ServiceChangeRef,
     description: 'Registrations, updates and removals, for one service name or all. With `after`, first replays every change after that event id.',
     args: { name: t.arg.string(), after: t.arg.id() },
-    subscribe: (_root, args, context) =>
-      watchServiceChanges(context.db, context.feed, args),
+    subscribe: (_root, args, context) => watchServiceChanges(context.db, context.feed, args),
     resolve: (change) => change,
   }),
 }));

@@ -17,7 +17,7 @@ export const ServiceInstanceRef = builder.loadableObject('ServiceInstance', {
       nullable: true,
       description: 'Semantic version, normalised (a leading "v" is dropped). Null: registered without one; matches no version range.',
     }),
-    address: t.exposeString('address', { description: 'Host name or IP address; defaults to the registering caller\'s address as the server saw it.' }),
+    address: t.exposeString('address', { description: "Host name or IP address; defaults to the registering caller's address as the server saw it." }),
     port: t.exposeInt('port', { nullable: true, description: 'Null: registered without one; the caller decides which port to use.' }),
     tags: t.exposeStringList('tags'),
     metadata: t.expose('metadata', { type: 'JSON', description: 'String-to-string map.' }),

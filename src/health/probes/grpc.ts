@@ -33,7 +33,8 @@ function decodeHealthCheckResponse(bytes: Buffer): number {
     const wireType = tag & 0x7;
     if (tag === 0x08) return value;
     if (wireType === 0) offset = afterValue;
-    else if (wireType === 2) offset = afterValue + value; // length-delimited
+    else if (wireType === 2)
+      offset = afterValue + value; // length-delimited
     else if (wireType === 1) offset = afterTag + 8;
     else if (wireType === 5) offset = afterTag + 4;
     else return 0;

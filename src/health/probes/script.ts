@@ -30,7 +30,11 @@ export function probeScript(target: ScriptTarget, signal: AbortSignal): Promise<
       resolve({ status: 'CRITICAL', output: capOutput(`${describeFailure(error, signal)}${output ? ` Output: ${output}` : ''}`) });
     });
     child.once('close', (code, killedBy) => {
-      if (signal.aborted || code === null) return resolve({ status: 'CRITICAL', output: capOutput(`${signal.aborted ? describeFailure(null, signal) : `killed by ${killedBy}`}.${output ? ` Output: ${output}` : ''}`) });
+      if (signal.aborted || code === null)
+        return resolve({
+          status: 'CRITICAL',
+          output: capOutput(`${signal.aborted ? describeFailure(null, signal) : `killed by ${killedBy}`}.${output ? ` Output: ${output}` : ''}`),
+        });
       const status = code === 0 ? 'PASSING' : code === 1 ? 'WARNING' : 'CRITICAL';
       resolve({ status, output: capOutput(output || `exit ${code}`) });
     });

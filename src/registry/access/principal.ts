@@ -55,7 +55,10 @@ export function assertCanWriteService(principal: Principal, name: string): void 
 }
 
 function serviceWriteForbidden(principal: Principal, name: string): SwitchboardError {
-  return new SwitchboardError('FORBIDDEN', `Token "${principal.name}" may not change service "${name}"${principal.servicePrefix === null ? '' : ` (it is limited to names starting "${principal.servicePrefix}")`}.`);
+  return new SwitchboardError(
+    'FORBIDDEN',
+    `Token "${principal.name}" may not change service "${name}"${principal.servicePrefix === null ? '' : ` (it is limited to names starting "${principal.servicePrefix}")`}.`,
+  );
 }
 
 export function canWriteKey(principal: Principal, key: string): boolean {
@@ -64,7 +67,10 @@ export function canWriteKey(principal: Principal, key: string): boolean {
 
 export function assertCanWriteKey(principal: Principal, key: string): void {
   if (!canWriteKey(principal, key)) {
-    throw new SwitchboardError('FORBIDDEN', `Token "${principal.name}" may not change configuration key "${key}"${principal.keyPrefix === null ? '' : ` (it is limited to keys starting "${principal.keyPrefix}")`}.`);
+    throw new SwitchboardError(
+      'FORBIDDEN',
+      `Token "${principal.name}" may not change configuration key "${key}"${principal.keyPrefix === null ? '' : ` (it is limited to keys starting "${principal.keyPrefix}")`}.`,
+    );
   }
 }
 

@@ -39,7 +39,17 @@ export interface Outcome {
 export type Transition = 'OPENED' | 'HALF_OPENED' | 'CLOSED';
 
 export function closedBreaker(now: number): BreakerState {
-  return { state: 'CLOSED', windowStart: now, calls: 0, failures: 0, previousCalls: 0, previousFailures: 0, openedAt: null, probesGranted: 0, lastProbeAt: null };
+  return {
+    state: 'CLOSED',
+    windowStart: now,
+    calls: 0,
+    failures: 0,
+    previousCalls: 0,
+    previousFailures: 0,
+    openedAt: null,
+    probesGranted: 0,
+    lastProbeAt: null,
+  };
 }
 
 /**

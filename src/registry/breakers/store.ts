@@ -56,7 +56,10 @@ export function view(state: BreakerState | undefined, now: number, config: Break
 /** Breakers of several instances, in one query (missing: never reported, so closed). */
 export async function getBreakers(db: Executor, serviceIds: readonly string[]): Promise<Map<string, BreakerState>> {
   if (serviceIds.length === 0) return new Map();
-  const rows = await db.select().from(circuitBreakers).where(inArray(circuitBreakers.serviceId, [...serviceIds]));
+  const rows = await db
+    .select()
+    .from(circuitBreakers)
+    .where(inArray(circuitBreakers.serviceId, [...serviceIds]));
   return new Map(rows.map((row) => [row.serviceId, toState(row)]));
 }
 

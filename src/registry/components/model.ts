@@ -20,7 +20,6 @@ export interface Component {
   updatedAt: Date;
 }
 
-
 /** "name" or "name@range", as written in a dependency list. */
 export function dependencySpec(dependency: ComponentDependency): string {
   return dependency.range === '*' ? dependency.name : `${dependency.name}@${dependency.range}`;

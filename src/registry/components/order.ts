@@ -25,7 +25,11 @@ export async function dependencyOrder(roots: readonly Component[], loadByReferen
     );
     if (unknown.length > 0) {
       const loaded = await loadByReferences(unknown);
-      for (const reference of unknown) candidatesByReference.set(reference, loaded.filter((candidate) => refersTo(reference, candidate)));
+      for (const reference of unknown)
+        candidatesByReference.set(
+          reference,
+          loaded.filter((candidate) => refersTo(reference, candidate)),
+        );
     }
     const next: Component[] = [];
     for (const component of frontier) {

@@ -7,7 +7,10 @@ import { type Component, type ComponentType } from './model.js';
 
 export async function getComponentsByIds(db: Executor, ids: readonly string[]): Promise<Component[]> {
   if (ids.length === 0) return [];
-  return db.select().from(components).where(inArray(components.id, [...ids]));
+  return db
+    .select()
+    .from(components)
+    .where(inArray(components.id, [...ids]));
 }
 
 /** Every component whose id or name is one of `references` (what a dependency may name), in one query. */
@@ -22,7 +25,10 @@ export async function getComponentsByReferences(db: Executor, references: readon
 /** Components that declare a dependency on any of `names` (ids or names: reverse edges), in one query. */
 export async function getComponentsDependingOn(db: Executor, names: readonly string[]): Promise<Component[]> {
   if (names.length === 0) return [];
-  return db.select().from(components).where(arrayOverlaps(components.dependencyNames, [...names]));
+  return db
+    .select()
+    .from(components)
+    .where(arrayOverlaps(components.dependencyNames, [...names]));
 }
 
 export interface ComponentQuery {
@@ -47,7 +53,6 @@ export async function listComponents(db: Executor, query: ComponentQuery): Promi
     .orderBy(asc(components.name), asc(components.id));
   return rows.sort(byNameThenNewest);
 }
-
 
 function byNameThenNewest(a: Component, b: Component): number {
   return a.name === b.name ? semver.rcompare(a.version, b.version) : a.name < b.name ? -1 : 1;

@@ -1,5 +1,13 @@
 /** Configuration: versioned values per key and environment, with global fallback and live watches. */
-export { setConfig, deleteConfig, rollbackConfig, type ConfigWriteOptions, type SetConfigInput, type DeleteConfigInput, type RollbackConfigInput } from './write.js';
+export {
+  setConfig,
+  deleteConfig,
+  rollbackConfig,
+  type ConfigWriteOptions,
+  type SetConfigInput,
+  type DeleteConfigInput,
+  type RollbackConfigInput,
+} from './write.js';
 export { getConfig, listConfigs, getConfigHistory, HISTORY_PAGE_DEFAULT as CONFIG_HISTORY_PAGE_DEFAULT } from './read.js';
 export { watchConfig, toConfigChange, type ConfigChange, type ConfigWatch } from './changes.js';
 export { redact } from './model.js';

@@ -22,7 +22,13 @@ export interface HealthOptions {
 /** First runs are spread over one interval, so a burst of registrations does not probe all at once. */
 const staggeredStart = (intervalMs: number) => sql`now() + ${Math.floor(Math.random() * intervalMs)}::int * interval '1 millisecond'`;
 
-export async function registerHealthCheck(db: Db, serviceId: string, input: HealthCheckInput, policy: CheckPolicy, principal?: Principal): Promise<HealthCheck> {
+export async function registerHealthCheck(
+  db: Db,
+  serviceId: string,
+  input: HealthCheckInput,
+  policy: CheckPolicy,
+  principal?: Principal,
+): Promise<HealthCheck> {
   const definition = parseCheckDefinition(serviceId, input, policy);
   return runTransaction(db, async (tx) => {
     const instance = await lockInstanceToChange(tx, serviceId, principal);
@@ -99,9 +105,17 @@ export async function removeChecksNotIn(tx: Tx, locked: ServiceInstance, keepIds
   const serviceId = locked.id;
   let instance = locked;
   const others = keepIds.length ? notInArray(healthChecks.id, [...keepIds]) : undefined;
-  const removed = await tx.delete(healthChecks).where(and(eq(healthChecks.serviceId, serviceId), others)).returning();
+  const removed = await tx
+    .delete(healthChecks)
+    .where(and(eq(healthChecks.serviceId, serviceId), others))
+    .returning();
   for (const check of removed.sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    instance = await recordHealthChange(tx, instance, { checkId: check.id, checkName: check.name, from: check.status, to: null, output: 'Check removed.' }, outbox);
+    instance = await recordHealthChange(
+      tx,
+      instance,
+      { checkId: check.id, checkName: check.name, from: check.status, to: null, output: 'Check removed.' },
+      outbox,
+    );
   }
   return instance;
 }
@@ -127,11 +141,18 @@ export async function deregisterHealthCheck(db: Db, checkId: string, principal?:
 
 export async function getHealthChecksByIds(db: Executor, ids: readonly string[]): Promise<HealthCheck[]> {
   if (ids.length === 0) return [];
-  return db.select().from(healthChecks).where(inArray(healthChecks.id, [...ids]));
+  return db
+    .select()
+    .from(healthChecks)
+    .where(inArray(healthChecks.id, [...ids]));
 }
 
 /** The checks of several instances in one query (for a request's batch loader). */
 export async function getHealthChecksByServiceIds(db: Executor, serviceIds: readonly string[]): Promise<HealthCheck[]> {
   if (serviceIds.length === 0) return [];
-  return db.select().from(healthChecks).where(inArray(healthChecks.serviceId, [...serviceIds])).orderBy(asc(healthChecks.id));
+  return db
+    .select()
+    .from(healthChecks)
+    .where(inArray(healthChecks.serviceId, [...serviceIds]))
+    .orderBy(asc(healthChecks.id));
 }

@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { z } from 'zod';
-import { badInput, CheckLimits, checkSchema, parseInput, SwitchboardError, type CheckKindValue, type CheckTarget, type HealthCheckInput } from '@switchboard/contracts';
+import {
+  badInput,
+  CheckLimits,
+  checkSchema,
+  parseInput,
+  SwitchboardError,
+  type CheckKindValue,
+  type CheckTarget,
+  type HealthCheckInput,
+} from '@switchboard/contracts';
 import type { TargetPolicy } from './policy.js';
 
 export interface CheckDefinition {
@@ -62,7 +71,10 @@ type Parsed = z.infer<typeof checkSchema>;
  * a twin: "<instance>:<name>" for a named check, else from the kind and target.
  */
 function defaultCheckId(serviceId: string, name: string | null | undefined, target: CheckTarget): string {
-  const slug = name?.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
+  const slug = name
+    ?.toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   if (slug) return `${serviceId}:${slug}`;
   return `${serviceId}:${target.kind.toLowerCase()}-${createHash('sha256').update(JSON.stringify(target)).digest('hex').slice(0, 8)}`;
 }
@@ -78,7 +90,13 @@ function parseTarget(kind: 'http' | 'tcp' | 'grpc' | 'script' | 'ttlMs', parsed:
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badInput('An HTTP check URL must be http:// or https://.', { field: 'http' });
       if (url.username || url.password) throw badInput('Put credentials in headers, not in the check URL (it is shown in outputs).', { field: 'http' });
-      return { kind: 'HTTP', url: url.toString(), method: (parsed.method ?? 'GET').toUpperCase(), headers: parsed.headers ?? {}, tlsSkipVerify: parsed.tlsSkipVerify ?? false };
+      return {
+        kind: 'HTTP',
+        url: url.toString(),
+        method: (parsed.method ?? 'GET').toUpperCase(),
+        headers: parsed.headers ?? {},
+        tlsSkipVerify: parsed.tlsSkipVerify ?? false,
+      };
     }
     case 'tcp':
       return { kind: 'TCP', address: parseHostPort(parsed.tcp!, 'tcp') };

@@ -56,9 +56,12 @@ export class TargetPolicy {
       if (error) return callback(error, '', 0);
       const permitted = addresses.filter((entry) => this.allows(entry.address));
       if (permitted.length === 0) {
-        const refused = Object.assign(new Error(`${hostname} resolves to ${addresses.map((entry) => entry.address).join(', ')}, outside SWITCHBOARD_HEALTH_ALLOWED_NETWORKS`), {
-          code: 'ETARGETNOTALLOWED',
-        });
+        const refused = Object.assign(
+          new Error(`${hostname} resolves to ${addresses.map((entry) => entry.address).join(', ')}, outside SWITCHBOARD_HEALTH_ALLOWED_NETWORKS`),
+          {
+            code: 'ETARGETNOTALLOWED',
+          },
+        );
         return callback(refused, '', 0);
       }
       const wantsAll = typeof options === 'object' && options?.all;

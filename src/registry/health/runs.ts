@@ -9,7 +9,17 @@ import { recordHealthChanges, type PendingHealthChange } from './transitions.js'
 /** What a worker needs of a claimed check: how to probe it, and its state for evaluation. */
 export type ClaimedCheck = Pick<
   HealthCheck,
-  'id' | 'serviceId' | 'name' | 'target' | 'timeoutMs' | 'ttlMs' | 'status' | 'consecutiveSuccesses' | 'consecutiveFailures' | 'successBeforePassing' | 'failuresBeforeCritical'
+  | 'id'
+  | 'serviceId'
+  | 'name'
+  | 'target'
+  | 'timeoutMs'
+  | 'ttlMs'
+  | 'status'
+  | 'consecutiveSuccesses'
+  | 'consecutiveFailures'
+  | 'successBeforePassing'
+  | 'failuresBeforeCritical'
 > & {
   /** When it was due (epoch ms), to measure scheduling lag. */
   dueAtMs: number;

@@ -88,7 +88,13 @@ export async function recordHealthChanges(tx: Tx, pending: readonly PendingHealt
 }
 
 /** One change; see recordHealthChanges. */
-export async function recordHealthChange(tx: Tx, before: ServiceInstance, change: HealthChangeInput, outbox: NewEvent[], always = false): Promise<ServiceInstance> {
+export async function recordHealthChange(
+  tx: Tx,
+  before: ServiceInstance,
+  change: HealthChangeInput,
+  outbox: NewEvent[],
+  always = false,
+): Promise<ServiceInstance> {
   const after = await recordHealthChanges(tx, [{ before, change, always }], outbox);
   return after.get(before.id) ?? before;
 }
@@ -119,10 +125,5 @@ export const HISTORY_PAGE_MAX = 1000;
 /** Recent transitions of an instance's health, newest first. */
 export async function healthHistory(db: Executor, serviceId: string, last = HISTORY_PAGE_DEFAULT): Promise<HealthTransition[]> {
   if (!Number.isInteger(last) || last < 1 || last > HISTORY_PAGE_MAX) throw badInput(`last must be from 1 to ${HISTORY_PAGE_MAX}.`, { field: 'last' });
-  return db
-    .select()
-    .from(healthTransitions)
-    .where(eq(healthTransitions.serviceId, serviceId))
-    .orderBy(desc(healthTransitions.id))
-    .limit(last);
+  return db.select().from(healthTransitions).where(eq(healthTransitions.serviceId, serviceId)).orderBy(desc(healthTransitions.id)).limit(last);
 }

@@ -65,9 +65,17 @@ export async function passTtlChecks(tx: Tx, instance: ServiceInstance, outbox: N
     .for('update');
   let current = instance;
   for (const check of previous) {
-    await tx.update(healthChecks).set(ttlRefresh('PASSING', 'Heartbeat received.', check.status)).where(eq(healthChecks.id, check.id));
+    await tx
+      .update(healthChecks)
+      .set(ttlRefresh('PASSING', 'Heartbeat received.', check.status))
+      .where(eq(healthChecks.id, check.id));
     if (check.status !== 'PASSING') {
-      current = await recordHealthChange(tx, current, { checkId: check.id, checkName: check.name, from: check.status, to: 'PASSING', output: 'Heartbeat received.' }, outbox);
+      current = await recordHealthChange(
+        tx,
+        current,
+        { checkId: check.id, checkName: check.name, from: check.status, to: 'PASSING', output: 'Heartbeat received.' },
+        outbox,
+      );
     }
   }
   return current;

@@ -5,15 +5,7 @@ import type { ServiceInstance } from '../instances/model.js';
 
 /** Why an instance was not chosen from. */
 export type ExclusionReason =
-  | 'CRITICAL'
-  | 'WARNING'
-  | 'MAINTENANCE'
-  | 'CIRCUIT_OPEN'
-  | 'CIRCUIT_HALF_OPEN_BUSY'
-  | 'TAG_MISMATCH'
-  | 'VERSION_MISMATCH'
-  | 'LOWER_PRIORITY_TIER'
-  | 'DRAINED';
+  'CRITICAL' | 'WARNING' | 'MAINTENANCE' | 'CIRCUIT_OPEN' | 'CIRCUIT_HALF_OPEN_BUSY' | 'TAG_MISMATCH' | 'VERSION_MISMATCH' | 'LOWER_PRIORITY_TIER' | 'DRAINED';
 
 export interface Candidate {
   instance: ServiceInstance;

@@ -31,7 +31,7 @@ export const SERVICE_EVENT_TYPES = [ServiceEventType.REGISTERED, ServiceEventTyp
 export function toServiceChange(event: StoredEvent): ServiceChange {
   const data = event.data as { id: string; name: string; created?: boolean; reason?: string; instance: InstanceSnapshot };
   const removed = event.type === ServiceEventType.UNREGISTERED;
-  const kind: ServiceChangeKind = removed ? REMOVAL_KINDS[data.reason ?? ''] ?? 'DEREGISTERED' : data.created ? 'REGISTERED' : 'UPDATED';
+  const kind: ServiceChangeKind = removed ? (REMOVAL_KINDS[data.reason ?? ''] ?? 'DEREGISTERED') : data.created ? 'REGISTERED' : 'UPDATED';
   return {
     eventId: event.id,
     kind,

@@ -52,7 +52,7 @@ export function parseServiceDefinition(input: ServiceDefinitionInput): ServiceDe
 
   const address = parsed.address ?? callerHost(parsed.callerAddress);
   if (address === undefined) {
-    const message = 'address is required: the server cannot see the caller\'s address on this transport';
+    const message = "address is required: the server cannot see the caller's address on this transport";
     throw badInput(`Invalid service definition: ${message}.`, { issues: [{ field: 'address', message }] });
   }
 

@@ -18,7 +18,10 @@ export interface DiscoverQuery {
 /** Instances by id, in no particular order; missing ids are simply absent. */
 export async function getServicesByIds(db: Executor, ids: readonly string[]): Promise<ServiceInstance[]> {
   if (ids.length === 0) return [];
-  return db.select().from(services).where(inArray(services.id, [...ids]));
+  return db
+    .select()
+    .from(services)
+    .where(inArray(services.id, [...ids]));
 }
 
 export interface ServiceSummary {

@@ -24,7 +24,10 @@ export async function expireLapsedServices(db: Db, limit = SWEEP_BATCH): Promise
       .limit(limit)
       .for('update', { skipLocked: true });
     const removed = await tx.delete(services).where(inArray(services.id, lapsed)).returning();
-    await appendEvents(tx, removed.map((instance) => unregisteredEvent(instance, 'ttl-expired')));
+    await appendEvents(
+      tx,
+      removed.map((instance) => unregisteredEvent(instance, 'ttl-expired')),
+    );
     return removed;
   });
 }

@@ -25,7 +25,15 @@ export async function reapCriticalServices(db: Db): Promise<ServiceInstance[]> {
     if (locked.length === 0) return [];
     const doomed = await criticalTooLong(tx, sql`s.id in ${locked.map((row) => row.id)}`);
     if (doomed.length === 0) return [];
-    const removed = await tx.delete(services).where(inArray(services.id, doomed.map((row) => row.id))).returning();
+    const removed = await tx
+      .delete(services)
+      .where(
+        inArray(
+          services.id,
+          doomed.map((row) => row.id),
+        ),
+      )
+      .returning();
     const causes = new Map(doomed.map((row) => [row.id, row]));
     await appendEvents(
       tx,

@@ -87,7 +87,10 @@ export async function writeRegistrations(tx: Tx, batch: readonly Registration[])
   }
 
   const written = batch.map((registration) => outcomes.get(registration.definition.id)!);
-  const stored = await appendEvents(tx, written.flatMap((outcome) => (outcome instanceof SwitchboardError ? [] : outcome.events)));
+  const stored = await appendEvents(
+    tx,
+    written.flatMap((outcome) => (outcome instanceof SwitchboardError ? [] : outcome.events)),
+  );
   let appended = 0;
   return written.map((outcome) => {
     if (outcome instanceof SwitchboardError) return outcome;
@@ -122,6 +125,12 @@ async function writeRegistration(
   }
   // `instance` is the row this transaction just wrote: it holds the row lock the check writes need.
   if (checks.length > 0) instance = (await upsertChecks(tx, instance, checks, events)).instance;
-  if (registration.replaceChecks) instance = await removeChecksNotIn(tx, instance, checks.map((check) => check.id), events);
+  if (registration.replaceChecks)
+    instance = await removeChecksNotIn(
+      tx,
+      instance,
+      checks.map((check) => check.id),
+      events,
+    );
   return { instance, events: events.map((event) => ({ ...event, actor: registration.actor ?? null })) };
 }

@@ -64,7 +64,10 @@ export class RegistrationWriter {
       const answers = await runTransaction(this.db, (tx) => {
         // The connection is held and nothing is written yet: whoever gave up while queued is dropped.
         live = withoutAbandoned(live);
-        return writeRegistrations(tx, live.map((entry) => entry.item));
+        return writeRegistrations(
+          tx,
+          live.map((entry) => entry.item),
+        );
       });
       live.forEach((entry, index) => answer(entry, answers[index]!));
     } catch (error) {
@@ -79,7 +82,12 @@ export class RegistrationWriter {
   private async oneByOne(batch: readonly Pending[]): Promise<void> {
     for (const entry of batch) {
       try {
-        const [result] = await runTransaction(this.db, (tx) => writeRegistrations(tx, withoutAbandoned([entry]).map((live) => live.item)));
+        const [result] = await runTransaction(this.db, (tx) =>
+          writeRegistrations(
+            tx,
+            withoutAbandoned([entry]).map((live) => live.item),
+          ),
+        );
         if (result) answer(entry, result);
       } catch (error) {
         entry.reject(error);

@@ -22,7 +22,11 @@ export async function updateWeight(db: Db, id: string, weight: number, principal
     // The same weight changes nothing: touching updatedAt without an event would
     // answer a time that no catalog (and so no read) ever shows.
     if (before.weight === weight) return before;
-    const [updated] = await tx.update(services).set({ weight, updatedAt: sql`now()` }).where(eq(services.id, id)).returning();
+    const [updated] = await tx
+      .update(services)
+      .set({ weight, updatedAt: sql`now()` })
+      .where(eq(services.id, id))
+      .returning();
     await appendEvents(tx, [registeredEvent(updated!, false)]);
     return updated!;
   });

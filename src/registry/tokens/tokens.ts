@@ -31,8 +31,16 @@ const tokenSchema = z.object({
     .min(1, 'must name at least one scope')
     .max(3)
     .transform((scopes) => [...new Set(scopes)] as TokenScopeValue[]),
-  servicePrefix: z.string().max(128).regex(/^[A-Za-z0-9._-]+$/, 'must be the start of a service name').nullish(),
-  keyPrefix: z.string().max(256).regex(/^[A-Za-z0-9._-]+$/, 'must be the start of a configuration key').nullish(),
+  servicePrefix: z
+    .string()
+    .max(128)
+    .regex(/^[A-Za-z0-9._-]+$/, 'must be the start of a service name')
+    .nullish(),
+  keyPrefix: z
+    .string()
+    .max(256)
+    .regex(/^[A-Za-z0-9._-]+$/, 'must be the start of a configuration key')
+    .nullish(),
   expiresInMs: z
     .number()
     .min(1_000, 'must be at least 1s')
@@ -78,7 +86,11 @@ export async function revokeToken(db: Db, id: string): Promise<Token> {
     const [existing] = await tx.select(tokenColumns).from(tokens).where(eq(tokens.id, id)).for('update');
     if (!existing) throw notFound('Token', id);
     if (existing.revokedAt) return existing;
-    const [revoked] = await tx.update(tokens).set({ revokedAt: sql`now()` }).where(eq(tokens.id, id)).returning(tokenColumns);
+    const [revoked] = await tx
+      .update(tokens)
+      .set({ revokedAt: sql`now()` })
+      .where(eq(tokens.id, id))
+      .returning(tokenColumns);
     await appendEvents(tx, [tokenEvent(TokenEventType.REVOKED, revoked!)]);
     return revoked!;
   });

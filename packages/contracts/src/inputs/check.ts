@@ -53,10 +53,16 @@ const duration = (min: number, max: number) =>
 
 /** A health check as a client sends it; which kind it is, and its target, the registry checks after parsing. */
 export const checkSchema = z.object({
-  id: safeText(200).min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/, 'must be letters, digits and . _ : @ / -').nullish(),
+  id: safeText(200)
+    .min(1)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/, 'must be letters, digits and . _ : @ / -')
+    .nullish(),
   name: safeText(128).min(1, 'must not be empty').nullish(),
   http: z.string().max(2048, 'must be at most 2048 characters').nullish(),
-  method: z.string().regex(/^[A-Za-z]{1,16}$/, 'must be a method name such as GET').nullish(),
+  method: z
+    .string()
+    .regex(/^[A-Za-z]{1,16}$/, 'must be a method name such as GET')
+    .nullish(),
   headers: z
     .record(z.string().regex(HEADER_NAME, 'must be a header name').max(128), safeText(1024))
     .refine((headers) => Object.keys(headers).length <= CheckLimits.headers, `must have at most ${CheckLimits.headers} entries`)

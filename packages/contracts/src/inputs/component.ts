@@ -4,7 +4,6 @@ import { textFaults } from '../text.js';
 import { jsonObject, safeText, semanticVersion } from '../validation.js';
 import { COMPONENT_TYPES, type ComponentTypeValue } from '../values.js';
 
-
 export interface ComponentInput {
   /**
    * Defaults to "<name>@<version>", so each version of a name is its own component;

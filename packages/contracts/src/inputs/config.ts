@@ -19,7 +19,10 @@ const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function validateKey(key: string): string {
   if (key.length > ConfigLimits.keyLength || !KEY.test(key)) {
-    throw badInput(`"${key.slice(0, 80)}" is not a configuration key: use dotted names like "api.timeout" (letters, digits, "_" and "-" between dots, at most ${ConfigLimits.keyLength} characters).`, { field: 'key' });
+    throw badInput(
+      `"${key.slice(0, 80)}" is not a configuration key: use dotted names like "api.timeout" (letters, digits, "_" and "-" between dots, at most ${ConfigLimits.keyLength} characters).`,
+      { field: 'key' },
+    );
   }
   return key;
 }
@@ -34,7 +37,9 @@ export function validatePrefix(prefix: string): string {
 /** An environment name ("production", "eu-1.staging"); the global value has none. */
 export function validateEnvironment(environment: string): string {
   if (environment.length > ConfigLimits.environmentLength || !ENVIRONMENT.test(environment)) {
-    throw badInput(`"${environment.slice(0, 80)}" is not an environment name (letters, digits, ".", "_" and "-"; omit it for the global value).`, { field: 'environment' });
+    throw badInput(`"${environment.slice(0, 80)}" is not an environment name (letters, digits, ".", "_" and "-"; omit it for the global value).`, {
+      field: 'environment',
+    });
   }
   return environment;
 }

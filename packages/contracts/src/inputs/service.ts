@@ -93,7 +93,10 @@ const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
 
 const parameterSchema = z.object({
   name: safeText(128).min(1, 'must not be empty'),
-  in: z.string().transform((value) => value.toLowerCase()).pipe(z.enum(['path', 'query', 'header', 'cookie', 'body'])),
+  in: z
+    .string()
+    .transform((value) => value.toLowerCase())
+    .pipe(z.enum(['path', 'query', 'header', 'cookie', 'body'])),
   type: optional(safeText(64)),
   required: optional(z.boolean()),
   description: optional(prose(2048)),
@@ -122,31 +125,34 @@ const endpointSchema = z.object({
   responses: optional(z.array(responseSchema).max(ServiceLimits.responsesPerEndpoint, `must have at most ${ServiceLimits.responsesPerEndpoint} entries`)),
 });
 
-const metadataSchema = z.unknown().optional().transform((value, ctx) => {
-  if (value == null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    ctx.addIssue({ code: 'custom', message: 'must be an object of string values, like {"zone": "eu-1"}' });
-    return z.NEVER;
-  }
-  const entries = Object.entries(value);
-  if (entries.length > ServiceLimits.metadataPairs) {
-    ctx.addIssue({ code: 'custom', message: `must have at most ${ServiceLimits.metadataPairs} keys` });
-    return z.NEVER;
-  }
-  for (const [key, item] of entries) {
-    if (key.length > ServiceLimits.metadataKeyLength || !METADATA_KEY.test(key)) {
-      ctx.addIssue({ code: 'custom', message: `key "${key.slice(0, 40)}" must be 1-${ServiceLimits.metadataKeyLength} letters, digits, "_", "." or "-"` });
-    } else if (typeof item !== 'string') {
-      ctx.addIssue({ code: 'custom', message: `value of "${key}" must be a string` });
-    } else if (item.length > ServiceLimits.metadataValueLength) {
-      ctx.addIssue({ code: 'custom', message: `value of "${key}" must be at most ${ServiceLimits.metadataValueLength} characters` });
-    } else if (textFaults(item).length > 0) {
-      ctx.addIssue({ code: 'custom', message: `value of "${key}" must be valid Unicode text without NUL characters` });
+const metadataSchema = z
+  .unknown()
+  .optional()
+  .transform((value, ctx) => {
+    if (value == null) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message: 'must be an object of string values, like {"zone": "eu-1"}' });
+      return z.NEVER;
     }
-  }
-  // A plain copy: GraphQL hands object literals over with a null prototype.
-  return Object.fromEntries(entries) as Record<string, string>;
-});
+    const entries = Object.entries(value);
+    if (entries.length > ServiceLimits.metadataPairs) {
+      ctx.addIssue({ code: 'custom', message: `must have at most ${ServiceLimits.metadataPairs} keys` });
+      return z.NEVER;
+    }
+    for (const [key, item] of entries) {
+      if (key.length > ServiceLimits.metadataKeyLength || !METADATA_KEY.test(key)) {
+        ctx.addIssue({ code: 'custom', message: `key "${key.slice(0, 40)}" must be 1-${ServiceLimits.metadataKeyLength} letters, digits, "_", "." or "-"` });
+      } else if (typeof item !== 'string') {
+        ctx.addIssue({ code: 'custom', message: `value of "${key}" must be a string` });
+      } else if (item.length > ServiceLimits.metadataValueLength) {
+        ctx.addIssue({ code: 'custom', message: `value of "${key}" must be at most ${ServiceLimits.metadataValueLength} characters` });
+      } else if (textFaults(item).length > 0) {
+        ctx.addIssue({ code: 'custom', message: `value of "${key}" must be valid Unicode text without NUL characters` });
+      }
+    }
+    // A plain copy: GraphQL hands object literals over with a null prototype.
+    return Object.fromEntries(entries) as Record<string, string>;
+  });
 
 const hostSchema = z
   .string()
@@ -168,9 +174,7 @@ export const serviceDefinitionSchema = z.object({
   port: z.number().int().min(1, 'must be from 1 to 65535').max(65535, 'must be from 1 to 65535').nullish(),
   callerAddress: z.string().nullish(),
   tags: optional(
-    z
-      .array(safeText(ServiceLimits.tagLength).min(1, 'must not be empty'))
-      .max(ServiceLimits.tags, `must have at most ${ServiceLimits.tags} entries`),
+    z.array(safeText(ServiceLimits.tagLength).min(1, 'must not be empty')).max(ServiceLimits.tags, `must have at most ${ServiceLimits.tags} entries`),
   ),
   metadata: metadataSchema,
   endpoints: optional(z.array(endpointSchema).max(ServiceLimits.endpoints, `must have at most ${ServiceLimits.endpoints} entries`)),
