@@ -74,7 +74,7 @@ describe('registerService (group-committed) from two servers', () => {
   });
 });
 
-describe('registerService with health checks (a transaction of its own) from two servers', () => {
+describe('registerService with health checks (group-committed like every registration) from two servers', () => {
   it('one id with a check, re-registered by 200 writers: one registration event each, the check created once', async () => {
     const check = { ttl: '1h', name: 'self-report' };
     const outcomes = await writers(200, both, (client, i) =>

@@ -5,9 +5,9 @@ import { timestamptz } from './columns.js';
 import { services } from './services.js';
 
 /**
- * Health checks, and their schedule: a worker leases due checks (next_run_at <= now,
- * lease free or expired) with FOR UPDATE SKIP LOCKED, probes with no transaction
- * open, and writes the result back where it still holds the lease.
+ * Health checks, and their schedule: a worker claims due checks (next_run_at <= now,
+ * claim free or expired; the claim is locked_by/locked_until) with FOR UPDATE SKIP LOCKED,
+ * probes with no transaction open, and writes the result back where it still holds the claim.
  */
 export const healthChecks = pgTable(
   'health_checks',

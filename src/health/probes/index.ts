@@ -14,7 +14,7 @@ export { ProbeContext } from './context.js';
  */
 export async function runProbe(check: Pick<HealthCheck, 'target' | 'timeoutMs' | 'ttlMs'>, context: ProbeContext, stop: AbortSignal): Promise<ProbeResult> {
   const target = check.target;
-  // Leased only once its deadline passed without an update: nothing to probe.
+  // Claimed only once its deadline passed without an update: nothing to probe.
   if (target.kind === 'TTL') return { status: 'CRITICAL', output: `TTL expired: no update within ${formatDuration(check.ttlMs ?? 0)}.` };
 
   // One controller and one timer per probe (cheaper than composing AbortSignal.timeout
