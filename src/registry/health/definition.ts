@@ -1,30 +1,15 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { z } from 'zod';
-import {
-  badInput,
-  CheckLimits,
-  checkSchema,
-  parseInput,
-  SwitchboardError,
-  type CheckKindValue,
-  type CheckTarget,
-  type HealthCheckInput,
-} from '@switchboard/contracts';
+import { badInput, CheckLimits, checkSchema, parseInput, SwitchboardError, type CheckTarget, type HealthCheckInput } from '@switchboard/contracts';
+import type { HealthCheck } from './model.js';
 import type { TargetPolicy } from './policy.js';
 
-export interface CheckDefinition {
-  id: string;
-  name: string;
-  kind: CheckKindValue;
-  target: CheckTarget;
-  intervalMs: number;
-  timeoutMs: number;
-  ttlMs: number | null;
-  successBeforePassing: number;
-  failuresBeforeCritical: number;
-  deregisterCriticalAfterMs: number | null;
-}
+/** A validated check, ready to store: the fields of a check its registration defines. */
+export type CheckDefinition = Pick<
+  HealthCheck,
+  'id' | 'name' | 'kind' | 'target' | 'intervalMs' | 'timeoutMs' | 'ttlMs' | 'successBeforePassing' | 'failuresBeforeCritical' | 'deregisterCriticalAfterMs'
+>;
 
 /** What the operator allows (passed in from configuration). */
 export interface CheckPolicy {

@@ -9,22 +9,13 @@ import {
   type EndpointRecord,
   type ServiceDefinitionInput,
 } from '@switchboard/contracts';
+import type { ServiceInstance } from '../instances/model.js';
 
-/** A validated, normalised definition, ready to store. */
-export interface ServiceDefinition {
-  id: string;
-  name: string;
-  version: string | null;
-  address: string;
-  port: number | null;
-  tags: string[];
-  metadata: Record<string, string>;
-  endpoints: EndpointRecord[];
-  protocols: string[];
-  weight: number;
-  priority: number;
-  ttlMs: number | null;
-}
+/** A validated, normalised definition, ready to store: the fields of an instance its registration defines. */
+export type ServiceDefinition = Pick<
+  ServiceInstance,
+  'id' | 'name' | 'version' | 'address' | 'port' | 'tags' | 'metadata' | 'endpoints' | 'protocols' | 'weight' | 'priority' | 'ttlMs'
+>;
 
 export function parseServiceDefinition(input: ServiceDefinitionInput): ServiceDefinition {
   const parsed = parseInput(serviceDefinitionSchema, input, 'service definition', { ttlMs: 'ttl' });
