@@ -1,3 +1,4 @@
+import type { ErrorCode } from '@switchboard/contracts';
 import type { GraphQLFormattedError } from 'graphql';
 
 /** A GraphQL response that carried errors; `code` is the first error's `extensions.code`. */
@@ -11,7 +12,8 @@ export class SwitchboardRequestError extends Error {
     super(errors.map((error) => error.message).join('; ') || `HTTP ${status}`);
   }
 
-  get code(): string | undefined {
-    return this.errors[0]?.extensions?.['code'] as string | undefined;
+  /** One of Switchboard's codes (`NOT_FOUND`, `CONFLICT`, `UNAVAILABLE`…), or one GraphQL's own layers use (`GRAPHQL_VALIDATION_FAILED`). */
+  get code(): ErrorCode | (string & {}) | undefined {
+    return this.errors[0]?.extensions?.['code'] as ErrorCode | undefined;
   }
 }
