@@ -16,7 +16,6 @@ export class RetryBudget {
   private readonly ratio: number;
   private readonly minPerSecond: number;
   private readonly buckets: { second: number; requests: number; retries: number }[];
-  private rejected = 0;
 
   constructor(options: RetryBudgetOptions = {}) {
     this.ratio = options.ratio ?? 0.2;
@@ -30,24 +29,20 @@ export class RetryBudget {
     this.bucket(now).requests += 1;
   }
 
-  /** Takes one retry from the budget; false (and counted as rejected) when it is spent. */
-  tryRetry(now = Date.now()): boolean {
-    if (!this.canRetry(now)) {
-      this.rejected += 1;
-      return false;
-    }
-    this.bucket(now).retries += 1;
-    return true;
-  }
-
+  /** Whether a retry may be made now. */
   canRetry(now = Date.now()): boolean {
     const { requests, retries } = this.totals(now);
     return retries < requests * this.ratio + this.minPerSecond * this.buckets.length;
   }
 
-  /** Requests, retries taken and retries refused, for metrics. */
-  stats(now = Date.now()): { requests: number; retries: number; rejected: number } {
-    return { ...this.totals(now), rejected: this.rejected };
+  /** Counts a retry made. */
+  spend(now = Date.now()): void {
+    this.bucket(now).retries += 1;
+  }
+
+  /** Requests and retries in the window, for metrics. */
+  stats(now = Date.now()): { requests: number; retries: number } {
+    return this.totals(now);
   }
 
   private totals(now: number): { requests: number; retries: number } {

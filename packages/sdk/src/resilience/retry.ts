@@ -16,7 +16,7 @@ export interface CallRetryOptions {
  */
 export function callRetryPolicy(options: CallRetryOptions, budget: RetryBudget, retryable: (error: Error) => boolean): RetryPolicy {
   // The budget is asked last and only when a retry would follow: cockatiel also tests the final attempt's
-  // error, which must not spend a retry. `canRetry` then `tryRetry` in onRetry run with no await between.
+  // error, which must not spend a retry. `canRetry` then `spend` in onRetry run with no await between.
   const policy = retry(
     handleWhen((error) => retryable(error) && budget.canRetry()),
     {
@@ -24,7 +24,7 @@ export function callRetryPolicy(options: CallRetryOptions, budget: RetryBudget, 
       backoff: new ExponentialBackoff({ generator: fullJitterGenerator, initialDelay: options.initialDelayMs ?? 25, maxDelay: options.maxDelayMs ?? 1000 }),
     },
   );
-  policy.onRetry(() => budget.tryRetry());
+  policy.onRetry(() => budget.spend());
   return policy;
 }
 
