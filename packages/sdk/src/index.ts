@@ -1,1 +1,9 @@
-export {};
+// Calling a dependency: breakers, outlier ejection, retries, timeouts, outcome reports (resilience/).
+export type { InstancePicker, PickedInstance, PickOptions } from './resilience/picker.js';
+export { CircuitBreakerRegistry, type CircuitBreakerOptions, type CallOutcome } from './resilience/breakers.js';
+export { OutlierDetector, type OutlierOptions } from './resilience/outliers.js';
+export { OutcomeReporter, type OutcomeReporterOptions } from './resilience/outcome-reporter.js';
+export { RetryBudget, type RetryBudgetOptions } from './resilience/retry-budget.js';
+export { callRetryPolicy, registrationRetryPolicy, type CallRetryOptions } from './resilience/retry.js';
+export { ServiceClient, type ServiceClientOptions, type CallOptions } from './resilience/service-client.js';
+export { ServiceResponseError, UpstreamStatusError } from './resilience/errors.js';
