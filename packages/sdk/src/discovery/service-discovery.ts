@@ -107,7 +107,9 @@ export class ServiceDiscovery {
   async close(): Promise<void> {
     this.closed = true;
     for (const service of this.services.values()) service.stopFollowing?.();
-    await this.client.close();
+    // graphql-ws's dispose rejects while a reconnect attempt is pending (the registry is down): the
+    // subscriptions are gone either way.
+    await this.client.close().catch(() => {});
     await this.snapshot?.flush();
   }
 
