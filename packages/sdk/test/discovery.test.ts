@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { DiscoverServicesDocument, RegisterServiceDocument, SetMaintenanceDocument, UnregisterServiceDocument } from '@switchboard/client';
-import { DiscoveryError, ServiceDiscovery, type ServiceDiscoveryOptions } from '@switchboard/sdk';
+import { DiscoveryError, ServiceDiscovery, type InstanceFilter, type ServiceDiscoveryOptions } from '@switchboard/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, instance } from '../../../test/support/client.js';
 import { startTestNode, useRegistryNode, type TestNode } from '../../../test/support/nodes.js';
@@ -88,9 +88,21 @@ describe('the cache follows the registry by push', () => {
     await register(undefined, { id: `${name}-4`, name, version: '2.5.0', tags: ['eu', 'blue'] });
     await registry.client.request(SetMaintenanceDocument, { id: `${name}-4`, enabled: true });
     const cache = discovery(registry.node.url);
-    const filters = [{}, { passingOnly: false }, { tags: ['eu'] }, { tags: ['eu', 'blue'], passingOnly: false }, { version: '^2.1' }, { version: '>=1 <2.2', tags: ['eu'] }];
+    const filters: InstanceFilter[] = [
+      {},
+      { passingOnly: false },
+      { tags: ['eu'] },
+      { tags: ['eu', 'blue'], passingOnly: false },
+      { version: '^2.1' },
+      { version: '>=1 <2.2', tags: ['eu'] },
+    ];
     for (const filter of filters) {
-      const { discoverServices } = await registry.client.request(DiscoverServicesDocument, { name, passingOnly: true, ...filter });
+      const { discoverServices } = await registry.client.request(DiscoverServicesDocument, {
+        name,
+        passingOnly: true,
+        ...filter,
+        tags: filter.tags ? [...filter.tags] : null,
+      });
       expect(ids(await cache.instances(name, filter)), JSON.stringify(filter)).toEqual(ids(discoverServices).sort());
     }
     await expect(cache.instances(name, { version: 'not a range' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
