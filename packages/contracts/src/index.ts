@@ -7,6 +7,7 @@ export * from './inputs/config.js';
 export * from './inputs/service.js';
 export * from './ip.js';
 export * from './json.js';
+export * from './selection.js';
 export * from './text.js';
 export * from './validation.js';
 export * from './values.js';

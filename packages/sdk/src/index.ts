@@ -1,3 +1,7 @@
+// Discovery and balancing: a push-fed cache of instances, and per-call selection over it.
+export * from './discovery/index.js';
+export * from './balancer/index.js';
+
 // Calling a dependency: breakers, outlier ejection, retries, timeouts, outcome reports (resilience/).
 export type { InstancePicker, PickedInstance, PickOptions } from './resilience/picker.js';
 export { CircuitBreakerRegistry, type CircuitBreakerOptions, type CallOutcome } from './resilience/breakers.js';

@@ -1,5 +1,5 @@
+import { rendezvousIndex, weightedIndex } from '@switchboard/contracts';
 import type { Candidate } from './candidates.js';
-import { unitHash } from './hash.js';
 
 export type Strategy = 'ROUND_ROBIN' | 'WEIGHTED' | 'RANDOM' | 'PRIORITY' | 'CONSISTENT_HASH';
 
@@ -62,37 +62,12 @@ export function pick(pool: readonly Candidate[], weights: readonly number[], con
     case 'PRIORITY':
       return weightedIndex(weights, context.random());
     case 'CONSISTENT_HASH':
-      return rendezvous(pool, weights, context.hashKey ?? '');
+      return rendezvousIndex(
+        pool.map((candidate) => candidate.instance.id),
+        weights,
+        context.hashKey ?? '',
+      );
   }
-}
-
-function weightedIndex(weights: readonly number[], draw: number): number {
-  const total = weights.reduce((sum, weight) => sum + weight, 0);
-  let target = draw * total;
-  for (let i = 0; i < weights.length; i++) {
-    target -= weights[i]!;
-    if (target < 0) return i;
-  }
-  return weights.length - 1;
-}
-
-/**
- * Weighted rendezvous (highest random weight) hashing: each instance scores
- * -weight / ln(h(key, instance)) and the highest score wins. The same key and
- * instances give the same answer on every server; removing an instance moves
- * only the keys it held; weights shift keys in proportion.
- */
-export function rendezvous(pool: readonly Candidate[], weights: readonly number[], key: string): number {
-  let best = 0;
-  let bestScore = -Infinity;
-  for (let i = 0; i < pool.length; i++) {
-    const score = -weights[i]! / Math.log(unitHash(`${key}\u0000${pool[i]!.instance.id}`));
-    if (score > bestScore) {
-      bestScore = score;
-      best = i;
-    }
-  }
-  return best;
 }
 
 /** Each candidate's share of picks for the strategy, for explanations (consistent hashing: by weight). */

@@ -1,0 +1,263 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DiscoverServicesDocument,
+  LatestEventIdDocument,
+  OnHealthChangedDocument,
+  OnServiceChangedDocument,
+  SwitchboardClient,
+  SwitchboardRequestError,
+  type SwitchboardClientOptions,
+} from '@switchboard/client';
+import { CachedService } from './cached-service.js';
+import { observedWebSocket } from './connection.js';
+import { DiscoveryError } from './errors.js';
+import { compileFilter, matches } from './filter.js';
+import { DiscoverySnapshot } from './snapshot.js';
+import type { Discovery, InstanceFilter } from './types.js';
+
+export interface ServiceDiscoveryOptions {
+  /** How to reach the registry: `url` (one server or several), `token`, `webSocketImpl`, `fetch`, … */
+  registry: SwitchboardClientOptions;
+  /** After this long, a service whose subscription is not live is asked for again on its next lookup (default 30 s). */
+  ttlMs?: number;
+  /** How long a lookup waits for the registry when nothing is cached (default 5 s); then `DISCOVERY_TIMEOUT`. */
+  timeoutMs?: number;
+  /** A file to keep the last known instances in, read when the registry cannot be reached (default: none). */
+  snapshotPath?: string;
+}
+
+export interface LookupOptions {
+  /** Overrides the discovery timeout for this lookup. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TTL_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 5_000;
+
+/**
+ * Full-jitter exponential backoff between reconnect attempts, capped at 30 s: a cache must reconnect
+ * whenever the registry comes back, so it never gives up (graphql-ws's default wait grows without bound).
+ */
+const reconnectWait = (retries: number) => sleep(Math.random() * Math.min(30_000, 500 * 2 ** retries));
+
+/**
+ * Discovers services through a cache fed by push (the seed's `ServiceDiscovery`).
+ *
+ * The first lookup of a name asks the registry (`discoverServices`) and subscribes to that service's
+ * changes and health changes from the same point in the event log; from then on lookups read memory.
+ * The subscriptions resume after a reconnect, so no change is missed and nothing is polled. When the
+ * registry cannot be reached, lookups serve the last known instances marked `stale`, from memory or,
+ * for a process that starts during an outage, from the snapshot file. Concurrent lookups of a name
+ * that is not cached make one request.
+ */
+export class ServiceDiscovery {
+  private readonly client: SwitchboardClient;
+  private readonly services = new Map<string, CachedService>();
+  private readonly listeners = new Set<(service: string) => void>();
+  private readonly snapshot: DiscoverySnapshot | undefined;
+  private readonly ttlMs: number;
+  private readonly timeoutMs: number;
+  /** The WebSocket carrying the subscriptions is open. */
+  private connected = false;
+  private closed = false;
+
+  constructor(options: ServiceDiscoveryOptions) {
+    this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.snapshot = options.snapshotPath === undefined ? undefined : new DiscoverySnapshot(options.snapshotPath);
+    const socket = options.registry.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
+    this.client = new SwitchboardClient({
+      retryAttempts: Infinity,
+      retryWait: reconnectWait,
+      ...options.registry,
+      webSocketImpl: observedWebSocket(socket, { open: () => this.connectionOpened(), close: () => this.connectionLost() }),
+    });
+  }
+
+  /**
+   * The instances of `name` that pass `filter` (default: passing only), with whether they are stale.
+   * Throws DiscoveryError only when nothing at all is known of the service: `DISCOVERY_TIMEOUT` when the
+   * registry did not answer in time, `DISCOVERY_UNAVAILABLE` when it could not be reached. An error the
+   * registry answers with (`UNAUTHENTICATED`, `BAD_USER_INPUT`…) is thrown as the client's SwitchboardRequestError.
+   */
+  async discover(name: string, filter?: InstanceFilter, options: LookupOptions = {}): Promise<Discovery> {
+    const compiled = compileFilter(filter);
+    const service = await this.lookup(name, options.timeoutMs ?? this.timeoutMs);
+    return view(service, compiled);
+  }
+
+  /** `discover(name, filter)`'s instances. */
+  async instances(name: string, filter?: InstanceFilter, options?: LookupOptions) {
+    return (await this.discover(name, filter, options)).instances;
+  }
+
+  /** What the cache holds for `name` now, without asking the registry; undefined when it was never looked up. */
+  cached(name: string, filter?: InstanceFilter): Discovery | undefined {
+    const service = this.services.get(name);
+    return service?.hasData ? view(service, compileFilter(filter)) : undefined;
+  }
+
+  /** Calls `listener` with the service's name whenever a cached service changes; returns the unsubscribe. */
+  onChange(listener: (service: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Ends every subscription and writes the snapshot's last changes. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const service of this.services.values()) service.stopFollowing?.();
+    // graphql-ws's dispose rejects while a reconnect attempt is pending (the registry is down): the
+    // subscriptions are gone either way.
+    await this.client.close().catch(() => {});
+    await this.snapshot?.flush();
+  }
+
+  private async lookup(name: string, timeoutMs: number): Promise<CachedService> {
+    let service = this.services.get(name);
+    if (!service) {
+      service = new CachedService(name);
+      this.services.set(name, service);
+    }
+    const live = service.stopFollowing !== undefined && this.connected;
+    if (service.hasData && (live || Date.now() - service.loadedAt < this.ttlMs)) return service;
+
+    const loading = this.load(service);
+    if (service.hasData) {
+      // Stale-on-error: a refresh that fails or is slow leaves the last known instances, marked stale.
+      await withTimeout(loading, timeoutMs).catch(rethrowAnswers);
+      return service;
+    }
+    try {
+      await withTimeout(loading, timeoutMs);
+    } catch (error) {
+      rethrowAnswers(error);
+      const saved = await this.snapshot?.read(name);
+      // The load may have finished meanwhile; it knows better than the file.
+      if (saved && !service.hasData) service.restore(saved.instances, Date.parse(saved.knownAt));
+      if (service.hasData) return service;
+      if (error instanceof TimedOut) {
+        throw new DiscoveryError(
+          'DISCOVERY_TIMEOUT',
+          name,
+          `Discovery of service "${name}" timed out after ${timeoutMs}ms: the registry at ${this.client.url} did not answer.`,
+        );
+      }
+      throw new DiscoveryError(
+        'DISCOVERY_UNAVAILABLE',
+        name,
+        `Discovery of service "${name}" failed: the registry at ${this.client.url} could not be reached (${describe(error)}).`,
+        {
+          cause: error,
+        },
+      );
+    }
+    return service;
+  }
+
+  /** Asks the registry for the service and follows its changes from there on: one request at a time per service. */
+  private load(service: CachedService): Promise<void> {
+    service.loading ??= (async () => {
+      service.loadedAt = Date.now();
+      try {
+        // The log's position first: the subscriptions replay from it whatever the query may not have seen.
+        const { latestEventId } = await this.client.request(LatestEventIdDocument);
+        const { discoverServices } = await this.client.request(DiscoverServicesDocument, { name: service.name, passingOnly: false });
+        service.replace(discoverServices, Number(latestEventId));
+        service.stale = false;
+        service.knownAt = Date.now();
+        if (!service.stopFollowing && !this.closed) this.follow(service, latestEventId);
+        this.changed(service);
+      } catch (error) {
+        if (service.hasData) service.stale = true;
+        throw error;
+      } finally {
+        service.loading = undefined;
+      }
+    })();
+    return service.loading;
+  }
+
+  private follow(service: CachedService, after: string): void {
+    const changes = this.client.subscribe(OnServiceChangedDocument, { name: service.name, after });
+    const health = this.client.subscribe(OnHealthChangedDocument, { name: service.name, after });
+    let stopped = false;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      void changes.return?.();
+      void health.return?.();
+      if (service.stopFollowing === stop) service.stopFollowing = undefined;
+    };
+    service.stopFollowing = stop;
+    const consume = async <T>(stream: AsyncIterable<T>, apply: (item: T) => boolean) => {
+      for await (const item of stream) if (apply(item)) this.changed(service);
+    };
+    void Promise.all([
+      consume(changes, ({ serviceChanged }) => service.applyServiceChange(serviceChanged)),
+      consume(health, ({ healthChanged }) => service.applyHealthChange(healthChanged)),
+    ])
+      .catch(() => {})
+      .finally(() => {
+        if (stopped) return;
+        // The registry ended or refused a subscription (its cursor expired, say): the next lookup
+        // resynchronises by query; until then the instances are the last known ones.
+        stop();
+        this.markStale(service);
+        service.loadedAt = 0;
+      });
+  }
+
+  private connectionOpened(): void {
+    this.connected = true;
+    // The subscriptions resume from their last event: what changed meanwhile is replayed.
+    for (const service of this.services.values()) if (service.stopFollowing) service.stale = false;
+  }
+
+  private connectionLost(): void {
+    this.connected = false;
+    if (this.closed) return;
+    for (const service of this.services.values()) if (service.stopFollowing) this.markStale(service);
+  }
+
+  private markStale(service: CachedService): void {
+    if (service.stale) return;
+    service.stale = true;
+    service.knownAt = Date.now();
+  }
+
+  private changed(service: CachedService): void {
+    if (!service.stale) service.knownAt = Date.now();
+    this.snapshot?.save(service.name, { knownAt: new Date(service.knownAt).toISOString(), instances: service.instances() });
+    for (const listener of this.listeners) listener(service.name);
+  }
+}
+
+function view(service: CachedService, filter: ReturnType<typeof compileFilter>): Discovery {
+  return {
+    instances: service.instances().filter((instance) => matches(instance, filter)),
+    stale: service.stale,
+    since: service.stale ? new Date(service.knownAt) : null,
+  };
+}
+
+class TimedOut extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimedOut()), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The registry answered with an error of its own (not `UNAVAILABLE`): that is not an outage, and a stale
+ * answer would hide it (a revoked token, a bad filter).
+ */
+function rethrowAnswers(error: unknown): void {
+  if (error instanceof SwitchboardRequestError && error.code !== undefined && error.code !== 'UNAVAILABLE') throw error;
+}
+
+function describe(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return error instanceof Error ? `${error.message}${cause}` : String(error);
+}

@@ -1,0 +1,178 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { DiscoverServicesDocument, RegisterServiceDocument, SetMaintenanceDocument, UnregisterServiceDocument } from '@switchboard/client';
+import { DiscoveryError, ServiceDiscovery, type InstanceFilter, type ServiceDiscoveryOptions } from '@switchboard/sdk';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, instance } from '../../../test/support/client.js';
+import { startTestNode, useRegistryNode, type TestNode } from '../../../test/support/nodes.js';
+
+/** The SDK's discovery cache against real servers: what it learns by push, what it serves when the registry is gone. */
+const registry = useRegistryNode();
+const opened: ServiceDiscovery[] = [];
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), 'sdk-discovery-'));
+});
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((discovery) => discovery.close()));
+});
+
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+/** The GraphQL operations a discovery sent over HTTP, by operation name. */
+function countingFetch() {
+  const operations: string[] = [];
+  const fetchImpl: typeof fetch = (input, init) => {
+    const { query } = JSON.parse(String(init?.body)) as { query: string };
+    operations.push(/^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? 'anonymous');
+    return fetch(input, init);
+  };
+  return { operations, fetch: fetchImpl, count: (name: string) => operations.filter((operation) => operation === name).length };
+}
+
+function discovery(url: string, options: Partial<ServiceDiscoveryOptions> & { fetch?: typeof fetch } = {}): ServiceDiscovery {
+  const { fetch: fetchImpl, ...rest } = options;
+  const created = new ServiceDiscovery({ registry: { url, webSocketImpl: WebSocket, ...(fetchImpl ? { fetch: fetchImpl } : {}) }, ...rest });
+  opened.push(created);
+  return created;
+}
+
+let serial = 0;
+const uniqueName = (prefix: string) => `${prefix}-${process.pid}-${++serial}`;
+
+async function register(client: TestNode['url'] | undefined, overrides: Parameters<typeof instance>[0]) {
+  const target = client === undefined ? registry.client : registry.clients.create(client);
+  await target.request(RegisterServiceDocument, { input: instance(overrides) });
+}
+
+const ids = (instances: readonly { id: string }[]) => instances.map((entry) => entry.id);
+
+describe('the cache follows the registry by push', () => {
+  it('learns a registration, a health change and a deregistration within a second, with no query after the first', async () => {
+    const name = uniqueName('push');
+    await register(undefined, { id: `${name}-a`, name });
+    const counter = countingFetch();
+    const cache = discovery(registry.node.url, { fetch: counter.fetch });
+    expect(ids(await cache.instances(name))).toEqual([`${name}-a`]);
+
+    await register(undefined, { id: `${name}-b`, name });
+    await eventually(() => (cache.cached(name)?.instances.length === 2 ? true : undefined), 1_000);
+
+    // Maintenance makes the instance CRITICAL: out of the passing view, still known.
+    await registry.client.request(SetMaintenanceDocument, { id: `${name}-a`, enabled: true });
+    await eventually(() => (ids(cache.cached(name)!.instances).join() === `${name}-b` ? true : undefined), 1_000);
+    expect((await cache.discover(name, { passingOnly: false })).instances.map((entry) => [entry.id, entry.health.status])).toEqual([
+      [`${name}-a`, 'CRITICAL'],
+      [`${name}-b`, 'PASSING'],
+    ]);
+
+    await registry.client.request(UnregisterServiceDocument, { id: `${name}-b` });
+    await eventually(() => (cache.cached(name)!.instances.length === 0 ? true : undefined), 1_000);
+    expect(await cache.discover(name)).toEqual({ instances: [], stale: false, since: null });
+
+    expect(counter.count('DiscoverServices')).toBe(1);
+  });
+
+  it('filters as the server does: passing only by default, tags, a version range', async () => {
+    const name = uniqueName('filters');
+    await register(undefined, { id: `${name}-1`, name, version: '1.4.0', tags: ['eu', 'blue'] });
+    await register(undefined, { id: `${name}-2`, name, version: '2.1.0', tags: ['eu'] });
+    await register(undefined, { id: `${name}-3`, name, version: '2.3.0', tags: ['us', 'blue'] });
+    await register(undefined, { id: `${name}-4`, name, version: '2.5.0', tags: ['eu', 'blue'] });
+    await registry.client.request(SetMaintenanceDocument, { id: `${name}-4`, enabled: true });
+    const cache = discovery(registry.node.url);
+    const filters: InstanceFilter[] = [
+      {},
+      { passingOnly: false },
+      { tags: ['eu'] },
+      { tags: ['eu', 'blue'], passingOnly: false },
+      { version: '^2.1' },
+      { version: '>=1 <2.2', tags: ['eu'] },
+    ];
+    for (const filter of filters) {
+      const { discoverServices } = await registry.client.request(DiscoverServicesDocument, {
+        name,
+        passingOnly: true,
+        ...filter,
+        tags: filter.tags ? [...filter.tags] : null,
+      });
+      expect(ids(await cache.instances(name, filter)), JSON.stringify(filter)).toEqual(ids(discoverServices).sort());
+    }
+    await expect(cache.instances(name, { version: 'not a range' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('concurrent lookups of a name not yet cached make one request', async () => {
+    const name = uniqueName('single-flight');
+    await register(undefined, { id: `${name}-a`, name });
+    const counter = countingFetch();
+    const cache = discovery(registry.node.url, { fetch: counter.fetch });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => cache.instances(name)));
+    expect(answers.map(ids)).toEqual(Array.from({ length: 20 }, () => [`${name}-a`]));
+    expect(counter.count('DiscoverServices')).toBe(1);
+    expect(counter.count('LatestEventId')).toBe(1);
+  });
+});
+
+describe('when the registry cannot be reached', () => {
+  it('serves the last known instances, marked stale, and a process started during the outage reads them from the snapshot', async () => {
+    const server = await startTestNode(registry.database.url);
+    const name = uniqueName('stale');
+    await register(server.url, { id: `${name}-a`, name });
+    const snapshotPath = path.join(scratch, `${name}.json`);
+    const cache = discovery(server.url, { snapshotPath, ttlMs: 100 });
+    expect(await cache.discover(name)).toEqual({ instances: [expect.objectContaining({ id: `${name}-a` })], stale: false, since: null });
+
+    const beforeStop = Date.now();
+    await server.stop();
+    const stale = await eventually(async () => {
+      const answer = await cache.discover(name);
+      return answer.stale ? answer : undefined;
+    }, 5_000);
+    expect(ids(stale.instances)).toEqual([`${name}-a`]);
+    expect(stale.since!.getTime()).toBeGreaterThanOrEqual(beforeStop);
+    // Past the TTL the refresh fails too: still the last known instances.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(ids((await cache.discover(name)).instances)).toEqual([`${name}-a`]);
+    await cache.close();
+
+    const written = JSON.parse(await readFile(snapshotPath, 'utf8')) as { services: Record<string, { instances: { id: string }[] }> };
+    expect(ids(written.services[name]!.instances)).toEqual([`${name}-a`]);
+
+    const restarted = discovery(server.url, { snapshotPath, timeoutMs: 2_000 });
+    const fromDisk = await restarted.discover(name);
+    expect(ids(fromDisk.instances)).toEqual([`${name}-a`]);
+    expect(fromDisk.stale).toBe(true);
+    expect(fromDisk.since).toBeInstanceOf(Date);
+
+    const withoutSnapshot = discovery(server.url, { timeoutMs: 2_000 });
+    const error = await withoutSnapshot.discover(name).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DiscoveryError);
+    expect(error).toMatchObject({ code: 'DISCOVERY_UNAVAILABLE', service: name });
+    expect((error as Error).message).toContain(`"${name}"`);
+  });
+
+  it('a registry that does not answer fails the lookup after the discovery timeout, naming the service', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const cache = discovery(`http://127.0.0.1:${port}/graphql`, { timeoutMs: 300 });
+      const started = Date.now();
+      const error = await cache.discover('ledger').catch((caught: unknown) => caught);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(error).toMatchObject({ code: 'DISCOVERY_TIMEOUT', service: 'ledger' });
+      expect((error as Error).message).toMatch(/"ledger" timed out after 300ms/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
