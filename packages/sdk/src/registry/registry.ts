@@ -18,6 +18,8 @@ export interface Registry {
   // Service registration
   registerService(definition: ServiceDefinition): Promise<ServiceInstance>;
   unregisterService(serviceId: string): Promise<void>;
+  /** Renews the lease of an instance registered with a `ttl` (Consul's TTL pass, etcd's lease keep-alive); not in the seed. */
+  renewService(serviceId: string): Promise<void>;
 
   // Service discovery
   discoverServices(name: string, filter?: DiscoveryFilter): Promise<ServiceInstance[]>;

@@ -4,6 +4,7 @@ import {
   ConfigDocument,
   DiscoverServicesByTagDocument,
   DiscoverServicesDocument,
+  HeartbeatDocument,
   LatestEventIdDocument,
   OnConfigChangedDocument,
   OnEventsDocument,
@@ -81,6 +82,10 @@ export class SwitchboardRegistry implements Registry {
 
   async unregisterService(serviceId: string): Promise<void> {
     await this.call(() => this.client.request(UnregisterServiceDocument, { id: serviceId }));
+  }
+
+  async renewService(serviceId: string): Promise<void> {
+    await this.call(() => this.client.request(HeartbeatDocument, { id: serviceId }));
   }
 
   async discoverServices(name: string, filter: DiscoveryFilter = {}): Promise<ServiceInstance[]> {
