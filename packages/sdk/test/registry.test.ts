@@ -1,4 +1,10 @@
-import { RegisterComponentDocument, RegisterHealthCheckDocument, RegisterServiceDocument, SwitchboardRequestError, type SwitchboardClient } from '@switchboard/client';
+import {
+  RegisterComponentDocument,
+  RegisterHealthCheckDocument,
+  RegisterServiceDocument,
+  SwitchboardRequestError,
+  type SwitchboardClient,
+} from '@switchboard/client';
 import { SwitchboardError } from '@switchboard/contracts';
 import { SwitchboardRegistry, type Component, type HealthCheck, type RegistryEvent, type ServiceDefinition } from '@switchboard/sdk';
 import { describe, expect, it } from 'vitest';

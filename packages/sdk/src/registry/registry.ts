@@ -1,11 +1,4 @@
-import type {
-  CheckStatusValue,
-  ComponentInput,
-  ComponentTypeValue,
-  EndpointInput,
-  HealthCheckInput,
-  ServiceDefinitionInput,
-} from '@switchboard/contracts';
+import type { CheckStatusValue, ComponentInput, ComponentTypeValue, EndpointInput, HealthCheckInput, ServiceDefinitionInput } from '@switchboard/contracts';
 
 /**
  * The seed's `Registry` (pkg/registry) in TypeScript: what a service needs from a registry, in plain data.
@@ -55,10 +48,7 @@ export interface Registry {
 export type Duration = string | number;
 
 /** A health check: exactly one of `http`, `tcp`, `grpc`, `script` or `ttl`. */
-export type HealthCheck = Omit<
-  HealthCheckInput,
-  'ttlMs' | 'intervalMs' | 'timeoutMs' | 'deregisterCriticalAfterMs' | 'headers'
-> & {
+export type HealthCheck = Omit<HealthCheckInput, 'ttlMs' | 'intervalMs' | 'timeoutMs' | 'deregisterCriticalAfterMs' | 'headers'> & {
   headers?: Record<string, string> | null | undefined;
   /** A TTL check: critical unless renewed (heartbeat) within this. */
   ttl?: Duration | null | undefined;
@@ -68,7 +58,10 @@ export type HealthCheck = Omit<
 };
 
 /** What an instance registers: only `name` is required; `id` defaults to the name, `address` to the caller's. */
-export type ServiceDefinition = Omit<ServiceDefinitionInput, 'ttlMs' | 'callerAddress' | 'healthChecks' | 'replaceExistingChecks' | 'metadata' | 'endpoints'> & {
+export type ServiceDefinition = Omit<
+  ServiceDefinitionInput,
+  'ttlMs' | 'callerAddress' | 'healthChecks' | 'replaceExistingChecks' | 'metadata' | 'endpoints'
+> & {
   metadata?: Record<string, string> | null | undefined;
   endpoints?: readonly EndpointInput[] | null | undefined;
   /** A lease: the instance expires unless renewed (heartbeat) within it. */

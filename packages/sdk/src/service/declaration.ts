@@ -58,7 +58,9 @@ export class ServiceDeclarationError extends Error {
   }
 }
 
-export type FieldEntry = { kind: 'dependency'; service: unknown; field: string; set: InjectedField['set'] } | { kind: 'config'; key: unknown; field: string; set: InjectedField['set'] };
+export type FieldEntry =
+  | { kind: 'dependency'; service: unknown; field: string; set: InjectedField['set'] }
+  | { kind: 'config'; key: unknown; field: string; set: InjectedField['set'] };
 
 /** Validates what the decorators collected on `className`; throws ServiceDeclarationError at the first misuse. */
 export function declare(className: string, options: ServiceOptions | undefined, fields: readonly FieldEntry[]): ServiceDeclaration {
@@ -78,7 +80,10 @@ export function declare(className: string, options: ServiceOptions | undefined, 
     if (entry.kind === 'dependency') {
       const dependency = typeof entry.service === 'string' ? parseServiceDependency(entry.service) : undefined;
       if (!dependency || dependency.range !== '*') {
-        throw fail(entry.field, `@dependency(${JSON.stringify(entry.service)}) must name a service, e.g. @dependency('ledger'); put a version range in dependsOn`);
+        throw fail(
+          entry.field,
+          `@dependency(${JSON.stringify(entry.service)}) must name a service, e.g. @dependency('ledger'); put a version range in dependsOn`,
+        );
       }
       if (!dependencies.has(dependency.service)) dependencies.set(dependency.service, dependency);
       dependencyFields.push({ field: entry.field, set: entry.set, service: dependency.service });
@@ -120,7 +125,10 @@ export function declare(className: string, options: ServiceOptions | undefined, 
 }
 
 /** The definition a declared service registers at `address`: an HTTP check on it, or a lease. */
-export function toDefinition(options: Pick<ServiceOptions, 'name' | 'version' | 'port' | 'tags' | 'metadata' | 'healthCheck'>, address: string): ServiceDefinition {
+export function toDefinition(
+  options: Pick<ServiceOptions, 'name' | 'version' | 'port' | 'tags' | 'metadata' | 'healthCheck'>,
+  address: string,
+): ServiceDefinition {
   const { healthCheck } = options;
   const host = address.includes(':') ? `[${address}]` : address;
   return {

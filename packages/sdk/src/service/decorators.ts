@@ -52,7 +52,8 @@ function fieldDecorator(entry: (field: string, set: FieldEntry['set']) => FieldE
 }
 
 function metadataOf(context: { metadata: DecoratorMetadataObject | undefined }, where: string): Metadata {
-  if (!context.metadata) throw new Error(`${where}: decorator metadata is missing; compile with TypeScript 5.2+ standard decorators (no experimentalDecorators).`);
+  if (!context.metadata)
+    throw new Error(`${where}: decorator metadata is missing; compile with TypeScript 5.2+ standard decorators (no experimentalDecorators).`);
   return context.metadata as Metadata;
 }
 

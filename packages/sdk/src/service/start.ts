@@ -86,7 +86,10 @@ async function waitForDependencies(registry: Registry, declaration: ServiceDecla
   const settled = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
   settled.catch(() => {}); // awaited below; a failure while the first look runs must not count as unhandled
   const look = async (dependency: DependencyDeclaration) => {
-    const instances = await registry.discoverServices(dependency.service, { passingOnly: true, version: dependency.range === '*' ? undefined : dependency.range });
+    const instances = await registry.discoverServices(dependency.service, {
+      passingOnly: true,
+      version: dependency.range === '*' ? undefined : dependency.range,
+    });
     if (instances.length === 0 || !missing.has(dependency.service)) return;
     missing.delete(dependency.service);
     found.set(dependency.service, instances);
