@@ -25,7 +25,7 @@ function registry() {
 
 describe('misused decorators fail naming the class and the field', () => {
   it.each([
-    ['noName', 'Nameless', 'name', /Required|expected string/i],
+    ['noName', 'Nameless', 'name', /is required/],
     ['portOutOfRange', 'HugePort', 'port', /must be from 1 to 65535/],
     ['dependsOnNotAName', 'BadDependsOn', 'dependsOn[1]', /"led ger@latest" is not a service name or "name@range"/],
     ['dependencyFieldNotAName', 'BadDependencyField', 'ledger', /@dependency\("ledger@@2"\) must name a service/],

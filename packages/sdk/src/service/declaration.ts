@@ -67,6 +67,10 @@ export function declare(className: string, options: ServiceOptions | undefined, 
   const fail = (field: string, problem: string) => new ServiceDeclarationError(className, field, problem);
   if (!options || typeof options !== 'object') throw fail('@service', 'takes an object: @service({ name, port, ... })');
 
+  // The server defaults both; a declared service names itself and says where it listens.
+  if (options.name == null || options.name === '') throw fail('name', 'is required: @service({ name: "payments", port: 8443 })');
+  if (options.port == null) throw fail('port', 'is required: the port this service listens on');
+
   const dependencies = new Map<string, DependencyDeclaration>();
   for (const [index, spec] of (options.dependsOn ?? []).entries()) {
     const dependency = parseServiceDependency(spec);
