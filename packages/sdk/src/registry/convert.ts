@@ -1,0 +1,79 @@
+import type {
+  ComponentFieldsFragment,
+  HealthCheckInput as WireCheck,
+  InstanceFieldsFragment,
+  ParameterLocation,
+  ServiceDefinitionInput as WireDefinition,
+} from '@switchboard/client';
+import type { HealthCheck, RegisteredComponent, ServiceDefinition, ServiceInstance } from './registry.js';
+import { wireDuration } from './validate.js';
+
+/** Between the Registry's plain data and the GraphQL API's types, which stay on this side of the interface. */
+
+export function toWireDefinition(definition: ServiceDefinition): WireDefinition {
+  const { ttl, healthCheck, endpoints, tags, protocols, ...rest } = definition;
+  return {
+    ...rest,
+    ...(tags ? { tags: [...tags] } : {}),
+    ...(protocols ? { protocols: [...protocols] } : {}),
+    ...(endpoints
+      ? {
+          endpoints: endpoints.map((endpoint) => ({
+            ...endpoint,
+            parameters: endpoint.parameters?.map((parameter) => ({ ...parameter, in: parameter.in.toUpperCase() as ParameterLocation })),
+            responses: endpoint.responses?.map((response) => ({ ...response })),
+          })),
+        }
+      : {}),
+    ttl: wireDuration(ttl),
+    healthCheck: healthCheck ? toWireCheck(healthCheck) : healthCheck,
+  };
+}
+
+export function toWireCheck(check: HealthCheck): WireCheck {
+  const { ttl, interval, timeout, deregisterCriticalServiceAfter, args, ...rest } = check;
+  return {
+    ...rest,
+    ...(args ? { args: [...args] } : {}),
+    ttl: wireDuration(ttl),
+    interval: wireDuration(interval),
+    timeout: wireDuration(timeout),
+    deregisterCriticalServiceAfter: wireDuration(deregisterCriticalServiceAfter),
+  };
+}
+
+export function toInstance(instance: InstanceFieldsFragment): ServiceInstance {
+  return {
+    id: instance.id,
+    name: instance.name,
+    version: instance.version,
+    address: instance.address,
+    port: instance.port,
+    tags: instance.tags,
+    metadata: instance.metadata as Record<string, string>,
+    endpoints: instance.endpoints.map(({ path, method, description }) => ({ path, method, description })),
+    protocols: instance.protocols,
+    weight: instance.weight,
+    priority: instance.priority,
+    ttl: instance.ttl,
+    registeredAt: instance.registeredAt,
+    updatedAt: instance.updatedAt,
+    lastHeartbeatAt: instance.lastHeartbeatAt,
+    expiresAt: instance.expiresAt,
+    health: { status: instance.health.status, output: instance.health.output },
+  };
+}
+
+export function toComponent(component: ComponentFieldsFragment): RegisteredComponent {
+  return {
+    id: component.id,
+    type: component.type,
+    name: component.name,
+    version: component.version,
+    description: component.description,
+    dependencies: component.dependencies.map((dependency) => dependency.spec),
+    metadata: component.metadata as Record<string, unknown>,
+    registeredAt: component.registeredAt,
+    updatedAt: component.updatedAt,
+  };
+}

@@ -1,0 +1,176 @@
+import type { CheckStatusValue, ComponentInput, ComponentTypeValue, EndpointInput, HealthCheckInput, ServiceDefinitionInput } from '@switchboard/contracts';
+
+/**
+ * The seed's `Registry` (pkg/registry) in TypeScript: what a service needs from a registry, in plain data.
+ * `SwitchboardRegistry` implements it over Switchboard's GraphQL API; other backends (etcd, Consul,
+ * Kubernetes, several at once) implement the same interface, so nothing here names GraphQL.
+ * Failures throw `SwitchboardError` from @switchboard/contracts: its `code` (`BAD_USER_INPUT`, `NOT_FOUND`,
+ * `CONFLICT`, `UNAVAILABLE`…) and `details` (for bad input, `issues`: `{ field, message }[]`).
+ */
+export interface Registry {
+  // Service registration
+  registerService(definition: ServiceDefinition): Promise<ServiceInstance>;
+  unregisterService(serviceId: string): Promise<void>;
+  /** Renews the lease of an instance registered with a `ttl` (Consul's TTL pass, etcd's lease keep-alive); not in the seed. */
+  renewService(serviceId: string): Promise<void>;
+
+  // Service discovery
+  discoverServices(name: string, filter?: DiscoveryFilter): Promise<ServiceInstance[]>;
+  discoverServicesByTag(tag: string, filter?: Pick<DiscoveryFilter, 'passingOnly'>): Promise<ServiceInstance[]>;
+  /** Undefined when no instance has this id. */
+  getService(serviceId: string): Promise<ServiceInstance | undefined>;
+
+  // Health checking
+  registerHealthCheck(serviceId: string, check: HealthCheck): Promise<RegisteredHealthCheck>;
+  getServiceHealth(serviceId: string): Promise<HealthStatus>;
+
+  // Component registration
+  registerComponent(component: Component): Promise<RegisteredComponent>;
+  unregisterComponent(componentId: string): Promise<void>;
+  /** Undefined when no component has this id. */
+  getComponent(componentId: string): Promise<RegisteredComponent | undefined>;
+  listComponents(type?: ComponentType): Promise<RegisteredComponent[]>;
+
+  // Configuration management
+  setConfig(key: string, value: unknown): Promise<ConfigEntry>;
+  /** Undefined when the key has no value. */
+  getConfig(key: string): Promise<unknown>;
+  /** Calls `callback` for every change of `key` from now on; resolves once watching, with a function that stops it. */
+  watchConfig(key: string, callback: ConfigChangeCallback): Promise<Stop>;
+
+  // Event handling
+  /** Calls `handler` for every event of `eventType` (or of any listed type) from now on; resolves once subscribed. */
+  subscribe(eventType: EventType | readonly EventType[], handler: EventHandler): Promise<Stop>;
+  publish(event: EventDefinition): Promise<RegistryEvent>;
+}
+
+/** Go's time.Duration as written in Go and Consul ("250ms", "30s", "1h30m"), or a number of milliseconds. */
+export type Duration = string | number;
+
+/** A health check: exactly one of `http`, `tcp`, `grpc`, `script` or `ttl`. */
+export type HealthCheck = Omit<HealthCheckInput, 'ttlMs' | 'intervalMs' | 'timeoutMs' | 'deregisterCriticalAfterMs' | 'headers'> & {
+  headers?: Record<string, string> | null | undefined;
+  /** A TTL check: critical unless renewed (heartbeat) within this. */
+  ttl?: Duration | null | undefined;
+  interval?: Duration | null | undefined;
+  timeout?: Duration | null | undefined;
+  deregisterCriticalServiceAfter?: Duration | null | undefined;
+};
+
+/** What an instance registers: only `name` is required; `id` defaults to the name, `address` to the caller's. */
+export type ServiceDefinition = Omit<
+  ServiceDefinitionInput,
+  'ttlMs' | 'callerAddress' | 'healthChecks' | 'replaceExistingChecks' | 'metadata' | 'endpoints'
+> & {
+  metadata?: Record<string, string> | null | undefined;
+  endpoints?: readonly EndpointInput[] | null | undefined;
+  /** A lease: the instance expires unless renewed (heartbeat) within it. */
+  ttl?: Duration | null | undefined;
+  healthCheck?: HealthCheck | null | undefined;
+};
+
+export type HealthStatusType = CheckStatusValue | 'UNKNOWN';
+
+export interface HealthStatus {
+  status: HealthStatusType;
+  output: string;
+  /** ISO-8601; null before the first check. */
+  lastCheck: string | null;
+  checkCount: number;
+  failureCount: number;
+}
+
+export interface ServiceInstance {
+  id: string;
+  name: string;
+  version: string | null;
+  address: string;
+  port: number | null;
+  tags: string[];
+  metadata: Record<string, string>;
+  endpoints: Endpoint[];
+  protocols: string[];
+  weight: number;
+  priority: number;
+  /** The lease ("30s"), or null for an instance kept by its health checks alone. */
+  ttl: string | null;
+  registeredAt: string;
+  updatedAt: string;
+  lastHeartbeatAt: string | null;
+  expiresAt: string | null;
+  health: { status: HealthStatusType; output: string };
+}
+
+export interface Endpoint {
+  path: string;
+  method: string;
+  description: string | null;
+}
+
+export interface DiscoveryFilter {
+  /** Only instances whose health is passing. */
+  passingOnly?: boolean;
+  /** Only instances with every one of these tags. */
+  tags?: readonly string[];
+  /** A semver range ("^2", ">=1.4 <2"). */
+  version?: string;
+}
+
+export interface RegisteredHealthCheck {
+  id: string;
+  serviceId: string;
+  name: string;
+  status: HealthStatusType;
+  output: string;
+}
+
+export type ComponentType = ComponentTypeValue;
+
+/** A framework component (step, transformer, …); `dependencies` are ids or names, optionally "@range". */
+export type Component = ComponentInput & { type: ComponentType };
+
+export interface RegisteredComponent {
+  id: string;
+  type: ComponentType;
+  name: string;
+  version: string;
+  description: string | null;
+  /** As written: "http-client@^1.2", "custom-api-step-v1". */
+  dependencies: string[];
+  metadata: Record<string, unknown>;
+  registeredAt: string;
+  updatedAt: string;
+}
+
+export interface ConfigEntry {
+  key: string;
+  value: unknown;
+  version: number;
+  updatedAt: string;
+}
+
+/** `oldValue` is undefined for a new key, `newValue` undefined when the key was deleted. */
+export type ConfigChangeCallback = (key: string, oldValue: unknown, newValue: unknown) => void;
+
+/** "service.registered", "config.changed", an application's own type, or a pattern such as "service.*". */
+export type EventType = string;
+
+export interface EventDefinition {
+  type: EventType;
+  source: string;
+  data?: Record<string, unknown>;
+}
+
+export interface RegistryEvent {
+  id: string;
+  type: EventType;
+  source: string;
+  data: Record<string, unknown>;
+  /** ISO-8601. */
+  timestamp: string;
+}
+
+export type EventHandler = (event: RegistryEvent) => void;
+
+/** Ends a watch or subscription. */
+export type Stop = () => Promise<void>;

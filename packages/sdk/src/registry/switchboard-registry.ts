@@ -1,0 +1,202 @@
+import {
+  ComponentDocument,
+  ComponentsDocument,
+  ConfigDocument,
+  DiscoverServicesByTagDocument,
+  DiscoverServicesDocument,
+  HeartbeatDocument,
+  LatestEventIdDocument,
+  OnConfigChangedDocument,
+  OnEventsDocument,
+  PublishEventDocument,
+  RegisterComponentDocument,
+  RegisterHealthCheckDocument,
+  RegisterServiceDocument,
+  ServiceDocument,
+  ServiceHealthDocument,
+  SetConfigDocument,
+  UnregisterComponentDocument,
+  UnregisterServiceDocument,
+  type SwitchboardClient,
+} from '@switchboard/client';
+import { ExponentialBackoff, handleWhen, noJitterGenerator, retry, type RetryPolicy } from 'cockatiel';
+import { toComponent, toInstance, toWireCheck, toWireDefinition } from './convert.js';
+import { isTransient, toRegistryError } from './errors.js';
+import type {
+  Component,
+  ComponentType,
+  ConfigChangeCallback,
+  ConfigEntry,
+  DiscoveryFilter,
+  EventDefinition,
+  EventHandler,
+  EventType,
+  HealthCheck,
+  HealthStatus,
+  RegisteredComponent,
+  RegisteredHealthCheck,
+  Registry,
+  RegistryEvent,
+  ServiceDefinition,
+  ServiceInstance,
+  Stop,
+} from './registry.js';
+import { validateComponent, validateConfig, validateHealthCheck, validateServiceDefinition } from './validate.js';
+
+export interface SwitchboardRegistryOptions {
+  /** Attempts at a registration (the seed's 3), retried only when the registry is unavailable or unreachable. */
+  registerAttempts?: number;
+  /** The wait before the first retry (default 1s), doubled before each next one (the seed's backoff). */
+  registerBackoffMs?: number;
+  /** A watch or subscription that failed for good (default: logged with console.error). */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The Registry over a Switchboard server. Definitions are checked with the server's own rules before they
+ * are sent; watches and subscriptions resume after a reconnect (the client's), from the registry's event
+ * log position at the time they began, so no change is lost or repeated.
+ */
+export class SwitchboardRegistry implements Registry {
+  private readonly registration: RetryPolicy;
+  private readonly onError: (error: unknown) => void;
+
+  constructor(
+    readonly client: SwitchboardClient,
+    options: SwitchboardRegistryOptions = {},
+  ) {
+    this.registration = retry(handleWhen(isTransient), {
+      maxAttempts: (options.registerAttempts ?? 3) - 1,
+      backoff: new ExponentialBackoff({ initialDelay: options.registerBackoffMs ?? 1000, exponent: 2, generator: noJitterGenerator }),
+    });
+    this.onError = options.onError ?? ((error) => console.error('switchboard registry:', error));
+  }
+
+  async registerService(definition: ServiceDefinition): Promise<ServiceInstance> {
+    validateServiceDefinition(definition);
+    const input = toWireDefinition(definition);
+    // An upsert by id: sending it again after a lost answer does not duplicate the instance.
+    const { registerService } = await this.registration.execute(() => this.call(() => this.client.request(RegisterServiceDocument, { input })));
+    return toInstance(registerService);
+  }
+
+  async unregisterService(serviceId: string): Promise<void> {
+    await this.call(() => this.client.request(UnregisterServiceDocument, { id: serviceId }));
+  }
+
+  async renewService(serviceId: string): Promise<void> {
+    await this.call(() => this.client.request(HeartbeatDocument, { id: serviceId }));
+  }
+
+  async discoverServices(name: string, filter: DiscoveryFilter = {}): Promise<ServiceInstance[]> {
+    const { discoverServices } = await this.call(() =>
+      this.client.request(DiscoverServicesDocument, { name, passingOnly: filter.passingOnly, tags: filter.tags && [...filter.tags], version: filter.version }),
+    );
+    return discoverServices.map(toInstance);
+  }
+
+  async discoverServicesByTag(tag: string, filter: Pick<DiscoveryFilter, 'passingOnly'> = {}): Promise<ServiceInstance[]> {
+    const { discoverServicesByTag } = await this.call(() => this.client.request(DiscoverServicesByTagDocument, { tag, passingOnly: filter.passingOnly }));
+    return discoverServicesByTag.map(toInstance);
+  }
+
+  async getService(serviceId: string): Promise<ServiceInstance | undefined> {
+    const { service } = await this.call(() => this.client.request(ServiceDocument, { id: serviceId }));
+    return service ? toInstance(service) : undefined;
+  }
+
+  async registerHealthCheck(serviceId: string, check: HealthCheck): Promise<RegisteredHealthCheck> {
+    validateHealthCheck(check);
+    const { registerHealthCheck } = await this.call(() => this.client.request(RegisterHealthCheckDocument, { serviceId, check: toWireCheck(check) }));
+    const { id, name, status, output } = registerHealthCheck;
+    return { id, serviceId: registerHealthCheck.serviceId, name, status, output };
+  }
+
+  async getServiceHealth(serviceId: string): Promise<HealthStatus> {
+    const { serviceHealth } = await this.call(() => this.client.request(ServiceHealthDocument, { id: serviceId }));
+    return serviceHealth;
+  }
+
+  async registerComponent(component: Component): Promise<RegisteredComponent> {
+    validateComponent(component);
+    const input = { ...component, dependencies: component.dependencies && [...component.dependencies] };
+    const { registerComponent } = await this.call(() => this.client.request(RegisterComponentDocument, { input }));
+    return toComponent(registerComponent);
+  }
+
+  async unregisterComponent(componentId: string): Promise<void> {
+    await this.call(() => this.client.request(UnregisterComponentDocument, { id: componentId }));
+  }
+
+  async getComponent(componentId: string): Promise<RegisteredComponent | undefined> {
+    const { component } = await this.call(() => this.client.request(ComponentDocument, { id: componentId }));
+    return component ? toComponent(component) : undefined;
+  }
+
+  async listComponents(type?: ComponentType): Promise<RegisteredComponent[]> {
+    const { components } = await this.call(() => this.client.request(ComponentsDocument, { type }));
+    return components.map(toComponent);
+  }
+
+  async setConfig(key: string, value: unknown): Promise<ConfigEntry> {
+    validateConfig(key, value);
+    const { setConfig } = await this.call(() => this.client.request(SetConfigDocument, { key, value }));
+    return { key: setConfig.key, value: setConfig.value, version: setConfig.version, updatedAt: setConfig.updatedAt };
+  }
+
+  async getConfig(key: string): Promise<unknown> {
+    const { config } = await this.call(() => this.client.request(ConfigDocument, { key }));
+    return config?.value;
+  }
+
+  async watchConfig(key: string, callback: ConfigChangeCallback): Promise<Stop> {
+    const after = await this.latestEventId();
+    return this.follow(this.client.subscribe(OnConfigChangedDocument, { key, after }), ({ configChanged: change }) =>
+      // The API says null for "no value" (a new key, a deletion); values themselves are never null.
+      callback(change.key, change.oldValue ?? undefined, change.deleted ? undefined : (change.newValue ?? undefined)),
+    );
+  }
+
+  async subscribe(eventType: EventType | readonly EventType[], handler: EventHandler): Promise<Stop> {
+    const types = typeof eventType === 'string' ? [eventType] : [...eventType];
+    const after = await this.latestEventId();
+    return this.follow(this.client.subscribe(OnEventsDocument, { types, after }), ({ events: event }) =>
+      handler({ id: event.id, type: event.type, source: event.source, data: event.data as Record<string, unknown>, timestamp: event.timestamp }),
+    );
+  }
+
+  async publish(event: EventDefinition): Promise<RegistryEvent> {
+    const { publishEvent } = await this.call(() => this.client.request(PublishEventDocument, { input: event }));
+    const { id, type, source, data, timestamp } = publishEvent;
+    return { id, type, source, data: data as Record<string, unknown>, timestamp };
+  }
+
+  /** Where the event log ends now: a watch starts after it, so it misses nothing between this call and its first event. */
+  private async latestEventId(): Promise<string | null> {
+    const { latestEventId } = await this.call(() => this.client.request(LatestEventIdDocument));
+    return latestEventId;
+  }
+
+  /** Feeds each payload of `stream` to `each` until stopped; a failure of the stream goes to `onError`. */
+  private follow<T>(stream: AsyncIterableIterator<T>, each: (payload: T) => void): Stop {
+    const following = (async () => {
+      try {
+        for await (const payload of stream) each(payload);
+      } catch (error) {
+        this.onError(toRegistryError(error));
+      }
+    })();
+    return async () => {
+      await stream.return?.();
+      await following;
+    };
+  }
+
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw toRegistryError(error);
+    }
+  }
+}
