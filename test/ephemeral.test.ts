@@ -83,21 +83,24 @@ describe('ephemeral instances (bound to their connection)', () => {
     const id = `ephemeral-${randomUUID()}`;
     const sessionId = randomUUID();
     const client = await spawnClient(sessionId, id, [servers.a.url]);
-    expect(client.registered).toMatchObject({ id, ttl: '1.5s' });
-    // Discoverable through the other server too; its session stays on the server.
-    const other = servers.clients.create(servers.b.url);
-    expect((await other.request(ServiceDocument, { id })).service).toMatchObject({ id, name: 'ephemeral-demo' });
-    expect((await storedInstance(id))?.session_id).toBe(sessionId);
-    // A heartbeat on it is harmless: it renews the same lease, the instance stays ephemeral.
-    expect((await other.request(HeartbeatDocument, { id })).heartbeat.id).toBe(id);
+    try {
+      expect(client.registered).toMatchObject({ id, ttl: '1.5s' });
+      // Discoverable through the other server too; its session stays on the server.
+      const other = servers.clients.create(servers.b.url);
+      expect((await other.request(ServiceDocument, { id })).service).toMatchObject({ id, name: 'ephemeral-demo' });
+      expect((await storedInstance(id))?.session_id).toBe(sessionId);
+      // A heartbeat on it is harmless: it renews the same lease, the instance stays ephemeral.
+      expect((await other.request(HeartbeatDocument, { id })).heartbeat.id).toBe(id);
 
-    // Several grace periods with no traffic from the client: server A's renewals keep it.
-    await sleep(4 * GRACE_MS);
-    expect(await storedInstance(id)).toMatchObject({ id, session_id: sessionId });
-    expect(await removals(id)).toEqual([]);
-
-    await client.kill();
+      // Several grace periods with no traffic from the client: server A's renewals keep it.
+      await sleep(4 * GRACE_MS);
+      expect(await storedInstance(id)).toMatchObject({ id, session_id: sessionId });
+      expect(await removals(id)).toEqual([]);
+    } finally {
+      await client.kill();
+    }
     const killedAt = Date.now();
+
     // The last renewal was at most a third of the grace period before the kill.
     await sleep(GRACE_MS / 2);
     expect(await storedInstance(id)).toBeDefined();
@@ -109,18 +112,21 @@ describe('ephemeral instances (bound to their connection)', () => {
   it('survives its client reconnecting to another server within the grace period; that server then holds it', async () => {
     const id = `ephemeral-${randomUUID()}`;
     const client = await spawnClient(randomUUID(), id, [servers.a.url, servers.b.url]);
-    const registered = await storedInstance(id);
-    expect(registered).toBeDefined();
+    try {
+      const registered = await storedInstance(id);
+      expect(registered).toBeDefined();
 
-    // Server A dies: it renews nothing any more, and the client reconnects to B with the same session id.
-    await servers.a.stop('SIGKILL');
-    await sleep(4 * GRACE_MS);
-    // The same instance (never removed, nor registered again), and no removal event.
-    expect(await storedInstance(id)).toEqual(registered);
-    expect(await removals(id)).toEqual([]);
+      // Server A dies: it renews nothing any more, and the client reconnects to B with the same session id.
+      await servers.a.stop('SIGKILL');
+      await sleep(4 * GRACE_MS);
+      // The same instance (never removed, nor registered again), and no removal event.
+      expect(await storedInstance(id)).toEqual(registered);
+      expect(await removals(id)).toEqual([]);
+    } finally {
+      await client.kill();
+    }
 
     // B was the one keeping it: once the client is gone, it goes.
-    await client.kill();
     await eventually(async () => ((await storedInstance(id)) ? undefined : true), GRACE_MS + SWEEP_MS + SLACK_MS, 50);
     expect((await removals(id)).map((event) => event.data.reason)).toEqual(['connection-lost']);
   });

@@ -171,6 +171,8 @@ export function attachWebSocket(
           return false;
         }
         if (sessionId !== undefined) {
+          // A socket that closed while its token was checked has fired 'close' already: it would never detach.
+          if (extra.socket.readyState !== extra.socket.OPEN) return false;
           // From here until the socket closes, this server renews the session's ephemeral instances.
           const { binding, detach } = sessions.attach(sessionId);
           extra.session = binding;

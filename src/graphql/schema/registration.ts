@@ -39,7 +39,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: ServiceDefinitionInput, required: true }),
       ephemeral: t.arg.boolean({
         description:
-          "Bind the instance to this WebSocket connection instead of heartbeats: it stays while the client is connected (the server renews it) and is removed once the connection has been gone for the grace period (SWITCHBOARD_EPHEMERAL_GRACE), unless the client reconnects, to any server, with the same connectionParams.sessionId. Only over WebSocket with a sessionId; not with `ttl`.",
+          'Bind the instance to this WebSocket connection instead of heartbeats: it stays while the client is connected (the server renews it) and is removed once the connection has been gone for the grace period (SWITCHBOARD_EPHEMERAL_GRACE), unless the client reconnects, to any server, with the same connectionParams.sessionId. Only over WebSocket with a sessionId; not with `ttl`.',
       }),
     },
     resolve: async (_root, { input, ephemeral }, context) => {
