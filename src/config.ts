@@ -22,6 +22,8 @@ export interface Config {
   /** How long a query or mutation may take before it is answered UNAVAILABLE. */
   requestTimeoutMs: number;
   expirySweepMs: number;
+  /** How long an ephemeral instance outlives its client's connection (a reconnect within it reclaims the instance). */
+  ephemeralGraceMs: number;
   shutdownTimeoutMs: number;
   /** Versions of each configuration value kept. */
   configHistoryLimit: number;
@@ -86,6 +88,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs: duration(env, 'SWITCHBOARD_DB_CONNECT_TIMEOUT', 3_000, 100, 600_000),
     requestTimeoutMs: duration(env, 'SWITCHBOARD_REQUEST_TIMEOUT', 5_000, 100, 600_000),
     expirySweepMs: duration(env, 'SWITCHBOARD_EXPIRY_SWEEP', 1000, 50, 60_000),
+    ephemeralGraceMs: duration(env, 'SWITCHBOARD_EPHEMERAL_GRACE', 5_000, 300, 3_600_000),
     shutdownTimeoutMs: duration(env, 'SWITCHBOARD_SHUTDOWN_TIMEOUT', 10_000, 0, 600_000),
     configHistoryLimit: integer(env, 'SWITCHBOARD_CONFIG_HISTORY', 100, 1, 100_000),
     eventRetentionMs: duration(env, 'SWITCHBOARD_EVENT_RETENTION', 7 * DAY_MS, 60_000, 3650 * DAY_MS),

@@ -4,7 +4,7 @@ import type { Principal } from '../registry/access/index.js';
 import type { Catalog } from '../registry/catalog/index.js';
 import type { Db } from '../registry/index.js';
 import type { SelectionState } from '../registry/selection/index.js';
-import type { RegistrationWriter } from '../registry/services/index.js';
+import type { RegistrationWriter, SessionBinding } from '../registry/services/index.js';
 import type { RegistrySettings } from '../registry/settings.js';
 import type { Loaders } from './loaders.js';
 
@@ -51,4 +51,6 @@ export interface GraphQLContext extends RegistryContext {
    * `yoga.fetch`). Behind a proxy it is the proxy's: X-Forwarded-For is not trusted.
    */
   callerAddress: string | undefined;
+  /** The WebSocket connection's session, that ephemeral registrations bind to; undefined over HTTP or without a sessionId. */
+  session: SessionBinding | undefined;
 }

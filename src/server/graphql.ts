@@ -5,7 +5,7 @@ import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { Disposable, OperationResult } from 'graphql-ws';
+import { CloseCode, type Disposable, type OperationResult } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RequestLimits } from '../config.js';
 import type { GraphQLContext, RegistryContext } from '../graphql/context.js';
@@ -14,6 +14,7 @@ import { createLoaders } from '../graphql/loaders.js';
 import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from '../registry/access/index.js';
+import { SessionLimits, type SessionBinding } from '../registry/services/index.js';
 import type { Authenticator } from './auth.js';
 import { costLimitCountingPageSizes } from './cost.js';
 import { useRequestDeadline, withinDeadline } from './deadline.js';
@@ -23,6 +24,7 @@ import { guardSubscriptions } from './subscriptions.js';
 import { useRejectUnstorableText } from './text.js';
 import { disconnectFields, isClientDisconnect } from './disconnects.js';
 import { serveGraphQLOverWebSocket } from './websocket.js';
+import { sessionIdParam, type ConnectedSessions } from './sessions.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -66,6 +68,8 @@ export function createGraphQLHandler(
       loaders: createLoaders(context.db),
       // Over WebSocket `req` is the upgrade request: its socket is the connection's.
       callerAddress: (initial['req'] as IncomingMessage | undefined)?.socket?.remoteAddress,
+      // Only a WebSocket connection has a session (its connectionParams.sessionId).
+      session: initial['session'] as SessionBinding | undefined,
     }),
     landingPage: false,
     // http.ts reads and limits the body before yoga sees it (and the WebSocket has maxPayload);
@@ -119,6 +123,7 @@ interface ConnectionExtra {
   socket: WebSocket;
   request: IncomingMessage;
   principal?: Principal;
+  session?: SessionBinding;
 }
 
 /**
@@ -133,6 +138,7 @@ export function attachWebSocket(
   limits: RequestLimits,
   log: Logger,
   requestTimeoutMs: number,
+  sessions: ConnectedSessions,
 ): { wsServer: WebSocketServer; graphqlWs: Disposable } {
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: limits.maxBodyBytes });
   const graphqlWs = serveGraphQLOverWebSocket<ConnectionExtra>(
@@ -158,6 +164,20 @@ export function attachWebSocket(
         }
         extra.principal = principal;
         closeWhenRevokedOrExpired(extra.socket, principal, authenticator);
+        const sessionId = sessionIdParam(ctx.connectionParams);
+        if (sessionId === null) {
+          const { minLength, maxLength } = SessionLimits;
+          extra.socket.close(CloseCode.BadRequest, `connectionParams.sessionId must be a string of ${minLength} to ${maxLength} characters`);
+          return false;
+        }
+        if (sessionId !== undefined) {
+          // A socket that closed while its token was checked has fired 'close' already: it would never detach.
+          if (extra.socket.readyState !== extra.socket.OPEN) return false;
+          // From here until the socket closes, this server renews the session's ephemeral instances.
+          const { binding, detach } = sessions.attach(sessionId);
+          extra.session = binding;
+          extra.socket.once('close', detach);
+        }
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
@@ -175,6 +195,7 @@ export function attachWebSocket(
           req: extra.request,
           socket: extra.socket,
           principal: extra.principal,
+          session: extra.session,
           params: payload,
         });
         let document;

@@ -14,6 +14,7 @@ import { attachWebSocket, createGraphQLHandler, GRAPHIQL_OPTIONS, GRAPHQL_PATH, 
 import { applyConnectionLimits, connectionsCheckingInterval } from './limits.js';
 import { withinDeadline } from './deadline.js';
 import { sendGraphQLError, sendJson } from './responses.js';
+import type { ConnectedSessions } from './sessions.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -29,6 +30,8 @@ export interface HttpServerOptions {
   checkReady: () => Promise<void>;
   /** How long a query or mutation may take (SWITCHBOARD_REQUEST_TIMEOUT). */
   requestTimeoutMs: number;
+  /** The WebSocket sessions connected here, whose ephemeral instances this server keeps. */
+  sessions: ConnectedSessions;
 }
 
 export interface HttpServer {
@@ -132,7 +135,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   }
 
   applyConnectionLimits(server, options.connections, log);
-  const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log, options.requestTimeoutMs);
+  const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log, options.requestTimeoutMs, options.sessions);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

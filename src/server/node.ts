@@ -17,6 +17,7 @@ import { expireLapsedServices, reapCriticalServices, REAP_BATCH, RegistrationWri
 import type { RegistrySettings } from '../registry/settings.js';
 import { Authenticator } from './auth.js';
 import { startHttpServer } from './http.js';
+import { ConnectedSessions } from './sessions.js';
 
 export interface SwitchboardNode {
   /** Where GraphQL is served; undefined for a worker. */
@@ -94,6 +95,10 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     await catalog.start();
     cleanups.unshift(async () => catalog.stop());
 
+    const sessions = new ConnectedSessions(database.db, config.ephemeralGraceMs, log.child({ component: 'sessions' }));
+    sessions.start();
+    cleanups.unshift(() => sessions.stop());
+
     const counters = newExecutionCounters();
     const http = await startHttpServer({
       host: config.host,
@@ -103,6 +108,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       connections: config.connections,
       jitAfterRuns: config.jitAfterRuns,
       requestTimeoutMs: config.requestTimeoutMs,
+      sessions,
       context: { db: database.db, feed, settings, selection: new SelectionState(), outcomes, registrations, catalog, counters },
       log: log.child({ component: 'http' }),
       checkReady: async () => {

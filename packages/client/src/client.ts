@@ -20,6 +20,12 @@ export interface SwitchboardClientOptions {
   webSocketImpl?: unknown;
   /** The fetch for queries and mutations; default: the global fetch. */
   fetch?: typeof fetch;
+  /**
+   * Sent as `connectionParams.sessionId` on every WebSocket connection, reconnects included: instances registered
+   * over the WebSocket with `ephemeral: true` stay bound to it, so a reconnect (to any server) within the server's
+   * grace period keeps them. A secret of this client, 16 to 128 characters; default: a random UUID per client object.
+   */
+  sessionId?: string;
 }
 
 export interface SubscribeOptions {
@@ -38,9 +44,12 @@ export class SwitchboardClient {
   /** Connections lost or refused so far: picks the server when `url` names several. */
   private failures = 0;
   private readonly printed = new WeakMap<DocumentNode, string>();
+  /** This client's WebSocket session (see `SwitchboardClientOptions.sessionId`). */
+  readonly sessionId: string;
 
   constructor(private readonly options: SwitchboardClientOptions) {
     if (Array.isArray(options.url) && options.url.length === 0) throw new Error('SwitchboardClient: `url` lists no server.');
+    this.sessionId = options.sessionId ?? crypto.randomUUID();
   }
 
   /** The server to talk to now. */
@@ -99,7 +108,7 @@ export class SwitchboardClient {
     this.ws ??= createClient({
       url: () => this.url.replace(/^http/, 'ws'),
       webSocketImpl: this.webSocketImpl(),
-      connectionParams: this.options.token ? { authorization: `Bearer ${this.options.token}` } : undefined,
+      connectionParams: { sessionId: this.sessionId, ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}) },
       retryAttempts: this.options.retryAttempts ?? 5,
       ...(this.options.retryWait ? { retryWait: this.options.retryWait } : {}),
       // Also retry when the socket errs before it closes (a refused connection); fatal close codes still end it.

@@ -42,7 +42,7 @@ type CheckStatus = 'PASSING' | 'WARNING' | 'CRITICAL';
 type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
 /** Why an instance left the catalog. */
-export type RemovalReason = 'deregistered' | 'ttl-expired' | 'critical-too-long';
+export type RemovalReason = 'deregistered' | 'ttl-expired' | 'connection-lost' | 'critical-too-long';
 
 /**
  * An instance as it was at the event, with the API's field names and formats (dates as

@@ -36,6 +36,12 @@ export const services = pgTable(
     /** Maintenance takes the instance out of passing discovery without deregistering it. */
     maintenanceReason: text('maintenance_reason'),
     maintenanceSince: timestamptz('maintenance_since'),
+    /**
+     * Ephemeral instances: the client session (graphql-ws connectionParams.sessionId) whose
+     * connection keeps the lease alive; the server it is connected to renews it. Null: an
+     * ordinary instance. A bearer secret of its client: never copied into events.
+     */
+    sessionId: text('session_id'),
   },
   (t) => [
     index('services_name_idx').on(t.name),
@@ -44,5 +50,9 @@ export const services = pgTable(
     index('services_expires_at_idx')
       .on(t.expiresAt)
       .where(sql`expires_at is not null`),
+    // Each server renews its connected sessions' instances by session id.
+    index('services_session_id_idx')
+      .on(t.sessionId)
+      .where(sql`session_id is not null`),
   ],
 );

@@ -1,3 +1,4 @@
+import { badInput } from '@switchboard/contracts';
 import { heartbeat, unregisterService } from '../../registry/services/index.js';
 import { authorizeChecks, authorizeServiceName } from '../authorize.js';
 import { builder } from '../builder.js';
@@ -34,12 +35,27 @@ const ServiceDefinitionInput = builder.inputType('ServiceDefinitionInput', {
 builder.mutationFields((t) => ({
   registerService: t.field({
     type: ServiceInstanceRef,
-    args: { input: t.arg({ type: ServiceDefinitionInput, required: true }) },
-    resolve: async (_root, { input }, context) => {
+    args: {
+      input: t.arg({ type: ServiceDefinitionInput, required: true }),
+      ephemeral: t.arg.boolean({
+        description:
+          'Bind the instance to this WebSocket connection instead of heartbeats: it stays while the client is connected (the server renews it) and is removed once the connection has been gone for the grace period (SWITCHBOARD_EPHEMERAL_GRACE), unless the client reconnects, to any server, with the same connectionParams.sessionId. Only over WebSocket with a sessionId; not with `ttl`.',
+      }),
+    },
+    resolve: async (_root, { input, ephemeral }, context) => {
       const healthChecks = [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput);
       authorizeServiceName(context, input.name);
       authorizeChecks(context, healthChecks);
-      return context.registrations.register({ ...input, ttlMs: input.ttl, healthChecks, callerAddress: context.callerAddress }, context.principal);
+      if (ephemeral && !context.session) {
+        throw badInput('ephemeral: true binds the instance to a WebSocket connection: register over WebSocket with connectionParams.sessionId.', {
+          field: 'ephemeral',
+        });
+      }
+      return context.registrations.register(
+        { ...input, ttlMs: input.ttl, healthChecks, callerAddress: context.callerAddress },
+        context.principal,
+        ephemeral ? context.session : undefined,
+      );
     },
   }),
   unregisterService: t.boolean({

@@ -23,6 +23,7 @@ export interface ServiceChange {
 const REMOVAL_KINDS: Record<string, ServiceChangeKind> = {
   deregistered: 'DEREGISTERED',
   'ttl-expired': 'EXPIRED',
+  'connection-lost': 'EXPIRED',
   'critical-too-long': 'REAPED',
 };
 

@@ -9,8 +9,9 @@ import type { ServiceInstance } from '../instances/model.js';
 export const SWEEP_BATCH = 500;
 
 /**
- * Removes instances whose lease lapsed, each with a `service.unregistered` event
- * saying so. Every node sweeps; SKIP LOCKED lets them split the work instead of
+ * Removes instances whose lease lapsed (a TTL without heartbeats, or an ephemeral
+ * instance whose client stayed disconnected for the grace period), each with a
+ * `service.unregistered` event saying so. Every node sweeps; SKIP LOCKED lets them split the work instead of
  * queueing on each other, and a row a heartbeat holds is left for the next sweep
  * (by then it is renewed).
  */
@@ -26,7 +27,8 @@ export async function expireLapsedServices(db: Db, limit = SWEEP_BATCH): Promise
     const removed = await tx.delete(services).where(inArray(services.id, lapsed)).returning();
     await appendEvents(
       tx,
-      removed.map((instance) => unregisteredEvent(instance, 'ttl-expired')),
+      // An ephemeral instance's lease lapses when no server renews it: its client's connection is gone.
+      removed.map((instance) => unregisteredEvent(instance, instance.sessionId === null ? 'ttl-expired' : 'connection-lost')),
     );
     return removed;
   });

@@ -3,6 +3,7 @@ export { registerService } from './register.js';
 export { RegistrationWriter } from './registrations.js';
 export { unregisterService } from './unregister.js';
 export { heartbeat } from './heartbeat.js';
+export { renewSessionLeases, renewalIntervalMs, SessionLimits, type SessionBinding } from './ephemeral.js';
 export { updateWeight } from './weight.js';
 export { getServicesByIds, getLeases, type DiscoverQuery, type Lease, type ServiceSummary } from './discover.js';
 export { expireLapsedServices, SWEEP_BATCH } from './expire.js';

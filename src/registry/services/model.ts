@@ -61,7 +61,9 @@ type Json<T> = T extends Date ? string : T;
 export type InstanceSnapshot = { [K in Exclude<keyof ServiceInstance, 'ttlMs'>]: Json<ServiceInstance[K]> } & { ttl: string | null };
 
 export function toSnapshot(instance: ServiceInstance): InstanceSnapshot {
-  const { ttlMs, ...rest } = instance;
+  // A row read from the table also carries its session id: a client's secret, which anyone
+  // reading events could otherwise use to keep that client's ephemeral instances alive.
+  const { ttlMs, sessionId: _secret, ...rest } = instance as ServiceInstance & { sessionId?: unknown };
   const snapshot = JSON.parse(JSON.stringify(rest)) as Omit<InstanceSnapshot, 'ttl'>;
   return { ...snapshot, ttl: ttlMs === null ? null : formatDuration(ttlMs) };
 }

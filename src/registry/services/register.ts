@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { SwitchboardError, type EventActor, type ServiceDefinitionInput } from '@switchboard/contracts';
+import { badInput, SwitchboardError, type EventActor, type ServiceDefinitionInput } from '@switchboard/contracts';
 import type { Db, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { services } from '../../db/schema/index.js';
@@ -12,6 +12,7 @@ import { parseCheckDefinition, type CheckDefinition, type CheckPolicy } from '..
 import type { ServiceInstance } from '../instances/model.js';
 import { lockOrInsert, sameDefinition, type LockedRow } from '../upsert.js';
 import { parseServiceDefinition, type ServiceDefinition } from './definition.js';
+import type { SessionBinding } from './ephemeral.js';
 import { registeredEvent } from './events.js';
 
 /** The TTL lease's end, computed by the database so every node agrees on "now". */
@@ -28,6 +29,8 @@ export interface Registration {
   principal: Principal | undefined;
   /** Who the events name: captured at the call, since a group-committed batch runs outside every request. */
   actor: EventActor | undefined;
+  /** Ephemeral: the session whose connection keeps the instance (see ephemeral.ts); null: an ordinary instance. */
+  sessionId: string | null;
 }
 
 export interface WrittenRegistration {
@@ -41,13 +44,27 @@ export type RegistrationAnswer = WrittenRegistration | SwitchboardError;
 
 /**
  * Validates a registration before any write, so a bad definition or check fails alone
- * and at once, and refuses a name the principal may not write.
+ * and at once, and refuses a name the principal may not write. With a session, the
+ * instance is ephemeral: its lease is the session's grace period, renewed by the server
+ * the session is connected to, so a `ttl` of its own would mean nothing and is refused.
  */
-export function parseRegistration(input: ServiceDefinitionInput, policy: CheckPolicy, principal?: Principal): Registration {
-  const definition = parseServiceDefinition(input);
+export function parseRegistration(input: ServiceDefinitionInput, policy: CheckPolicy, principal?: Principal, session?: SessionBinding): Registration {
+  if (session && input.ttlMs != null) {
+    const message = 'an ephemeral instance is leased by its connection, not by heartbeats: leave ttl out';
+    throw badInput(`Invalid service definition: ${message}.`, { issues: [{ field: 'ttl', message }] });
+  }
+  const parsed = parseServiceDefinition(input);
+  const definition = session ? { ...parsed, ttlMs: session.graceMs } : parsed;
   const checks = (input.healthChecks ?? []).map((check) => parseCheckDefinition(definition.id, check, policy));
   assertMayChangeInstance(principal, definition.name);
-  return { definition, checks, replaceChecks: Boolean(input.replaceExistingChecks), principal, actor: currentActor() };
+  return {
+    definition,
+    checks,
+    replaceChecks: Boolean(input.replaceExistingChecks),
+    principal,
+    actor: currentActor(),
+    sessionId: session?.id ?? null,
+  };
 }
 
 /**
@@ -78,7 +95,7 @@ export async function writeRegistrations(tx: Tx, batch: readonly Registration[])
   const locked = await lockOrInsert(
     tx,
     services,
-    batch.map(({ definition }) => ({ ...definition, lastHeartbeatAt: sql`now()`, expiresAt: leaseEnd(definition.ttlMs) })),
+    batch.map(({ definition, sessionId }) => ({ ...definition, sessionId, lastHeartbeatAt: sql`now()`, expiresAt: leaseEnd(definition.ttlMs) })),
   );
   const outcomes = new Map<string, { instance: ServiceInstance; events: NewEvent[] } | SwitchboardError>();
   // In id order, as the instances were locked: their checks are then locked in that order too.
@@ -115,9 +132,16 @@ async function writeRegistration(
     const refused = instanceChangeRefusal(registration.principal, row.name);
     if (refused) return refused;
     const changed = !sameDefinition(row, definition);
+    // The session is not part of the definition: a client re-registering from a new session
+    // (say, after a restart) moves the binding without an event; an ordinary registration unbinds.
     const [updated] = await tx
       .update(services)
-      .set({ ...(changed ? { ...definition, updatedAt: sql`now()` } : {}), lastHeartbeatAt: sql`now()`, expiresAt: leaseEnd(definition.ttlMs) })
+      .set({
+        ...(changed ? { ...definition, updatedAt: sql`now()` } : {}),
+        sessionId: registration.sessionId,
+        lastHeartbeatAt: sql`now()`,
+        expiresAt: leaseEnd(definition.ttlMs),
+      })
       .where(eq(services.id, definition.id))
       .returning();
     instance = updated!;

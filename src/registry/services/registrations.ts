@@ -7,6 +7,7 @@ import type { Principal } from '../access/principal.js';
 import type { CheckPolicy } from '../health/definition.js';
 import type { ServiceInstance } from '../instances/model.js';
 import { GroupCommit, type Queued } from '../group-commit.js';
+import type { SessionBinding } from './ephemeral.js';
 import { parseRegistration, writeRegistrations, type Registration, type RegistrationAnswer, type WrittenRegistration } from './register.js';
 
 interface Submitted extends Registration {
@@ -41,11 +42,12 @@ export class RegistrationWriter {
 
   /**
    * Registers (upserts) an instance; resolves once it is committed. With a principal,
-   * a token may not take over an id registered under a name it may not write.
+   * a token may not take over an id registered under a name it may not write. With a
+   * session, the instance is ephemeral: bound to that session's connection (ephemeral.ts).
    */
-  async register(input: ServiceDefinitionInput, principal?: Principal): Promise<ServiceInstance> {
+  async register(input: ServiceDefinitionInput, principal?: Principal, session?: SessionBinding): Promise<ServiceInstance> {
     // Validated here, so a bad registration fails alone, before it joins a batch.
-    const registration = parseRegistration(input, this.policy, principal);
+    const registration = parseRegistration(input, this.policy, principal, session);
     const signal = currentSignal();
     if (signal?.aborted) throw abandoned();
     const { instance, eventId } = await this.batches.submit({ ...registration, signal });
