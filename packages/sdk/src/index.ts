@@ -10,7 +10,8 @@ export {
   type ServiceDeclaration,
   type ServiceOptions,
 } from './service/declaration.js';
-export { start, type DependencyClient, type RunningService, type StartOptions } from './service/start.js';
+export { start, type DependencyCallOptions, type RunningService, type StartOptions } from './service/start.js';
+export { DependencyClient } from './service/dependency-client.js';
 
 // Discovery and balancing: a push-fed cache of instances, and per-call selection over it.
 export * from './discovery/index.js';
@@ -18,6 +19,7 @@ export * from './balancer/index.js';
 
 // Calling a dependency: breakers, outlier ejection, retries, timeouts, outcome reports (resilience/).
 export type { InstancePicker, PickedInstance, PickOptions } from './resilience/picker.js';
+export { DiscoveryPicker, discoveryPicker, type DiscoveryPickerOptions } from './resilience/discovery-picker.js';
 export { CircuitBreakerRegistry, type CircuitBreakerOptions, type CallOutcome } from './resilience/breakers.js';
 export { OutlierDetector, type OutlierOptions } from './resilience/outliers.js';
 export { OutcomeReporter, type OutcomeReporterOptions } from './resilience/outcome-reporter.js';

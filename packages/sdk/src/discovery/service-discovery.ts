@@ -16,8 +16,12 @@ import { DiscoverySnapshot } from './snapshot.js';
 import type { Discovery, InstanceFilter } from './types.js';
 
 export interface ServiceDiscoveryOptions {
-  /** How to reach the registry: `url` (one server or several), `token`, `webSocketImpl`, `fetch`, … */
-  registry: SwitchboardClientOptions;
+  /**
+   * How to reach the registry: `url` (one server or several), `token`, `webSocketImpl`, `fetch`, … Or a client
+   * to share (a SwitchboardRegistry's): its connection cannot be watched, so the cache is not marked stale the
+   * moment it drops (only when a subscription or a refresh fails), and `close()` leaves the client open.
+   */
+  registry: SwitchboardClientOptions | SwitchboardClient;
   /** After this long, a service whose subscription is not live is asked for again on its next lookup (default 30 s). */
   ttlMs?: number;
   /** How long a lookup waits for the registry when nothing is cached (default 5 s); then `DISCOVERY_TIMEOUT`. */
@@ -60,11 +64,20 @@ export class ServiceDiscovery {
   /** The WebSocket carrying the subscriptions is open. */
   private connected = false;
   private closed = false;
+  /** The client was given: it is not this cache's to close. */
+  private readonly sharedClient: boolean;
 
   constructor(options: ServiceDiscoveryOptions) {
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.snapshot = options.snapshotPath === undefined ? undefined : new DiscoverySnapshot(options.snapshotPath);
+    this.sharedClient = isClient(options.registry);
+    if (isClient(options.registry)) {
+      this.client = options.registry;
+      // Its subscriptions resume after a reconnect by themselves; one that ends for good marks its service stale.
+      this.connected = true;
+      return;
+    }
     const socket = options.registry.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
     this.client = new SwitchboardClient({
       retryAttempts: Infinity,
@@ -109,7 +122,7 @@ export class ServiceDiscovery {
     for (const service of this.services.values()) service.stopFollowing?.();
     // graphql-ws's dispose rejects while a reconnect attempt is pending (the registry is down): the
     // subscriptions are gone either way.
-    await this.client.close().catch(() => {});
+    if (!this.sharedClient) await this.client.close().catch(() => {});
     await this.snapshot?.flush();
   }
 
@@ -231,6 +244,11 @@ export class ServiceDiscovery {
     this.snapshot?.save(service.name, { knownAt: new Date(service.knownAt).toISOString(), instances: service.instances() });
     for (const listener of this.listeners) listener(service.name);
   }
+}
+
+/** By shape: a client made by another copy of @switchboard/client (a bundler's, a test runner's) is one too. */
+function isClient(registry: SwitchboardClientOptions | SwitchboardClient): registry is SwitchboardClient {
+  return typeof (registry as Partial<SwitchboardClient>).request === 'function';
 }
 
 function view(service: CachedService, filter: ReturnType<typeof compileFilter>): Discovery {

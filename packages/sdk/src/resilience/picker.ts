@@ -5,6 +5,8 @@ export interface PickedInstance {
   /** Null when the instance registered without one: the scheme's default port is used. */
   port: number | null;
   metadata?: Readonly<Record<string, string>>;
+  /** Ends the call's count as in flight (a balancer choosing by outstanding calls); called once the attempt ends. */
+  release?: () => void;
 }
 
 export interface PickOptions {

@@ -99,6 +99,7 @@ export class ServiceClient {
   /** The base URL of an instance to call now (no open breaker, not ejected), for callers with their own HTTP client. */
   async url(path = '', options: { hashKey?: string } = {}): Promise<string> {
     const instance = await this.options.picker.pick({ ...options, exclude: this.breakers.unavailable() });
+    instance.release?.(); // the caller's own call is not counted
     return this.urlOf(instance, path);
   }
 
@@ -125,16 +126,20 @@ export class ServiceClient {
         this.retryPolicy(method).execute(async ({ signal: retrySignal }) => {
           const instance = await this.pick(tried, hashKey);
           tried.add(instance.id);
-          return this.breakers.execute(
-            instance.id,
-            (breakerSignal) =>
-              this.tryTimeout.execute(async ({ signal }) => {
-                const response = await this.fetch(this.urlOf(instance, path), { ...init, method, signal });
-                if (response.status >= 500) throw new UpstreamStatusError(response.status, instance.id, await response.text().catch(() => ''));
-                return { response, body: await read(response), instance };
-              }, breakerSignal),
-            retrySignal,
-          );
+          try {
+            return await this.breakers.execute(
+              instance.id,
+              (breakerSignal) =>
+                this.tryTimeout.execute(async ({ signal }) => {
+                  const response = await this.fetch(this.urlOf(instance, path), { ...init, method, signal });
+                  if (response.status >= 500) throw new UpstreamStatusError(response.status, instance.id, await response.text().catch(() => ''));
+                  return { response, body: await read(response), instance };
+                }, breakerSignal),
+              retrySignal,
+            );
+          } finally {
+            instance.release?.();
+          }
         }, callSignal),
       init.signal ?? undefined,
     );

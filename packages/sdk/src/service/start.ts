@@ -1,9 +1,18 @@
 import { networkInterfaces } from 'node:os';
 import { formatDuration, parseDuration, SwitchboardError } from '@switchboard/contracts';
-import type { Registry, ServiceInstance, Stop } from '../registry/registry.js';
+import type { SwitchboardClient } from '@switchboard/client';
+import type { BalancingStrategy } from '../balancer/load-balancer.js';
+import { ServiceDiscovery } from '../discovery/service-discovery.js';
+import type { Registry, Stop } from '../registry/registry.js';
+import type { SwitchboardRegistry } from '../registry/switchboard-registry.js';
+import { CircuitBreakerRegistry, type CircuitBreakerOptions } from '../resilience/breakers.js';
+import { discoveryPicker } from '../resilience/discovery-picker.js';
+import { OutcomeReporter } from '../resilience/outcome-reporter.js';
+import { ServiceClient, type ServiceClientOptions } from '../resilience/service-client.js';
 import type { DependencyDeclaration, ServiceDeclaration } from './declaration.js';
-import { describeService } from './decorators.js';
 import { toDefinition } from './declaration.js';
+import { describeService } from './decorators.js';
+import { DependencyClient, InFlightCalls } from './dependency-client.js';
 
 export interface StartOptions {
   registry: Registry;
@@ -11,30 +20,38 @@ export interface StartOptions {
   address?: string;
   /** How long to wait for every dependency to have a passing instance (default 30s). */
   dependencyTimeoutMs?: number;
-  /** Deregister and exit on SIGTERM and SIGINT (default true). */
+  /** Deregister, let calls in flight finish, and exit on SIGTERM and SIGINT (default true). */
   handleSignals?: boolean;
+  /** How long stopping waits for dependency calls in flight after deregistering (default 10s). */
+  drainTimeoutMs?: number;
+  /** The cache the dependencies are discovered through; default one over the SwitchboardRegistry's client. */
+  discovery?: ServiceDiscovery;
+  /** Where every dependency call's outcome goes; default one over the SwitchboardRegistry's client, `false` for none. */
+  reporter?: OutcomeReporter | false;
+  /** How dependencies are called: the balancing strategy, the breakers, retries and timeouts of each ServiceClient. */
+  calls?: DependencyCallOptions;
 }
 
-/** What `@dependency` fields hold until the full ServiceClient arrives: where a passing instance listens. */
-export interface DependencyClient {
-  readonly service: string;
-  /** "http://host:port" of a passing instance (round robin over those found at start), plus `path`. */
-  url(path?: string): string;
+export interface DependencyCallOptions extends Pick<ServiceClientOptions, 'retry' | 'tryTimeoutMs' | 'timeoutMs' | 'scheme' | 'fetch'> {
+  /** Default ROUND_ROBIN. */
+  strategy?: BalancingStrategy;
+  /** Each dependency gets a CircuitBreakerRegistry of its own with these options. */
+  breakers?: CircuitBreakerOptions;
 }
 
 export interface RunningService<T> {
   instance: T;
   /** The registered instance's id. */
   id: string;
-  /** Deregisters first, then stops renewing and watching. */
+  /** Deregisters first, then lets dependency calls in flight finish (up to `drainTimeoutMs`), then stops renewing and watching. */
   stop(): Promise<void>;
 }
 
 /**
  * The seed's flow: Register → Discover Dependencies → Ready to Run. Registers the class's instance (with its
- * HTTP check, or a lease renewed at a third of its length), waits for a passing instance of each dependency,
- * driven by service events rather than polling, then fills in `@dependency` and `@config` fields (the latter
- * kept current) and returns the ready instance.
+ * HTTP check, or a lease renewed at a third of its length), waits through the discovery cache for a passing
+ * instance of each dependency, then fills in `@dependency` fields with a DependencyClient (a ServiceClient
+ * over that cache) and `@config` fields (kept current), and returns the ready instance.
  */
 export async function start<T extends object>(Class: new () => T, options: StartOptions): Promise<RunningService<T>> {
   const declaration = describeService(Class);
@@ -42,13 +59,16 @@ export async function start<T extends object>(Class: new () => T, options: Start
   const definition = toDefinition(declaration, options.address ?? declaration.address ?? detectAddress());
   const id = definition.id!;
   const stops: Stop[] = [];
+  const inFlight = new InFlightCalls();
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // Deregistered first, so callers stop choosing this instance while its own calls finish.
     await registry.unregisterService(id).catch((error: unknown) => {
       if (!(error instanceof SwitchboardError && error.code === 'NOT_FOUND')) throw error;
     });
+    await inFlight.drain(options.drainTimeoutMs ?? 10_000);
     await Promise.all(stops.splice(0).map((each) => each()));
   };
 
@@ -56,9 +76,10 @@ export async function start<T extends object>(Class: new () => T, options: Start
     await registry.registerService(definition);
     if (definition.ttl != null) stops.push(renewEvery(registry, id, leaseMs(definition.ttl) / 3));
 
-    const found = await waitForDependencies(registry, declaration, options.dependencyTimeoutMs ?? 30_000);
+    const calls = declaration.dependencies.length === 0 ? undefined : dependencyCalls(options, stops);
+    if (calls) await waitForDependencies(calls.discovery, declaration, options.dependencyTimeoutMs ?? 30_000);
     const instance = new Class();
-    for (const { service, set } of declaration.dependencyFields) set(instance, dependencyClient(service, found.get(service)!));
+    for (const { service, set } of declaration.dependencyFields) set(instance, calls!.client(service, declaration, inFlight));
     for (const { key, set } of declaration.configFields) {
       // Watch before reading, so a change between the two is not missed.
       stops.push(await registry.watchConfig(key, (_key, _old, value) => value !== undefined && set(instance, value)));
@@ -73,58 +94,84 @@ export async function start<T extends object>(Class: new () => T, options: Start
   }
 }
 
-/**
- * Resolves with the passing instances of every dependency once each has one. Subscribes to service events
- * first, then looks, so an instance that turns passing in between is not missed.
- */
-async function waitForDependencies(registry: Registry, declaration: ServiceDeclaration, timeoutMs: number): Promise<Map<string, ServiceInstance[]>> {
-  const found = new Map<string, ServiceInstance[]>();
-  const missing = new Map(declaration.dependencies.map((dependency) => [dependency.service, dependency]));
-  if (missing.size === 0) return found;
+/** The discovery cache and the outcome reporter every dependency shares; what start made, it closes on stop. */
+function dependencyCalls(options: StartOptions, stops: Stop[]) {
+  const client = clientOf(options.registry);
+  const need = (what: string) => new Error(`start: pass \`${what}\`: the registry given is not a SwitchboardRegistry, whose client it would use.`);
+  let discovery = options.discovery;
+  if (!discovery) {
+    if (!client) throw need('discovery');
+    discovery = new ServiceDiscovery({ registry: client });
+    const owned = discovery;
+    stops.push(() => owned.close());
+  }
+  let reporter = options.reporter === false ? undefined : options.reporter;
+  if (options.reporter === undefined && client) {
+    const owned = new OutcomeReporter({ client });
+    reporter = owned;
+    stops.push(() => owned.close());
+  }
+  const { strategy, breakers, ...callOptions } = options.calls ?? {};
+  return {
+    discovery,
+    client(service: string, declaration: ServiceDeclaration, inFlight: InFlightCalls): DependencyClient {
+      const range = declaration.dependencies.find((dependency) => dependency.service === service)?.range;
+      const registry = new CircuitBreakerRegistry(breakers);
+      const picker = discoveryPicker(discovery, service, { ...(range ? { version: range } : {}), ...(strategy ? { strategy } : {}), breakers: registry });
+      const serviceClient = new ServiceClient({ ...callOptions, service, picker, breakers: registry, ...(reporter ? { reporter } : {}) });
+      return new DependencyClient(serviceClient, picker, inFlight);
+    },
+  };
+}
 
+/** The client of a SwitchboardRegistry (by shape: another copy of the SDK may have made it). */
+function clientOf(registry: Registry): SwitchboardClient | undefined {
+  const client = (registry as Partial<SwitchboardRegistry>).client;
+  return typeof client?.request === 'function' && typeof client.subscribe === 'function' ? client : undefined;
+}
+
+/**
+ * Resolves once every dependency has a passing instance in range in the discovery cache: the first lookup asks
+ * the registry and subscribes, later changes are pushed (no polling). A registry that cannot be reached is
+ * asked again every second until the timeout.
+ */
+async function waitForDependencies(discovery: ServiceDiscovery, declaration: ServiceDeclaration, timeoutMs: number): Promise<void> {
+  const missing = new Map(declaration.dependencies.map((dependency) => [dependency.service, dependency]));
+  const filterOf = (dependency: DependencyDeclaration) => (dependency.range === '*' ? {} : { version: dependency.range });
   let settle!: (error?: Error) => void;
   const settled = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
-  settled.catch(() => {}); // awaited below; a failure while the first look runs must not count as unhandled
-  const look = async (dependency: DependencyDeclaration) => {
-    const instances = await registry.discoverServices(dependency.service, {
-      passingOnly: true,
-      version: dependency.range === '*' ? undefined : dependency.range,
-    });
-    if (instances.length === 0 || !missing.has(dependency.service)) return;
-    missing.delete(dependency.service);
-    found.set(dependency.service, instances);
+  let done = false;
+  settled.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  const check = (service: string) => {
+    const dependency = missing.get(service);
+    if (!dependency || !discovery.cached(service, filterOf(dependency))?.instances.length) return;
+    missing.delete(service);
     if (missing.size === 0) settle();
   };
-  const lookAgain = (service: unknown) => {
-    const dependency = typeof service === 'string' ? missing.get(service) : undefined;
-    if (dependency) look(dependency).catch(settle);
+  const look = (dependency: DependencyDeclaration): void => {
+    discovery.discover(dependency.service, filterOf(dependency), { timeoutMs }).then(
+      () => check(dependency.service),
+      (error: unknown) => {
+        if (!(error instanceof Error && error.name === 'DiscoveryError')) return settle(error instanceof Error ? error : new Error(String(error)));
+        if (!done) setTimeout(() => !done && look(dependency), 1000).unref();
+      },
+    );
   };
-
-  const stopWatching = await registry.subscribe(['service.registered', 'service.health.changed'], (event) => lookAgain(event.data['service_name']));
+  const stopListening = discovery.onChange(check);
   const timer = setTimeout(() => {
     const names = [...missing.values()].map((dependency) => (dependency.range === '*' ? dependency.service : `${dependency.service}@${dependency.range}`));
     settle(new Error(`${declaration.className} is not ready: no passing instance of ${names.join(', ')} after ${formatDuration(timeoutMs)}.`));
   }, timeoutMs);
   try {
-    await Promise.all([...missing.values()].map(look));
+    for (const dependency of missing.values()) look(dependency);
     await settled;
-    return found;
   } finally {
     clearTimeout(timer);
-    await stopWatching();
+    stopListening();
   }
-}
-
-function dependencyClient(service: string, instances: ServiceInstance[]): DependencyClient {
-  let next = 0;
-  return {
-    service,
-    url(path = '') {
-      const instance = instances[next++ % instances.length]!;
-      const host = instance.address.includes(':') ? `[${instance.address}]` : instance.address;
-      return `http://${host}${instance.port == null ? '' : `:${instance.port}`}${path}`;
-    },
-  };
 }
 
 function renewEvery(registry: Registry, id: string, everyMs: number): Stop {
@@ -138,7 +185,7 @@ function leaseMs(ttl: string | number): number {
   return typeof ttl === 'number' ? ttl : parseDuration(ttl)!;
 }
 
-/** On SIGTERM or SIGINT: deregister first (callers stop choosing this instance), then exit. */
+/** On SIGTERM or SIGINT: deregister first (callers stop choosing this instance), let calls in flight finish, then exit. */
 function exitOnSignal(stop: () => Promise<void>): Stop {
   const onSignal = () => {
     stop().then(
