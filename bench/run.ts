@@ -1,7 +1,7 @@
 /**
  * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`),
  * side by side with a real etcd started for the run. Sections: discovery,
- * registrations, changes, fanout, health, selection (default: all). Prints one
+ * registrations, changes, fanout, health, selection, sdk (default: all). Prints one
  * table and writes bench/results.json.
  */
 import { writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { startEtcd, type Etcd } from './etcd.js';
 import { runFanout } from './fanout.js';
 import { runHealthScenario } from './health.js';
 import { runRegistrations } from './registrations.js';
+import { CACHES, CACHE_INSTANCES, MEMORY_CONNECTIONS, REGISTRATIONS, runSdkBench, WATCHED_SERVICES } from './sdk.js';
 import { runSelectionBench } from './selection.js';
 import { benchDatabase, machine, printTable } from './support.js';
 
@@ -38,7 +39,7 @@ function row(name: string, ours: number, etcd: number | undefined, unit: string,
 
 const database = await benchDatabase();
 const etcdStart =
-  sections.length === 0 || ['discovery', 'registrations', 'changes'].some(wanted) ? await startEtcd() : { skipped: 'not needed by these sections' };
+  sections.length === 0 || ['discovery', 'registrations', 'changes', 'sdk'].some(wanted) ? await startEtcd() : { skipped: 'not needed by these sections' };
 const etcd: Etcd | undefined = 'skipped' in etcdStart ? undefined : etcdStart;
 const etcdNote = 'skipped' in etcdStart ? `etcd rows skipped: ${etcdStart.skipped}` : `etcd ${etcd!.version}, one member, loopback, etcd3 client`;
 console.log(`Machine: ${machine()}; ${database.where}; ${etcdNote}; ${new Date().toISOString()}`);
@@ -137,6 +138,28 @@ try {
         `${CONNECTIONS} connections, ${SECONDS} s, 50 instances; p99 ${selection.result.p99Ms} ms`,
       );
     }
+  }
+  if (wanted('sdk')) {
+    const sdk = await runSdkBench({ databaseUrl: database.url, etcd, seconds: SECONDS, connections: CONNECTIONS });
+    row(
+      'SDK discover + select, warm cache',
+      sdk.cache.perSecond,
+      sdk.cache.etcd?.perSecond,
+      'calls/s',
+      `ServiceDiscovery.discover(name) + LoadBalancer.select() over ${CACHE_INSTANCES} instances, one loop in one process, ${SECONDS} s; etcd: getAll().prefix() of the same ${CACHE_INSTANCES}, ${CONNECTIONS} loops; goal ≥ 100×`,
+    );
+    const propagation = `registerService on server A → all ${CACHES} SDK caches (half on A, half on B) hold the instance, ${REGISTRATIONS} one at a time; etcd: put → ${CACHES} watchers (one client each)`;
+    const firsts = `first cache after ${sdk.propagation.ours.firstP50Ms.toFixed(1)} ms (etcd: ${sdk.propagation.etcd?.firstP50Ms.toFixed(1) ?? '—'} ms), median`;
+    row('SDK propagation p50', sdk.propagation.ours.p50Ms, sdk.propagation.etcd?.p50Ms, 'ms', `${propagation}; ${firsts}`);
+    const bound = sdk.propagation.etcd && `; goal ≤ 2× etcd + 5 ms = ${(2 * sdk.propagation.etcd.p99Ms + 5).toFixed(1)} ms`;
+    row('SDK propagation p99', sdk.propagation.ours.p99Ms, sdk.propagation.etcd?.p99Ms, 'ms', `${propagation}${bound ?? ''}`);
+    row(
+      'SDK connection: server memory',
+      sdk.memory.bytesPerConnection / 1024,
+      undefined,
+      'KiB/connection',
+      `server RSS growth ÷ ${MEMORY_CONNECTIONS} ServiceDiscovery connections (another process), each watching ${WATCHED_SERVICES} services; goal ≤ 30`,
+    );
   }
 } finally {
   await (etcd?.stop() ?? Promise.resolve());
