@@ -29,6 +29,8 @@ export class CachedService {
   private readonly earlyHealth = new Map<string, { eventId: number; change: HealthChange }>();
   /** Events up to this id are reflected in the last query's answer. */
   private floor = 0;
+  /** instances(), kept until the next change: a warm read is the hot path of every call. */
+  private ordered: readonly DiscoveredInstance[] | undefined;
 
   /** Whether anything is known (from the registry or a snapshot). */
   hasData = false;
@@ -45,12 +47,14 @@ export class CachedService {
   constructor(readonly name: string) {}
 
   /** Instances in id order (the order the server's catalog and selection use). */
-  instances(): DiscoveredInstance[] {
-    return [...this.tracked.values()].map((entry) => entry.instance).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  instances(): readonly DiscoveredInstance[] {
+    this.ordered ??= [...this.tracked.values()].map((entry) => entry.instance).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.ordered;
   }
 
   /** The answer of a query made when `eventId` was the log's last event. */
   replace(instances: readonly DiscoveredInstance[], eventId: number): void {
+    this.ordered = undefined;
     this.tracked.clear();
     this.removed.clear();
     this.earlyHealth.clear();
@@ -72,6 +76,7 @@ export class CachedService {
     const current = this.tracked.get(change.serviceId);
     if (eventId <= this.floor || (current && eventId <= current.version) || (this.removed.get(change.serviceId) ?? 0) >= eventId) return false;
     if (change.kind === 'DEREGISTERED' || change.kind === 'EXPIRED' || change.kind === 'REAPED') {
+      this.ordered = undefined;
       this.tracked.delete(change.serviceId);
       remember(this.removed, change.serviceId, eventId);
       return true;
@@ -82,6 +87,7 @@ export class CachedService {
       next = { ...next, instance: { ...next.instance, health: current.instance.health }, statusVersion: current.statusVersion };
     const early = this.earlyHealth.get(change.serviceId);
     this.earlyHealth.delete(change.serviceId);
+    this.ordered = undefined;
     this.tracked.set(change.serviceId, next);
     if (early && early.eventId > next.statusVersion) this.applyHealthChange(early.change);
     return true;
@@ -105,6 +111,7 @@ export class CachedService {
       health: { status: change.instanceStatus, output: change.output, lastCheck: change.checkId === null ? health.lastCheck : change.timestamp },
     };
     current.statusVersion = eventId;
+    this.ordered = undefined;
     return true;
   }
 }

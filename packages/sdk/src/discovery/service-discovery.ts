@@ -241,7 +241,7 @@ export class ServiceDiscovery {
 
   private changed(service: CachedService): void {
     if (!service.stale) service.knownAt = Date.now();
-    this.snapshot?.save(service.name, { knownAt: new Date(service.knownAt).toISOString(), instances: service.instances() });
+    this.snapshot?.save(service.name, { knownAt: new Date(service.knownAt).toISOString(), instances: [...service.instances()] });
     for (const listener of this.listeners) listener(service.name);
   }
 }
