@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { z } from 'zod';
-import { badInput, CheckLimits, checkSchema, parseInput, SwitchboardError, type CheckTarget, type HealthCheckInput } from '@switchboard/contracts';
+import { badInput, CheckLimits, checkSchema, isIP, parseInput, SwitchboardError, type CheckTarget, type HealthCheckInput } from '@switchboard/contracts';
 import type { HealthCheck } from './model.js';
 import type { TargetPolicy } from './policy.js';
 
