@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   CircuitBreakerDocument,
   RegisterHealthCheckDocument,
-  RegisterServiceDocument,
   ReportCallOutcomeDocument,
   SelectInstanceExplainedDocument,
   SetMaintenanceDocument,
@@ -11,24 +10,17 @@ import {
 } from '@switchboard/client';
 import { connectDatabase } from '../src/db/client.js';
 import { OutcomeReporter } from '../src/registry/breakers/index.js';
-import { errorCode, instance } from './support/client.js';
+import { errorCode } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
-import { picks as selectMany, shares } from './support/selection.js';
+import { picks as selectMany, registerInstances, shares } from './support/selection.js';
 
 // A short cooldown so half-open comes within a test.
 const registry = useRegistryNode({ SWITCHBOARD_BREAKER_COOLDOWN: '1s', SWITCHBOARD_BREAKER_MIN_CALLS: '5' });
 
 let serial = 0;
-async function service(instances: { weight?: number; priority?: number; tags?: string[]; version?: string }[]): Promise<{ name: string; ids: string[] }> {
+function service(instances: { weight?: number; priority?: number; tags?: string[]; version?: string }[]) {
   serial += 1;
-  const name = `lb-${serial}`;
-  const ids: string[] = [];
-  for (const [i, overrides] of instances.entries()) {
-    const id = `${name}-${i}`;
-    await registry.client.request(RegisterServiceDocument, { input: instance({ id, name, ...overrides }) });
-    ids.push(id);
-  }
-  return { name, ids };
+  return registerInstances(registry.client, `lb-${serial}`, instances);
 }
 
 const picks = (name: string, count: number, strategy: LoadBalancingStrategy, keyOf?: (i: number) => string) =>

@@ -1,5 +1,21 @@
 import { expect } from 'vitest';
-import type { LoadBalancingStrategy } from '@switchboard/client';
+import { RegisterServiceDocument, type LoadBalancingStrategy, type ServiceDefinitionInput, type SwitchboardClient } from '@switchboard/client';
+import { instance } from './client.js';
+
+/** Registers one instance of `name` per entry (ids `<name>-0`, `<name>-1`, …), in order; returns the ids. */
+export async function registerInstances(
+  client: SwitchboardClient,
+  name: string,
+  instances: readonly Partial<ServiceDefinitionInput>[],
+): Promise<{ name: string; ids: string[] }> {
+  const ids: string[] = [];
+  for (const [i, overrides] of instances.entries()) {
+    const id = `${name}-${i}`;
+    await client.request(RegisterServiceDocument, { input: instance({ id, name, ...overrides }) });
+    ids.push(id);
+  }
+  return { name, ids };
+}
 
 /** Many selections in few requests: one GraphQL document with up to a hundred aliased fields. */
 export async function picks(

@@ -1,10 +1,10 @@
 import WebSocket from 'ws';
-import { RegisterServiceDocument, SetMaintenanceDocument } from '@switchboard/client';
+import { SetMaintenanceDocument } from '@switchboard/client';
 import { LoadBalancer, ServiceDiscovery, type BalancingStrategy } from '@switchboard/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, instance } from '../../../test/support/client.js';
+import { eventually } from '../../../test/support/client.js';
 import { useRegistryNode } from '../../../test/support/nodes.js';
-import { picks as serverPicks, shares } from '../../../test/support/selection.js';
+import { picks as serverPicks, registerInstances, shares } from '../../../test/support/selection.js';
 
 /** The SDK's balancer over the discovery cache chooses as the server's `selectInstance` does. */
 const registry = useRegistryNode();
@@ -19,16 +19,7 @@ afterAll(async () => {
 });
 
 let serial = 0;
-async function service(instances: { weight?: number; priority?: number }[]): Promise<{ name: string; ids: string[] }> {
-  const name = `sdk-lb-${process.pid}-${++serial}`;
-  const ids: string[] = [];
-  for (const [i, overrides] of instances.entries()) {
-    const id = `${name}-${i}`;
-    await registry.client.request(RegisterServiceDocument, { input: instance({ id, name, ...overrides }) });
-    ids.push(id);
-  }
-  return { name, ids };
-}
+const service = (instances: { weight?: number; priority?: number }[]) => registerInstances(registry.client, `sdk-lb-${process.pid}-${++serial}`, instances);
 
 function sdkPicks(
   balancer: LoadBalancer,
