@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Installing the workspace packages the way a user does: built, packed, installed from the tarballs into an empty project. */
 
@@ -41,4 +43,16 @@ export async function installIntoEmptyProject(parent: string, packages: readonly
 /** The server's own packages that an install brought into `app` (none, for a client). */
 export function serverPackagesIn(app: string): string[] {
   return SERVER_ONLY.filter((name) => existsSync(join(app, 'node_modules', name)));
+}
+
+/** A temporary directory for the file's tarballs and projects, removed after the file. */
+export function usePackDirectory(prefix: string): { path: string } {
+  const directory = { path: '' };
+  beforeAll(async () => {
+    directory.path = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    if (directory.path) await rm(directory.path, { recursive: true, force: true });
+  });
+  return directory;
 }

@@ -1,11 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { startTestNode, type TestNode } from '../../../test/support/nodes.js';
-import { installIntoEmptyProject, packWorkspaces, run, serverPackagesIn } from '../../../test/support/packing.js';
+import { describe, expect, it } from 'vitest';
+import { useRegistryNode } from '../../../test/support/nodes.js';
+import { installIntoEmptyProject, packWorkspaces, run, serverPackagesIn, usePackDirectory } from '../../../test/support/packing.js';
 
 /** A small program of the kind a user writes: a query, then a subscription that sees a published event. */
 const PROGRAM = `
@@ -22,31 +20,18 @@ await client.close();
 console.log(JSON.stringify({ published: publishEvent.id, received: value.events.id, data: value.events.data }));
 `;
 
-let database: TestDatabase;
-let node: TestNode;
-let project: string;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  node = await startTestNode(database.url);
-  project = await mkdtemp(join(tmpdir(), 'switchboard-client-pack-'));
-});
-
-afterAll(async () => {
-  await node?.stop();
-  await database?.drop();
-  if (project) await rm(project, { recursive: true, force: true });
-});
+const registry = useRegistryNode();
+const directory = usePackDirectory('switchboard-client-pack-');
 
 describe('@switchboard/client installs alone', () => {
   it('packed with @switchboard/contracts into an empty project, it queries and subscribes there, with nothing of the server installed', async () => {
-    const tarballs = await packWorkspaces(['contracts', 'client'], project);
+    const tarballs = await packWorkspaces(['contracts', 'client'], directory.path);
     // Node 20 has no global WebSocket: the program brings `ws`, as the README says.
-    const app = await installIntoEmptyProject(project, [...tarballs, 'ws@^8']);
+    const app = await installIntoEmptyProject(directory.path, [...tarballs, 'ws@^8']);
     expect(serverPackagesIn(app)).toEqual([]);
 
     await writeFile(join(app, 'program.mjs'), PROGRAM);
-    const { stdout } = await run(process.execPath, ['program.mjs', node.url], { cwd: app, timeout: 30_000 });
+    const { stdout } = await run(process.execPath, ['program.mjs', registry.node.url], { cwd: app, timeout: 30_000 });
     const result = JSON.parse(stdout) as { published: string; received: string; data: unknown };
     expect(result.received).toBe(result.published);
     expect(result.data).toEqual({ ok: true });

@@ -1,10 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { startTestNode, type TestNode } from '../../../test/support/nodes.js';
-import { installIntoEmptyProject, packWorkspaces, run, serverPackagesIn } from '../../../test/support/packing.js';
+import { describe, expect, it } from 'vitest';
+import { useRegistryNode } from '../../../test/support/nodes.js';
+import { installIntoEmptyProject, packWorkspaces, run, serverPackagesIn, usePackDirectory } from '../../../test/support/packing.js';
 
 /**
  * A program of the kind a user writes, in plain JavaScript (decorators would need a transpiler): it
@@ -40,31 +38,18 @@ await client.close();
 console.log(JSON.stringify({ discovered: instances.map(({ id, port }) => ({ id, port })), stale, picked }));
 `;
 
-let database: TestDatabase;
-let node: TestNode;
-let project: string;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  node = await startTestNode(database.url);
-  project = await mkdtemp(join(tmpdir(), 'switchboard-sdk-pack-'));
-});
-
-afterAll(async () => {
-  await node?.stop();
-  await database?.drop();
-  if (project) await rm(project, { recursive: true, force: true });
-});
+const registry = useRegistryNode();
+const directory = usePackDirectory('switchboard-sdk-pack-');
 
 describe('@switchboard/sdk installs alone', () => {
   it('packed with @switchboard/client and @switchboard/contracts into an empty project, it registers, discovers and balances there, with nothing of the server installed', async () => {
-    const tarballs = await packWorkspaces(['contracts', 'client', 'sdk'], project);
+    const tarballs = await packWorkspaces(['contracts', 'client', 'sdk'], directory.path);
     // Node 20 has no global WebSocket: the program brings `ws`.
-    const app = await installIntoEmptyProject(project, [...tarballs, 'ws@^8']);
+    const app = await installIntoEmptyProject(directory.path, [...tarballs, 'ws@^8']);
     expect(serverPackagesIn(app)).toEqual([]);
 
     await writeFile(join(app, 'program.mjs'), PROGRAM);
-    const { stdout } = await run(process.execPath, ['program.mjs', node.url], { cwd: app, timeout: 30_000 });
+    const { stdout } = await run(process.execPath, ['program.mjs', registry.node.url], { cwd: app, timeout: 30_000 });
     const result = JSON.parse(stdout) as { discovered: { id: string; port: number }[]; stale: boolean; picked: string[] };
     expect(result.discovered).toEqual([
       { id: 'ledger-9101', port: 9101 },
