@@ -238,6 +238,8 @@ describe('tokens', () => {
     const refused = await put('/v1/agent/service/register', { Name: 'read-only' }, { token: reader });
     expect(refused.status).toBe(403);
     expect(refused.text).toMatch(/Permission denied/);
+    // Refused before its body is read: a caller without WRITE learns nothing from a 400.
+    expect((await put('/v1/agent/service/register', '{"Name": ', { token: reader })).status).toBe(403);
     expect((await put('/v1/agent/service/register', { Name: 'anonymous' }, { token: null })).status).toBe(403);
     expect((await put('/v1/agent/service/register', { Name: 'wrong-token' }, { token: 'not-a-token-at-all-0000000000' })).text).toBe('ACL not found');
     expect(await latestEventId()).toBe(before);
