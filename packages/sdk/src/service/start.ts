@@ -7,12 +7,12 @@ import type { Registry, Stop } from '../registry/registry.js';
 import type { SwitchboardRegistry } from '../registry/switchboard-registry.js';
 import { CircuitBreakerRegistry, type CircuitBreakerOptions } from '../resilience/breakers.js';
 import { discoveryPicker } from '../resilience/discovery-picker.js';
+import { InFlightCalls } from '../resilience/in-flight.js';
 import { OutcomeReporter } from '../resilience/outcome-reporter.js';
 import { ServiceClient, type ServiceClientOptions } from '../resilience/service-client.js';
 import type { DependencyDeclaration, ServiceDeclaration } from './declaration.js';
 import { toDefinition } from './declaration.js';
 import { describeService } from './decorators.js';
-import { DependencyClient, InFlightCalls } from './dependency-client.js';
 
 export interface StartOptions {
   registry: Registry;
@@ -50,8 +50,8 @@ export interface RunningService<T> {
 /**
  * The seed's flow: Register → Discover Dependencies → Ready to Run. Registers the class's instance (with its
  * HTTP check, or a lease renewed at a third of its length), waits through the discovery cache for a passing
- * instance of each dependency, then fills in `@dependency` fields with a DependencyClient (a ServiceClient
- * over that cache) and `@config` fields (kept current), and returns the ready instance.
+ * instance of each dependency, then fills in `@dependency` fields with a ServiceClient over that cache (its
+ * calls counted, so stopping waits for them) and `@config` fields (kept current), and returns the ready instance.
  */
 export async function start<T extends object>(Class: new () => T, options: StartOptions): Promise<RunningService<T>> {
   const declaration = describeService(Class);
@@ -114,12 +114,11 @@ function dependencyCalls(options: StartOptions, stops: Stop[]) {
   const { strategy, breakers, ...callOptions } = options.calls ?? {};
   return {
     discovery,
-    client(service: string, declaration: ServiceDeclaration, inFlight: InFlightCalls): DependencyClient {
+    client(service: string, declaration: ServiceDeclaration, inFlight: InFlightCalls): ServiceClient {
       const range = declaration.dependencies.find((dependency) => dependency.service === service)?.range;
       const registry = new CircuitBreakerRegistry(breakers);
       const picker = discoveryPicker(discovery, service, { ...(range ? { version: range } : {}), ...(strategy ? { strategy } : {}), breakers: registry });
-      const serviceClient = new ServiceClient({ ...callOptions, service, picker, breakers: registry, ...(reporter ? { reporter } : {}) });
-      return new DependencyClient(serviceClient, picker, inFlight);
+      return new ServiceClient({ ...callOptions, service, picker, breakers: registry, inFlight, ...(reporter ? { reporter } : {}) });
     },
   };
 }
