@@ -45,7 +45,7 @@ describe('misused decorators fail naming the class and the field', () => {
   });
 });
 
-describe("the issue's @service example", () => {
+describe("the README's @service example", () => {
   it('describeService returns the validated declaration', async () => {
     const { PaymentService, describeService } = await load<typeof Payments>('payments.ts');
     expect(describeService(PaymentService)).toMatchObject({

@@ -148,7 +148,7 @@ describe('ServiceClient', () => {
     expect(failing.map(({ hits }) => hits).sort((x, y) => x - y)).toEqual([2, 2, 18, 18]);
   });
 
-  it('url() answers synchronously through the picker\'s pickNow, leaving out open breakers; without pickNow it says so', async () => {
+  it("url() answers synchronously through the picker's pickNow, leaving out open breakers; without pickNow it says so", async () => {
     const [ok, failing] = await Promise.all([startTarget('ok'), startTarget('fail')]);
     class SyncPicker extends RoundRobinPicker {
       private turn = 0;
