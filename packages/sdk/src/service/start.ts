@@ -103,6 +103,12 @@ export async function start<T extends object>(Class: new () => T, given: StartOp
 
 /** The registry `start(Class)` uses when given none: the Switchboard server the environment names. */
 function registryFromEnvironment(): SwitchboardRegistry {
+  if (!(globalThis as { WebSocket?: unknown }).WebSocket) {
+    throw new Error(
+      'start: this runtime has no global WebSocket (Node before 22), which the default registry needs for its subscriptions: ' +
+        'pass `registry: new SwitchboardRegistry(new SwitchboardClient({ url, webSocketImpl: WebSocket }))` with `ws`.',
+    );
+  }
   const urls = (process.env['SWITCHBOARD_URL'] ?? 'http://127.0.0.1:4000/graphql').split(',').map((url) => url.trim());
   return new SwitchboardRegistry(new SwitchboardClient({ url: urls, token: process.env['SWITCHBOARD_TOKEN'] }));
 }
