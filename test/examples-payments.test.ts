@@ -128,11 +128,12 @@ describe.sequential('examples/payments', () => {
     async () => {
       ledgerB = runExample('ledger.ts', { PORT: String(ports.ledgerB) });
       await readyLine(ledgerB);
-      // Payments' discovery cache hears of the new instance by push: wait until it would call either.
-      const urls = new Set<string>();
+      // Both pass in the registry; payments' discovery cache hears of the second by push, within milliseconds
+      // (the caller takes longer than that to start).
+      const ledgers = [instanceId('ledger', ports.ledgerA), instanceId('ledger', ports.ledgerB)];
       await eventually(async () => {
-        urls.add((await json<{ next: string }>(`http://127.0.0.1:${ports.payments}/ledger`)).next);
-        return urls.size === 2 ? true : undefined;
+        const passing = (await sdk.discoverServices('ledger', { passingOnly: true })).map((each) => each.id);
+        return ledgers.every((id) => passing.includes(id)) ? true : undefined;
       });
 
       const { code, answers, stderr } = await callPayments(20);
@@ -140,7 +141,7 @@ describe.sequential('examples/payments', () => {
       expect(answers).toHaveLength(20);
       const perInstance = countBy(answers.map((answer) => (answer as { entry: { instance: string } }).entry.instance));
       // Round robin: each instance in turn.
-      expect(perInstance).toEqual({ [instanceId('ledger', ports.ledgerA)]: 10, [instanceId('ledger', ports.ledgerB)]: 10 });
+      expect(perInstance).toEqual({ [ledgers[0]!]: 10, [ledgers[1]!]: 10 });
     },
     STEP_TIMEOUT_MS,
   );
