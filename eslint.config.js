@@ -47,6 +47,13 @@ const layerRules = [
     why: 'they must run in a browser; use what ES2024 (and, in the client, the DOM) provides',
   },
   {
+    rule: 'examples → packages by name',
+    from: ['examples'],
+    leaves: true,
+    modules: ['^switchboard(/|$)', '^@switchboard/[^/]+/'],
+    why: "examples use Switchboard as a service does: @switchboard/sdk, client and contracts by their names, never the server or a package's files",
+  },
+  {
     rule: 'graphql → db',
     from: ['src/graphql'],
     dirs: ['src/db'],
@@ -142,6 +149,8 @@ export default defineConfig(
     rules: {
       // `const { derived: _derived, ...rest } = x` is how we drop a field from a copy.
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
+      // A `let` that handlers read before its one assignment (a server that answers while it starts) stays a `let`.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   layerConfigs,

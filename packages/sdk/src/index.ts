@@ -11,7 +11,6 @@ export {
   type ServiceOptions,
 } from './service/declaration.js';
 export { start, type DependencyCallOptions, type RunningService, type StartOptions } from './service/start.js';
-export { DependencyClient } from './service/dependency-client.js';
 
 // Discovery and balancing: a push-fed cache of instances, and per-call selection over it.
 export * from './discovery/index.js';
@@ -26,4 +25,5 @@ export { OutcomeReporter, type OutcomeReporterOptions } from './resilience/outco
 export { RetryBudget, type RetryBudgetOptions } from './resilience/retry-budget.js';
 export { callRetryPolicy, registrationRetryPolicy, type CallRetryOptions } from './resilience/retry.js';
 export { ServiceClient, type ServiceClientOptions, type CallOptions } from './resilience/service-client.js';
+export { InFlightCalls } from './resilience/in-flight.js';
 export { ServiceResponseError, UpstreamStatusError } from './resilience/errors.js';

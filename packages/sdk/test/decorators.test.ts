@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { UpdateTtlCheckDocument } from '@switchboard/client';
 import { SwitchboardRegistry, type RegistryEvent } from '@switchboard/sdk';
 import { tsImport } from 'tsx/esm/api';
+import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
 import { eventually } from '../../../test/support/client.js';
 import { trackOpen } from '../../../test/support/leaks.js';
@@ -45,7 +46,7 @@ describe('misused decorators fail naming the class and the field', () => {
   });
 });
 
-describe("the issue's @service example", () => {
+describe("the README's @service example", () => {
   it('describeService returns the validated declaration', async () => {
     const { PaymentService, describeService } = await load<typeof Payments>('payments.ts');
     expect(describeService(PaymentService)).toMatchObject({
@@ -107,6 +108,32 @@ describe("the issue's @service example", () => {
     );
     expect(await sdk.getService('payments-127-0-0-2-8443')).toBeUndefined();
     await sdk.unregisterService('old-ledger');
+  });
+
+  it('without a registry, registers with the server at SWITCHBOARD_URL, or says what it needs', async () => {
+    const { PaymentService, start } = await load<typeof Payments>('payments.ts');
+    const sdk = registry();
+    await sdk.registerService({ id: 'env-ledger', name: 'ledger', version: '2.0.0', address: '127.0.0.1', port: 9005 });
+    const savedUrl = process.env['SWITCHBOARD_URL'];
+    const savedSocket = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
+    process.env['SWITCHBOARD_URL'] = fixture.node.url;
+    try {
+      // A runtime without a global WebSocket (Node 20), then one with it (Node 22+; here `ws`).
+      delete (globalThis as { WebSocket?: unknown }).WebSocket;
+      await expect(start(PaymentService, { address: '127.0.0.5', handleSignals: false })).rejects.toThrow(/no global WebSocket \(Node before 22\)/);
+      Object.defineProperty(globalThis, 'WebSocket', { value: WebSocket, configurable: true, writable: true });
+      const running = await start(PaymentService, { address: '127.0.0.5', handleSignals: false });
+      expect(await sdk.getService(running.id)).toMatchObject({ name: 'payments', address: '127.0.0.5' });
+      expect(running.instance.ledger.url('/entries')).toBe('http://127.0.0.1:9005/entries');
+      await running.stop();
+      expect(await sdk.getService(running.id)).toBeUndefined();
+    } finally {
+      if (savedUrl === undefined) delete process.env['SWITCHBOARD_URL'];
+      else process.env['SWITCHBOARD_URL'] = savedUrl;
+      delete (globalThis as { WebSocket?: unknown }).WebSocket;
+      if (savedSocket) Object.defineProperty(globalThis, 'WebSocket', savedSocket);
+      await sdk.unregisterService('env-ledger');
+    }
   });
 
   it('as a process: SIGTERM deregisters the instance, then the process exits 0', async () => {

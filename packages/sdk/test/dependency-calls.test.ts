@@ -62,7 +62,7 @@ describe('a @dependency is a ServiceClient over discovery', () => {
     try {
       // Every call succeeds: a 500 is retried on the other instance.
       for (let i = 0; i < 20; i++) await running.instance.ledger.get('/balance');
-      expect(running.instance.ledger.client.breakers.isEjected(ids[1]!)).toBe(true);
+      expect(running.instance.ledger.breakers.isEjected(ids[1]!)).toBe(true);
       const failed = failing.hits('/balance').length;
       expect(failed).toBeGreaterThanOrEqual(5);
       expect(failed).toBeLessThan(10);

@@ -147,6 +147,28 @@ describe('ServiceClient', () => {
     // The two left in keep taking the traffic; the ejected ones saw only the failures that ejected them.
     expect(failing.map(({ hits }) => hits).sort((x, y) => x - y)).toEqual([2, 2, 18, 18]);
   });
+
+  it("url() answers synchronously through the picker's pickNow, leaving out open breakers; without pickNow it says so", async () => {
+    const [ok, failing] = await Promise.all([startTarget('ok'), startTarget('fail')]);
+    class SyncPicker extends RoundRobinPicker {
+      private turn = 0;
+      pickNow(options: PickOptions = {}): PickedInstance {
+        const eligible = [failing!, ok!].filter(({ id }) => !options.exclude?.has(id));
+        return eligible[this.turn++ % eligible.length]!;
+      }
+    }
+    const breakers = new CircuitBreakerRegistry({ breaker: () => new ConsecutiveBreaker(1), halfOpenAfterMs: 60_000, outliers: false });
+    const client = new ServiceClient({ service: 'ledger', picker: new SyncPicker([failing!, ok!]), breakers, retry: { maxRetries: 0 } });
+    const url: string = client.url('/entries');
+    expect(url).toBe(`http://127.0.0.1:${failing!.port}/entries`);
+
+    await expect(client.get('/entries')).rejects.toThrow(UpstreamStatusError);
+    expect(breakers.state(failing!.id)).toBe('OPEN');
+    expect([client.url('/a'), client.url('/b')]).toEqual([`http://127.0.0.1:${ok!.port}/a`, `http://127.0.0.1:${ok!.port}/b`]);
+
+    const asyncOnly = new ServiceClient({ service: 'ledger', picker: new RoundRobinPicker([ok!]) });
+    expect(() => asyncOnly.url()).toThrow('ServiceClient(ledger).url() needs a picker that can choose synchronously (pickNow)');
+  });
 });
 
 describe('OutcomeReporter', () => {

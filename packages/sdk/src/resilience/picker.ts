@@ -22,4 +22,9 @@ export interface PickOptions {
  */
 export interface InstancePicker {
   pick(options?: PickOptions): Promise<PickedInstance>;
+  /**
+   * `pick` without waiting, from what the picker holds now; not counted as a call in flight. Optional: a
+   * ServiceClient's synchronous `url()` needs it (DiscoveryPicker has it). Throws when no instance is left.
+   */
+  pickNow?(options?: PickOptions): PickedInstance;
 }

@@ -1,6 +1,7 @@
 import { BrokenCircuitError, TaskCancelledError, TimeoutStrategy, timeout, type RetryPolicy, type TimeoutPolicy } from 'cockatiel';
 import { CircuitBreakerRegistry } from './breakers.js';
 import { ServiceResponseError, UpstreamStatusError } from './errors.js';
+import type { InFlightCalls } from './in-flight.js';
 import type { OutcomeReporter } from './outcome-reporter.js';
 import type { InstancePicker, PickedInstance } from './picker.js';
 import { RetryBudget } from './retry-budget.js';
@@ -26,6 +27,8 @@ export interface ServiceClientOptions {
   scheme?: 'http' | 'https';
   /** Default the global fetch. */
   fetch?: typeof fetch;
+  /** Counts every call while it is under way, so that shutting down can wait for them (`start` passes one). */
+  inFlight?: InFlightCalls;
 }
 
 export interface CallOptions {
@@ -49,7 +52,8 @@ interface Attempt<T> {
  * Calls one dependency: each attempt asks the picker for an instance that is not behind an open breaker, not
  * ejected and not already tried by this call; runs it through the instance's breaker with a per-try timeout;
  * retries (exponential backoff with full jitter, within the retry budget) on another instance; bounds the
- * whole call by an overall timeout; and reports each attempt's outcome.
+ * whole call by an overall timeout; and reports each attempt's outcome. What `start` injects into a
+ * `@dependency` field.
  */
 export class ServiceClient {
   readonly breakers: CircuitBreakerRegistry;
@@ -70,37 +74,54 @@ export class ServiceClient {
     options.reporter?.attach(this.breakers);
   }
 
+  /** The dependency's service name. */
+  get service(): string {
+    return this.options.service;
+  }
+
   get<T = unknown>(path: string, options?: CallOptions): Promise<T> {
-    return this.json<T>('GET', path, undefined, options);
+    return this.track(this.json<T>('GET', path, undefined, options));
   }
 
   post<T = unknown>(path: string, body?: unknown, options?: CallOptions): Promise<T> {
-    return this.json<T>('POST', path, body, options);
+    return this.track(this.json<T>('POST', path, body, options));
   }
 
   put<T = unknown>(path: string, body?: unknown, options?: CallOptions): Promise<T> {
-    return this.json<T>('PUT', path, body, options);
+    return this.track(this.json<T>('PUT', path, body, options));
   }
 
   delete<T = unknown>(path: string, options?: CallOptions): Promise<T> {
-    return this.json<T>('DELETE', path, undefined, options);
+    return this.track(this.json<T>('DELETE', path, undefined, options));
   }
 
   /**
    * Any request; resolves with the response of the attempt that got one below 500 (4xx included). Its body
    * is read by you, after the per-try timeout: bound it yourself if it may stream long.
    */
-  async request(path: string, init: RequestInit & { hashKey?: string } = {}): Promise<Response> {
+  request(path: string, init: RequestInit & { hashKey?: string } = {}): Promise<Response> {
     const { hashKey, ...requestInit } = init;
-    const attempt = await this.send(path, requestInit, hashKey, async () => undefined);
-    return attempt.response;
+    return this.track(this.send(path, requestInit, hashKey, async () => undefined).then((attempt) => attempt.response));
   }
 
-  /** The base URL of an instance to call now (no open breaker, not ejected), for callers with their own HTTP client. */
-  async url(path = '', options: { hashKey?: string } = {}): Promise<string> {
-    const instance = await this.options.picker.pick({ ...options, exclude: this.breakers.unavailable() });
-    instance.release?.(); // the caller's own call is not counted
-    return this.urlOf(instance, path);
+  /**
+   * "http://host:port" of an instance to call now (no open breaker, not ejected, chosen by the balancer), plus
+   * `path`, for callers with their own HTTP client. Synchronous: it reads what the picker holds (a started
+   * service's dependencies are in the discovery cache), so the picker needs `pickNow`.
+   */
+  url(path = '', options: { hashKey?: string } = {}): string {
+    const { picker } = this.options;
+    if (!picker.pickNow) {
+      throw new TypeError(
+        `ServiceClient(${this.service}).url() needs a picker that can choose synchronously (pickNow), and this one cannot: ` +
+          'give the ServiceClient a DiscoveryPicker (discoveryPicker()), or call picker.pick() and build the URL yourself.',
+      );
+    }
+    return this.urlOf(picker.pickNow({ ...options, exclude: this.breakers.unavailable() }), path);
+  }
+
+  private track<T>(call: Promise<T>): Promise<T> {
+    return this.options.inFlight ? this.options.inFlight.track(call) : call;
   }
 
   private async json<T>(method: string, path: string, body: unknown, options: CallOptions = {}): Promise<T> {

@@ -1,21 +1,25 @@
 import { networkInterfaces } from 'node:os';
 import { formatDuration, parseDuration, SwitchboardError } from '@switchboard/contracts';
-import type { SwitchboardClient } from '@switchboard/client';
+import { SwitchboardClient } from '@switchboard/client';
 import type { BalancingStrategy } from '../balancer/load-balancer.js';
 import { ServiceDiscovery } from '../discovery/service-discovery.js';
 import type { Registry, Stop } from '../registry/registry.js';
-import type { SwitchboardRegistry } from '../registry/switchboard-registry.js';
+import { SwitchboardRegistry } from '../registry/switchboard-registry.js';
 import { CircuitBreakerRegistry, type CircuitBreakerOptions } from '../resilience/breakers.js';
 import { discoveryPicker } from '../resilience/discovery-picker.js';
+import { InFlightCalls } from '../resilience/in-flight.js';
 import { OutcomeReporter } from '../resilience/outcome-reporter.js';
 import { ServiceClient, type ServiceClientOptions } from '../resilience/service-client.js';
 import type { DependencyDeclaration, ServiceDeclaration } from './declaration.js';
 import { toDefinition } from './declaration.js';
 import { describeService } from './decorators.js';
-import { DependencyClient, InFlightCalls } from './dependency-client.js';
 
 export interface StartOptions {
-  registry: Registry;
+  /**
+   * Where to register and discover; default a SwitchboardRegistry over the server at `SWITCHBOARD_URL`
+   * (several comma-separated; default http://127.0.0.1:4000/graphql) with the token in `SWITCHBOARD_TOKEN`.
+   */
+  registry?: Registry;
   /** The address to register; default: the `@service` option, else this host's first non-loopback IPv4 address. */
   address?: string;
   /** How long to wait for every dependency to have a passing instance (default 30s). */
@@ -50,12 +54,14 @@ export interface RunningService<T> {
 /**
  * The seed's flow: Register → Discover Dependencies → Ready to Run. Registers the class's instance (with its
  * HTTP check, or a lease renewed at a third of its length), waits through the discovery cache for a passing
- * instance of each dependency, then fills in `@dependency` fields with a DependencyClient (a ServiceClient
- * over that cache) and `@config` fields (kept current), and returns the ready instance.
+ * instance of each dependency, then fills in `@dependency` fields with a ServiceClient over that cache (its
+ * calls counted, so stopping waits for them) and `@config` fields (kept current), and returns the ready instance.
  */
-export async function start<T extends object>(Class: new () => T, options: StartOptions): Promise<RunningService<T>> {
+export async function start<T extends object>(Class: new () => T, given: StartOptions = {}): Promise<RunningService<T>> {
   const declaration = describeService(Class);
-  const { registry } = options;
+  const ownRegistry = given.registry ? undefined : registryFromEnvironment();
+  const registry = given.registry ?? ownRegistry!;
+  const options = { ...given, registry };
   const definition = toDefinition(declaration, options.address ?? declaration.address ?? detectAddress());
   const id = definition.id!;
   const stops: Stop[] = [];
@@ -70,6 +76,7 @@ export async function start<T extends object>(Class: new () => T, options: Start
     });
     await inFlight.drain(options.drainTimeoutMs ?? 10_000);
     await Promise.all(stops.splice(0).map((each) => each()));
+    await ownRegistry?.client.close();
   };
 
   try {
@@ -94,8 +101,20 @@ export async function start<T extends object>(Class: new () => T, options: Start
   }
 }
 
+/** The registry `start(Class)` uses when given none: the Switchboard server the environment names. */
+function registryFromEnvironment(): SwitchboardRegistry {
+  if (!(globalThis as { WebSocket?: unknown }).WebSocket) {
+    throw new Error(
+      'start: this runtime has no global WebSocket (Node before 22), which the default registry needs for its subscriptions: ' +
+        'pass `registry: new SwitchboardRegistry(new SwitchboardClient({ url, webSocketImpl: WebSocket }))` with `ws`.',
+    );
+  }
+  const urls = (process.env['SWITCHBOARD_URL'] ?? 'http://127.0.0.1:4000/graphql').split(',').map((url) => url.trim());
+  return new SwitchboardRegistry(new SwitchboardClient({ url: urls, token: process.env['SWITCHBOARD_TOKEN'] }));
+}
+
 /** The discovery cache and the outcome reporter every dependency shares; what start made, it closes on stop. */
-function dependencyCalls(options: StartOptions, stops: Stop[]) {
+function dependencyCalls(options: StartOptions & { registry: Registry }, stops: Stop[]) {
   const client = clientOf(options.registry);
   const need = (what: string) => new Error(`start: pass \`${what}\`: the registry given is not a SwitchboardRegistry, whose client it would use.`);
   let discovery = options.discovery;
@@ -114,12 +133,11 @@ function dependencyCalls(options: StartOptions, stops: Stop[]) {
   const { strategy, breakers, ...callOptions } = options.calls ?? {};
   return {
     discovery,
-    client(service: string, declaration: ServiceDeclaration, inFlight: InFlightCalls): DependencyClient {
+    client(service: string, declaration: ServiceDeclaration, inFlight: InFlightCalls): ServiceClient {
       const range = declaration.dependencies.find((dependency) => dependency.service === service)?.range;
       const registry = new CircuitBreakerRegistry(breakers);
       const picker = discoveryPicker(discovery, service, { ...(range ? { version: range } : {}), ...(strategy ? { strategy } : {}), breakers: registry });
-      const serviceClient = new ServiceClient({ ...callOptions, service, picker, breakers: registry, ...(reporter ? { reporter } : {}) });
-      return new DependencyClient(serviceClient, picker, inFlight);
+      return new ServiceClient({ ...callOptions, service, picker, breakers: registry, inFlight, ...(reporter ? { reporter } : {}) });
     },
   };
 }
