@@ -27,7 +27,8 @@ export interface ArrivalLatency {
 export interface SdkResults {
   cache: { perSecond: number; etcd: LoopResult | undefined };
   propagation: { ours: ArrivalLatency; etcd: ArrivalLatency | undefined };
-  memory: { bytesPerConnection: number };
+  /** Per connection: the first round from a cold server (runtime growth included), then a second round after the first closed. */
+  memory: { bytesPerConnection: number; coldBytesPerConnection: number };
 }
 
 const CACHE_SERVICE = 'sdk-cache';
@@ -79,7 +80,7 @@ export async function runSdkBench(options: { databaseUrl: string; etcd: Etcd | u
   } finally {
     await Promise.all([serverA.stop(), serverB.stop()]);
   }
-  return { cache, propagation, memory: { bytesPerConnection: await memoryPerConnection(options.databaseUrl) } };
+  return { cache, propagation, memory: await memoryPerConnection(options.databaseUrl) };
 }
 
 /** etcd3 `getAll().prefix()` of the same 50 instances, in closed loops (its best rate, not one loop's). */
@@ -146,34 +147,46 @@ async function measureArrivals(script: string, params: unknown, change: (index: 
 
 /**
  * Server RSS growth ÷ connections, as bench/fanout.ts measures it: MEMORY_CONNECTIONS SDK discoveries in
- * another process, each its own connection watching WATCHED_SERVICES services (two subscriptions each).
+ * another process, each its own connection watching WATCHED_SERVICES services (on one subscription).
+ * Twice: the first round, from the freshly started server, also pays the runtime's one-time growth
+ * (compiled code, a larger young generation, allocator arenas kept after the 2,200 lookups that set the
+ * caches up), which at 200 connections outweighs the connections themselves; the second round, after
+ * the first closed and the server settled, is what each further connection costs.
  */
-async function memoryPerConnection(databaseUrl: string): Promise<number> {
+async function memoryPerConnection(databaseUrl: string): Promise<SdkResults['memory']> {
   const server = await startServer({
     DATABASE_URL: databaseUrl,
     SWITCHBOARD_HEALTH_WORKER: 'false',
-    SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_TOKEN: String(MEMORY_CONNECTIONS * WATCHED_SERVICES * 2 + 100),
+    SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_TOKEN: String(MEMORY_CONNECTIONS * 2 + 100),
   });
   const registry = new SwitchboardRegistry(new SwitchboardClient({ url: server.url }));
   const services = Array.from({ length: WATCHED_SERVICES }, (_, index) => `sdk-memory-${index}`);
-  try {
-    for (const name of services) for (let index = 0; index < 3; index++) await registry.registerService(definition(name, index));
-    // Let the server settle before its baseline.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 1_000));
+  let next = 3;
+  const round = async () => {
     const baseline = residentBytes(server.pid);
     const watchers = await startWatchers('sdk-caches.ts', { urls: [server.url], count: MEMORY_CONNECTIONS, services });
     try {
       // One new instance per service, until every connection has it: every subscription is live.
       for (const name of services) {
-        const { id } = definition(name, 3);
-        await registry.registerService(definition(name, 3));
+        const { id } = definition(name, next);
+        await registry.registerService(definition(name, next));
         const receipt = await watchers.expect(id, 10_000);
         if (receipt.received < MEMORY_CONNECTIONS) throw new Error(`${receipt.received} of ${MEMORY_CONNECTIONS} SDK connections knew ${id}`);
       }
+      next++;
       return (residentBytes(server.pid) - baseline) / MEMORY_CONNECTIONS;
     } finally {
       await watchers.stop();
     }
+  };
+  try {
+    for (const name of services) for (let index = 0; index < 3; index++) await registry.registerService(definition(name, index));
+    // Let the server settle before its baseline.
+    await settle();
+    const coldBytesPerConnection = await round();
+    await settle();
+    return { coldBytesPerConnection, bytesPerConnection: await round() };
   } finally {
     await server.stop();
   }

@@ -123,18 +123,22 @@ export class EventFeed {
     };
   }
 
-  /** Resolves once an event newer than `cursor` is known, the feed closes, or `signal` aborts. */
-  waitForEventAfter(cursor: number, signal?: AbortSignal): Promise<void> {
-    if (this.head > cursor || this.closed || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        this.waiters.delete(wake);
-        signal?.removeEventListener('abort', wake);
-        resolve();
-      };
-      this.waiters.add(wake);
-      signal?.addEventListener('abort', wake, { once: true });
-    });
+  /**
+   * Calls `wake` once an event newer than `cursor` is known or the feed closes (at once if one already is);
+   * returns a function that cancels the wait. A callback, not a promise with an AbortSignal: every open
+   * subscription waits here, and an AbortController with its listeners costs about a kilobyte each.
+   */
+  whenEventAfter(cursor: number, wake: () => void): () => void {
+    if (this.head > cursor || this.closed) {
+      wake();
+      return () => {};
+    }
+    const once = () => {
+      this.waiters.delete(once);
+      wake();
+    };
+    this.waiters.add(once);
+    return () => this.waiters.delete(once);
   }
 
   /** Reads whatever was appended since `head`. Concurrent requests coalesce into one read. */

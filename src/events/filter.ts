@@ -11,6 +11,8 @@ export interface EventFilter {
   dataContains?: Readonly<Record<string, string>> | undefined;
   /** Keeps events whose data field (a string) starts with the prefix, e.g. config keys under "api.". */
   dataPrefix?: { field: string; prefix: string } | undefined;
+  /** Keeps events whose data field (a string) is one of the values, e.g. any of several service names. */
+  dataIn?: { field: string; values: ReadonlySet<string> } | undefined;
 }
 
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
@@ -38,6 +40,10 @@ export function matchesFilter(event: StoredEvent, filter: EventFilter): boolean 
   if (filter.dataPrefix) {
     const value = event.data[filter.dataPrefix.field];
     if (typeof value !== 'string' || !value.startsWith(filter.dataPrefix.prefix)) return false;
+  }
+  if (filter.dataIn) {
+    const value = event.data[filter.dataIn.field];
+    if (typeof value !== 'string' || !filter.dataIn.values.has(value)) return false;
   }
   return true;
 }

@@ -27,13 +27,14 @@ export interface EventsPage {
 export async function readEvents(db: Executor, options: ReadEventsOptions): Promise<EventsPage> {
   const conditions: SQL[] = [sql`id > ${options.after}`];
   if (options.upTo !== undefined) conditions.push(sql`id <= ${options.upTo}`);
-  const { types, dataContains, dataPrefix } = options.filter ?? {};
+  const { types, dataContains, dataPrefix, dataIn } = options.filter ?? {};
   if (types) {
     const { exact, likePrefixes } = sqlTypeFilters(types);
     conditions.push(sql`(type = any(${pgTextArray(exact)}::text[]) or type like any(${pgTextArray(likePrefixes)}::text[]))`);
   }
   if (dataContains) conditions.push(sql`data @> ${JSON.stringify(dataContains)}::jsonb`);
   if (dataPrefix) conditions.push(sql`starts_with(data ->> ${dataPrefix.field}::text, ${dataPrefix.prefix}::text)`);
+  if (dataIn) conditions.push(sql`data ->> ${dataIn.field}::text = any(${pgTextArray([...dataIn.values])}::text[])`);
 
   const events: StoredEvent[] = await db
     .select()

@@ -1,4 +1,3 @@
-import { Repeater } from '@repeaterjs/repeater';
 import { badInput } from '@switchboard/contracts';
 import type { Db } from '../db/client.js';
 import type { EventFeed } from './feed.js';
@@ -28,8 +27,7 @@ const REPLAY_PAGE = 500;
  * buffer: it just reads from further back.
  */
 export async function openEventStream<T>(db: Db, feed: EventFeed, options: EventStreamOptions<T>): Promise<AsyncIterableIterator<T>> {
-  const filter = options.filter ?? {};
-  let cursor = options.after ?? feed.head;
+  const cursor = options.after ?? feed.head;
   if (options.after !== undefined && options.after > feed.head) {
     // The feed may lag a committed event by a moment; only the table can say
     // whether the cursor is genuinely from the future.
@@ -40,36 +38,93 @@ export async function openEventStream<T>(db: Db, feed: EventFeed, options: Event
   }
 
   if (options.after !== undefined) await assertResumable(db, options.after);
+  return new EventStream(db, feed, cursor, options.filter ?? {}, options.project);
+}
 
-  return new Repeater<T>(async (push, stop) => {
-    const stopped = new AbortController();
-    void stop.then(() => stopped.abort());
+/**
+ * The pull loop as a plain iterator object. A server holds one per open subscription, thousands of
+ * them, so it keeps only its cursor, the values of the batch it is handing out, and at most one
+ * wait on the feed (a Repeater or an async generator would add a dozen closures and promises each).
+ * `return()` ends it at once, even while it waits for the next event.
+ */
+class EventStream<T> implements AsyncIterableIterator<T> {
+  private ready: T[] = [];
+  private taken = 0;
+  private done = false;
+  /** Ends the current wait on the feed: set only while next() waits there. */
+  private stopWaiting: (() => void) | undefined;
 
-    while (!stopped.signal.aborted && !feed.isClosed) {
-      const fromMemory = feed.eventsAfter(cursor);
-      let batch: StoredEvent[];
-      if (fromMemory) {
-        batch = fromMemory.filter((event) => matchesFilter(event, filter));
-        if (fromMemory.length > 0) cursor = fromMemory.at(-1)!.id;
-      } else {
-        const page = await readEvents(db, { after: cursor, upTo: feed.head, limit: REPLAY_PAGE, filter });
-        // Checked after the read: pruning that committed before it is visible now.
-        await assertResumable(db, cursor);
-        batch = page.events;
-        cursor = page.nextCursor;
+  constructor(
+    private readonly db: Db,
+    private readonly feed: EventFeed,
+    private cursor: number,
+    private readonly filter: EventFilter,
+    private readonly project: (event: StoredEvent) => T | undefined,
+  ) {}
+
+  async next(): Promise<IteratorResult<T>> {
+    try {
+      while (!this.done && !this.feed.isClosed) {
+        if (this.taken < this.ready.length) {
+          const value = this.ready[this.taken++]!;
+          return { done: false, value };
+        }
+        await this.pull();
       }
-      for (const event of batch) {
-        const value = options.project(event);
-        if (value === undefined) continue;
-        await push(value);
-        if (stopped.signal.aborted) return;
-      }
-      if (batch.length === 0 && feed.head <= cursor) {
-        await feed.waitForEventAfter(cursor, stopped.signal);
-      }
+    } catch (error) {
+      this.finish();
+      throw error;
     }
-    stop();
-  });
+    this.finish();
+    return { done: true, value: undefined };
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.finish();
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  /** The next batch after the cursor (maybe empty: none matched), or a wait until there is one. */
+  private async pull(): Promise<void> {
+    this.ready = [];
+    this.taken = 0;
+    const fromMemory = this.feed.eventsAfter(this.cursor);
+    let batch: StoredEvent[];
+    if (fromMemory) {
+      batch = fromMemory.filter((event) => matchesFilter(event, this.filter));
+      if (fromMemory.length > 0) this.cursor = fromMemory.at(-1)!.id;
+    } else {
+      const page = await readEvents(this.db, { after: this.cursor, upTo: this.feed.head, limit: REPLAY_PAGE, filter: this.filter });
+      // Checked after the read: pruning that committed before it is visible now.
+      await assertResumable(this.db, this.cursor);
+      batch = page.events;
+      this.cursor = page.nextCursor;
+    }
+    for (const event of batch) {
+      const value = this.project(event);
+      if (value !== undefined) this.ready.push(value);
+    }
+    if (batch.length === 0 && this.feed.head <= this.cursor && !this.done) {
+      await new Promise<void>((resolve) => {
+        const cancel = this.feed.whenEventAfter(this.cursor, resolve);
+        this.stopWaiting = () => {
+          cancel();
+          resolve();
+        };
+      });
+      this.stopWaiting = undefined;
+    }
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.ready = [];
+    this.stopWaiting?.();
+  }
 }
 
 export interface EventsWatch {

@@ -35,10 +35,12 @@ export interface ExecutionCounters {
   compiledRuns: number;
   /** Subscription events executed (once per event and operation when results are shared). */
   subscriptionExecutions: number;
+  /** Subscriptions open on this server now (WebSocket and SSE). */
+  openSubscriptions: number;
 }
 
 export function newExecutionCounters(): ExecutionCounters {
-  return { compiledRuns: 0, subscriptionExecutions: 0 };
+  return { compiledRuns: 0, subscriptionExecutions: 0, openSubscriptions: 0 };
 }
 
 /** What resolvers get: the shared handles, who is asking, and this request's batch loaders. */

@@ -1,4 +1,4 @@
-import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../graphql/context.js';
 
@@ -29,14 +29,15 @@ export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLCon
         const stream = await createSourceEventStream(args);
         if (!isAsyncIterable(stream)) return stream;
         const context = args.contextValue as GraphQLContext;
-        const operation = JSON.stringify([args.document.loc?.source.body, args.variableValues ?? null, args.operationName ?? null, context.principal.id]);
+        // Kept for as long as the subscription is open, so it names the document by a number, not by its text.
+        const operation = JSON.stringify([documentId(args.document), args.variableValues ?? null, args.operationName ?? null, context.principal.id]);
         const executeFor = (payload: unknown) => {
           context.counters.subscriptionExecutions += 1;
           return execute({ ...args, rootValue: payload });
         };
         return mapEach(stream, (payload) => {
           const eventId = (payload as { eventId?: unknown } | null)?.eventId;
-          if (typeof eventId !== 'number' || args.document.loc === undefined) return executeFor(payload);
+          if (typeof eventId !== 'number') return executeFor(payload);
           const key = `${eventId} ${operation}`;
           let result = results.get(key);
           if (result === undefined) {
@@ -48,6 +49,19 @@ export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLCon
       });
     },
   };
+}
+
+/**
+ * Subscribers with the same query text share one parsed document (yoga caches documents by their
+ * text), so the document object names the query; a document parsed again gets a new number, which
+ * only means its subscribers share results among themselves.
+ */
+const documentIds = new WeakMap<DocumentNode, number>();
+let lastDocumentId = 0;
+function documentId(document: DocumentNode): number {
+  let id = documentIds.get(document);
+  if (id === undefined) documentIds.set(document, (id = ++lastDocumentId));
+  return id;
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

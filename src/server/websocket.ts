@@ -45,18 +45,18 @@ export function serveGraphQLOverWebSocket<E extends { socket: WebSocket; request
           }),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
-          socket.on('message', async (data: RawData, isBinary: boolean) => {
-            const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+          socket.on('message', (data: RawData, isBinary: boolean) => {
+            const text = decode(data, isBinary);
             // Binary frames skip ws's UTF-8 check; decoding them would replace bad bytes with U+FFFD.
-            if (isBinary && !isUtf8(bytes)) return socket.close(INVALID_FRAME_PAYLOAD, 'Message is not valid UTF-8');
-            try {
-              await handle(bytes.toString('utf8'));
-            } catch (error) {
+            if (text === undefined) return socket.close(INVALID_FRAME_PAYLOAD, 'Message is not valid UTF-8');
+            // Handling a subscribe message lasts as long as the subscription: only the text may stay
+            // referenced that long, not the frame's buffer (a slice that keeps its whole read chunk).
+            handle(text).catch((error: unknown) => {
               // makeServer throws for protocol violations it did not close on itself; the operation
               // handlers answer their own errors, so what lands here ends only this connection.
               log.error({ err: error }, 'websocket message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
-            }
+            });
           }),
       },
       { socket, request } as E,
@@ -74,6 +74,13 @@ export function serveGraphQLOverWebSocket<E extends { socket: WebSocket; request
       await new Promise<void>((resolve, reject) => wsServer.close((error) => (error ? reject(error) : resolve())));
     },
   };
+}
+
+/** A frame's text; undefined for a binary frame that is not valid UTF-8. */
+function decode(data: RawData, isBinary: boolean): string | undefined {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+  if (isBinary && !isUtf8(bytes)) return undefined;
+  return bytes.toString('utf8');
 }
 
 /** Pings an open socket; one that misses a pong is terminated (as graphql-ws/use/ws does). */

@@ -120,6 +120,71 @@ describe('the cache follows the registry by push', () => {
   });
 });
 
+describe('one subscription for every service the cache follows', () => {
+  it('a cache watching 10 services holds one subscription on the server', async () => {
+    const names = Array.from({ length: 10 }, () => uniqueName('one-subscription'));
+    for (const name of names) await register(undefined, { id: `${name}-a`, name });
+    const counters = registry.node.counters!;
+    const before = counters.openSubscriptions;
+    const cache = discovery(registry.node.url);
+    for (const name of names) await cache.instances(name);
+    // Widening closes the previous subscription; the server hears of it a moment later.
+    await eventually(() => (counters.openSubscriptions === before + 1 ? true : undefined), 2_000).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(counters.openSubscriptions - before).toBe(1);
+
+    // And it carries all ten.
+    for (const name of names) await register(undefined, { id: `${name}-b`, name });
+    await eventually(() => (names.every((name) => cache.cached(name)?.instances.length === 2) ? true : undefined), 2_000);
+    await cache.close();
+    await eventually(() => (counters.openSubscriptions === before ? true : undefined), 2_000);
+  });
+
+  it('a change written while the set is being widened is delivered exactly once', async () => {
+    const first = uniqueName('widen-first');
+    const second = uniqueName('widen-second');
+    await register(undefined, { id: `${first}-1`, name: first });
+    await register(undefined, { id: `${second}-1`, name: second });
+    const has = (name: string, id: string) => cache.cached(name, { passingOnly: false })?.instances.some((entry) => entry.id === id) === true;
+    // Changes written while `second` is being added, after the log position its subscription will start
+    // from: one of `first` before its query (the running subscription delivers it; the new one, started
+    // from that earlier position, brings it again), and after the answer one of `second` and then one of
+    // `first` that the running subscription delivers before it is replaced (so it has got past the
+    // `second` change the new one must still bring).
+    const widening: typeof fetch = async (input, init) => {
+      const { query, variables } = JSON.parse(String(init?.body)) as { query: string; variables?: { name?: string } };
+      const asksForSecond = /^\s*query\s+DiscoverServices\b/.test(query) && variables?.name === second;
+      if (asksForSecond) {
+        await register(undefined, { id: `${first}-2`, name: first });
+        await eventually(() => (has(first, `${first}-2`) ? true : undefined), 2_000);
+      }
+      const response = await fetch(input, init);
+      if (asksForSecond) {
+        await register(undefined, { id: `${second}-3`, name: second });
+        await register(undefined, { id: `${first}-3`, name: first });
+        await eventually(() => (has(first, `${first}-3`) ? true : undefined), 2_000);
+      }
+      return response;
+    };
+    const cache = discovery(registry.node.url, { fetch: widening });
+    expect(ids(await cache.instances(first))).toEqual([`${first}-1`]);
+    const notified: Record<string, number> = { [first]: 0, [second]: 0 };
+    cache.onChange((service) => (notified[service] = (notified[service] ?? 0) + 1));
+
+    expect(ids(await cache.instances(second))).toEqual([`${second}-1`]);
+    // Markers after everything: once they are in, every earlier change of both has been delivered.
+    await register(undefined, { id: `${first}-4`, name: first });
+    await register(undefined, { id: `${second}-4`, name: second });
+    await eventually(() => (has(first, `${first}-4`) && has(second, `${second}-4`) ? true : undefined), 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    expect(ids(cache.cached(first)!.instances)).toEqual([1, 2, 3, 4].map((n) => `${first}-${n}`));
+    expect(ids(cache.cached(second)!.instances)).toEqual([1, 3, 4].map((n) => `${second}-${n}`));
+    // first: -2, -3, -4, each once; second: its answer, then -3 and -4, each once.
+    expect(notified).toEqual({ [first]: 3, [second]: 3 });
+  });
+});
+
 describe('when the registry cannot be reached', () => {
   it('serves the last known instances, marked stale, and a process started during the outage reads them from the snapshot', async () => {
     const server = await startTestNode(registry.database.url);

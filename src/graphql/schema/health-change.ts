@@ -2,7 +2,7 @@ import { watchHealthChanges, type HealthChange } from '../../registry/health/ind
 import { builder } from '../builder.js';
 import { HealthStatusTypeEnum } from './health-inputs.js';
 
-const HealthChangeRef = builder.objectRef<HealthChange>('HealthChange').implement({
+export const HealthChangeRef = builder.objectRef<HealthChange>('HealthChange').implement({
   fields: (t) => ({
     eventId: t.exposeID('eventId', { description: 'Pass as `after` to resume from here.' }),
     serviceId: t.exposeID('id'),

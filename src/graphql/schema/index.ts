@@ -9,6 +9,7 @@ import './health-check.js';
 import './maintenance.js';
 import './health-history.js';
 import './health-change.js';
+import './instance-change.js';
 import './selection.js';
 import './circuit-breaker.js';
 import './component.js';

@@ -6,7 +6,7 @@ const ServiceChangeKindEnum = builder.enumType('ServiceChangeKind', {
   values: ['REGISTERED', 'UPDATED', 'DEREGISTERED', 'EXPIRED', 'REAPED'] as const,
 });
 
-const ServiceChangeRef = builder.objectRef<ServiceChange>('ServiceChange').implement({
+export const ServiceChangeRef = builder.objectRef<ServiceChange>('ServiceChange').implement({
   fields: (t) => ({
     eventId: t.exposeID('eventId', { description: 'Pass as `after` to resume from here.' }),
     kind: t.expose('kind', { type: ServiceChangeKindEnum }),

@@ -12,3 +12,4 @@ export { instanceHealth, type HealthStatus, type HealthStatusType, type Endpoint
 export type { ServiceInstance } from '../instances/model.js';
 export { toServiceChange, watchServiceChanges, SERVICE_EVENT_TYPES, type ServiceChange, type ServiceChangeKind } from './changes.js';
 export { hostPort } from '../../net.js';
+export { watchInstanceChanges, isServiceChange, MAX_WATCHED_SERVICES, type InstanceChange, type InstancesWatch } from './instance-changes.js';

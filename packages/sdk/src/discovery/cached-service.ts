@@ -1,8 +1,9 @@
-import type { OnHealthChangedSubscription, OnServiceChangedSubscription } from '@switchboard/client';
+import type { OnInstancesChangedSubscription } from '@switchboard/client';
 import type { DiscoveredInstance } from './types.js';
 
-type ServiceChange = OnServiceChangedSubscription['serviceChanged'];
-type HealthChange = OnHealthChangedSubscription['healthChanged'];
+type InstanceChange = OnInstancesChangedSubscription['instancesChanged'];
+export type ServiceChange = Extract<InstanceChange, { __typename: 'ServiceChange' }>;
+export type HealthChange = Extract<InstanceChange, { __typename: 'HealthChange' }>;
 
 interface Tracked {
   instance: DiscoveredInstance;
@@ -16,10 +17,10 @@ interface Tracked {
 const MEMORY = 1_000;
 
 /**
- * One service's instances, kept current by two pushed streams (`serviceChanged` and `healthChanged`).
- * The streams are separate, so their events can arrive out of order with each other: every change is
- * applied only if it is newer (by event id) than what it would replace, and a health change for an
- * instance not yet seen waits for that instance.
+ * One service's instances, kept current by pushed changes (catalog changes and health transitions).
+ * Every change is applied only if it is newer (by event id) than what it would replace, and a health
+ * change for an instance not yet seen waits for that instance, so the result does not depend on the
+ * order changes and query answers arrive in.
  */
 export class CachedService {
   private readonly tracked = new Map<string, Tracked>();
@@ -41,8 +42,12 @@ export class CachedService {
   /** When the registry was last asked (ms since the epoch); the TTL counts from here. */
   loadedAt = 0;
   loading: Promise<void> | undefined;
-  /** Ends the subscriptions feeding this service; set while they run. */
-  stopFollowing: (() => void) | undefined;
+  /**
+   * Every change of this service up to this event id is reflected: by the last query's answer, or
+   * applied from the subscription. A change delivered again (a subscription widened from an earlier
+   * point) is recognised by it and skipped.
+   */
+  cursor = 0;
 
   constructor(readonly name: string) {}
 
@@ -60,6 +65,7 @@ export class CachedService {
     this.earlyHealth.clear();
     for (const instance of instances) this.tracked.set(instance.id, { instance, version: eventId, statusVersion: eventId });
     this.floor = eventId;
+    this.cursor = eventId;
     this.hasData = true;
   }
 

@@ -2,13 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DiscoverServicesDocument,
   LatestEventIdDocument,
-  OnHealthChangedDocument,
-  OnServiceChangedDocument,
+  OnInstancesChangedDocument,
   SwitchboardClient,
   SwitchboardRequestError,
   type SwitchboardClientOptions,
 } from '@switchboard/client';
-import { CachedService } from './cached-service.js';
+import { CachedService, type HealthChange, type ServiceChange } from './cached-service.js';
 import { observedWebSocket } from './connection.js';
 import { DiscoveryError } from './errors.js';
 import { compileFilter, matches } from './filter.js';
@@ -44,12 +43,25 @@ const DEFAULT_TIMEOUT_MS = 5_000;
  */
 const reconnectWait = (retries: number) => sleep(Math.random() * Math.min(30_000, 500 * 2 ** retries));
 
+/** The subscription feeding the cache: which services it was asked for, and how far it got. */
+interface ChangeStream {
+  services: ReadonlySet<CachedService>;
+  /** Every change of these services up to this event id has been applied. */
+  position: number;
+  stopped: boolean;
+  stop(): void;
+}
+
 /**
  * Discovers services through a cache fed by push (the seed's `ServiceDiscovery`).
  *
- * The first lookup of a name asks the registry (`discoverServices`) and subscribes to that service's
+ * The first lookup of a name asks the registry (`discoverServices`) and follows that service's
  * changes and health changes from the same point in the event log; from then on lookups read memory.
- * The subscriptions resume after a reconnect, so no change is missed and nothing is polled. When the
+ * One subscription (`instancesChanged`) carries the changes of every service followed: a server holds
+ * one per client, not two per service. Following one more service replaces it by one for the larger
+ * set, resumed from the earliest point any of them needs; a change delivered again is recognised by
+ * its event id and skipped. The subscription resumes after a reconnect, so no change is missed and
+ * nothing is polled. When the
  * registry cannot be reached, lookups serve the last known instances marked `stale`, from memory or,
  * for a process that starts during an outage, from the snapshot file. Concurrent lookups of a name
  * that is not cached make one request.
@@ -61,7 +73,11 @@ export class ServiceDiscovery {
   private readonly snapshot: DiscoverySnapshot | undefined;
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
-  /** The WebSocket carrying the subscriptions is open. */
+  /** Services whose changes are followed (some perhaps only from the next subscription). */
+  private readonly followed = new Set<CachedService>();
+  private stream: ChangeStream | undefined;
+  private resubscribing = false;
+  /** The WebSocket carrying the subscription is open. */
   private connected = false;
   private closed = false;
   /** The client was given: it is not this cache's to close. */
@@ -74,7 +90,7 @@ export class ServiceDiscovery {
     this.sharedClient = isClient(options.registry);
     if (isClient(options.registry)) {
       this.client = options.registry;
-      // Its subscriptions resume after a reconnect by themselves; one that ends for good marks its service stale.
+      // Its subscriptions resume after a reconnect by themselves; one that ends for good marks its services stale.
       this.connected = true;
       return;
     }
@@ -119,7 +135,9 @@ export class ServiceDiscovery {
   /** Ends every subscription and writes the snapshot's last changes. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const service of this.services.values()) service.stopFollowing?.();
+    this.stream?.stop();
+    this.stream = undefined;
+    this.followed.clear();
     // graphql-ws's dispose rejects while a reconnect attempt is pending (the registry is down): the
     // subscriptions are gone either way.
     if (!this.sharedClient) await this.client.close().catch(() => {});
@@ -132,7 +150,7 @@ export class ServiceDiscovery {
       service = new CachedService(name);
       this.services.set(name, service);
     }
-    const live = service.stopFollowing !== undefined && this.connected;
+    const live = this.followed.has(service) && this.connected;
     if (service.hasData && (live || Date.now() - service.loadedAt < this.ttlMs)) return service;
 
     const loading = this.load(service);
@@ -173,13 +191,13 @@ export class ServiceDiscovery {
     service.loading ??= (async () => {
       service.loadedAt = Date.now();
       try {
-        // The log's position first: the subscriptions replay from it whatever the query may not have seen.
+        // The log's position first: the subscription replays from it whatever the query may not have seen.
         const { latestEventId } = await this.client.request(LatestEventIdDocument);
         const { discoverServices } = await this.client.request(DiscoverServicesDocument, { name: service.name, passingOnly: false });
         service.replace(discoverServices, Number(latestEventId));
         service.stale = false;
         service.knownAt = Date.now();
-        if (!service.stopFollowing && !this.closed) this.follow(service, latestEventId);
+        if (!this.followed.has(service) && !this.closed) this.follow(service);
         this.changed(service);
       } catch (error) {
         if (service.hasData) service.stale = true;
@@ -191,46 +209,84 @@ export class ServiceDiscovery {
     return service.loading;
   }
 
-  private follow(service: CachedService, after: string): void {
-    const changes = this.client.subscribe(OnServiceChangedDocument, { name: service.name, after });
-    const health = this.client.subscribe(OnHealthChangedDocument, { name: service.name, after });
-    let stopped = false;
-    const stop = () => {
-      if (stopped) return;
-      stopped = true;
-      void changes.return?.();
-      void health.return?.();
-      if (service.stopFollowing === stop) service.stopFollowing = undefined;
+  /** Adds the service to those the subscription carries, from its cursor on. */
+  private follow(service: CachedService): void {
+    this.followed.add(service);
+    if (this.resubscribing) return;
+    // Services loaded in the same tick join one new subscription, not one each.
+    this.resubscribing = true;
+    queueMicrotask(() => {
+      this.resubscribing = false;
+      this.resubscribe();
+    });
+  }
+
+  /**
+   * Replaces the subscription by one for every followed service. The old one is stopped first, in the
+   * same tick, so nothing it still had queued is applied: the new one starts from the earliest cursor
+   * of any service and delivers that again, each change once past its service's cursor.
+   */
+  private resubscribe(): void {
+    const previous = this.stream;
+    if (previous) {
+      previous.stop();
+      // Everything of its services up to its position was applied.
+      for (const service of previous.services) service.cursor = Math.max(service.cursor, previous.position);
+    }
+    this.stream = undefined;
+    if (this.closed || this.followed.size === 0) return;
+    const services = new Set(this.followed);
+    const after = Math.min(...[...services].map((service) => service.cursor));
+    const changes = this.client.subscribe(OnInstancesChangedDocument, { names: [...services].map((service) => service.name), after: String(after) });
+    const stream: ChangeStream = {
+      services,
+      position: after,
+      stopped: false,
+      stop: () => {
+        stream.stopped = true;
+        void changes.return?.();
+      },
     };
-    service.stopFollowing = stop;
-    const consume = async <T>(stream: AsyncIterable<T>, apply: (item: T) => boolean) => {
-      for await (const item of stream) if (apply(item)) this.changed(service);
-    };
-    void Promise.all([
-      consume(changes, ({ serviceChanged }) => service.applyServiceChange(serviceChanged)),
-      consume(health, ({ healthChanged }) => service.applyHealthChange(healthChanged)),
-    ])
-      .catch(() => {})
-      .finally(() => {
-        if (stopped) return;
-        // The registry ended or refused a subscription (its cursor expired, say): the next lookup
-        // resynchronises by query; until then the instances are the last known ones.
-        stop();
-        this.markStale(service);
-        service.loadedAt = 0;
-      });
+    this.stream = stream;
+    void this.consume(stream, changes);
+  }
+
+  private async consume(stream: ChangeStream, changes: AsyncIterable<{ instancesChanged: ServiceChange | HealthChange }>): Promise<void> {
+    try {
+      for await (const { instancesChanged: change } of changes) {
+        if (stream.stopped) return;
+        const eventId = Number(change.eventId);
+        stream.position = eventId;
+        const service = this.services.get(change.name);
+        if (!service || !stream.services.has(service) || eventId <= service.cursor) continue;
+        service.cursor = eventId;
+        const applied = change.__typename === 'ServiceChange' ? service.applyServiceChange(change) : service.applyHealthChange(change);
+        if (applied) this.changed(service);
+      }
+    } catch {
+      // Ended below, whatever the reason.
+    }
+    if (stream.stopped) return;
+    // The registry ended or refused the subscription (its cursor expired, say): the next lookup of each
+    // service resynchronises by query and follows it again; until then the instances are the last known ones.
+    if (this.stream === stream) this.stream = undefined;
+    for (const service of stream.services) {
+      this.followed.delete(service);
+      this.markStale(service);
+      service.loadedAt = 0;
+    }
   }
 
   private connectionOpened(): void {
     this.connected = true;
-    // The subscriptions resume from their last event: what changed meanwhile is replayed.
-    for (const service of this.services.values()) if (service.stopFollowing) service.stale = false;
+    // The subscription resumes from its last event: what changed meanwhile is replayed.
+    for (const service of this.followed) service.stale = false;
   }
 
   private connectionLost(): void {
     this.connected = false;
     if (this.closed) return;
-    for (const service of this.services.values()) if (service.stopFollowing) this.markStale(service);
+    for (const service of this.followed) this.markStale(service);
   }
 
   private markStale(service: CachedService): void {
