@@ -1,4 +1,4 @@
-import { boolean, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { boolean, integer, jsonb, numeric, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { timestamptz } from './columns.js';
 
 /**
@@ -16,6 +16,10 @@ export const configEntries = pgTable(
     deleted: boolean('deleted').notNull().default(false),
     /** Secret values are shown only to tokens that may write the key, and never put in events. */
     secret: boolean('secret').notNull().default(false),
+    /** An opaque unsigned 64-bit number a client keeps with the value (Consul KV's `Flags`); decimal text when read. */
+    flags: numeric('flags', { precision: 20, scale: 0 }).notNull().default('0'),
+    /** The version at which the value was last created (after a deletion, versions go on): Consul KV's `CreateIndex`. */
+    createdVersion: integer('created_version').notNull().default(1),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.key, t.environment] })],
