@@ -59,6 +59,12 @@ const layerRules = [
     why: 'the HTTP routes and the CLI serve the schema; importing them back makes a cycle',
   },
   {
+    rule: 'consul → graphql, db',
+    from: ['src/consul'],
+    dirs: ['src/graphql', 'src/db'],
+    why: 'the Consul-compatible API translates requests into domain calls (src/registry) like the resolvers do, beside GraphQL, not through it; queries stay in the domain',
+  },
+  {
     rule: 'probes → db',
     from: ['src/health/probes'],
     dirs: ['src/db'],

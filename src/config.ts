@@ -16,6 +16,8 @@ export interface Config {
   allowInsecure: boolean;
   logLevel: string;
   nodeName: string;
+  /** The datacenter name the Consul-compatible API reports (SWITCHBOARD_DATACENTER, default dc1). */
+  datacenter: string;
   dbPoolSize: number;
   /** How long opening a database connection may take before it fails. */
   dbConnectTimeoutMs: number;
@@ -84,6 +86,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowInsecure: boolean(env, 'SWITCHBOARD_ALLOW_INSECURE', false),
     logLevel: nonEmpty(env, 'LOG_LEVEL') ?? 'info',
     nodeName: nonEmpty(env, 'SWITCHBOARD_NODE_NAME') ?? `${hostname()}-${process.pid}`,
+    datacenter: datacenterName(env, 'SWITCHBOARD_DATACENTER'),
     dbPoolSize: integer(env, 'SWITCHBOARD_DB_POOL_SIZE', 10, 2, 500),
     dbConnectTimeoutMs: duration(env, 'SWITCHBOARD_DB_CONNECT_TIMEOUT', 3_000, 100, 600_000),
     requestTimeoutMs: duration(env, 'SWITCHBOARD_REQUEST_TIMEOUT', 5_000, 100, 600_000),
@@ -152,6 +155,14 @@ export function isLoopback(host: string): boolean {
 function nonEmpty(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
+}
+
+/** Consul's rule for datacenter names: letters, digits, "-" and "_". */
+function datacenterName(env: Env, name: string): string {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return 'dc1';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new ConfigError(`${name} must be 1-64 letters, digits, "-" or "_", got "${raw}".`);
+  return raw;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {

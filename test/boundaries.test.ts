@@ -24,6 +24,8 @@ const cases = [
   { rule: 'graphql → db', file: 'src/graphql/schema/probe.ts', forbidden: '../../db/schema.js', allowed: '../../registry/services/index.js' },
   { rule: 'graphql → server, cli', file: 'src/graphql/probe.ts', forbidden: '../server/http.js', allowed: '../events/types.js' },
   { rule: 'graphql → server, cli', file: 'src/graphql/probe.ts', forbidden: '../cli/run.js', allowed: './builder.js' },
+  { rule: 'consul → graphql, db', file: 'src/consul/routes/probe.ts', forbidden: '../../graphql/context.js', allowed: '../../registry/catalog/index.js' },
+  { rule: 'consul → graphql, db', file: 'src/consul/probe.ts', forbidden: '../db/client.js', allowed: '../events/feed.js' },
   { rule: 'probes → db', file: 'src/health/probes/probe.ts', forbidden: '../../db/schema.js', allowed: '../../registry/health/model.js' },
   // src/registry/health is domain, src/health is the worker: one '../' apart.
   { rule: 'domain → graphql, server, cli, health', file: 'src/registry/services/probe.ts', forbidden: '../../health/worker.js', allowed: '../health/model.js' },

@@ -132,3 +132,34 @@ function watchClose(socket: WebSocket): Set<() => void> {
   inFlightOnSocket.set(socket, operations);
   return operations;
 }
+
+/**
+ * Runs `work` (a request outside GraphQL: the Consul-compatible API) under the same rules as
+ * a GraphQL operation: a request signal (src/db/deadline.ts) that aborts when the deadline
+ * passes or `clientGone` aborts, so no transaction begins for a request nobody waits for,
+ * and UNAVAILABLE at the deadline (`outcome: "unknown"` for a write: it may have committed).
+ */
+export async function runWithinDeadline<T>(work: () => Promise<T>, timeoutMs: number, clientGone: AbortSignal, isWrite: boolean): Promise<T> {
+  const controller = new AbortController();
+  const abort = () => controller.abort(new Error('client went away'));
+  if (clientGone.aborted) abort();
+  else clientGone.addEventListener('abort', abort, { once: true });
+  try {
+    return await raceTimeout(
+      () => runWithSignal(controller.signal, work),
+      timeoutMs,
+      () => {
+        controller.abort(new Error('request deadline passed'));
+        const seconds = `${timeoutMs / 1000}s`;
+        return Promise.reject(
+          unavailable(
+            `No answer within ${seconds} (SWITCHBOARD_REQUEST_TIMEOUT): the database is slow or unreachable. Retry later.`,
+            isWrite ? 'unknown' : undefined,
+          ),
+        );
+      },
+    );
+  } finally {
+    clientGone.removeEventListener('abort', abort);
+  }
+}

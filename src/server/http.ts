@@ -6,6 +6,7 @@ import { hostPort } from '../net.js';
 import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionLimits, RequestLimits } from '../config.js';
+import { CONSUL_PATH_PREFIX, createConsulApi } from '../consul/index.js';
 import type { Authenticator } from './auth.js';
 import { BodyRefusedError, readBody } from './body.js';
 import { disconnectFields, isClientDisconnect } from './disconnects.js';
@@ -32,6 +33,8 @@ export interface HttpServerOptions {
   requestTimeoutMs: number;
   /** The WebSocket sessions connected here, whose ephemeral instances this server keeps. */
   sessions: ConnectedSessions;
+  /** What the Consul-compatible API (/v1/) reports as its datacenter and agent node name. */
+  consul: { datacenter: string; nodeName: string };
 }
 
 export interface HttpServer {
@@ -71,6 +74,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     requestTimeoutMs: options.requestTimeoutMs,
   });
   const graphiql = new GraphiQLAssets(GRAPHIQL_OPTIONS);
+  const consul = createConsulApi({
+    ...options.context,
+    ...options.consul,
+    authenticate: (token) => authenticator.authenticate(token),
+    maxBodyBytes: limits.maxBodyBytes,
+    requestTimeoutMs: options.requestTimeoutMs,
+    log: log.child({ api: 'consul' }),
+  });
   let shuttingDown = false;
 
   const server = createServer({ connectionsCheckingInterval: connectionsCheckingInterval(options.connections) }, (req, res) => {
@@ -97,6 +108,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     // GraphiQL holds no data (the operations it sends carry the token), so it is served
     // without one, from prebuilt shared buffers: it costs an unauthenticated caller nothing.
     if (path.startsWith(GRAPHIQL_ASSETS_PATH)) return graphiql.serveAsset(req, res, path);
+    // Same port, its own tokens and errors: Consul clients send X-Consul-Token and read plain text.
+    if (path.startsWith(CONSUL_PATH_PREFIX)) return consul.handle(req, res);
     if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Nothing here. GraphQL lives at ${GRAPHQL_PATH}.` });
     if ((req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html')) return graphiql.servePage(req, res);
 
@@ -165,6 +178,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         await closed;
       }
       clearInterval(idleSweep);
+      consul.stop();
     },
   };
 }

@@ -109,6 +109,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       jitAfterRuns: config.jitAfterRuns,
       requestTimeoutMs: config.requestTimeoutMs,
       sessions,
+      consul: { datacenter: config.datacenter, nodeName: config.nodeName },
       context: { db: database.db, feed, settings, selection: new SelectionState(), outcomes, registrations, catalog, counters },
       log: log.child({ component: 'http' }),
       checkReady: async () => {

@@ -1,0 +1,81 @@
+import { HealthEventType, ServiceEventType } from '@switchboard/contracts';
+import type { EventFeed } from '../events/feed.js';
+import type { StoredEvent } from '../events/types.js';
+
+/** Names the topics an event changes ("services", "service:api"); an endpoint's index is the newest event of its topics. */
+export type TopicsOf = (event: StoredEvent) => readonly string[];
+
+/**
+ * Consul's X-Consul-Index, from the event log: an answer's index is the id of the
+ * newest event that changed what it shows, so a blocking query on one service does
+ * not wake for another's changes. Kept in memory from the event feed; nothing here
+ * queries the database.
+ *
+ * Events from before this process started are not looked at: every topic starts at
+ * the feed's head then (`base`). That index may be newer than the answer's last
+ * change, never older, so a client that blocks on it misses nothing; and as ids only
+ * grow, a restart never moves an index backwards. Never 0: Consul clients treat 0 as
+ * "no index" and some stop watching.
+ */
+export class IndexTracker {
+  private readonly latest = new Map<string, number>();
+  private readonly base: number;
+  private readonly unobserve: () => void;
+
+  constructor(
+    private readonly feed: EventFeed,
+    private readonly topicsOf: readonly TopicsOf[],
+  ) {
+    this.base = Math.max(1, feed.head);
+    this.unobserve = feed.observe((events) => this.apply(events));
+  }
+
+  stop(): void {
+    this.unobserve();
+  }
+
+  /** The newest event of any of `topics` (at least the base). */
+  of(...topics: string[]): number {
+    let index = this.base;
+    for (const topic of topics) index = Math.max(index, this.latest.get(topic) ?? 0);
+    return index;
+  }
+
+  /** The newest event of any topic starting with `prefix` ("kv:app/" for a recursive read): a scan, for the rarer reads. */
+  ofPrefix(prefix: string): number {
+    let index = this.base;
+    for (const [topic, id] of this.latest) if (id > index && topic.startsWith(prefix)) index = id;
+    return index;
+  }
+
+  /** The newest event this process has read, of any kind. */
+  get head(): number {
+    return Math.max(1, this.base, this.feed.head);
+  }
+
+  private apply(events: readonly StoredEvent[]): void {
+    for (const event of events) {
+      for (const topicsOf of this.topicsOf) for (const topic of topicsOf(event)) this.latest.set(topic, event.id);
+    }
+  }
+}
+
+/**
+ * Catalog topics: "services" for any change of any instance (its registration, its
+ * removal, its health) and "service:<name>" for that service's. An instance renamed by
+ * a re-registration leaves its old service too, so the old name's topic moves as well.
+ */
+export function catalogTopics(): TopicsOf {
+  const nameOf = new Map<string, string>();
+  return (event) => {
+    if (event.type !== ServiceEventType.REGISTERED && event.type !== ServiceEventType.UNREGISTERED && event.type !== HealthEventType.CHANGED) return [];
+    const id = String(event.data['id']);
+    const name = String(event.data['name']);
+    const topics = ['services', `service:${name}`];
+    const previous = nameOf.get(id);
+    if (previous !== undefined && previous !== name) topics.push(`service:${previous}`);
+    if (event.type === ServiceEventType.UNREGISTERED) nameOf.delete(id);
+    else nameOf.set(id, name);
+    return topics;
+  };
+}
