@@ -2,6 +2,8 @@
 import { ConsulApi, type ConsulDeps } from './api.js';
 import { catalogTopics } from './indexes.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { configTopics, kvRoutes } from './routes/kv.js';
+import { prometheusRoutes } from './routes/prometheus.js';
 import { statusRoutes } from './routes/status.js';
 import { unsupportedRoutes } from './routes/unsupported.js';
 
@@ -9,5 +11,5 @@ export { ConsulApi, CONSUL_PATH_PREFIX, type ConsulDeps } from './api.js';
 
 export function createConsulApi(deps: ConsulDeps): ConsulApi {
   // Unsupported endpoints last: a catch-all there must not shadow a route that works.
-  return new ConsulApi(deps, [catalogRoutes, statusRoutes, unsupportedRoutes], [catalogTopics()]);
+  return new ConsulApi(deps, [catalogRoutes, statusRoutes, kvRoutes, prometheusRoutes, unsupportedRoutes], [catalogTopics(), configTopics()]);
 }

@@ -155,7 +155,10 @@ function flagsOf(request: ConsulRequest): string {
 
 function refuseSessions(request: ConsulRequest): void {
   if (request.query.has('acquire') || request.query.has('release')) {
-    throw new ConsulError(501, 'Not supported by Switchboard: sessions, so ?acquire and ?release (locks). See the "Consul compatibility" section of the README.');
+    throw new ConsulError(
+      501,
+      'Not supported by Switchboard: sessions, so ?acquire and ?release (locks). See the "Consul compatibility" section of the README.',
+    );
   }
 }
 
