@@ -107,6 +107,8 @@ export class ConsulApi {
     if (dc !== null && dc !== '' && dc !== this.context.datacenter) {
       throw new ConsulError(400, `No path to datacenter "${dc.slice(0, 64)}": this registry serves "${this.context.datacenter}" only.`);
     }
+    // Consul's filter expressions: ignoring one would answer with what the client meant to leave out.
+    if (url.searchParams.has('filter')) throw new ConsulError(400, 'Filter expressions (?filter=) are not supported; use ?tag= and ?passing.');
     const request = new ConsulRequest(req, params, url.searchParams, principal, this.context.maxBodyBytes);
 
     if (method === 'GET' && route.index) {

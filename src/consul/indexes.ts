@@ -2,8 +2,12 @@ import { HealthEventType, ServiceEventType } from '@switchboard/contracts';
 import type { EventFeed } from '../events/feed.js';
 import type { StoredEvent } from '../events/types.js';
 
-/** Names the topics an event changes ("services", "service:api"); an endpoint's index is the newest event of its topics. */
-export type TopicsOf = (event: StoredEvent) => readonly string[];
+/**
+ * Names the topics an event changes ("services", "service:api"); an endpoint's index is the
+ * newest event of its topics. `forgotten`: topics nothing will ask about again (a removed
+ * instance's own), dropped so that churn does not grow the tracker.
+ */
+export type TopicsOf = (event: StoredEvent) => readonly string[] | { touched: readonly string[]; forgotten: readonly string[] };
 
 /**
  * Consul's X-Consul-Index, from the event log: an answer's index is the id of the
@@ -55,27 +59,50 @@ export class IndexTracker {
 
   private apply(events: readonly StoredEvent[]): void {
     for (const event of events) {
-      for (const topicsOf of this.topicsOf) for (const topic of topicsOf(event)) this.latest.set(topic, event.id);
+      for (const topicsOf of this.topicsOf) {
+        const topics = topicsOf(event);
+        if (isTopicList(topics)) {
+          for (const topic of topics) this.latest.set(topic, event.id);
+        } else {
+          for (const topic of topics.touched) this.latest.set(topic, event.id);
+          for (const topic of topics.forgotten) this.latest.delete(topic);
+        }
+      }
     }
   }
 }
 
+const isTopicList = (topics: ReturnType<TopicsOf>): topics is readonly string[] => Array.isArray(topics);
+
 /**
  * Catalog topics: "services" for any change of any instance (its registration, its
- * removal, its health) and "service:<name>" for that service's. An instance renamed by
- * a re-registration leaves its old service too, so the old name's topic moves as well.
+ * removal, its health); "service:<name>", "node:<address>" and "instance:<id>" for the
+ * ones it belongs to; "created:<id>" when it was first registered. An instance that a
+ * re-registration renamed or moved leaves its old service and node, whose topics move too.
  */
 export function catalogTopics(): TopicsOf {
-  const nameOf = new Map<string, string>();
+  const known = new Map<string, { name: string; node: string | undefined }>();
   return (event) => {
     if (event.type !== ServiceEventType.REGISTERED && event.type !== ServiceEventType.UNREGISTERED && event.type !== HealthEventType.CHANGED) return [];
     const id = String(event.data['id']);
     const name = String(event.data['name']);
-    const topics = ['services', `service:${name}`];
-    const previous = nameOf.get(id);
-    if (previous !== undefined && previous !== name) topics.push(`service:${previous}`);
-    if (event.type === ServiceEventType.UNREGISTERED) nameOf.delete(id);
-    else nameOf.set(id, name);
-    return topics;
+    const snapshot = event.data['instance'] as { address?: unknown } | undefined;
+    const previous = known.get(id);
+    const node = typeof snapshot?.address === 'string' ? snapshot.address : previous?.node;
+    const topics = ['services', `service:${name}`, `instance:${id}`];
+    if (node !== undefined) topics.push(`node:${node}`);
+    if (event.data['created'] === true) topics.push(`created:${id}`);
+    if (previous && previous.name !== name) topics.push(`service:${previous.name}`);
+    if (previous?.node !== undefined && previous.node !== node) topics.push(`node:${previous.node}`);
+    if (event.type !== ServiceEventType.UNREGISTERED) {
+      known.set(id, { name, node });
+      return topics;
+    }
+    known.delete(id);
+    // Its own topics go; a later registration of the id starts them again, at a newer event.
+    return {
+      touched: topics.filter((topic) => !topic.startsWith('instance:') && !topic.startsWith('created:')),
+      forgotten: [`instance:${id}`, `created:${id}`],
+    };
   };
 }
