@@ -109,6 +109,7 @@ export class ConsulApi {
     }
     // Consul's filter expressions: ignoring one would answer with what the client meant to leave out.
     if (url.searchParams.has('filter')) throw new ConsulError(400, 'Filter expressions (?filter=) are not supported; use ?tag= and ?passing.');
+    if (url.searchParams.has('node-meta')) throw new ConsulError(400, 'Node metadata filters (?node-meta=) are not supported: nodes here carry no metadata.');
     const request = new ConsulRequest(req, params, url.searchParams, principal, this.context.maxBodyBytes);
 
     if (method === 'GET' && route.index) {
