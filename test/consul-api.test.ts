@@ -1,7 +1,8 @@
 import Consul from 'consul';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateTokenDocument, LatestEventIdDocument } from '@switchboard/client';
-import { useRegistryNode } from './support/nodes.js';
+import { createTestDatabase } from './support/database.js';
+import { startTestNode, useRegistryNode } from './support/nodes.js';
 
 // The Consul-compatible API (/v1/) on a real server, through the npm `consul` client and
 // plain fetch. Writes need a token here, as in production.
@@ -330,5 +331,33 @@ describe('answers', () => {
     expect((await call('/v1/catalog/services', { method: 'DELETE' })).status).toBe(405);
     expect((await call('/v1/catalog/services?dc=elsewhere')).status).toBe(400);
     expect((await call('/v1/agent/services?filter=Service%3D%3Dx')).status).toBe(400);
+  });
+});
+
+describe('a fresh registry', () => {
+  it('wakes a query blocked on the index of the empty log for the very first event', async () => {
+    const database = await createTestDatabase();
+    const node = await startTestNode(database.url);
+    try {
+      const url = `http://127.0.0.1:${node.port}`;
+      const empty = await fetch(`${url}/v1/health/service/first`);
+      await empty.body?.cancel();
+      const index = Number(empty.headers.get('x-consul-index'));
+      expect(index).toBe(1);
+      const blocked = fetch(`${url}/v1/health/service/first?index=${index}&wait=10s`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = Date.now();
+      // One registration without checks: one event, the log's first.
+      await (
+        await fetch(`${url}/v1/agent/service/register`, { method: 'PUT', body: JSON.stringify({ Name: 'first', Address: '10.9.0.1', Port: 1 }) })
+      ).body?.cancel();
+      const answer = await blocked;
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(Number(answer.headers.get('x-consul-index'))).toBe(2);
+      expect(await answer.json()).toHaveLength(1);
+    } finally {
+      await node.stop();
+      await database.drop();
+    }
   });
 });

@@ -10,27 +10,30 @@ import type { StoredEvent } from '../events/types.js';
 export type TopicsOf = (event: StoredEvent) => readonly string[] | { touched: readonly string[]; forgotten: readonly string[] };
 
 /**
- * Consul's X-Consul-Index, from the event log: an answer's index is the id of the
- * newest event that changed what it shows, so a blocking query on one service does
- * not wake for another's changes. Kept in memory from the event feed; nothing here
- * queries the database.
+ * Consul's X-Consul-Index, from the event log: an answer's index follows the newest event
+ * that changed what it shows, so a blocking query on one service does not wake for another's
+ * changes. Kept in memory from the event feed; nothing here queries the database.
  *
- * Events from before this process started are not looked at: every topic starts at
- * the feed's head then (`base`). That index may be newer than the answer's last
- * change, never older, so a client that blocks on it misses nothing; and as ids only
- * grow, a restart never moves an index backwards. Never 0: Consul clients treat 0 as
- * "no index" and some stop watching.
+ * The index is that event's id plus one. Consul clients need an index above 0 even when
+ * nothing has happened yet (some stop watching at 0), and with the id itself the empty log
+ * (floored to 1) and the first event (id 1) would share index 1: a client blocked on 1 would
+ * sleep through that first change. With the offset, the empty log is 1 and event n is n + 1.
+ *
+ * Events from before this process started are not looked at: every topic starts at the
+ * feed's head then (`baseId`). That index may be newer than the answer's last change, never
+ * older, so a client that blocks on it misses nothing; and as ids only grow, a restart never
+ * moves an index backwards.
  */
 export class IndexTracker {
   private readonly latest = new Map<string, number>();
-  private readonly base: number;
+  private readonly baseId: number;
   private readonly unobserve: () => void;
 
   constructor(
     private readonly feed: EventFeed,
     private readonly topicsOf: readonly TopicsOf[],
   ) {
-    this.base = Math.max(1, feed.head);
+    this.baseId = feed.head;
     this.unobserve = feed.observe((events) => this.apply(events));
   }
 
@@ -38,23 +41,23 @@ export class IndexTracker {
     this.unobserve();
   }
 
-  /** The newest event of any of `topics` (at least the base). */
+  /** The index of the newest event of any of `topics` (the base when none came since the start). */
   of(...topics: string[]): number {
-    let index = this.base;
-    for (const topic of topics) index = Math.max(index, this.latest.get(topic) ?? 0);
-    return index;
+    let id = this.baseId;
+    for (const topic of topics) id = Math.max(id, this.latest.get(topic) ?? 0);
+    return indexOfEvent(id);
   }
 
   /** The newest event of any topic starting with `prefix` ("kv:app/" for a recursive read): a scan, for the rarer reads. */
   ofPrefix(prefix: string): number {
-    let index = this.base;
-    for (const [topic, id] of this.latest) if (id > index && topic.startsWith(prefix)) index = id;
-    return index;
+    let newest = this.baseId;
+    for (const [topic, id] of this.latest) if (id > newest && topic.startsWith(prefix)) newest = id;
+    return indexOfEvent(newest);
   }
 
-  /** The newest event this process has read, of any kind. */
+  /** The index of the newest event this process has read, of any kind. */
   get head(): number {
-    return Math.max(1, this.base, this.feed.head);
+    return indexOfEvent(Math.max(this.baseId, this.feed.head));
   }
 
   private apply(events: readonly StoredEvent[]): void {
@@ -71,6 +74,9 @@ export class IndexTracker {
     }
   }
 }
+
+/** The X-Consul-Index that stands for event `id` (0: no event at all). */
+export const indexOfEvent = (id: number) => id + 1;
 
 const isTopicList = (topics: ReturnType<TopicsOf>): topics is readonly string[] => Array.isArray(topics);
 
