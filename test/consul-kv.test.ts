@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import Consul from 'consul';
 import { describe, expect, it } from 'vitest';
-import { ConfigDocument, CreateTokenDocument, EventsDocument, LatestEventIdDocument, SetConfigDocument } from '@switchboard/client';
-import { withTimeout } from './support/client.js';
+import { ConfigDocument, CreateTokenDocument, EventsDocument, LatestEventIdDocument, OnConfigChangedDocument, SetConfigDocument } from '@switchboard/client';
+import { take, withTimeout } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 
 const ADMIN = 'consul-kv-test-admin-token-0123456789';
@@ -57,10 +57,17 @@ describe('KV is the configuration store', () => {
     expect(empty!.Value).toBeNull();
   });
 
-  it('is a configuration write: versioned, with an event naming the token, and GraphQL values read back', async () => {
+  it('is a configuration write: versioned, watched by configChanged, with an event naming the token, and GraphQL values read back', async () => {
     const before = await latestEventId();
+    const watcher = admin().subscribe(OnConfigChangedDocument, { key: 'kvwrite.timeout', after: before });
     await kv('PUT', 'kvwrite/timeout', '5s');
     await kv('PUT', 'kvwrite/timeout', '6s');
+    const changes = await take(watcher, 2);
+    await watcher.return!();
+    expect(changes.map(({ configChanged }) => [configChanged.oldValue, configChanged.newValue, configChanged.version])).toEqual([
+      [null, '5s', 1],
+      ['5s', '6s', 2],
+    ]);
     const entry = await configOf('kvwrite.timeout');
     expect(entry).toMatchObject({ value: '6s', version: 2, environment: null });
     const { events } = await admin().request(EventsDocument, { types: ['config.changed'], after: before });
