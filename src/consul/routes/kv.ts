@@ -29,7 +29,7 @@ export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
     const kvKey = request.param('key');
     if (request.query.has('keys')) return listKeys(request, kvKey);
     if (request.query.has('recurse')) {
-      const entries = (await listConfigs(db, configPrefixOf(kvKey))).filter((entry) => readable(request.principal, entry));
+      const entries = (await listInKeyOrder(kvKey)).filter((entry) => readable(request.principal, entry));
       return entries.length === 0 ? NOT_FOUND : kvPairs(entries);
     }
     const entry = kvKey === '' ? null : await getConfig(db, configKeyOf(kvKey));
@@ -45,7 +45,7 @@ export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
   async function listKeys(request: ConsulRequest, kvPrefix: string): Promise<Answer> {
     const separator = request.string('separator') ?? '';
     const keys: string[] = [];
-    for (const entry of await listConfigs(db, configPrefixOf(kvPrefix))) {
+    for (const entry of await listInKeyOrder(kvPrefix)) {
       let key = kvKeyOf(entry.key);
       const at = separator === '' ? -1 : key.indexOf(separator, kvPrefix.length);
       if (at !== -1) key = key.slice(0, at + separator.length);
@@ -53,6 +53,15 @@ export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
     }
     // As Consul: nothing under a prefix is a 404; the whole store, empty, is an empty list.
     return keys.length === 0 && kvPrefix !== '' ? NOT_FOUND : { body: keys };
+  }
+
+  /**
+   * The values under a prefix in byte order of their keys, as Consul lists them. The database's
+   * collation may order "a.b.c", "a.bc", "a.b.d" as words; a roll-up to "a/b/" needs the keys of
+   * one folder next to each other.
+   */
+  async function listInKeyOrder(kvPrefix: string): Promise<ConfigEntry[]> {
+    return (await listConfigs(db, configPrefixOf(kvPrefix))).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async function put(request: ConsulRequest): Promise<Answer> {
