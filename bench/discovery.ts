@@ -7,7 +7,7 @@ import { loadTest, runLoadProcess, startPortProcess, startServer, type LoadResul
 
 export const SERVICES = 100;
 export const INSTANCES = 50;
-const TARGET = 'svc-42';
+export const TARGET = 'svc-42';
 
 export const DISCOVERY_QUERY =
   'query ($name: String!) { discoverServices(name: $name) { id name version address port tags metadata weight priority health { status } } }';
@@ -99,7 +99,7 @@ export async function runDiscoveryBench(options: {
   return { graphql, withoutJit, bare, etcd };
 }
 
-async function seedEtcd(endpoint: string): Promise<void> {
+export async function seedEtcd(endpoint: string): Promise<void> {
   const client = new Etcd3({ hosts: endpoint });
   try {
     const values = allInstances();

@@ -1,12 +1,13 @@
 /**
  * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`),
  * side by side with a real etcd started for the run. Sections: discovery,
- * registrations, changes, fanout, health, selection, sdk (default: all). Prints one
+ * registrations, changes, fanout, health, selection, sdk, consul (default: all). Prints one
  * table and writes bench/results.json.
  */
 import { writeFileSync } from 'node:fs';
 import { runChangeLatency } from './changes.js';
-import { runDiscoveryBench, INSTANCES, SERVICES, seedCatalog } from './discovery.js';
+import { runConsulBench } from './consul.js';
+import { runDiscoveryBench, INSTANCES, SERVICES, seedCatalog, TARGET } from './discovery.js';
 import { startEtcd, type Etcd } from './etcd.js';
 import { runFanout } from './fanout.js';
 import { runHealthScenario } from './health.js';
@@ -39,14 +40,17 @@ function row(name: string, ours: number, etcd: number | undefined, unit: string,
 
 const database = await benchDatabase();
 const etcdStart =
-  sections.length === 0 || ['discovery', 'registrations', 'changes', 'sdk'].some(wanted) ? await startEtcd() : { skipped: 'not needed by these sections' };
+  sections.length === 0 || ['discovery', 'registrations', 'changes', 'sdk', 'consul'].some(wanted)
+    ? await startEtcd()
+    : { skipped: 'not needed by these sections' };
 const etcd: Etcd | undefined = 'skipped' in etcdStart ? undefined : etcdStart;
 const etcdNote = 'skipped' in etcdStart ? `etcd rows skipped: ${etcdStart.skipped}` : `etcd ${etcd!.version}, one member, loopback, etcd3 client`;
 console.log(`Machine: ${machine()}; ${database.where}; ${etcdNote}; ${new Date().toISOString()}`);
 
 try {
+  // The discovery and consul sections read the same seeded catalog.
+  if (wanted('discovery') || wanted('consul')) await seedCatalog(database.url);
   if (wanted('discovery')) {
-    await seedCatalog(database.url);
     const discovery = await runDiscoveryBench({ databaseUrl: database.url, etcd, connections: CONNECTIONS, seconds: SECONDS });
     const conditions = `discoverServices(name) → ${INSTANCES} instances of ${SERVICES}×${INSTANCES}; ${CONNECTIONS} connections, ${SECONDS} s; etcd: prefix range of the same JSON`;
     row('discovery reads', discovery.graphql.requestsPerSecond, discovery.etcd?.perSecond, 'req/s', conditions);
@@ -159,6 +163,31 @@ try {
       undefined,
       'KiB/connection',
       `server RSS growth ÷ ${MEMORY_CONNECTIONS} ServiceDiscovery connections (another process), each watching ${WATCHED_SERVICES} services, opened after a first round of as many had closed (the first round, from a cold server: ${(sdk.memory.coldBytesPerConnection / 1024).toFixed(0)} KiB); goal ≤ 30`,
+    );
+  }
+  if (wanted('consul')) {
+    const blockers = 1_000;
+    const consul = await runConsulBench({ databaseUrl: database.url, etcd, connections: CONNECTIONS, seconds: SECONDS, blockers });
+    const conditions = `GET /v1/health/service/${TARGET}?passing → ${INSTANCES} entries of ${SERVICES}×${INSTANCES}; ${CONNECTIONS} connections, ${SECONDS} s; etcd: prefix range of the same JSON`;
+    row('Consul health reads', consul.health.requestsPerSecond, consul.etcd?.perSecond, 'req/s', conditions);
+    row('Consul health p99', consul.health.p99Ms, consul.etcd?.p99Ms, 'ms', `${conditions} (p50 ${consul.health.p50Ms} ms)`);
+    const graphqlConditions = `discoverServices(name, passingOnly: true) on the same server in the same run; ${CONNECTIONS} connections, ${SECONDS} s`;
+    row('GraphQL passing discovery', consul.graphql.requestsPerSecond, consul.etcd?.perSecond, 'req/s', graphqlConditions);
+    row('GraphQL passing discovery p99', consul.graphql.p99Ms, consul.etcd?.p99Ms, 'ms', `${graphqlConditions} (p50 ${consul.graphql.p50Ms} ms)`);
+    const blocking = `${blockers} blocking queries (?index=&wait=5m, one connection each, another process) on ${TARGET}?passing; one registerService; a fresh server; times: median of 3 rounds`;
+    row(
+      `${blockers} blocking queries: memory`,
+      consul.blocking.bytesPerQuery / 1024,
+      undefined,
+      'KiB/query',
+      `${blocking}; server RSS growth ÷ queries, first round`,
+    );
+    row(
+      `${blockers} blocking queries: all answered`,
+      consul.blocking.lastAnsweredMs,
+      undefined,
+      'ms',
+      `${blocking}; from the registration request to the last answer (first after ${consul.blocking.firstAnsweredMs.toFixed(1)} ms)`,
     );
   }
 } finally {

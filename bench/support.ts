@@ -72,26 +72,16 @@ export interface LoadResult {
  */
 export async function loadTest(options: {
   url: string;
-  body: string;
+  /** A JSON body to POST; without one, GET. */
+  body?: string;
   connections: number;
   seconds: number;
   headers?: Record<string, string>;
 }): Promise<LoadResult> {
   const cli = new URL('../node_modules/autocannon/autocannon.js', import.meta.url).pathname;
-  const args = [
-    cli,
-    '--json',
-    '-c',
-    String(options.connections),
-    '-d',
-    String(options.seconds),
-    '-m',
-    'POST',
-    '-H',
-    'content-type=application/json',
-    '-b',
-    options.body,
-  ];
+  const args = [cli, '--json', '-c', String(options.connections), '-d', String(options.seconds)];
+  if (options.body === undefined) args.push('-m', 'GET');
+  else args.push('-m', 'POST', '-H', 'content-type=application/json', '-b', options.body);
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}=${value}`);
   args.push(options.url);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });

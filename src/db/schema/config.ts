@@ -1,5 +1,16 @@
-import { boolean, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { boolean, customType, integer, numeric, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { timestamptz } from './columns.js';
+
+/**
+ * A configuration value: any JSON, a bare string included. postgres.js already parses jsonb;
+ * Drizzle's own jsonb column parses a string a second time when it looks like JSON, so the
+ * string "30" read back as the number 30 and the string '{"a":1}' as an object.
+ */
+const jsonValue = customType<{ data: unknown; driverData: unknown }>({
+  dataType: () => 'jsonb',
+  toDriver: (value) => JSON.stringify(value),
+  fromDriver: (value) => value,
+});
 
 /**
  * Current configuration values. The global value of a key has environment '' (so
@@ -11,11 +22,15 @@ export const configEntries = pgTable(
   {
     key: text('key').notNull(),
     environment: text('environment').notNull(),
-    value: jsonb('value'),
+    value: jsonValue('value'),
     version: integer('version').notNull(),
     deleted: boolean('deleted').notNull().default(false),
     /** Secret values are shown only to tokens that may write the key, and never put in events. */
     secret: boolean('secret').notNull().default(false),
+    /** An opaque unsigned 64-bit number a client keeps with the value (Consul KV's `Flags`); decimal text when read. */
+    flags: numeric('flags', { precision: 20, scale: 0 }).notNull().default('0'),
+    /** The version at which the value was last created (after a deletion, versions go on): Consul KV's `CreateIndex`. */
+    createdVersion: integer('created_version').notNull().default(1),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.key, t.environment] })],
@@ -28,7 +43,7 @@ export const configHistory = pgTable(
     key: text('key').notNull(),
     environment: text('environment').notNull(),
     version: integer('version').notNull(),
-    value: jsonb('value'),
+    value: jsonValue('value'),
     deleted: boolean('deleted').notNull().default(false),
     secret: boolean('secret').notNull().default(false),
     changedAt: timestamptz('changed_at').notNull().defaultNow(),

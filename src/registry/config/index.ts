@@ -2,10 +2,12 @@
 export {
   setConfig,
   deleteConfig,
+  deleteConfigTree,
   rollbackConfig,
   type ConfigWriteOptions,
   type SetConfigInput,
   type DeleteConfigInput,
+  type DeleteConfigTreeInput,
   type RollbackConfigInput,
 } from './write.js';
 export { getConfig, listConfigs, getConfigHistory, HISTORY_PAGE_DEFAULT as CONFIG_HISTORY_PAGE_DEFAULT } from './read.js';

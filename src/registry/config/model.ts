@@ -15,6 +15,10 @@ export interface ConfigEntry {
   secret: boolean;
   /** The value was withheld from this caller (it is secret). */
   redacted: boolean;
+  /** Flags kept with the value for its clients (Consul KV's `Flags`), a decimal unsigned 64-bit number. */
+  flags: string;
+  /** The version at which this value was created (after a deletion, the version that recreated it). */
+  createdVersion: number;
 }
 
 export interface ConfigVersion {
@@ -48,6 +52,8 @@ export function toEntry(row: ConfigEntryRow, requestedEnvironment: string): Conf
     inherited: isInherited(apiEnvironment(requestedEnvironment), apiEnvironment(row.environment)),
     secret: row.secret,
     redacted: false,
+    flags: row.flags,
+    createdVersion: row.createdVersion,
   };
 }
 

@@ -1,6 +1,16 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { isDeepStrictEqual } from 'node:util';
-import { badInput, conflict, notFound, validateExpectedVersion, validateKey, validateValue } from '@switchboard/contracts';
+import {
+  badInput,
+  conflict,
+  notFound,
+  SwitchboardError,
+  validateExpectedVersion,
+  validateFlags,
+  validateKey,
+  validatePrefix,
+  validateValue,
+} from '@switchboard/contracts';
 import type { Db, Tx } from '../../db/client.js';
 import { AdvisoryLock } from '../../db/locks.js';
 import { runTransaction } from '../../db/transaction.js';
@@ -24,9 +34,11 @@ export interface SetConfigInput {
   expectedVersion?: number | null | undefined;
   /** Mark the value secret (or not); absent: as it was (new values: not secret). */
   secret?: boolean | null | undefined;
+  /** Flags kept with the value for its clients (Consul KV's), decimal uint64; absent: as they were (new values: 0). */
+  flags?: string | null | undefined;
 }
 
-type Change = { kind: 'set'; value: unknown; secret?: boolean | undefined } | { kind: 'delete' };
+type Change = { kind: 'set'; value: unknown; secret?: boolean | undefined; flags?: string | undefined } | { kind: 'delete' };
 
 interface Target {
   key: string;
@@ -42,7 +54,8 @@ interface Target {
 export async function setConfig(db: Db, input: SetConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
   const target = parseTarget(input);
   const value = validateValue(input.value);
-  return runTransaction(db, (tx) => writeConfig(tx, target, { kind: 'set', value, secret: input.secret ?? undefined }, options));
+  const flags = input.flags == null ? undefined : validateFlags(input.flags);
+  return runTransaction(db, (tx) => writeConfig(tx, target, { kind: 'set', value, secret: input.secret ?? undefined, flags }, options));
 }
 
 export interface DeleteConfigInput {
@@ -55,6 +68,38 @@ export interface DeleteConfigInput {
 export async function deleteConfig(db: Db, input: DeleteConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
   const target = parseTarget(input);
   return runTransaction(db, (tx) => writeConfig(tx, target, { kind: 'delete' }, options));
+}
+
+export interface DeleteConfigTreeInput {
+  /** Every key starting with this ('' for all of them). */
+  prefix: string;
+  environment?: string | null | undefined;
+}
+
+/**
+ * Deletes every value under a prefix in one environment, in one transaction: each key is a
+ * deletion of its own (a version, an event), taken in key order so two such deletions over
+ * the same keys lock them in the same order. Returns the deleted entries (none: nothing there).
+ */
+export async function deleteConfigTree(db: Db, input: DeleteConfigTreeInput, options: ConfigWriteOptions): Promise<ConfigEntry[]> {
+  const prefix = validatePrefix(input.prefix);
+  const environment = storedEnvironment(input.environment);
+  return runTransaction(db, async (tx) => {
+    const keys = await tx.execute<{ key: string }>(sql`
+      select key from config_entries
+      where environment = ${environment} and not deleted and starts_with(key, ${prefix})
+      order by key collate "C"`);
+    const deleted: ConfigEntry[] = [];
+    for (const { key } of keys) {
+      try {
+        deleted.push(await writeConfig(tx, { key, environment, expectedVersion: undefined }, { kind: 'delete' }, options));
+      } catch (error) {
+        // Deleted by another writer between the listing and this key's lock: already gone.
+        if (!(error instanceof SwitchboardError && error.code === 'NOT_FOUND')) throw error;
+      }
+    }
+    return deleted;
+  });
 }
 
 export interface RollbackConfigInput {
@@ -100,21 +145,25 @@ async function writeConfig(tx: Tx, target: Target, change: Change, options: Conf
   checkExpectedVersion(target, current, exists);
   if (change.kind === 'delete' && !exists) throw notFound('Configuration key', describe(target));
   const secret = (change.kind === 'set' ? change.secret : undefined) ?? current?.secret ?? false;
-  if (change.kind === 'set' && exists && isDeepStrictEqual(current.value, change.value) && current.secret === secret) {
+  // Flags belong to the value: a value written anew (created, or after a deletion) starts at 0.
+  const flags = (change.kind === 'set' ? change.flags : undefined) ?? (exists ? current.flags : '0');
+  if (change.kind === 'set' && exists && isDeepStrictEqual(current.value, change.value) && current.secret === secret && current.flags === flags) {
     return toEntry(current, target.environment);
   }
 
   const version = (current?.version ?? 0) + 1;
+  const createdVersion = exists ? current.createdVersion : version;
   const newValue = change.kind === 'set' ? change.value : null;
   const deleted = change.kind === 'delete';
   const value = newValue === null ? null : JSON.stringify(newValue);
   const [written] = await tx.execute<RawEntryRow>(sql`
     with entry as (
-      insert into config_entries (key, environment, value, version, deleted, secret)
-      values (${target.key}, ${target.environment}, ${value}::jsonb, ${version}, ${deleted}, ${secret})
+      insert into config_entries (key, environment, value, version, deleted, secret, flags, created_version)
+      values (${target.key}, ${target.environment}, ${value}::jsonb, ${version}, ${deleted}, ${secret}, ${flags}::numeric, ${createdVersion})
       on conflict (key, environment) do update
-        set value = excluded.value, version = excluded.version, deleted = excluded.deleted, secret = excluded.secret, updated_at = now()
-      returning key, environment, value, version, deleted, secret, to_json(updated_at) #>> '{}' as updated_at
+        set value = excluded.value, version = excluded.version, deleted = excluded.deleted, secret = excluded.secret,
+          flags = excluded.flags, created_version = excluded.created_version, updated_at = now()
+      returning ${ENTRY_COLUMNS}
     ), history as (
       insert into config_history (key, environment, version, value, deleted, secret)
       values (${target.key}, ${target.environment}, ${version}, ${value}::jsonb, ${deleted}, ${secret})
@@ -142,15 +191,21 @@ async function writeConfig(tx: Tx, target: Target, change: Change, options: Conf
 }
 
 /** A config_entries row from hand-written SQL (timestamps selected as ISO-8601 text). */
-type RawEntryRow = Omit<ConfigEntryRow, 'updatedAt'> & { updated_at: string } & Record<string, unknown>;
+type RawEntryRow = Omit<ConfigEntryRow, 'updatedAt' | 'createdVersion'> & { updated_at: string; created_version: number } & Record<string, unknown>;
 
-const fromRawEntry = ({ updated_at, ...row }: RawEntryRow): ConfigEntryRow => ({
+const ENTRY_COLUMNS = sql.raw(
+  `key, environment, value, version, deleted, secret, flags::text as flags, created_version, to_json(updated_at) #>> '{}' as updated_at`,
+);
+
+const fromRawEntry = ({ updated_at, created_version, ...row }: RawEntryRow): ConfigEntryRow => ({
   key: row.key,
   environment: row.environment,
   value: row.value,
   version: row.version,
   deleted: row.deleted,
   secret: row.secret,
+  flags: row.flags,
+  createdVersion: created_version,
   updatedAt: new Date(updated_at),
 });
 
@@ -168,9 +223,7 @@ const fromRawEntry = ({ updated_at, ...row }: RawEntryRow): ConfigEntryRow => ({
  */
 async function lockAndReadKey(tx: Tx, key: string): Promise<ConfigEntryRow[]> {
   await tx.execute(sql`select pg_advisory_xact_lock(${AdvisoryLock.CONFIG_KEY}::int4, hashtext(${key}))`);
-  const rows = await tx.execute<RawEntryRow>(sql`
-    select key, environment, value, version, deleted, secret, to_json(updated_at) #>> '{}' as updated_at
-    from config_entries where key = ${key}`);
+  const rows = await tx.execute<RawEntryRow>(sql`select ${ENTRY_COLUMNS} from config_entries where key = ${key}`);
   return rows.map(fromRawEntry);
 }
 

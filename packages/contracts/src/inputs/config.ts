@@ -58,6 +58,20 @@ export function validateValue(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value)) as unknown;
 }
 
+const UINT64_MAX = 18446744073709551615n;
+
+/**
+ * Flags kept with a value for its clients (Consul KV's `Flags`): an unsigned 64-bit
+ * number, as decimal text so no digit is lost in a JavaScript number. Returns it without
+ * leading zeros.
+ */
+export function validateFlags(flags: string): string {
+  if (!/^[0-9]{1,20}$/.test(flags) || BigInt(flags) > UINT64_MAX) {
+    throw badInput(`"${flags.slice(0, 40)}" is not valid flags: an unsigned 64-bit number in decimal (0 to ${UINT64_MAX}).`, { field: 'flags' });
+  }
+  return BigInt(flags).toString();
+}
+
 export function validateExpectedVersion(expectedVersion: number | null | undefined): number | undefined {
   if (expectedVersion == null) return undefined;
   if (!Number.isInteger(expectedVersion) || expectedVersion < 0) {
