@@ -45,7 +45,23 @@ export async function waitForIndex(feed: EventFeed, query: BlockingQuery, curren
   if (currentIndex() > query.index) return;
   const timeout = AbortSignal.any([signal, AbortSignal.timeout(query.waitMs)]);
   while (!timeout.aborted && !feed.isClosed) {
-    await feed.waitForEventAfter(feed.head, timeout);
+    await nextEvent(feed, timeout);
     if (currentIndex() > query.index) return;
   }
+}
+
+/** Resolves when the feed applies an event after its head, or when `signal` aborts. */
+function nextEvent(feed: EventFeed, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    let cancel = () => {};
+    const onAbort = () => {
+      cancel();
+      resolve();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    cancel = feed.whenEventAfter(feed.head, () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
