@@ -140,6 +140,7 @@ function dependencyCalls(options: StartOptions, stops: Stop[]) {
       const range = declaration.dependencies.find((dependency) => dependency.service === service)?.range;
       const registry = new CircuitBreakerRegistry(breakers);
       const picker = discoveryPicker(discovery, service, { ...(range ? { version: range } : {}), ...(strategy ? { strategy } : {}), breakers: registry });
+      stops.push(async () => picker.close());
       const serviceClient = new ServiceClient({ ...callOptions, service, picker, breakers: registry, ...(reporter ? { reporter } : {}) });
       return new DependencyClient(serviceClient, picker, inFlight);
     },
