@@ -221,6 +221,23 @@ describe('ephemeral: bound to the registry connection', () => {
     expect((await serviceEvents(service.id)).map((event) => event.reason)).toEqual([null, 'connection-lost']);
   });
 
+  it('its registry killed, the client moves to the other server: still one instance, bound to the same session', { timeout: 90_000 }, async () => {
+    const server = await spawnServer(0);
+    const service = await runService('session', [server.url, servers.b.url], '127.0.1.8');
+    try {
+      const [before] = await stored('session-inventory', '127.0.1.8');
+      expect(before?.session_id).toBeTruthy();
+      await server.stop('SIGKILL');
+      // Its session reconnects to B (the next URL) and B renews it; had it lapsed first, the keeper registers it again.
+      await sleep(3 * GRACE_MS);
+      const after = await stored('session-inventory', '127.0.1.8');
+      expect(after.map((row) => [row.id, row.session_id])).toEqual([[service.id, before!.session_id]]);
+    } finally {
+      await service.stop('SIGKILL');
+      await server.stop('SIGKILL');
+    }
+  });
+
   it('a clean stop (SIGTERM) deregisters at once', async () => {
     const service = await runService('session', [servers.a.url], '127.0.1.7');
     try {
