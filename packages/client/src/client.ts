@@ -98,6 +98,23 @@ export class SwitchboardClient {
     return subscription<Result>(this.wsClient(), this.print(document), (variables ?? {}) as Record<string, unknown>, resumable);
   }
 
+  /**
+   * Runs a query or mutation over the WebSocket (the one the subscriptions share, with this client's
+   * `sessionId`) and resolves with its result: for what the server ties to the connection, such as
+   * `registerService(..., ephemeral: true)`. Throws as `request` does. The socket stays open only while a
+   * subscription holds it: an ephemeral instance needs one that lasts.
+   */
+  async requestOverWebSocket<Result, Variables>(document: TypedDocumentNode<Result, Variables>, ...[variables]: VariablesOf<Variables>): Promise<Result> {
+    const answer = subscription<Result>(this.wsClient(), this.print(document), (variables ?? {}) as Record<string, unknown>, false);
+    try {
+      const { done, value } = await answer.next();
+      if (done) throw new Error('The server ended the operation without a result.');
+      return value;
+    } finally {
+      await answer.return?.();
+    }
+  }
+
   /** Closes the WebSocket, ending every subscription of this client. */
   async close(): Promise<void> {
     await this.ws?.dispose();

@@ -32,6 +32,7 @@ describe('misused decorators fail naming the class and the field', () => {
     ['dependencyFieldNotAName', 'BadDependencyField', 'ledger', /@dependency\("ledger@@2"\) must name a service/],
     ['configFieldNotAKey', 'BadConfigField', 'rateLimit', /@config\("rate limit"\) must name a configuration key/],
     ['checkIntervalTooShort', 'FastCheck', 'healthCheck.interval', /must be at least 1s/],
+    ['ephemeralWithTtl', 'LeasedAndBound', 'healthCheck.ttl', /an ephemeral service is kept by its connection, not a lease/],
   ] as const)('%s', async (misuse, className, field, problem) => {
     const { misuses } = await load<typeof Misused>('misused.ts');
     let thrown: unknown;

@@ -3,7 +3,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SwitchboardRegistry } from '@switchboard/sdk';
+import { CircuitBreakerRegistry, discoveryPicker, ServiceClient, ServiceDiscovery, SwitchboardRegistry } from '@switchboard/sdk';
 import { tsImport } from 'tsx/esm/api';
 import { describe, expect, it } from 'vitest';
 import { eventually } from '../../../test/support/client.js';
@@ -125,6 +125,40 @@ describe('a @dependency is a ServiceClient over discovery', () => {
       await sdk.unregisterService('held-ledger');
       ledger.closeAllConnections();
       await new Promise((resolve) => ledger.close(resolve));
+    }
+  });
+});
+
+describe('breakers follow the discovery cache', () => {
+  it('drops the breakers of instances that left, so churn does not grow them', async () => {
+    const sdk = registry();
+    const target = await startHttpTarget();
+    const discovery = new ServiceDiscovery({ registry: fixture.clients.create(fixture.node.url) });
+    const breakers = new CircuitBreakerRegistry();
+    const picker = discoveryPicker(discovery, 'churning', { breakers });
+    const client = new ServiceClient({ service: 'churning', picker, breakers, retry: { maxRetries: 0 } });
+    const held: number[] = [];
+    try {
+      let ids: string[] = [];
+      for (let round = 0; round < 5; round++) {
+        // Ten new instances replace the ten of the round before (a rolling deploy).
+        const next = Array.from({ length: 10 }, (_, i) => `churning-${round}-${i}`);
+        await Promise.all(next.map((id) => sdk.registerService({ id, name: 'churning', address: '127.0.0.1', port: target.port })));
+        await Promise.all(ids.map((id) => sdk.unregisterService(id)));
+        ids = next;
+        await eventually(async () => {
+          const known = (await discovery.instances('churning')).map((instance) => instance.id);
+          return known.length === 10 && known.every((id) => ids.includes(id)) ? true : undefined;
+        });
+        // A call through each instance: each gets a breaker.
+        for (let i = 0; i < 10; i++) await client.get('/entries');
+        held.push(breakers.size);
+      }
+      expect(held).toEqual([10, 10, 10, 10, 10]);
+    } finally {
+      picker.close();
+      await discovery.close();
+      await target.close();
     }
   });
 });

@@ -205,6 +205,25 @@ describe('OutcomeReporter', () => {
     expect(failingBreaker.service?.circuitBreaker.failures).toBeGreaterThanOrEqual(5);
   });
 
+  it('a batch naming an instance the registry does not know still records every other outcome', async () => {
+    for (const id of ['reported-a', 'reported-b']) {
+      await registry.client.request(RegisterServiceDocument, { input: { id, name: 'reported', address: '127.0.0.1', port: 9100 } });
+    }
+    const reporter = new OutcomeReporter({ client: registry.clients.create(registry.node.url), intervalMs: 60_000 });
+    // Queued per instance in this order, so one batch holds them so: a's, the unknown one's, then b's.
+    for (let i = 0; i < 3; i++) reporter.report('reported-a', { success: true, latencyMs: 5 });
+    for (let i = 0; i < 2; i++) reporter.report('reported-gone', { success: false, latencyMs: 5 });
+    for (let i = 0; i < 4; i++) reporter.report('reported-b', { success: false, latencyMs: 5 });
+    await reporter.flush();
+
+    // The first request records a's and stops at the unknown instance; the second sends b's.
+    expect(reporter.stats()).toEqual({ reported: 9, sent: 7, dropped: 2, requests: 2 });
+    const a = await registry.client.request(CircuitBreakerDocument, { id: 'reported-a' });
+    expect(a.service?.circuitBreaker).toMatchObject({ calls: 3, failures: 0 });
+    const b = await registry.client.request(CircuitBreakerDocument, { id: 'reported-b' });
+    expect(b.service?.circuitBreaker).toMatchObject({ calls: 4, failures: 4 });
+  });
+
   it('drops and counts outcomes when the registry is unreachable, without holding up the call', async () => {
     const target = await startTarget('ok');
     const reporter = new OutcomeReporter({ client: registry.clients.create('http://127.0.0.1:1/graphql'), intervalMs: 10 });

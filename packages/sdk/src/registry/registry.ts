@@ -9,7 +9,7 @@ import type { CheckStatusValue, ComponentInput, ComponentTypeValue, EndpointInpu
  */
 export interface Registry {
   // Service registration
-  registerService(definition: ServiceDefinition): Promise<ServiceInstance>;
+  registerService(definition: ServiceDefinition, options?: RegisterOptions): Promise<ServiceInstance>;
   unregisterService(serviceId: string): Promise<void>;
   /** Renews the lease of an instance registered with a `ttl` (Consul's TTL pass, etcd's lease keep-alive); not in the seed. */
   renewService(serviceId: string): Promise<void>;
@@ -40,8 +40,25 @@ export interface Registry {
 
   // Event handling
   /** Calls `handler` for every event of `eventType` (or of any listed type) from now on; resolves once subscribed. */
-  subscribe(eventType: EventType | readonly EventType[], handler: EventHandler): Promise<Stop>;
+  subscribe(eventType: EventType | readonly EventType[], handler: EventHandler, options?: SubscribeOptions): Promise<Stop>;
   publish(event: EventDefinition): Promise<RegistryEvent>;
+}
+
+export interface RegisterOptions {
+  /**
+   * Bind the instance to this client's connection instead of a lease: it stays while the client is connected
+   * (to any server of the registry) and is removed a grace period after it is not. Not with `ttl`.
+   */
+  ephemeral?: boolean;
+}
+
+export interface SubscribeOptions {
+  /**
+   * The stream ended without being stopped: the registry refused to resume it (its event log was reset, say)
+   * or could not be reached for too long. `error` says why (undefined when the registry just ended it). Given,
+   * it replaces the registry's own `onError`.
+   */
+  onEnd?: (error: unknown) => void;
 }
 
 /** Go's time.Duration as written in Go and Consul ("250ms", "30s", "1h30m"), or a number of milliseconds. */

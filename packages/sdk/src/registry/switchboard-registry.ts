@@ -35,11 +35,13 @@ import type {
   HealthStatus,
   RegisteredComponent,
   RegisteredHealthCheck,
+  RegisterOptions,
   Registry,
   RegistryEvent,
   ServiceDefinition,
   ServiceInstance,
   Stop,
+  SubscribeOptions,
 } from './registry.js';
 import { validateComponent, validateConfig, validateHealthCheck, validateServiceDefinition } from './validate.js';
 
@@ -72,11 +74,15 @@ export class SwitchboardRegistry implements Registry {
     this.onError = options.onError ?? ((error) => console.error('switchboard registry:', error));
   }
 
-  async registerService(definition: ServiceDefinition): Promise<ServiceInstance> {
+  async registerService(definition: ServiceDefinition, options: RegisterOptions = {}): Promise<ServiceInstance> {
     validateServiceDefinition(definition);
     const input = toWireDefinition(definition);
+    // Ephemeral: over the WebSocket, whose session (connectionParams.sessionId) the server binds the instance to.
+    const send = options.ephemeral
+      ? () => this.client.requestOverWebSocket(RegisterServiceDocument, { input, ephemeral: true })
+      : () => this.client.request(RegisterServiceDocument, { input });
     // An upsert by id: sending it again after a lost answer does not duplicate the instance.
-    const { registerService } = await this.registration.execute(() => this.call(() => this.client.request(RegisterServiceDocument, { input })));
+    const { registerService } = await this.registration.execute(() => this.call(send));
     return toInstance(registerService);
   }
 
@@ -157,11 +163,14 @@ export class SwitchboardRegistry implements Registry {
     );
   }
 
-  async subscribe(eventType: EventType | readonly EventType[], handler: EventHandler): Promise<Stop> {
+  async subscribe(eventType: EventType | readonly EventType[], handler: EventHandler, options: SubscribeOptions = {}): Promise<Stop> {
     const types = typeof eventType === 'string' ? [eventType] : [...eventType];
     const after = await this.latestEventId();
-    return this.follow(this.client.subscribe(OnEventsDocument, { types, after }), ({ events: event }) =>
-      handler({ id: event.id, type: event.type, source: event.source, data: event.data as Record<string, unknown>, timestamp: event.timestamp }),
+    return this.follow(
+      this.client.subscribe(OnEventsDocument, { types, after }),
+      ({ events: event }) =>
+        handler({ id: event.id, type: event.type, source: event.source, data: event.data as Record<string, unknown>, timestamp: event.timestamp }),
+      options.onEnd,
     );
   }
 
@@ -177,16 +186,25 @@ export class SwitchboardRegistry implements Registry {
     return latestEventId;
   }
 
-  /** Feeds each payload of `stream` to `each` until stopped; a failure of the stream goes to `onError`. */
-  private follow<T>(stream: AsyncIterableIterator<T>, each: (payload: T) => void): Stop {
+  /**
+   * Feeds each payload of `stream` to `each` until stopped. A stream that ends by itself goes to `onEnd` when
+   * given (with its error, if any), else its failure goes to `onError`.
+   */
+  private follow<T>(stream: AsyncIterableIterator<T>, each: (payload: T) => void, onEnd?: (error: unknown) => void): Stop {
+    let stopped = false;
     const following = (async () => {
+      let failure: unknown;
       try {
         for await (const payload of stream) each(payload);
       } catch (error) {
-        this.onError(toRegistryError(error));
+        failure = toRegistryError(error);
       }
+      if (stopped) return;
+      if (onEnd) onEnd(failure);
+      else if (failure !== undefined) this.onError(failure);
     })();
     return async () => {
+      stopped = true;
       await stream.return?.();
       await following;
     };

@@ -85,11 +85,24 @@ export class CircuitBreakerRegistry {
     return () => this.listeners.delete(listener);
   }
 
-  /** Drops the state of instances no longer registered. */
+  /** Drops the state of instances no longer registered: every one not in `instanceIds`. */
   retain(instanceIds: Iterable<string>): void {
     const keep = new Set(instanceIds);
     for (const id of this.breakers.keys()) if (!keep.has(id)) this.breakers.delete(id);
     this.outliers?.retain(keep);
+  }
+
+  /** Drops the state of these instances (they left); a DiscoveryPicker calls it as its service's instances go. */
+  forget(instanceIds: Iterable<string>): void {
+    for (const id of instanceIds) {
+      this.breakers.delete(id);
+      this.outliers?.forget(id);
+    }
+  }
+
+  /** Instances this registry holds state for (a breaker, an outlier record). */
+  get size(): number {
+    return new Set([...this.breakers.keys(), ...(this.outliers?.ids() ?? [])]).size;
   }
 
   private available(id: string, now: number): boolean {

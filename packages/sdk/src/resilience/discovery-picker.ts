@@ -25,6 +25,9 @@ export interface DiscoveryPickerOptions {
  */
 export class DiscoveryPicker implements InstancePicker {
   readonly balancer: LoadBalancer<DiscoveredInstance>;
+  /** The service's instances in the cache at its last change: whose breakers to drop once they leave it. */
+  private known = new Set<string>();
+  private readonly stopListening: (() => void) | undefined;
 
   constructor(
     private readonly discovery: ServiceDiscovery,
@@ -32,6 +35,16 @@ export class DiscoveryPicker implements InstancePicker {
     private readonly options: DiscoveryPickerOptions = {},
   ) {
     this.balancer = options.balancer ?? new LoadBalancer({ strategy: options.strategy ?? 'ROUND_ROBIN' });
+    const { breakers } = options;
+    if (breakers) {
+      this.known = this.cachedIds();
+      this.stopListening = discovery.onChange((name) => name === service && this.forgetLeft(breakers));
+    }
+  }
+
+  /** Stops following the cache (the breakers of instances that leave it are then kept). */
+  close(): void {
+    this.stopListening?.();
   }
 
   async pick(options: PickOptions = {}): Promise<PickedInstance> {
@@ -58,6 +71,21 @@ export class DiscoveryPicker implements InstancePicker {
       throw new Error(`No instance of ${this.service} to call: ${left}.`);
     }
     return chosen;
+  }
+
+  /**
+   * Instances that left the service (deregistered, expired): their breakers and outlier records go, so churn
+   * does not grow them. Only this service's: the breakers may be shared with other services' pickers.
+   */
+  private forgetLeft(breakers: CircuitBreakerRegistry): void {
+    const current = this.cachedIds();
+    breakers.forget([...this.known].filter((id) => !current.has(id)));
+    this.known = current;
+  }
+
+  /** Every instance of the service the cache holds, passing or not (a critical one may come back). */
+  private cachedIds(): Set<string> {
+    return new Set(this.discovery.cached(this.service, { passingOnly: false })?.instances.map((instance) => instance.id));
   }
 
   private filter() {

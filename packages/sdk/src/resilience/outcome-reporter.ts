@@ -116,22 +116,49 @@ export class OutcomeReporter {
     return batch;
   }
 
+  /**
+   * Sends one batch. The fields of a mutation run one after another, and the first that fails (an instance that
+   * is gone: NOT_FOUND) stops the rest, its result being non-null: the outcomes before it were recorded, the ones
+   * after it were not. Those are sent again without the instance that failed (whose queued outcomes go too), so
+   * one instance that left does not cost the others their reports.
+   */
   private async sendBatch(batch: { instanceId: string; outcome: CallOutcome }[]): Promise<void> {
-    const variables: Record<string, unknown> = {};
-    batch.forEach(({ instanceId, outcome }, i) => {
-      variables[`id${i}`] = instanceId;
-      variables[`success${i}`] = outcome.success;
-      variables[`latency${i}`] = `${Math.max(0, Math.round(outcome.latencyMs))}ms`;
-    });
-    this.counts.requests += 1;
-    try {
-      await this.options.client.request(this.document(batch.length), variables);
-      this.counts.sent += batch.length;
-    } catch {
-      // Unreachable, or an instance in the batch is gone (NOT_FOUND stops the rest of a mutation): the
-      // outcomes are lost, counted, and the next batch tries again.
-      this.counts.dropped += batch.length;
+    let rest = batch;
+    while (rest.length > 0) {
+      const variables: Record<string, unknown> = {};
+      rest.forEach(({ instanceId, outcome }, i) => {
+        variables[`id${i}`] = instanceId;
+        variables[`success${i}`] = outcome.success;
+        variables[`latency${i}`] = `${Math.max(0, Math.round(outcome.latencyMs))}ms`;
+      });
+      this.counts.requests += 1;
+      try {
+        await this.options.client.request(this.document(rest.length), variables);
+        this.counts.sent += rest.length;
+        return;
+      } catch (error) {
+        const failed = refusedOutcome(error, rest.length);
+        if (failed === undefined) {
+          // Unreachable, or the registry cannot record anything now: the outcomes are lost, counted, and the
+          // next batch tries again.
+          this.counts.dropped += rest.length;
+          return;
+        }
+        const gone = rest[failed]!.instanceId;
+        this.counts.sent += failed;
+        const after = rest.slice(failed + 1).filter(({ instanceId }) => instanceId !== gone);
+        this.counts.dropped += rest.length - failed - after.length + this.forget(gone);
+        rest = after;
+      }
     }
+  }
+
+  /** Drops the queued outcomes of an instance the registry does not know; returns how many. */
+  private forget(instanceId: string): number {
+    const queued = this.queue.get(instanceId)?.length ?? 0;
+    this.queue.delete(instanceId);
+    this.queued -= queued;
+    return queued;
   }
 
   /** `mutation($id0: ID!, ...) { o0: reportCallOutcome(id: $id0, ...) { id } ... }` for `size` outcomes. */
@@ -146,4 +173,22 @@ export class OutcomeReporter {
     }
     return document;
   }
+}
+
+/** Answers about one outcome, not about the registry: the instance is unknown, or not this client's to report on. */
+const REFUSALS = new Set(['NOT_FOUND', 'FORBIDDEN', 'BAD_USER_INPUT']);
+
+/**
+ * The index of the outcome the registry refused (its alias `o<i>` is the first error's path), when that is all
+ * that went wrong; undefined for anything else (unreachable, unavailable), which says nothing of one outcome.
+ * By shape: the error may come from another copy of @switchboard/client.
+ */
+function refusedOutcome(error: unknown, size: number): number | undefined {
+  const errors = (error as { errors?: unknown } | undefined)?.errors;
+  if (!Array.isArray(errors) || errors.length === 0) return undefined;
+  const first = errors[0] as { path?: unknown; extensions?: { code?: unknown } };
+  const alias = Array.isArray(first.path) && first.path.length === 1 ? String(first.path[0]) : '';
+  const index = /^o(\d+)$/.exec(alias)?.[1];
+  if (index === undefined || Number(index) >= size || !REFUSALS.has(String(first.extensions?.code))) return undefined;
+  return Number(index);
 }

@@ -55,6 +55,15 @@ export class OutlierDetector {
     for (const id of this.records.keys()) if (!ids.has(id)) this.records.delete(id);
   }
 
+  forget(id: string): void {
+    this.records.delete(id);
+  }
+
+  /** Instances it holds a record for. */
+  ids(): IterableIterator<string> {
+    return this.records.keys();
+  }
+
   isEjected(id: string, now = Date.now()): boolean {
     return (this.records.get(id)?.ejectedUntil ?? 0) > now;
   }

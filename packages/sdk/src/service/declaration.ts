@@ -15,6 +15,8 @@ export interface ServiceOptions {
   dependsOn?: readonly string[];
   /** An HTTP path the registry probes on this instance, or a TTL lease the SDK renews. */
   healthCheck?: { http: string; interval?: Duration; timeout?: Duration } | { ttl: Duration };
+  /** Bound to the registry connection instead of a lease (see `start`'s `ephemeral`); not with a `ttl` check. */
+  ephemeral?: boolean;
 }
 
 export interface DependencyDeclaration {
@@ -39,6 +41,7 @@ export interface ServiceDeclaration {
   tags: string[];
   metadata: Record<string, string>;
   healthCheck: { http: string; interval?: Duration; timeout?: Duration } | { ttl: Duration } | undefined;
+  ephemeral: boolean;
   /** `dependsOn` and every `@dependency` field's service, once each. */
   dependencies: DependencyDeclaration[];
   dependencyFields: (InjectedField & { service: string })[];
@@ -100,6 +103,10 @@ export function declare(className: string, options: ServiceOptions | undefined, 
   }
 
   const healthCheck = options.healthCheck;
+  if (options.ephemeral !== undefined && typeof options.ephemeral !== 'boolean') throw fail('ephemeral', 'must be true or false');
+  if (options.ephemeral && healthCheck && 'ttl' in healthCheck) {
+    throw fail('healthCheck.ttl', 'an ephemeral service is kept by its connection, not a lease: leave the ttl out');
+  }
   if (healthCheck && !('ttl' in healthCheck) && !/^\/|^https?:\/\//.test(String((healthCheck as { http?: unknown }).http))) {
     throw fail('healthCheck', 'must be { http: "/healthz", interval?: "10s" } (a path on this service, or a URL) or { ttl: "10s" }');
   }
@@ -122,6 +129,7 @@ export function declare(className: string, options: ServiceOptions | undefined, 
     tags: [...(options.tags ?? [])],
     metadata: { ...options.metadata },
     healthCheck,
+    ephemeral: options.ephemeral ?? false,
     dependencies: [...dependencies.values()],
     dependencyFields,
     configFields,

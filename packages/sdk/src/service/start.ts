@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import { formatDuration, parseDuration, SwitchboardError } from '@switchboard/contracts';
+import { formatDuration, SwitchboardError } from '@switchboard/contracts';
 import { SwitchboardClient } from '@switchboard/client';
 import type { BalancingStrategy } from '../balancer/load-balancer.js';
 import { ServiceDiscovery } from '../discovery/service-discovery.js';
@@ -11,8 +11,9 @@ import { InFlightCalls } from '../resilience/in-flight.js';
 import { OutcomeReporter } from '../resilience/outcome-reporter.js';
 import { ServiceClient, type ServiceClientOptions } from '../resilience/service-client.js';
 import type { DependencyDeclaration, ServiceDeclaration } from './declaration.js';
-import { toDefinition } from './declaration.js';
+import { ServiceDeclarationError, toDefinition } from './declaration.js';
 import { describeService } from './decorators.js';
+import { RegistrationKeeper } from './registration-keeper.js';
 
 export interface StartOptions {
   /**
@@ -34,6 +35,14 @@ export interface StartOptions {
   reporter?: OutcomeReporter | false;
   /** How dependencies are called: the balancing strategy, the breakers, retries and timeouts of each ServiceClient. */
   calls?: DependencyCallOptions;
+  /**
+   * Bind the instance to the registry client's WebSocket session instead of a lease (default: the `@service`
+   * option, else false): no renewal traffic, and a process that dies without deregistering is removed after the
+   * registry's grace period. Not with a `ttl` health check.
+   */
+  ephemeral?: boolean;
+  /** A re-registration the registry refuses (bad input, forbidden); default: logged. */
+  onError?: (error: unknown) => void;
 }
 
 export interface DependencyCallOptions extends Pick<ServiceClientOptions, 'retry' | 'tryTimeoutMs' | 'timeoutMs' | 'scheme' | 'fetch'> {
@@ -49,6 +58,8 @@ export interface RunningService<T> {
   id: string;
   /** Deregisters first, then lets dependency calls in flight finish (up to `drainTimeoutMs`), then stops renewing and watching. */
   stop(): Promise<void>;
+  /** Registrations sent so far: the first, and each after the registry lost the instance. */
+  registrations(): number;
 }
 
 /**
@@ -64,24 +75,35 @@ export async function start<T extends object>(Class: new () => T, given: StartOp
   const options = { ...given, registry };
   const definition = toDefinition(declaration, options.address ?? declaration.address ?? detectAddress());
   const id = definition.id!;
+  const ephemeral = options.ephemeral ?? declaration.ephemeral;
+  if (ephemeral && definition.ttl != null) {
+    throw new ServiceDeclarationError(
+      declaration.className,
+      'healthCheck.ttl',
+      'an ephemeral service is kept by its connection, not a lease: leave the ttl out',
+    );
+  }
+  const keeper = new RegistrationKeeper({ registry, definition: { ...definition, id }, ephemeral, ...(options.onError ? { onError: options.onError } : {}) });
   const stops: Stop[] = [];
   const inFlight = new InFlightCalls();
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    // Stopping starts here: nothing registers the instance again, and a registration in flight is answered
+    // before the deregistration is sent, so it cannot arrive after it and undo it.
+    await keeper.halt();
     // Deregistered first, so callers stop choosing this instance while its own calls finish.
     await registry.unregisterService(id).catch((error: unknown) => {
       if (!(error instanceof SwitchboardError && error.code === 'NOT_FOUND')) throw error;
     });
     await inFlight.drain(options.drainTimeoutMs ?? 10_000);
-    await Promise.all(stops.splice(0).map((each) => each()));
+    await Promise.all([keeper.close(), ...stops.splice(0).map((each) => each())]);
     await ownRegistry?.client.close();
   };
 
   try {
-    await registry.registerService(definition);
-    if (definition.ttl != null) stops.push(renewEvery(registry, id, leaseMs(definition.ttl) / 3));
+    await keeper.start();
 
     const calls = declaration.dependencies.length === 0 ? undefined : dependencyCalls(options, stops);
     if (calls) await waitForDependencies(calls.discovery, declaration, options.dependencyTimeoutMs ?? 30_000);
@@ -94,7 +116,7 @@ export async function start<T extends object>(Class: new () => T, given: StartOp
       if (value !== undefined) set(instance, value);
     }
     if (options.handleSignals !== false) stops.push(exitOnSignal(stop));
-    return { instance, id, stop };
+    return { instance, id, stop, registrations: () => keeper.registrations };
   } catch (error) {
     await stop().catch(() => {});
     throw error;
@@ -137,6 +159,7 @@ function dependencyCalls(options: StartOptions & { registry: Registry }, stops: 
       const range = declaration.dependencies.find((dependency) => dependency.service === service)?.range;
       const registry = new CircuitBreakerRegistry(breakers);
       const picker = discoveryPicker(discovery, service, { ...(range ? { version: range } : {}), ...(strategy ? { strategy } : {}), breakers: registry });
+      stops.push(async () => picker.close());
       return new ServiceClient({ ...callOptions, service, picker, breakers: registry, inFlight, ...(reporter ? { reporter } : {}) });
     },
   };
@@ -190,17 +213,6 @@ async function waitForDependencies(discovery: ServiceDiscovery, declaration: Ser
     clearTimeout(timer);
     stopListening();
   }
-}
-
-function renewEvery(registry: Registry, id: string, everyMs: number): Stop {
-  // A renewal that fails is retried at the next tick; the lease outlasts two of them.
-  const timer = setInterval(() => registry.renewService(id).catch(() => {}), everyMs);
-  timer.unref();
-  return async () => clearInterval(timer);
-}
-
-function leaseMs(ttl: string | number): number {
-  return typeof ttl === 'number' ? ttl : parseDuration(ttl)!;
 }
 
 /** On SIGTERM or SIGINT: deregister first (callers stop choosing this instance), let calls in flight finish, then exit. */
