@@ -12,7 +12,7 @@ import { runWithinDeadline } from '../server/deadline.js';
 import { parseBlocking, waitForIndex } from './blocking.js';
 import { ConsulError, isServerFault, toConsulError } from './errors.js';
 import { IndexTracker, type TopicsOf } from './indexes.js';
-import { sendAnswer, sendError } from './respond.js';
+import { errorReply, send, toReply, type Reply } from './respond.js';
 import { ConsulRequest, consulToken } from './request.js';
 import { Router, type Answer, type Route } from './router.js';
 
@@ -53,8 +53,8 @@ export type RouteModule = (context: ConsulContext) => Route[];
 export class ConsulApi {
   private readonly router = new Router();
   private readonly context: ConsulContext;
-  /** Identical reads woken by the same change share one computation (a thousand watchers of one service, say). */
-  private readonly inFlight = new Map<string, Promise<Answer>>();
+  /** Identical reads woken by the same change share one computation and its bytes (a thousand watchers of one service, say). */
+  private readonly inFlight = new Map<string, Promise<Reply>>();
 
   constructor(deps: ConsulDeps, modules: readonly RouteModule[], topics: readonly TopicsOf[]) {
     this.context = { ...deps, indexes: new IndexTracker(deps.feed, topics) };
@@ -75,19 +75,19 @@ export class ConsulApi {
     };
     res.once('close', onClose);
     try {
-      const answer = await this.answer(req, gone.signal);
-      if (!res.destroyed) sendAnswer(res, answer, answer.index ?? indexes.head);
+      const reply = await this.reply(req, gone.signal);
+      if (!res.destroyed) send(res, reply);
     } catch (error) {
       const answer = toConsulError(error);
       if (isServerFault(answer)) log.error({ err: toError(error) }, 'consul API request failed');
       else if (answer.status === 503) log.warn({ err: toError(error) }, 'consul API request: the database is unavailable');
-      if (!res.destroyed && !res.headersSent) sendError(res, answer, indexes.head);
+      if (!res.destroyed && !res.headersSent) send(res, errorReply(answer, indexes.head));
     } finally {
       res.off('close', onClose);
     }
   }
 
-  private async answer(req: IncomingMessage, gone: AbortSignal): Promise<Answer> {
+  private async reply(req: IncomingMessage, gone: AbortSignal): Promise<Reply> {
     const { indexes, catalog, feed } = this.context;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
@@ -122,14 +122,13 @@ export class ConsulApi {
       // The catalog applies the feed's events as they arrive; only while it reloads may it lag.
       await catalog.waitFor(Math.min(index, feed.head));
       // A shared read serves every request that joins it: the first one leaving must not cut it off.
-      const answer = await this.shared(sharingKey(method, url, principal, index), () => this.run(route, request, NEVER_ABORTED, false));
-      return { index, ...answer };
+      return this.shared(sharingKey(method, url, principal, index), async () => toReply(await this.run(route, request, NEVER_ABORTED, false), index));
     }
     const isWrite = method !== 'GET';
     const { value: answer, write } = await runAs(actorOf(principal), () => this.run(route, request, gone, isWrite));
     // Read-your-writes: a read right after this answer, on this server, sees the write.
     if (write.lastEventId > 0) await catalog.waitFor(write.lastEventId);
-    return { index: Math.max(write.lastEventId, indexes.head), ...answer };
+    return toReply(answer, Math.max(write.lastEventId, indexes.head));
   }
 
   private run(route: Route, request: ConsulRequest, gone: AbortSignal, isWrite: boolean): Promise<Answer> {
@@ -146,7 +145,7 @@ export class ConsulApi {
     throw new ConsulError(403, 'ACL not found');
   }
 
-  private shared(key: string, compute: () => Promise<Answer>): Promise<Answer> {
+  private shared(key: string, compute: () => Promise<Reply>): Promise<Reply> {
     let answer = this.inFlight.get(key);
     if (!answer) {
       answer = compute().finally(() => this.inFlight.delete(key));

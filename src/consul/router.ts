@@ -3,7 +3,7 @@ import type { ConsulRequest } from './request.js';
 
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
-/** What a handler answers; `send` in respond.ts writes it with Consul's headers. */
+/** What a handler answers; `toReply` in respond.ts serializes it, with Consul's headers. */
 export interface Answer {
   /** Default 200. */
   status?: number;
