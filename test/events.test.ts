@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   EventsDocument,
+  HeartbeatDocument,
   LatestEventIdDocument,
   OnEventsDocument,
   OnServiceChangedDocument,
@@ -169,6 +170,35 @@ describe('events subscription (WebSocket)', () => {
       ['DEREGISTERED', 'billing-1', '1.1.0'],
     ]);
     expect(received[2]!.serviceChanged.reason).toBe('deregistered');
+    await changes.return!();
+  });
+
+  it("each change shows the instance's lease and checks as of that change, not as of the subscription's first", async () => {
+    const client = registry.clients.create(registry.node.url);
+    const { latestEventId: start } = await client.request(LatestEventIdDocument);
+    const changes = client.subscribe(OnServiceChangedDocument, { name: 'leased', after: start });
+
+    await client.request(RegisterServiceDocument, { input: instance({ id: 'leased-1', name: 'leased', ttl: '30s', tags: ['a'] }) });
+    const [registered] = await take(changes, 1);
+    await sleep(10); // a heartbeat in the same millisecond would not tell the two leases apart
+    const { heartbeat } = await client.request(HeartbeatDocument, { id: 'leased-1' });
+    // Heartbeats write no event; the next change of the instance does.
+    await client.request(RegisterServiceDocument, { input: instance({ id: 'leased-1', name: 'leased', ttl: '30s', tags: ['b'] }) });
+    const [updated] = await take(changes, 1);
+
+    expect(registered!.serviceChanged.kind).toBe('REGISTERED');
+    expect(updated!.serviceChanged).toMatchObject({ kind: 'UPDATED', instance: { tags: ['b'] } });
+    const leaseOf = ({ serviceChanged: { instance } }: typeof updated & {}) => ({
+      lastHeartbeatAt: Date.parse(instance.lastHeartbeatAt!),
+      expiresAt: Date.parse(instance.expiresAt!),
+      lastCheck: Date.parse(instance.health.lastCheck!),
+    });
+    const before = leaseOf(registered!);
+    const after = leaseOf(updated!);
+    expect(after.lastHeartbeatAt).toBeGreaterThanOrEqual(Date.parse(heartbeat.lastHeartbeatAt!));
+    expect(after.lastHeartbeatAt).toBeGreaterThan(before.lastHeartbeatAt);
+    expect(after.expiresAt).toBeGreaterThan(before.expiresAt);
+    expect(after.lastCheck).toBeGreaterThan(before.lastCheck);
     await changes.return!();
   });
 

@@ -37,10 +37,12 @@ export interface ExecutionCounters {
   subscriptionExecutions: number;
   /** Subscriptions open on this server now (WebSocket and SSE). */
   openSubscriptions: number;
+  /** Queries the batch loaders sent (one per batch): table reads beyond the in-memory catalog. */
+  loaderQueries: number;
 }
 
 export function newExecutionCounters(): ExecutionCounters {
-  return { compiledRuns: 0, subscriptionExecutions: 0, openSubscriptions: 0 };
+  return { compiledRuns: 0, subscriptionExecutions: 0, openSubscriptions: 0, loaderQueries: 0 };
 }
 
 /** What resolvers get: the shared handles, who is asking, and this request's batch loaders. */

@@ -3,6 +3,7 @@ import { getBreakers, type BreakerState } from '../registry/breakers/index.js';
 import { getComponentsByReferences, getComponentsDependingOn, referencesOf, type Component } from '../registry/components/index.js';
 import { getHealthChecksByServiceIds, type HealthCheck } from '../registry/health/index.js';
 import type { Db } from '../registry/index.js';
+import type { ExecutionCounters } from './context.js';
 import { getLeases, type Lease } from '../registry/services/index.js';
 
 /**
@@ -24,11 +25,12 @@ export interface Loaders {
 }
 
 /**
- * Each loader is made on first use: most operations need none of them, and a
- * subscription keeps its context (and whatever it holds) for as long as it is open.
+ * Each loader is made on first use: most operations need none of them (a
+ * subscription gets a set per event). Every batch query is counted in
+ * `counters.loaderQueries`.
  */
-export function createLoaders(db: Db): Loaders {
-  return new RequestLoaders(db);
+export function createLoaders(db: Db, counters: Pick<ExecutionCounters, 'loaderQueries'>): Loaders {
+  return new RequestLoaders(db, counters);
 }
 
 class RequestLoaders implements Loaders {
@@ -38,36 +40,45 @@ class RequestLoaders implements Loaders {
   #breakersByService?: Loaders['breakersByService'];
   #leasesById?: Loaders['leasesById'];
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly counters: Pick<ExecutionCounters, 'loaderQueries'>,
+  ) {}
+
+  /** The batch's query, counted. */
+  private read<T>(query: (db: Db) => Promise<T>): Promise<T> {
+    this.counters.loaderQueries += 1;
+    return query(this.db);
+  }
 
   get componentsByReference(): Loaders['componentsByReference'] {
     return (this.#componentsByReference ??= new DataLoader(async (references) =>
-      groupBy(references, await getComponentsByReferences(this.db, references), referencesOf),
+      groupBy(references, await this.read((db) => getComponentsByReferences(db, references)), referencesOf),
     ));
   }
 
   get componentsDependingOn(): Loaders['componentsDependingOn'] {
     return (this.#componentsDependingOn ??= new DataLoader(async (names) =>
-      groupBy(names, await getComponentsDependingOn(this.db, names), (component) => component.dependencyNames),
+      groupBy(names, await this.read((db) => getComponentsDependingOn(db, names)), (component) => component.dependencyNames),
     ));
   }
 
   get checksByService(): Loaders['checksByService'] {
     return (this.#checksByService ??= new DataLoader(async (ids) =>
-      groupBy(ids, await getHealthChecksByServiceIds(this.db, ids), (check) => [check.serviceId]),
+      groupBy(ids, await this.read((db) => getHealthChecksByServiceIds(db, ids)), (check) => [check.serviceId]),
     ));
   }
 
   get breakersByService(): Loaders['breakersByService'] {
     return (this.#breakersByService ??= new DataLoader(async (ids) => {
-      const breakers = await getBreakers(this.db, ids);
+      const breakers = await this.read((db) => getBreakers(db, ids));
       return ids.map((id) => breakers.get(id));
     }));
   }
 
   get leasesById(): Loaders['leasesById'] {
     return (this.#leasesById ??= new DataLoader(async (ids) => {
-      const leases = await getLeases(this.db, ids);
+      const leases = await this.read((db) => getLeases(db, ids));
       return ids.map((id) => leases.get(id));
     }));
   }

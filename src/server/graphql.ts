@@ -61,11 +61,12 @@ export function createGraphQLHandler(
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
     // Who is asking comes from the transport (the HTTP gate, or the WebSocket's connection
-    // params); fresh loaders per request (and per WebSocket operation): caches never outlive it.
+    // params); fresh loaders per request (a subscription's events get their own, see
+    // shared-subscriptions.ts): caches never outlive what they were read for.
     context: (initial): GraphQLContext => ({
       ...context,
       principal: (initial['principal'] as Principal | undefined) ?? (initial['req'] as AuthenticatedRequest | undefined)?.principal ?? denied(),
-      loaders: createLoaders(context.db),
+      loaders: createLoaders(context.db, context.counters),
       // Over WebSocket `req` is the upgrade request: its socket is the connection's.
       callerAddress: (initial['req'] as IncomingMessage | undefined)?.socket?.remoteAddress,
       // Only a WebSocket connection has a session (its connectionParams.sessionId).

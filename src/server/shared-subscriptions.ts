@@ -1,6 +1,7 @@
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../graphql/context.js';
+import { createLoaders } from '../graphql/loaders.js';
 
 /**
  * Executes a subscription's selection once per event, not once per subscriber.
@@ -14,7 +15,8 @@ import type { GraphQLContext } from '../graphql/context.js';
  *
  * Results are kept for the most recent `capacity` (event, operation) pairs, enough
  * for every subscriber to catch up with a burst without holding on to old events.
- * Each execution is counted in the context's `counters.subscriptionExecutions`.
+ * Each execution is counted in the context's `counters.subscriptionExecutions`, and has
+ * loaders of its own (table reads are as of the event, not as of the subscription's start).
  */
 export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLContext> {
   const results = new Map<string, Promise<ExecutionResult> | ExecutionResult>();
@@ -33,7 +35,10 @@ export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLCon
         const operation = JSON.stringify([documentId(args.document), args.variableValues ?? null, args.operationName ?? null, context.principal.id]);
         const executeFor = (payload: unknown) => {
           context.counters.subscriptionExecutions += 1;
-          return execute({ ...args, rootValue: payload });
+          // Fresh loaders per event: the operation's own would answer every later event with the
+          // leases and checks they read for the first one.
+          const contextValue: GraphQLContext = { ...context, loaders: createLoaders(context.db, context.counters) };
+          return execute({ ...args, contextValue, rootValue: payload });
         };
         return mapEach(stream, (payload) => {
           const eventId = (payload as { eventId?: unknown } | null)?.eventId;

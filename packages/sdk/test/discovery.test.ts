@@ -77,7 +77,7 @@ describe('the cache follows the registry by push', () => {
     await eventually(() => (cache.cached(name)!.instances.length === 0 ? true : undefined), 1_000);
     expect(await cache.discover(name)).toEqual({ instances: [], stale: false, since: null });
 
-    expect(counter.count('DiscoverServices')).toBe(1);
+    expect(counter.count('DiscoverInstances')).toBe(1);
   });
 
   it('filters as the server does: passing only by default, tags, a version range', async () => {
@@ -115,8 +115,33 @@ describe('the cache follows the registry by push', () => {
     const cache = discovery(registry.node.url, { fetch: counter.fetch });
     const answers = await Promise.all(Array.from({ length: 20 }, () => cache.instances(name)));
     expect(answers.map(ids)).toEqual(Array.from({ length: 20 }, () => [`${name}-a`]));
-    expect(counter.count('DiscoverServices')).toBe(1);
+    expect(counter.count('DiscoverInstances')).toBe(1);
     expect(counter.count('LatestEventId')).toBe(1);
+  });
+});
+
+describe('what the cache costs the registry', () => {
+  it('a pushed change reads nothing from the tables: every field the cache keeps is in the server memory', async () => {
+    // Changes are written through another server: a mutation's own answer may read leases and checks.
+    const writer = await startTestNode(registry.database.url);
+    try {
+      const name = uniqueName('no-reads');
+      await register(writer.url, { id: `${name}-0`, name });
+      const cache = discovery(registry.node.url);
+      expect(ids(await cache.instances(name))).toEqual([`${name}-0`]);
+      const counters = registry.node.counters!;
+      const [executions, tableReads] = [counters.subscriptionExecutions, counters.loaderQueries];
+
+      for (let index = 1; index <= 5; index++) await register(writer.url, { id: `${name}-${index}`, name, ttl: '30s' });
+      await registry.clients.create(writer.url).request(SetMaintenanceDocument, { id: `${name}-0`, enabled: true });
+      await eventually(() => (ids(cache.cached(name)!.instances).join() === [1, 2, 3, 4, 5].map((n) => `${name}-${n}`).join() ? true : undefined));
+
+      // Five registrations and a health change were executed for the cache's subscription, with no table read.
+      expect(counters.subscriptionExecutions - executions).toBeGreaterThanOrEqual(6);
+      expect(counters.loaderQueries - tableReads).toBe(0);
+    } finally {
+      await writer.stop();
+    }
   });
 });
 
@@ -153,7 +178,7 @@ describe('one subscription for every service the cache follows', () => {
     // `second` change the new one must still bring).
     const widening: typeof fetch = async (input, init) => {
       const { query, variables } = JSON.parse(String(init?.body)) as { query: string; variables?: { name?: string } };
-      const asksForSecond = /^\s*query\s+DiscoverServices\b/.test(query) && variables?.name === second;
+      const asksForSecond = /^\s*query\s+DiscoverInstances\b/.test(query) && variables?.name === second;
       if (asksForSecond) {
         await register(undefined, { id: `${first}-2`, name: first });
         await eventually(() => (has(first, `${first}-2`) ? true : undefined), 2_000);

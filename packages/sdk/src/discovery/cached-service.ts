@@ -1,7 +1,7 @@
-import type { OnInstancesChangedSubscription } from '@switchboard/client';
+import type { OnDiscoveredInstancesChangedSubscription } from '@switchboard/client';
 import type { DiscoveredInstance } from './types.js';
 
-type InstanceChange = OnInstancesChangedSubscription['instancesChanged'];
+type InstanceChange = OnDiscoveredInstancesChangedSubscription['instancesChanged'];
 export type ServiceChange = Extract<InstanceChange, { __typename: 'ServiceChange' }>;
 export type HealthChange = Extract<InstanceChange, { __typename: 'HealthChange' }>;
 
@@ -110,12 +110,7 @@ export class CachedService {
       return false;
     }
     if (eventId <= current.statusVersion) return false;
-    const { health } = current.instance;
-    current.instance = {
-      ...current.instance,
-      // A maintenance switch has no check: the last check's time stays.
-      health: { status: change.instanceStatus, output: change.output, lastCheck: change.checkId === null ? health.lastCheck : change.timestamp },
-    };
+    current.instance = { ...current.instance, health: { status: change.instanceStatus } };
     current.statusVersion = eventId;
     this.ordered = undefined;
     return true;

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  DiscoverServicesDocument,
+  DiscoverInstancesDocument,
   LatestEventIdDocument,
-  OnInstancesChangedDocument,
+  OnDiscoveredInstancesChangedDocument,
   SwitchboardClient,
   SwitchboardRequestError,
   type SwitchboardClientOptions,
@@ -193,7 +193,7 @@ export class ServiceDiscovery {
       try {
         // The log's position first: the subscription replays from it whatever the query may not have seen.
         const { latestEventId } = await this.client.request(LatestEventIdDocument);
-        const { discoverServices } = await this.client.request(DiscoverServicesDocument, { name: service.name, passingOnly: false });
+        const { discoverServices } = await this.client.request(DiscoverInstancesDocument, { name: service.name, passingOnly: false });
         service.replace(discoverServices, Number(latestEventId));
         service.stale = false;
         service.knownAt = Date.now();
@@ -237,7 +237,7 @@ export class ServiceDiscovery {
     if (this.closed || this.followed.size === 0) return;
     const services = new Set(this.followed);
     const after = Math.min(...[...services].map((service) => service.cursor));
-    const changes = this.client.subscribe(OnInstancesChangedDocument, { names: [...services].map((service) => service.name), after: String(after) });
+    const changes = this.client.subscribe(OnDiscoveredInstancesChangedDocument, { names: [...services].map((service) => service.name), after: String(after) });
     const stream: ChangeStream = {
       services,
       position: after,

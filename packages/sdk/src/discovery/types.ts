@@ -1,7 +1,11 @@
-import type { InstanceFieldsFragment } from '@switchboard/client';
+import type { DiscoveredInstanceFieldsFragment } from '@switchboard/client';
 
-/** One instance of a service as the registry reported it; `health.status` is what discovery and selection act on. */
-export type DiscoveredInstance = InstanceFieldsFragment;
+/**
+ * One instance of a service as the registry reported it; `health.status` is what discovery and selection act on.
+ * Lease times and check details are not kept (ask `Registry.getService` or `serviceHealth` for them): the server
+ * reads them from its tables, which would cost a query per pushed change.
+ */
+export type DiscoveredInstance = DiscoveredInstanceFieldsFragment;
 
 /** Which of a service's instances to return; the same semantics as the server's `discoverServices`. */
 export interface InstanceFilter {
