@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { INSTANCES, seedEtcd, TARGET } from './discovery.js';
+import { etcdPrefixRange, INSTANCES, TARGET } from './discovery.js';
 import type { Etcd } from './etcd.js';
 import type { LoopResult } from './load/loops.js';
-import { loadTest, residentBytes, runLoadProcess, startServer, type LoadResult } from './support.js';
+import { loadTest, residentBytes, startServer, type LoadResult } from './support.js';
 
 export interface ConsulBenchResults {
   /** GET /v1/health/service/:name?passing. */
@@ -75,13 +75,7 @@ async function measureReads(options: { databaseUrl: string; etcd: Etcd | undefin
     const health = await measure(healthUrl);
     const graphql = await measure(server.url, JSON.stringify({ query: PASSING_QUERY, variables: { name: TARGET } }));
 
-    let etcd: LoopResult | undefined;
-    if (options.etcd) {
-      await seedEtcd(options.etcd.endpoint);
-      const params = { endpoint: options.etcd.endpoint, mode: 'range', concurrency: options.connections, prefix: `/services/${TARGET}/` };
-      await runLoadProcess<LoopResult>('etcd-ops.ts', { ...params, seconds: 2 });
-      etcd = await runLoadProcess<LoopResult>('etcd-ops.ts', { ...params, seconds: options.seconds });
-    }
+    const etcd = options.etcd && (await etcdPrefixRange(options.etcd.endpoint, options));
 
     return { health, graphql, etcd };
   } finally {

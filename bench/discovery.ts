@@ -89,14 +89,16 @@ export async function runDiscoveryBench(options: {
     bareServer.stop();
   }
 
-  let etcd: LoopResult | undefined;
-  if (options.etcd) {
-    await seedEtcd(options.etcd.endpoint);
-    const params = { endpoint: options.etcd.endpoint, mode: 'range', concurrency: options.connections, prefix: `/services/${TARGET}/` };
-    await runLoadProcess<LoopResult>('etcd-ops.ts', { ...params, seconds: 2 });
-    etcd = await runLoadProcess<LoopResult>('etcd-ops.ts', { ...params, seconds: options.seconds });
-  }
+  const etcd = options.etcd && (await etcdPrefixRange(options.etcd.endpoint, options));
   return { graphql, withoutJit, bare, etcd };
+}
+
+/** etcd's answer to discovery: the catalog seeded, then a prefix range of TARGET's instances from `connections` loops. */
+export async function etcdPrefixRange(endpoint: string, options: { connections: number; seconds: number }): Promise<LoopResult> {
+  await seedEtcd(endpoint);
+  const params = { endpoint, mode: 'range', concurrency: options.connections, prefix: `/services/${TARGET}/` };
+  await runLoadProcess<LoopResult>('etcd-ops.ts', { ...params, seconds: 2 }); // warm-up
+  return runLoadProcess<LoopResult>('etcd-ops.ts', { ...params, seconds: options.seconds });
 }
 
 export async function seedEtcd(endpoint: string): Promise<void> {
