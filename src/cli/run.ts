@@ -1,5 +1,6 @@
 import { toError } from '@switchboard/contracts';
 import { ConfigError, isLoopback, loadConfig } from '../config.js';
+import { isConnectionError } from '../db/errors.js';
 import { createLogger } from '../logger.js';
 import { startNode, type NodeRole } from '../server/node.js';
 
@@ -26,6 +27,15 @@ async function run(role: NodeRole): Promise<void> {
         : `NO AUTHENTICATION on ${config.host}: SWITCHBOARD_ALLOW_INSECURE is set and SWITCHBOARD_ADMIN_TOKEN is not; anyone who reaches the port can change the registry.`,
     );
   }
+
+  // While PostgreSQL restarts, the driver can leave a failed connection's promise unhandled (seen under
+  // load: CONNECTION_CLOSED, ECONNREFUSED): an outage the node already reports (readiness 503,
+  // UNAVAILABLE) and recovers from, not a reason to exit. Anything else unhandled still ends the process.
+  process.on('unhandledRejection', (reason) => {
+    if (isConnectionError(reason)) return log.warn({ err: toError(reason) }, 'the database driver left a connection failure unhandled; carrying on');
+    log.fatal({ err: toError(reason) }, 'unhandled promise rejection');
+    process.exit(1);
+  });
 
   let node;
   try {
