@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll } from 'vitest';
 import { tracked } from './leaks.js';
@@ -14,9 +15,19 @@ if (browserMissing) console.warn(`dashboard browser tests skipped: ${browserMiss
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The dashboard the server serves, built when it is not (`npm test` builds it first; a single file run may not have). */
+function newestMtime(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((entry) => newestMtime(join(path, entry))));
+}
+
+/**
+ * The dashboard the server serves, built when it is missing or older than ui/ (`npm test` builds it
+ * first; a single file run after an edit may not have): a test must not pass against a stale build.
+ */
 export async function ensureDashboardBuilt(): Promise<void> {
-  if (existsSync(`${ROOT}dist/ui/index.html`)) return;
+  const index = `${ROOT}dist/ui/index.html`;
+  if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(`${ROOT}ui`)) return;
   await build({ configFile: `${ROOT}ui/vite.config.ts`, logLevel: 'warn' });
 }
 
@@ -50,6 +61,10 @@ export interface WatchedPage {
   requests: string[];
   /** Requests to any other origin than the server's, which were refused. */
   blocked: string[];
+  /** Every text message the page sent over its WebSockets, parsed (graphql-ws: connection_init, subscribe…). */
+  sent: { type?: string; payload?: Record<string, unknown> }[];
+  /** Cuts the page's open WebSockets, as a lost connection would (the page sees `code`). */
+  dropSockets(code?: number): Promise<void>;
 }
 
 /**
@@ -61,7 +76,20 @@ export async function openPage(browser: Browser, serverUrl: string): Promise<Wat
   const origin = new URL(serverUrl);
   const context = await browser.newContext();
   const page = await context.newPage();
-  const watched: WatchedPage = { page, context, problems: [], requests: [], blocked: [] };
+  const open = new Set<WebSocketRoute>();
+  const watched: WatchedPage = {
+    page,
+    context,
+    problems: [],
+    requests: [],
+    blocked: [],
+    sent: [],
+    // 4499 (graphql-ws "terminated"): a connection lost without a fatal reason, which the client retries.
+    async dropSockets(code = 4499) {
+      await Promise.all([...open].map((socket) => socket.close({ code, reason: 'cut by the test' })));
+      open.clear();
+    },
+  };
   const sameServer = (url: string) => {
     const target = new URL(url);
     return target.host === origin.host && ['http:', 'ws:'].includes(target.protocol);
@@ -78,7 +106,17 @@ export async function openPage(browser: Browser, serverUrl: string): Promise<Wat
   await context.routeWebSocket(
     () => true,
     (socket) => {
-      if (sameServer(socket.url())) return socket.connectToServer();
+      if (sameServer(socket.url())) {
+        const server = socket.connectToServer();
+        open.add(socket);
+        // Forwarded by hand, to see what the page sends (its token travels in connection_init).
+        socket.onMessage((message) => {
+          if (typeof message === 'string') watched.sent.push(JSON.parse(message) as WatchedPage['sent'][number]);
+          server.send(message);
+        });
+        socket.onClose(() => open.delete(socket));
+        return;
+      }
       watched.blocked.push(socket.url());
       return socket.close({ code: 1008, reason: 'blocked by the test' });
     },

@@ -87,7 +87,7 @@ export function useSubscription<Result, Variables>(
     let stopped = false;
     void (async () => {
       try {
-        for await (const payload of payloads) handler.current(payload);
+        for await (const payload of payloads) if (!stopped) handler.current(payload);
       } catch (failure) {
         if (stopped) return;
         if (isUnauthenticated(failure)) connection.unauthenticated(failure);
@@ -96,7 +96,10 @@ export function useSubscription<Result, Variables>(
     })();
     return () => {
       stopped = true;
-      void payloads.return?.();
+      // Ended a moment later, once the effects that replace it have subscribed: the last subscription ending
+      // makes the client close its (shared, lazy) WebSocket, and a subscription made while it closes waits for a
+      // reconnect with backoff, seconds on a page that only changed a filter.
+      setTimeout(() => void payloads.return?.(), 0);
     };
   }, [connection, document, key]);
 

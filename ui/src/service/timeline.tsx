@@ -35,8 +35,7 @@ export function HealthTimeline({ id, revision }: { id: string; revision: number 
                 <span class="check">{transition.checkName ?? (transition.checkId ? transition.checkId : 'maintenance')}</span>
                 <span class="move">
                   {transition.from ? <HealthBadge status={transition.from} /> : <span class="muted">added</span>}
-                  <span aria-hidden="true"> → </span>
-                  <span class="visually-hidden"> to </span>
+                  {' → '}
                   {transition.to ? <HealthBadge status={transition.to} /> : <span class="muted">removed</span>}
                 </span>
                 <span class="muted">instance {transition.instanceStatus.toLowerCase()}</span>
