@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { buildSchema, type GraphQLEnumType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublishEventDocument, RegisterServiceDocument } from '@switchboard/client';
 import { browserMissing, dashboardUrl, openPage, useBrowser, type WatchedPage } from './support/browser.js';
@@ -30,23 +32,48 @@ describe.skipIf(browserMissing !== undefined)('the dashboard in Chromium', () =>
   const markPage = () => tab.page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
   const samePage = () => tab.page.evaluate(() => (window as unknown as { marker?: number }).marker === 42);
 
-  it('opens with no token prompt on an open server and shows the services, live: a new service and a check going critical appear without a reload', async () => {
+  it('opens with no token prompt on an open server and shows each state with its definition, as the schema gives it', async () => {
+    await tab.page.goto(dashboardUrl(registry.node.url));
+    await tab.page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(await tab.page.getByLabel('Token').count()).toBe(0);
+    const schema = buildSchema(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
+    const states = schema.getType('ServiceState') as GraphQLEnumType;
+    for (const value of states.getValues()) {
+      const card = tab.page.locator(`button[data-state="${value.name}"]`);
+      expect(await card.getAttribute('title'), value.name).toBe(value.description);
+      expect(await card.locator('.state-help').innerText(), value.name).toBe(value.description);
+    }
+  });
+
+  it('changes the counts and the services live, without a reload, when an instance goes critical', async () => {
     await registry.client.request(RegisterServiceDocument, {
       input: { id: 'payments-1', name: 'payments', address: '127.0.0.1', port: target.port, healthCheck: { http: target.url('/payments-1'), interval: '1s' } },
     });
-    await tab.page.goto(dashboardUrl(registry.node.url));
-    expect(await tab.page.getByLabel('Token').count()).toBe(0);
     const row = (name: string) => tab.page.locator(`tr[data-service="${name}"]`);
+    const count = (state: string) => tab.page.locator(`button[data-state="${state}"] [data-count]`).textContent();
+    // Just registered: its instance count changed within the window.
+    await poll(() => row('payments').getAttribute('data-state')).toBe('SCALING');
     await poll(() => row('payments').locator('td[data-passing]').textContent()).toBe('1');
+    expect(await count('DOWN')).toBe('0');
     await markPage();
 
     await registry.client.request(RegisterServiceDocument, { input: { id: 'orders-1', name: 'orders', address: '10.0.0.2', port: 8080 } });
     await poll(() => tab.page.locator('tr[data-service] th').allTextContents()).toEqual(['orders', 'payments']);
+    await poll(() => count('SCALING')).toBe('2');
 
     target.answer('/payments-1', { status: 500, body: 'down for the test' });
-    await poll(() => row('payments').locator('td[data-passing]').textContent()).toBe('0');
+    await poll(() => row('payments').getAttribute('data-state')).toBe('DOWN');
+    expect(await count('DOWN')).toBe('1');
+    expect(await count('SCALING')).toBe('1');
+    expect(await row('payments').locator('td[data-passing]').textContent()).toBe('0');
+    expect(await row('payments').locator('td.reasons').innerText()).toMatch(/passing/i);
     expect(await samePage()).toBe(true);
     await poll(() => tab.page.locator('.event-list li code').allTextContents()).toContain('service.health.changed');
+
+    // A state card filters the list.
+    await tab.page.locator('button[data-state="DOWN"]').click();
+    expect(await tab.page.locator('tr[data-service] th').allTextContents()).toEqual(['payments']);
+    await tab.page.getByRole('button', { name: 'Show all' }).click();
   });
 
   it('shows a service: its instances with health and check output, and a health timeline that lists a transition live', async () => {

@@ -107,13 +107,9 @@ export async function openPage(browser: Browser, serverUrl: string): Promise<Wat
     () => true,
     (socket) => {
       if (sameServer(socket.url())) {
-        const server = socket.connectToServer();
+        // Messages flow both ways untouched; the route is kept to cut the connection.
+        socket.connectToServer();
         open.add(socket);
-        // Forwarded by hand, to see what the page sends (its token travels in connection_init).
-        socket.onMessage((message) => {
-          if (typeof message === 'string') watched.sent.push(JSON.parse(message) as WatchedPage['sent'][number]);
-          server.send(message);
-        });
         socket.onClose(() => open.delete(socket));
         return;
       }
@@ -122,7 +118,13 @@ export async function openPage(browser: Browser, serverUrl: string): Promise<Wat
     },
   );
   page.on('request', (request) => watched.requests.push(request.url()));
-  page.on('websocket', (socket) => watched.requests.push(socket.url()));
+  page.on('websocket', (socket) => {
+    watched.requests.push(socket.url());
+    // What the page sends (its token travels in connection_init), as the browser sent it.
+    socket.on('framesent', ({ payload }) => {
+      if (typeof payload === 'string') watched.sent.push(JSON.parse(payload) as WatchedPage['sent'][number]);
+    });
+  });
   page.on('console', (message) => {
     if (message.type() === 'error') watched.problems.push(`console: ${message.text()}`);
   });

@@ -1,5 +1,7 @@
 import type { ComponentChildren } from 'preact';
+import type { ServiceState } from './generated/graphql';
 import { describeError } from './lib/connection';
+import { STATE_BY_NAME } from './lib/states';
 
 const HEALTH_HELP: Record<string, string> = {
   PASSING: 'Every check passes.',
@@ -50,4 +52,14 @@ export function Section({ title, children, actions, id }: { title: string; child
 
 export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
+}
+
+/** A service state as a coloured word, its definition on hover. */
+export function StateBadge({ state }: { state: ServiceState }) {
+  const entry = STATE_BY_NAME.get(state);
+  return (
+    <span class={`badge tone-${entry?.tone ?? 'neutral'}`} title={entry?.definition}>
+      {entry?.label ?? state}
+    </span>
+  );
 }

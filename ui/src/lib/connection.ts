@@ -27,6 +27,8 @@ export function createClient(token: string | undefined): SwitchboardClient {
     // A dashboard left open should ride out a server restart, however long: keep trying, with
     // graphql-ws's randomised backoff; subscriptions resume after their last event.
     retryAttempts: Number.MAX_SAFE_INTEGER,
+    // Pages and filters replace one subscription by another: the connection outlives the gap.
+    lazyCloseTimeout: 10_000,
   });
 }
 

@@ -96,10 +96,7 @@ export function useSubscription<Result, Variables>(
     })();
     return () => {
       stopped = true;
-      // Ended a moment later, once the effects that replace it have subscribed: the last subscription ending
-      // makes the client close its (shared, lazy) WebSocket, and a subscription made while it closes waits for a
-      // reconnect with backoff, seconds on a page that only changed a filter.
-      setTimeout(() => void payloads.return?.(), 0);
+      void payloads.return?.();
     };
   }, [connection, document, key]);
 

@@ -1,58 +1,108 @@
-import { Empty, ErrorNote, Section } from '../components';
-import { OverviewServicesDocument } from '../generated/graphql';
-import { ago, summarize } from '../lib/format';
+import { useState } from 'preact/hooks';
+import { Empty, ErrorNote, Section, StateBadge } from '../components';
+import type { ServiceState } from '../generated/graphql';
+import { ago, dateTime, summarize } from '../lib/format';
 import { useEventTail } from '../lib/events';
-import { useQuery } from '../lib/live';
+import { useServiceStates } from '../lib/service-states';
 import { definePage, href, Link } from '../lib/router';
+import { STATES } from '../lib/states';
 
 function Overview() {
-  const services = useQuery(OverviewServicesDocument, { prefix: null });
-  // One live subscription serves both panels: its events are the recent events, and a service event re-reads the list.
-  const tail = useEventTail(undefined, {
-    keep: 15,
-    onEvent: (event) => {
-      if (event.type.startsWith('service.')) services.refetch();
-    },
-  });
-  const list = services.data?.services;
+  const { report, error } = useServiceStates(null);
+  const tail = useEventTail(undefined, { keep: 12 });
+  const [only, setOnly] = useState<ServiceState | undefined>(undefined);
+  const services = report?.services.filter((service) => only === undefined || service.state === only);
 
   return (
     <>
       <h1>Overview</h1>
-      <Section title="Services">
-        <ErrorNote error={services.error} what="The services could not be read" />
-        {list && list.length === 0 && <Empty>No service is registered yet.</Empty>}
-        {list && list.length > 0 && (
-          <table class="services" aria-busy={services.loading}>
-            <thead>
-              <tr>
-                <th scope="col">Service</th>
-                <th scope="col" class="num">
-                  Instances
-                </th>
-                <th scope="col" class="num">
-                  Passing
-                </th>
-                <th scope="col">Versions</th>
-                <th scope="col">Tags</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((service) => (
-                <tr key={service.name} data-service={service.name}>
-                  <th scope="row">
-                    <Link href={href(`/services/${encodeURIComponent(service.name)}`)}>{service.name}</Link>
+      <ErrorNote error={error} what="The service states could not be read" />
+      <section class="state-cards" aria-label="Services by state">
+        {STATES.map(({ state, label, tone, definition }) => (
+          <button
+            key={state}
+            type="button"
+            class={`state-card tone-${tone}`}
+            title={definition}
+            aria-pressed={only === state}
+            aria-describedby={`state-${state}`}
+            data-state={state}
+            onClick={() => setOnly(only === state ? undefined : state)}
+          >
+            <span class="state-label">{label}</span>
+            <span class="state-count" data-count>
+              {report ? report.counts[state.toLowerCase() as 'active'] : '–'}
+            </span>
+            <span class="state-help" id={`state-${state}`}>
+              {definition}
+            </span>
+          </button>
+        ))}
+      </section>
+      {report && (
+        <p class="muted small">
+          Changes count for {report.window}; computed {dateTime(report.computedAt)}. Choose a state to list only its services.
+        </p>
+      )}
+      <Section
+        title={only ? `Services: ${STATES.find((entry) => entry.state === only)!.label.toLowerCase()}` : 'Services'}
+        actions={
+          only && (
+            <button type="button" class="quiet" onClick={() => setOnly(undefined)}>
+              Show all
+            </button>
+          )
+        }
+      >
+        {services && services.length === 0 && <Empty>{only ? 'No service is in this state.' : 'No service is registered yet.'}</Empty>}
+        {services && services.length > 0 && (
+          <div class="scroll">
+            <table class="services">
+              <thead>
+                <tr>
+                  <th scope="col">Service</th>
+                  <th scope="col">State</th>
+                  <th scope="col" class="num">
+                    Passing
                   </th>
-                  <td class="num">{service.instances}</td>
-                  <td class="num" data-passing={service.passing}>
-                    {service.passing}
-                  </td>
-                  <td>{service.versions.join(', ')}</td>
-                  <td>{service.tags.join(', ')}</td>
+                  <th scope="col" class="num">
+                    Warning
+                  </th>
+                  <th scope="col" class="num">
+                    Critical
+                  </th>
+                  <th scope="col" class="num">
+                    Instances
+                  </th>
+                  <th scope="col">Policy</th>
+                  <th scope="col">Why</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {services.map((service) => (
+                  <tr key={service.name} data-service={service.name} data-state={service.state}>
+                    <th scope="row">
+                      <Link href={href(`/services/${encodeURIComponent(service.name)}`)}>{service.name}</Link>
+                    </th>
+                    <td>
+                      <StateBadge state={service.state} />
+                    </td>
+                    <td class="num" data-passing={service.passing}>
+                      {service.passing}
+                    </td>
+                    <td class="num">{service.warning || ''}</td>
+                    <td class="num">{service.critical || ''}</td>
+                    <td class="num">{service.instances}</td>
+                    <td class="muted">{policy(service.minInstances, service.maxInstances)}</td>
+                    <td class="reasons">
+                      {service.reasons.join(' ')}
+                      {service.until && <span class="muted"> Until {dateTime(service.until)}.</span>}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </Section>
       <Section title="Recent events" actions={<Link href={href('/events')}>All events</Link>}>
@@ -63,7 +113,7 @@ function Overview() {
           <ol class="event-list">
             {tail.events.map((event) => (
               <li key={event.id}>
-                <time dateTime={event.timestamp} title={event.timestamp}>
+                <time dateTime={event.timestamp} title={dateTime(event.timestamp)}>
                   {ago(event.timestamp)}
                 </time>
                 <code>{event.type}</code>
@@ -75,6 +125,12 @@ function Overview() {
       </Section>
     </>
   );
+}
+
+function policy(min: number | null | undefined, max: number | null | undefined): string {
+  if (min == null && max == null) return '';
+  if (min != null && max != null) return `${min}–${max}`;
+  return min != null ? `≥ ${min}` : `≤ ${max}`;
 }
 
 export const overviewPage = definePage({ path: '/', title: 'Overview', nav: { label: 'Overview', order: 0 }, component: Overview });

@@ -1,7 +1,9 @@
 import { useMemo, useRef, useState } from 'preact/hooks';
-import { Empty, ErrorNote, Section } from '../components';
+import { Empty, ErrorNote, Section, StateBadge } from '../components';
 import { DashboardCircuitChangedDocument, DashboardInstancesChangedDocument, DashboardServiceDocument } from '../generated/graphql';
+import { dateTime } from '../lib/format';
 import { useQuery, useSubscription } from '../lib/live';
+import { useServiceStates } from '../lib/service-states';
 import { definePage, href, Link, navigate, type RouteParams } from '../lib/router';
 import { InstanceTable, metadataKeys, metadataOf } from '../service/instances';
 import { Traffic } from '../service/traffic';
@@ -43,16 +45,21 @@ function Service({ params, query }: { params: RouteParams; query: URLSearchParam
     navigate(`${href(`/services/${encodeURIComponent(name)}`)}${search ? `?${search}` : ''}`, { replace: true });
   };
   const passing = (instances ?? []).filter((instance) => instance.health.status === 'PASSING').length;
+  const status = useServiceStates(name).report?.services.find((entry) => entry.name === name);
 
   return (
     <>
       <p class="crumbs">
         <Link href={href('/')}>Overview</Link> / service
       </p>
-      <h1>{name}</h1>
+      <h1>
+        {name} {status && <StateBadge state={status.state} />}
+      </h1>
       {instances && (
         <p class="lead" data-testid="service-summary">
           {instances.length} {instances.length === 1 ? 'instance' : 'instances'}, {passing} passing
+          {status && status.reasons.length > 0 && <>. {status.reasons.join(' ')}</>}
+          {status?.until && <> Until {dateTime(status.until)}.</>}
         </p>
       )}
       <ErrorNote error={service.error} what="The service could not be read" />
