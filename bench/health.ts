@@ -4,7 +4,7 @@ import { connectDatabase } from '../src/db/client.js';
 import { HealthWorker } from '../src/health/worker.js';
 import { createLogger } from '../src/logger.js';
 import { TargetPolicy } from '../src/registry/health/index.js';
-import { histogramQuantile, histogramSince, readCounter, readHistogram } from './metrics.js';
+import { histogramQuantile, histogramSince, readCounter, readHistogram } from './histogram.js';
 import { benchDatabase, startHttpTargetProcess } from './support.js';
 
 export interface HealthScenario {
