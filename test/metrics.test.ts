@@ -167,6 +167,33 @@ describe('/metrics on serve', () => {
     await until(serve, (samples) => sumOf(samples, 'switchboard_event_feed_lag_events') === 0, 10_000);
   });
 
+  it('still answers while a database read stalls: that gauge keeps its value and switchboard_database_up is 0', async () => {
+    const components = sumOf(await serve(), 'switchboard_components');
+    let release!: () => void;
+    const locked = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    // A transaction holding an exclusive lock on components: the scrape's count waits behind it.
+    const transaction = registry.database.sql.begin(async (sql) => {
+      await sql`lock table components in access exclusive mode`;
+      holding();
+      await locked;
+    });
+    try {
+      await held;
+      const started = performance.now();
+      const stalled = await serve();
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(sumOf(stalled, 'switchboard_database_up')).toBe(0);
+      expect(sumOf(stalled, 'switchboard_components')).toBe(components);
+      expect(sumOf(stalled, 'switchboard_instances', { status: 'passing' })).toBeGreaterThan(0);
+    } finally {
+      release();
+      await transaction;
+    }
+    await until(serve, (samples) => sumOf(samples, 'switchboard_database_up') === 1);
+  });
+
   it('reports the database pool: its size and connections open', async () => {
     const samples = await serve();
     expect(sumOf(samples, 'switchboard_db_pool_max_connections')).toBe(10);

@@ -1,20 +1,19 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Db } from '../db/client.js';
 import { poolConnections } from '../db/pool-stats.js';
-import type { Logger } from '../logger.js';
-import { perScrape } from './scrape.js';
+import type { ScrapeReads } from './scrape.js';
 
 /** The connection pool, read at scrape time: its size, and its connections in use and idle as PostgreSQL sees them. */
-export function observeDatabasePool(registry: Registry, db: Db, poolSize: number, log: Logger): void {
+export function observeDatabasePool(registry: Registry, db: Db, poolSize: number, reads: ScrapeReads): void {
   const registers = [registry];
-  const read = perScrape(() => poolConnections(db), log);
+  const read = reads.add(() => poolConnections(db));
   new Gauge({ name: 'switchboard_db_pool_max_connections', help: 'Connections the pool may open (SWITCHBOARD_DB_POOL_SIZE).', registers }).set(poolSize);
   new Gauge({
     name: 'switchboard_database_up',
-    help: '1 if the database answered this scrape in time, else 0.',
+    help: "1 if the database answered this scrape's reads within 2 s, else 0 (the gauges it feeds then keep their last values).",
     registers,
     async collect() {
-      this.set((await read()) ? 1 : 0);
+      this.set((await reads.up()) ? 1 : 0);
     },
   });
   new Gauge({

@@ -5,3 +5,4 @@ export { GroupCommitMetrics, type BatchObserver } from './group-commit.js';
 export { observeDatabasePool } from './database.js';
 export { ServerMetrics, countCatalogReloads } from './server.js';
 export { useOperationMetrics } from './graphql.js';
+export { ScrapeReads } from './scrape.js';

@@ -6,18 +6,18 @@ import { RESERVED_EVENT_PREFIXES } from '../events/publish.js';
 import { latestEventId } from '../events/read.js';
 import type { StoredEvent } from '../events/types.js';
 import type { ExecutionCounters } from '../graphql/context.js';
-import type { Logger } from '../logger.js';
 import type { Catalog } from '../registry/catalog/index.js';
 import { countComponents } from '../registry/components/index.js';
 import { countConfigEntries } from '../registry/config/index.js';
-import { perScrape } from './scrape.js';
+import type { ScrapeReads } from './scrape.js';
 
 export interface ServerMetricSources {
   db: Db;
   feed: EventFeed;
   catalog: Catalog;
   counters: ExecutionCounters;
-  log: Logger;
+  /** The node's scrape-time database reads (shared with the pool's, for switchboard_database_up). */
+  reads: ScrapeReads;
 }
 
 const CIRCUIT_STATES: Record<string, string> = {
@@ -40,10 +40,10 @@ export class ServerMetrics {
   constructor(registry: Registry, sources: ServerMetricSources) {
     const { db, feed, catalog, counters } = sources;
     const registers = [registry];
-    const read = perScrape(async () => {
+    const read = sources.reads.add(async () => {
       const [newestEventId, components, configEntries] = await Promise.all([latestEventId(db), countComponents(db), countConfigEntries(db)]);
       return { newestEventId, components, configEntries };
-    }, sources.log);
+    });
 
     new Gauge({
       name: 'switchboard_services',

@@ -9,7 +9,15 @@ import { startRetentionSweeper } from '../events/retention.js';
 import { newExecutionCounters, type ExecutionCounters } from '../graphql/context.js';
 import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
-import { countCatalogReloads, createMetricsRegistry, GroupCommitMetrics, HealthMetrics, observeDatabasePool, ServerMetrics } from '../metrics/index.js';
+import {
+  countCatalogReloads,
+  createMetricsRegistry,
+  GroupCommitMetrics,
+  HealthMetrics,
+  observeDatabasePool,
+  ScrapeReads,
+  ServerMetrics,
+} from '../metrics/index.js';
 import { startPeriodic } from '../periodic.js';
 import { pruneHealthHistory, TargetPolicy } from '../registry/health/index.js';
 import { HALF_OPEN_BATCH, OutcomeReporter, recordDueHalfOpens } from '../registry/breakers/index.js';
@@ -71,7 +79,8 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     // In-flight requests are over by then; a database that is away must not hold the exit for long.
     cleanups.unshift(() => database.close(1));
     const metrics = createMetricsRegistry();
-    observeDatabasePool(metrics, database.db, config.dbPoolSize, log.child({ component: 'metrics' }));
+    const scrapeReads = new ScrapeReads(log.child({ component: 'metrics' }));
+    observeDatabasePool(metrics, database.db, config.dbPoolSize, scrapeReads);
 
     const sweeps = startSweeps(database.db, config, log);
     cleanups.unshift(sweeps);
@@ -121,7 +130,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     cleanups.unshift(() => sessions.stop());
 
     const counters = newExecutionCounters();
-    const serverMetrics = new ServerMetrics(metrics, { db: database.db, feed, catalog, counters, log: log.child({ component: 'metrics' }) });
+    const serverMetrics = new ServerMetrics(metrics, { db: database.db, feed, catalog, counters, reads: scrapeReads });
     cleanups.unshift(async () => serverMetrics.stop());
     const authenticator = new Authenticator(database.db, config.adminToken, feed);
     const http = await startHttpServer({
