@@ -197,6 +197,7 @@ export function settingsFrom(config: Config): RegistrySettings {
       historyLimit: config.healthHistoryLimit,
     },
     breaker: config.breaker,
+    states: { windowMs: config.stateWindowMs },
   };
 }
 
