@@ -1,12 +1,13 @@
 /**
  * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`),
  * side by side with a real etcd started for the run. Sections: discovery,
- * registrations, changes, fanout, health, selection, sdk, consul, metrics (default: all). Prints one
+ * registrations, changes, fanout, health, selection, sdk, consul, metrics, dashboard (default: all). Prints one
  * table and writes bench/results.json.
  */
 import { writeFileSync } from 'node:fs';
 import { runChangeLatency } from './changes.js';
 import { runConsulBench } from './consul.js';
+import { DASHBOARD_LOADS, DASHBOARD_SERVICES, runDashboardBench } from './dashboard.js';
 import { runDiscoveryBench, INSTANCES, SERVICES, seedCatalog, TARGET } from './discovery.js';
 import { startEtcd, type Etcd } from './etcd.js';
 import { runFanout } from './fanout.js';
@@ -204,6 +205,14 @@ try {
     row('/metrics scrape p50', metrics.ours.p50Ms, metrics.etcd?.p50Ms, 'ms', conditions);
     row('/metrics scrape p99', metrics.ours.p99Ms, metrics.etcd?.p99Ms, 'ms', conditions);
     row('/metrics size', metrics.ours.bytes / 1024, metrics.etcd && metrics.etcd.bytes / 1024, 'KiB', 'one scrape, uncompressed');
+  }
+  if (wanted('dashboard')) {
+    const dashboard = await runDashboardBench();
+    if ('skipped' in dashboard) console.log(`dashboard skipped: ${dashboard.skipped}`);
+    else {
+      const conditions = `overview at /ui with ${DASHBOARD_SERVICES.toLocaleString('en')} services, Chromium headless, fresh context per load; navigation start to the first frame with every service row in the table; median of ${DASHBOARD_LOADS} loads after a warm-up (each: ${dashboard.firstRenderMs.map((ms) => Math.round(ms)).join(', ')} ms)`;
+      row('dashboard overview first render', dashboard.p50Ms, undefined, 'ms', conditions);
+    }
   }
 } finally {
   await (etcd?.stop() ?? Promise.resolve());

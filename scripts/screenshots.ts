@@ -7,14 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import {
-  RegisterComponentDocument,
-  RegisterServiceDocument,
-  ReportCallOutcomeDocument,
-  SetConfigDocument,
-  SetMaintenanceDocument,
-  SwitchboardClient,
-} from '@switchboard/client';
+import { RegisterComponentDocument, RegisterServiceDocument, ReportCallOutcomeDocument, SetConfigDocument, SwitchboardClient } from '@switchboard/client';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
 import { benchDatabase } from '../bench/support.js';
@@ -25,6 +18,8 @@ import { startNode } from '../src/server/node.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = `${ROOT}docs/screenshots/`;
 const CHROMIUM = process.env['CHROMIUM'] ?? '/usr/bin/chromium';
+/** A short state window, so the sample shows every state in a few seconds. */
+const STATE_WINDOW_MS = 15_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A health-check target whose answer per path the script sets (200 unless told otherwise). */
@@ -75,19 +70,21 @@ async function seed(client: SwitchboardClient, target: Awaited<ReturnType<typeof
   }
   await register({ id: 'inventory-1', name: 'inventory', version: '0.9.4', address: '10.0.3.10', port: 9000, healthCheck: check('/inventory-1') });
   await register({ id: 'search-1', name: 'search', version: '3.0.0', address: '10.0.4.10', port: 9200, tags: ['http'], healthCheck: check('/search-1') });
-  await register({ id: 'search-2', name: 'search', version: '3.0.0', address: '10.0.4.11', port: 9200, tags: ['http'], healthCheck: check('/search-2') });
   await register({ id: 'notifications-1', name: 'notifications', version: '1.0.2', address: '10.0.5.10', port: 8025 });
-  await client.request(SetMaintenanceDocument, { id: 'search-2', enabled: true, reason: 'reindexing' });
-
-  // A few health transitions, so the timelines have something to show.
-  target.answer('/payments-2', 500);
   target.answer('/inventory-1', 500);
+  // Past the state window (STATE_WINDOW), what nothing touches since is Active.
+  await sleep(STATE_WINDOW_MS + 1_000);
+
+  // A few health transitions, so the timelines have something to show, and payments is Healing.
+  target.answer('/payments-2', 500);
   await sleep(2_500);
   target.answer('/payments-2', 200);
   await sleep(2_500);
   target.answer('/payments-2', 429);
   await sleep(2_000);
   target.answer('/payments-2', 200);
+  // search grows by one instance: Scaling.
+  await register({ id: 'search-2', name: 'search', version: '3.0.0', address: '10.0.4.11', port: 9200, tags: ['http'], healthCheck: check('/search-2') });
   await sleep(2_000);
   // payments-3 (the canary) fails its calls: its breaker opens.
   for (let call = 0; call < 6; call += 1) await client.request(ReportCallOutcomeDocument, { id: 'payments-3', success: false, latency: '120ms' });
@@ -103,7 +100,7 @@ async function seed(client: SwitchboardClient, target: Awaited<ReturnType<typeof
 await build({ configFile: `${ROOT}ui/vite.config.ts`, logLevel: 'warn' });
 const database = await benchDatabase();
 const target = await startTarget();
-const node = await startNode(loadConfig({ DATABASE_URL: database.url, PORT: '0' }), createLogger('warn'));
+const node = await startNode(loadConfig({ DATABASE_URL: database.url, PORT: '0', SWITCHBOARD_STATE_WINDOW: `${STATE_WINDOW_MS}ms` }), createLogger('warn'));
 const client = new SwitchboardClient({ url: node.url! });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 try {

@@ -95,8 +95,10 @@ function Overview() {
                     <td class="num">{service.instances}</td>
                     <td class="muted">{policy(service.minInstances, service.maxInstances)}</td>
                     <td class="reasons">
-                      {service.reasons.join(' ')}
-                      {service.until && <span class="muted"> Until {dateTime(service.until)}.</span>}
+                      {service.reasons.map((reason) => (
+                        <div key={reason}>{reason}</div>
+                      ))}
+                      {service.until && <div class="muted small">until {dateTime(service.until)}</div>}
                     </td>
                   </tr>
                 ))}

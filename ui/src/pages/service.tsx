@@ -58,8 +58,8 @@ function Service({ params, query }: { params: RouteParams; query: URLSearchParam
       {instances && (
         <p class="lead" data-testid="service-summary">
           {instances.length} {instances.length === 1 ? 'instance' : 'instances'}, {passing} passing
-          {status && status.reasons.length > 0 && <>. {status.reasons.join(' ')}</>}
-          {status?.until && <> Until {dateTime(status.until)}.</>}
+          {status && status.reasons.length > 0 && <> · {status.reasons.join('; ')}</>}
+          {status?.until && <> (until {dateTime(status.until)})</>}
         </p>
       )}
       <ErrorNote error={service.error} what="The service could not be read" />
