@@ -293,12 +293,12 @@ describe('1,000 services', () => {
     await database?.drop();
   });
 
-  it('are judged with a fixed number of SQL statements', async () => {
+  it('are judged with a fixed number of SQL statements', { timeout: 120_000 }, async () => {
     const client = registry.clients.create(node.url);
-    for (let batch = 0; batch < 20; batch++) {
+    for (let batch = 0; batch < 10; batch++) {
       await Promise.all(
-        Array.from({ length: 50 }, (_, i) =>
-          client.request(RegisterServiceDocument, { input: instance({ id: `bulk-${batch}-${i}`, name: `bulk-${batch * 50 + i}` }) }),
+        Array.from({ length: 100 }, (_, i) =>
+          client.request(RegisterServiceDocument, { input: instance({ id: `bulk-${batch}-${i}`, name: `bulk-${batch * 100 + i}` }) }),
         ),
       );
     }
@@ -311,7 +311,9 @@ describe('1,000 services', () => {
     expect(serviceStates.services).toHaveLength(1000);
     expect(serviceStates.counts).toEqual({ active: 0, scaling: 1000, healing: 0, down: 0 });
     expect(serviceStates.services.find((service) => service.name === 'bulk-7')!.reasons).toContain('1 instance fewer than minInstances 2');
-    expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(2);
+    // One statement judges them all; the rest is the event feed reading new events in the background.
+    expect(statements.filter((text) => text.includes('service_policies')).length).toBe(1);
+    expect(statements.length, statements.join('\n---\n')).toBeLessThanOrEqual(3);
     console.log(`serviceStates over 1,000 services: ${elapsed.toFixed(1)} ms, ${statements.length} SQL statement(s)`);
   });
 });
