@@ -17,6 +17,8 @@ import { errorCode, eventually, instance, take, withTimeout } from './support/cl
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode, useRegistryNode, type TestNode } from './support/nodes.js';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { connectDatabase } from '../src/db/client.js';
+import { readServiceStates } from '../src/registry/states/index.js';
 import { startStatementProxy, type StatementProxy } from './support/statement-proxy.js';
 import { startHttpTarget } from './support/targets.js';
 
@@ -219,6 +221,21 @@ describe('service states', () => {
     const { events } = await admin().request(EventsDocument, { types: ['service.policy.changed'], first: 1000 });
     expect(events.filter((event) => (event.data as { name: string }).name === 'raced')).toHaveLength(1);
     await admin().request(DeleteServicePolicyDocument, { service: 'raced' });
+  });
+
+  it('reads the same states from the tables alone, for a process without a catalog', async () => {
+    const database = connectDatabase(registry.database.url, { poolSize: 2 });
+    try {
+      const summary = (services: readonly { name: string; state: string; reasons: readonly string[]; instances: number; critical: number }[]) =>
+        services.map(({ name, state, reasons, instances, critical }) => ({ name, state, reasons, instances, critical }));
+      const fromTables = await readServiceStates(database.db, {}, 300_000);
+      const fromCatalog = await states();
+      expect(fromTables.services.length).toBeGreaterThan(3);
+      expect(summary(fromTables.services)).toEqual(summary(fromCatalog.services));
+      expect(fromTables.counts).toEqual(fromCatalog.counts);
+    } finally {
+      await database.close();
+    }
   });
 
   it('reads its default window from SWITCHBOARD_STATE_WINDOW', () => {
