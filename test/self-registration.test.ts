@@ -80,7 +80,7 @@ describe('the registry in its own catalog', () => {
       const [gracefulPort, crashedPort] = [graceful, crashed].map((process) => Number(new URL(process.url).port));
       const ports = async (passingOnly = false) => (await discover('switchboard', passingOnly)).map((server) => server.port);
       // This file's node runs the health checks: both processes' /readyz pass.
-      await eventually(async () => ((await ports(true)).includes(gracefulPort!) && (await ports(true)).includes(crashedPort!) ? true : undefined), 20_000);
+      await eventually(async () => ((await ports(true)).includes(gracefulPort!) && (await ports(true)).includes(crashedPort!) ? true : undefined), 45_000);
 
       expect(await graceful.stop('SIGTERM')).toBe(0);
       await eventually(async () => ((await ports()).includes(gracefulPort!) ? undefined : true));
@@ -89,7 +89,7 @@ describe('the registry in its own catalog', () => {
       const [dead] = await eventually(async () => {
         const found = (await discover('switchboard')).filter((server) => server.port === crashedPort && server.health.status === 'CRITICAL');
         return found.length === 1 ? found : undefined;
-      }, 20_000);
+      }, 45_000);
       expect(dead!.health.output).not.toBe('');
     } finally {
       await Promise.all([graceful.stop('SIGKILL'), crashed.stop('SIGKILL')]);
