@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Registry } from 'prom-client';
+import { toError } from '@switchboard/contracts';
 import type { Config } from '../config.js';
 import { connectDatabase, type Db } from '../db/client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
@@ -28,6 +29,7 @@ import type { RegistrySettings } from '../registry/settings.js';
 import { Authenticator } from './auth.js';
 import { startHttpServer } from './http.js';
 import { startMetricsServer } from './metrics.js';
+import { startSelfRegistration, type SelfRegistration } from './self-registration.js';
 import { ConnectedSessions } from './sessions.js';
 
 export interface SwitchboardNode {
@@ -100,6 +102,14 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     }
 
     if (role === 'worker') {
+      if (config.selfRegister) {
+        const self = await startSelfRegistration(database.db, log.child({ component: 'self-registration' }), {
+          role,
+          nodeName: config.nodeName,
+          checkPolicy: settings.health.policy,
+        });
+        cleanups.unshift(() => self.stop()); // first: it leaves the catalog before the pool closes
+      }
       const metricsUrl = await startMetricsListener(config, metrics, new Authenticator(database.db, config.adminToken), log, cleanups);
       return {
         url: undefined,
@@ -159,7 +169,24 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       throw error;
     }
 
+    let self: SelfRegistration | undefined;
+    if (config.selfRegister) {
+      // Not fatal: the API is up and serving; only the registry's own entry is missing.
+      self = await startSelfRegistration(database.db, log.child({ component: 'self-registration' }), {
+        role,
+        listenHost: config.host,
+        port: http.port,
+        nodeName: config.nodeName,
+        checkPolicy: settings.health.policy,
+      }).catch((error: unknown) => {
+        log.warn({ err: toError(error) }, 'could not register this server in its own catalog');
+        return undefined;
+      });
+    }
+
     const stop = async () => {
+      // Out of the catalog first, so clients stop choosing this server while it drains.
+      await self?.stop();
       log.info('shutting down: refusing new connections, finishing in-flight requests');
       // Draining may take most of the shutdown timeout; what follows (flushes, closing the pool) the rest.
       const draining = http.close(config.shutdownTimeoutMs - Math.min(2_000, config.shutdownTimeoutMs / 4));

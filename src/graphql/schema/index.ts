@@ -20,6 +20,7 @@ import './config-change.js';
 import './event.js';
 import './token.js';
 import './service-state.js';
+import './registry-health.js';
 
 let schema: GraphQLSchema | undefined;
 
