@@ -43,6 +43,8 @@ describe.skipIf(browserMissing !== undefined)('the dashboard in Chromium', () =>
       expect(await card.getAttribute('title'), value.name).toBe(value.description);
       expect(await card.locator('.state-help').innerText(), value.name).toBe(value.description);
     }
+    // The registry's own health: its database as this server sees it.
+    await poll(() => tab.page.getByTestId('database').innerText()).toMatch(/reachable · round trip \S+ · PostgreSQL \d+/);
   });
 
   it('changes the counts and the services live, without a reload, when an instance goes critical', async () => {

@@ -1,15 +1,27 @@
 import { useState } from 'preact/hooks';
 import { Empty, ErrorNote, Section, StateBadge } from '../components';
-import type { ServiceState } from '../generated/graphql';
+import { DashboardRegistryHealthDocument, type ServiceState } from '../generated/graphql';
 import { ago, dateTime, summarize } from '../lib/format';
 import { useEventTail } from '../lib/events';
+import { useQuery } from '../lib/live';
 import { useServiceStates } from '../lib/service-states';
+import { RegistryHealthPanel } from '../registry-health';
 import { definePage, href, Link } from '../lib/router';
 import { STATES } from '../lib/states';
 
 function Overview() {
   const { report, error } = useServiceStates(null);
-  const tail = useEventTail(undefined, { keep: 12 });
+  const registryHealth = useQuery(DashboardRegistryHealthDocument, {});
+  // One subscription serves two panels: its events are the recent events, and one about the registry's own
+  // servers or workers (registered as switchboard, switchboard-worker) re-reads their health.
+  const tail = useEventTail(undefined, {
+    keep: 12,
+    onEvent: (event) => {
+      const data = event.data as { service_name?: unknown; name?: unknown } | null;
+      const service = data?.service_name ?? data?.name;
+      if (typeof service === 'string' && service.startsWith('switchboard')) registryHealth.refetch();
+    },
+  });
   const [only, setOnly] = useState<ServiceState | undefined>(undefined);
   const services = report?.services.filter((service) => only === undefined || service.state === only);
 
@@ -107,24 +119,27 @@ function Overview() {
           </div>
         )}
       </Section>
-      <Section title="Recent events" actions={<Link href={href('/events')}>All events</Link>}>
-        <ErrorNote error={tail.error} what="Events could not be followed" />
-        {tail.events.length === 0 ? (
-          <Empty>No events yet.</Empty>
-        ) : (
-          <ol class="event-list">
-            {tail.events.map((event) => (
-              <li key={event.id}>
-                <time dateTime={event.timestamp} title={dateTime(event.timestamp)}>
-                  {ago(event.timestamp)}
-                </time>
-                <code>{event.type}</code>
-                <span class="muted">{summarize(event.data)}</span>
-              </li>
-            ))}
-          </ol>
-        )}
-      </Section>
+      <div class="grid">
+        <Section title="Recent events" actions={<Link href={href('/events')}>All events</Link>}>
+          <ErrorNote error={tail.error} what="Events could not be followed" />
+          {tail.events.length === 0 ? (
+            <Empty>No events yet.</Empty>
+          ) : (
+            <ol class="event-list">
+              {tail.events.map((event) => (
+                <li key={event.id}>
+                  <time dateTime={event.timestamp} title={dateTime(event.timestamp)}>
+                    {ago(event.timestamp)}
+                  </time>
+                  <code>{event.type}</code>
+                  <span class="muted">{summarize(event.data)}</span>
+                </li>
+              ))}
+            </ol>
+          )}
+        </Section>
+        <RegistryHealthPanel health={registryHealth} />
+      </div>
     </>
   );
 }
