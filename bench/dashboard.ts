@@ -37,13 +37,11 @@ export async function runDashboardBench(): Promise<DashboardBenchResult | { skip
     const names = Array.from({ length: DASHBOARD_SERVICES }, (_, index) => `svc-${String(index).padStart(4, '0')}`);
     for (let start = 0; start < names.length; start += 25) {
       await Promise.all(
-        names
-          .slice(start, start + 25)
-          .map((name, offset) =>
-            client.request(RegisterServiceDocument, {
-              input: { id: `${name}-1`, name, address: `10.1.${Math.floor((start + offset) / 250)}.${(start + offset) % 250}`, port: 8080 },
-            }),
-          ),
+        names.slice(start, start + 25).map((name, offset) =>
+          client.request(RegisterServiceDocument, {
+            input: { id: `${name}-1`, name, address: `10.1.${Math.floor((start + offset) / 250)}.${(start + offset) % 250}`, port: 8080 },
+          }),
+        ),
       );
     }
     const url = new URL('/ui/', server.url).href;
