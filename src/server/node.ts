@@ -6,6 +6,8 @@ import { runMigrations } from '../db/migrate.js';
 import { EventFeed } from '../events/feed.js';
 import { startRetentionSweeper } from '../events/retention.js';
 import { newExecutionCounters, type ExecutionCounters } from '../graphql/context.js';
+import { AlertEvaluator } from '../alerts/evaluator.js';
+import { WebhookSender } from '../alerts/sender.js';
 import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
 import { startPeriodic } from '../periodic.js';
@@ -80,6 +82,17 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       cleanups.unshift(() => worker!.stop());
     }
 
+    // Every process sends webhooks (deliveries are claimed row by row); serve also evaluates rules.
+    const sender = new WebhookSender(database.db, log.child({ component: 'webhooks' }), {
+      name: config.nodeName,
+      targets: settings.health.policy.targets,
+      timeoutMs: config.alerts.webhookTimeoutMs,
+      maxAttempts: config.alerts.webhookMaxAttempts,
+      backoffMs: config.alerts.webhookBackoffMs,
+    });
+    sender.start();
+    cleanups.unshift(() => sender.stop());
+
     if (role === 'worker') {
       return { url: undefined, port: undefined, worker, catalog: undefined, counters: undefined, stop: once(() => stopAll(cleanups, log)) };
     }
@@ -117,6 +130,9 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       },
     });
 
+    const evaluator = startAlerts(database.db, feed, sender, config, http.url, log);
+    cleanups.unshift(() => evaluator.stop());
+
     const stop = async () => {
       log.info('shutting down: refusing new connections, finishing in-flight requests');
       // Draining may take most of the shutdown timeout; what follows (flushes, closing the pool) the rest.
@@ -131,6 +147,29 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     await runAll(cleanups, log);
     throw error;
   }
+}
+
+/** The alert evaluator (one holder of its lease across servers), and prompt sending of what it queues. */
+function startAlerts(db: Db, feed: EventFeed, sender: WebhookSender, config: Config, url: string, log: Logger): { stop(): Promise<void> } {
+  const externalUrl = config.alerts.externalUrl ?? url.replace(/\/graphql$/, '');
+  const evaluator = new AlertEvaluator(db, feed, log.child({ component: 'alerts' }), {
+    name: config.nodeName,
+    leaseTtlMs: config.alerts.leaseTtlMs,
+    intervalMs: config.alerts.intervalMs,
+    externalUrl: () => externalUrl,
+    onQueued: () => sender.wake(),
+  });
+  evaluator.start();
+  // Transitions another server's evaluator wrote: this server may send them as well (claims decide who).
+  const unobserve = feed.observe((events) => {
+    if (events.some((event) => event.type === 'alert.firing' || event.type === 'alert.resolved')) sender.wake();
+  });
+  return {
+    async stop() {
+      unobserve();
+      await evaluator.stop();
+    },
+  };
 }
 
 export function settingsFrom(config: Config): RegistrySettings {

@@ -38,6 +38,14 @@ export const TokenEventType = {
   REVOKED: 'token.revoked',
 } as const satisfies Record<string, BuiltInEventType>;
 
+/** Alerts: `firing` and `resolved` are the transitions webhooks are sent for. */
+export const AlertEventType = {
+  FIRING: 'alert.firing',
+  RESOLVED: 'alert.resolved',
+  RULE_CHANGED: 'alert.rule.changed',
+  SILENCE_CHANGED: 'alert.silence.changed',
+} as const satisfies Record<string, BuiltInEventType>;
+
 type CheckStatus = 'PASSING' | 'WARNING' | 'CRITICAL';
 type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
@@ -168,6 +176,27 @@ export type TokenEventData = {
   expiresAt: string | null;
 };
 
+/** An alert's transition to firing or resolved, as its webhook payload describes it. */
+export type AlertEventData = {
+  alertId: string;
+  ruleId: string;
+  ruleName: string;
+  kind: string;
+  status: 'firing' | 'resolved';
+  fingerprint: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string | null;
+  /** A matching silence was active: no webhook was sent. */
+  silenced: boolean;
+};
+
+/** A rule was created, updated or deleted (never its receivers' secrets). */
+export type AlertRuleEventData = { id: string; name: string; kind: string; change: 'created' | 'updated' | 'deleted' };
+
+export type AlertSilenceEventData = { id: string; ruleId: string | null; matchers: Record<string, string>; endsAt: string; change: 'created' | 'expired' };
+
 /** Each built-in event type's `data`. Events published by clients carry any JSON object. */
 export interface EventDataMap {
   'service.registered': ServiceRegisteredData;
@@ -181,6 +210,10 @@ export interface EventDataMap {
   'circuit.closed': CircuitEventData;
   'token.created': TokenEventData;
   'token.revoked': TokenEventData;
+  'alert.firing': AlertEventData;
+  'alert.resolved': AlertEventData;
+  'alert.rule.changed': AlertRuleEventData;
+  'alert.silence.changed': AlertSilenceEventData;
 }
 
 export type BuiltInEventType = keyof EventDataMap;

@@ -1,0 +1,152 @@
+import { sql } from 'drizzle-orm';
+import { AlertLimits, type AlertRuleKindValue } from '@switchboard/contracts';
+import type { Executor } from '../../db/client.js';
+import type { AlertRuleRow } from '../../db/schema/index.js';
+import type { StoredEvent } from '../../events/types.js';
+
+/** One alert the condition raises now: its labels (besides the rule's) and what it says. */
+export interface Observation {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Since when it holds, when the state says (a circuit's openedAt); else: since first seen. */
+  since?: Date;
+}
+
+/**
+ * One kind of rule: how to read its condition from the stored state (every alert it raises
+ * now; none when it does not hold), and which events may change the answer (so the evaluator
+ * looks again at once instead of at the next tick). A new kind is one more entry here.
+ */
+export interface KindEvaluator {
+  observe(db: Executor, rule: AlertRuleRow): Promise<Observation[]>;
+  concerns(rule: AlertRuleRow, event: StoredEvent): boolean;
+}
+
+const SERVICE_EVENTS = new Set(['service.registered', 'service.unregistered', 'service.health.changed']);
+
+const aboutService = (rule: AlertRuleRow, event: StoredEvent, types: (type: string) => boolean) =>
+  types(event.type) && event.data['name'] === rule.service;
+
+async function passingCount(db: Executor, service: string): Promise<{ passing: number; total: number }> {
+  const [row] = await db.execute<{ passing: number; total: number }>(sql`
+    select (count(*) filter (where check_status = 'PASSING' and maintenance_since is null))::int as passing, count(*)::int as total
+    from services where name = ${service}::text`);
+  return { passing: row?.passing ?? 0, total: row?.total ?? 0 };
+}
+
+const holdMs = (rule: AlertRuleRow) => rule.holdMs ?? AlertLimits.defaultHoldMs;
+
+/** "deploy.*" matches deploy.started and deploy.finished; anything else matches itself. */
+function typeMatcher(pattern: string): { exact: string | null; prefix: string | null } {
+  return pattern.endsWith('.*') ? { exact: null, prefix: pattern.slice(0, -1) } : { exact: pattern, prefix: null };
+}
+
+export const KINDS: Record<AlertRuleKindValue, KindEvaluator> = {
+  /** No passing instance of the service (none registered counts too). */
+  NO_PASSING: {
+    async observe(db, rule) {
+      const { passing, total } = await passingCount(db, rule.service!);
+      if (passing > 0) return [];
+      return [{ labels: { service: rule.service! }, annotations: { summary: `No passing instance of ${rule.service} (${total} registered).` } }];
+    },
+    concerns: (rule, event) => aboutService(rule, event, (type) => SERVICE_EVENTS.has(type)),
+  },
+
+  /** Fewer than minPassing passing instances. */
+  FEWER_PASSING: {
+    async observe(db, rule) {
+      const { passing, total } = await passingCount(db, rule.service!);
+      if (passing >= rule.minPassing!) return [];
+      return [
+        {
+          labels: { service: rule.service! },
+          annotations: { summary: `${passing} of ${total} instances of ${rule.service} are passing; at least ${rule.minPassing} should be.` },
+        },
+      ];
+    },
+    concerns: (rule, event) => aboutService(rule, event, (type) => SERVICE_EVENTS.has(type)),
+  },
+
+  /** An instance with at least `transitions` check status changes within `window` (the health history). */
+  FLAPPING: {
+    async observe(db, rule) {
+      const rows = await db.execute<{ id: string; changes: number }>(sql`
+        select t.service_id as id, count(*)::int as changes
+        from health_transitions t join services s on s.id = t.service_id
+        where s.name = ${rule.service!}::text
+          and t.at > now() - ${rule.windowMs!}::int * interval '1 millisecond'
+          and t.from_status is distinct from t.to_status
+        group by t.service_id
+        having count(*) >= ${rule.transitions!}::int
+        order by t.service_id`);
+      return rows.map((row) => ({
+        labels: { service: rule.service!, instance: row.id },
+        annotations: { summary: `Instance ${row.id} of ${rule.service} changed health ${row.changes} times within ${rule.windowMs! / 1000}s.` },
+      }));
+    },
+    concerns: (rule, event) => aboutService(rule, event, (type) => type === 'service.health.changed'),
+  },
+
+  /** A circuit breaker of an instance that is not closed (OPEN, or HALF_OPEN: still unproven). */
+  CIRCUIT_OPEN: {
+    async observe(db, rule) {
+      const rows = await db.execute<{ id: string; state: string; opened_at: string | null }>(sql`
+        select b.service_id as id, b.state, to_json(b.opened_at) #>> '{}' as opened_at
+        from circuit_breakers b join services s on s.id = b.service_id
+        where s.name = ${rule.service!}::text and b.state <> 'CLOSED'
+        order by b.service_id`);
+      return rows.map((row) => ({
+        labels: { service: rule.service!, instance: row.id },
+        annotations: { summary: `The circuit breaker of ${row.id} (${rule.service}) is ${row.state}.` },
+        ...(row.opened_at ? { since: new Date(row.opened_at) } : {}),
+      }));
+    },
+    concerns: (rule, event) => aboutService(rule, event, (type) => type.startsWith('circuit.')),
+  },
+
+  /** A configuration key under the prefix changed (in the environment, when given) within `hold`. */
+  CONFIG_CHANGED: {
+    async observe(db, rule) {
+      const rows = await db.execute<{ key: string; environment: string | null; changes: number }>(sql`
+        select data->>'key' as key, data->>'environment' as environment, count(*)::int as changes
+        from events
+        where type = 'config.changed' and id > ${rule.sinceEventId}::int8
+          and created_at > now() - ${holdMs(rule)}::int * interval '1 millisecond'
+          and starts_with(data->>'key', ${rule.keyPrefix!}::text)
+          and (${rule.environment}::text is null or data->>'environment' = ${rule.environment}::text)
+        group by 1, 2
+        order by 1, 2`);
+      return rows.map((row) => ({
+        labels: { key: row.key, ...(row.environment === null ? {} : { environment: row.environment }) },
+        annotations: { summary: `Configuration key ${row.key}${row.environment ? ` (${row.environment})` : ''} changed.` },
+      }));
+    },
+    concerns: (rule, event) =>
+      event.type === 'config.changed' &&
+      String(event.data['key']).startsWith(rule.keyPrefix!) &&
+      (rule.environment === null || event.data['environment'] === rule.environment),
+  },
+
+  /** An event of the type (or under the "x.*" prefix) was appended within `hold`. */
+  EVENT_SEEN: {
+    async observe(db, rule) {
+      const { exact, prefix } = typeMatcher(rule.eventType!);
+      const rows = await db.execute<{ type: string; seen: number }>(sql`
+        select type, count(*)::int as seen
+        from events
+        where id > ${rule.sinceEventId}::int8
+          and created_at > now() - ${holdMs(rule)}::int * interval '1 millisecond'
+          and (type = ${exact}::text or starts_with(type, ${prefix}::text))
+        group by type
+        order by type`);
+      return rows.map((row) => ({
+        labels: { event_type: row.type },
+        annotations: { summary: `${row.seen} ${row.type} event${row.seen === 1 ? '' : 's'} seen.` },
+      }));
+    },
+    concerns: (rule, event) => {
+      const { exact, prefix } = typeMatcher(rule.eventType!);
+      return exact !== null ? event.type === exact : event.type.startsWith(prefix!);
+    },
+  },
+};
