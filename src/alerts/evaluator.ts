@@ -70,7 +70,9 @@ export class AlertEvaluator {
     await this.loop;
     if (this.holding) {
       this.holding = false;
-      await releaseLease(this.db, EVALUATOR_LEASE, this.id).catch((error: unknown) => this.log.warn({ err: toError(error) }, 'could not release the alert lease'));
+      await releaseLease(this.db, EVALUATOR_LEASE, this.id).catch((error: unknown) =>
+        this.log.warn({ err: toError(error) }, 'could not release the alert lease'),
+      );
     }
   }
 

@@ -1,5 +1,13 @@
 import { ALERT_RULE_KINDS, type AlertRuleInput } from '@switchboard/contracts';
-import { createAlertRule, deleteAlertRule, getAlertRule, listAlertRules, updateAlertRule, type AlertRule, type WebhookReceiver } from '../../registry/alerts/index.js';
+import {
+  createAlertRule,
+  deleteAlertRule,
+  getAlertRule,
+  listAlertRules,
+  updateAlertRule,
+  type AlertRule,
+  type WebhookReceiver,
+} from '../../registry/alerts/index.js';
 import { builder } from '../builder.js';
 
 export const AlertRuleKindEnum = builder.enumType('AlertRuleKind', {
@@ -8,7 +16,9 @@ export const AlertRuleKindEnum = builder.enumType('AlertRuleKind', {
     FEWER_PASSING: { description: 'Fewer than `minPassing` passing instances of `service` for `for`.' },
     FLAPPING: { description: 'An instance of `service` with at least `transitions` health changes within `window`.' },
     CIRCUIT_OPEN: { description: 'A circuit breaker of an instance of `service` not closed (OPEN or HALF_OPEN) for `for`.' },
-    CONFIG_CHANGED: { description: 'A configuration key under `keyPrefix` (in `environment`, if given) changed; resolves after `hold` without another change.' },
+    CONFIG_CHANGED: {
+      description: 'A configuration key under `keyPrefix` (in `environment`, if given) changed; resolves after `hold` without another change.',
+    },
     EVENT_SEEN: { description: 'An event of `eventType` ("x.y", or "x.*") was appended; resolves after `hold` without another.' },
   } satisfies Record<(typeof ALERT_RULE_KINDS)[number], { description: string }>,
 });
@@ -25,7 +35,7 @@ const WebhookReceiverRef = builder.objectRef<WebhookReceiver>('WebhookReceiver')
 export const AlertRuleRef = builder.objectRef<AlertRule>('AlertRule').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
-    name: t.exposeString('name', { description: 'Also the alerts\' `alertname` label.' }),
+    name: t.exposeString('name', { description: "Also the alerts' `alertname` label." }),
     kind: t.expose('kind', { type: AlertRuleKindEnum }),
     service: t.exposeString('service', { nullable: true }),
     minPassing: t.exposeInt('minPassing', { nullable: true }),
@@ -35,7 +45,11 @@ export const AlertRuleRef = builder.objectRef<AlertRule>('AlertRule').implement(
     keyPrefix: t.exposeString('keyPrefix', { nullable: true }),
     environment: t.exposeString('environment', { nullable: true }),
     eventType: t.exposeString('eventType', { nullable: true }),
-    hold: t.expose('holdMs', { type: 'Duration', nullable: true, description: 'Event kinds: firing lasts this long after the last matching event (default 5m).' }),
+    hold: t.expose('holdMs', {
+      type: 'Duration',
+      nullable: true,
+      description: 'Event kinds: firing lasts this long after the last matching event (default 5m).',
+    }),
     labels: t.expose('labels', { type: 'JSON', description: 'Added to every alert of the rule.' }),
     annotations: t.expose('annotations', { type: 'JSON' }),
     receivers: t.expose('receivers', { type: [WebhookReceiverRef] }),

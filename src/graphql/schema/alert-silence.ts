@@ -17,7 +17,7 @@ const SilenceRef = builder.objectRef<Silence>('Silence').implement({
 
 const SilenceInputRef = builder.inputType('SilenceInput', {
   fields: (t) => ({
-    ruleId: t.id({ description: 'Silence this rule\'s alerts (with matchers: only those matching).' }),
+    ruleId: t.id({ description: "Silence this rule's alerts (with matchers: only those matching)." }),
     matchers: t.field({ type: 'JSON', description: 'Label name to value, e.g. {"service": "payments"}.' }),
     until: t.field({ type: 'DateTime', description: 'When it ends (or give duration).' }),
     duration: t.field({ type: 'Duration', description: 'How long it lasts from now (or give until).' }),
@@ -39,7 +39,13 @@ builder.mutationFields((t) => ({
     type: SilenceRef,
     args: { input: t.arg({ type: SilenceInputRef, required: true }) },
     resolve: (_root, { input }, context) =>
-      createSilence(context.db, { ruleId: input.ruleId, matchers: input.matchers as Record<string, string>, until: input.until, durationMs: input.duration, comment: input.comment }),
+      createSilence(context.db, {
+        ruleId: input.ruleId,
+        matchers: input.matchers as Record<string, string>,
+        until: input.until,
+        durationMs: input.duration,
+        comment: input.comment,
+      }),
   }),
   expireSilence: t.field({
     type: SilenceRef,

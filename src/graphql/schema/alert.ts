@@ -15,7 +15,7 @@ import { AlertRuleRef } from './alert-rule.js';
 
 export const AlertStateEnum = builder.enumType('AlertState', {
   values: {
-    PENDING: { description: 'The condition holds, not yet for the rule\'s `for`.' },
+    PENDING: { description: "The condition holds, not yet for the rule's `for`." },
     FIRING: { description: 'Fired (alert.firing); webhooks sent unless silenced.' },
     RESOLVED: { description: 'Fired, then the condition stopped holding (alert.resolved).' },
   } as const,

@@ -66,7 +66,10 @@ export async function recordDeliveryOutcome(db: Executor, sender: string, outcom
       status,
       lastStatusCode: outcome.statusCode,
       lastError: outcome.error,
-      nextAttemptAt: outcome.retryInMs === undefined ? sql`${webhookDeliveries.nextAttemptAt}` : sql`now() + ${Math.round(outcome.retryInMs)}::int * interval '1 millisecond'`,
+      nextAttemptAt:
+        outcome.retryInMs === undefined
+          ? sql`${webhookDeliveries.nextAttemptAt}`
+          : sql`now() + ${Math.round(outcome.retryInMs)}::int * interval '1 millisecond'`,
       deliveredAt: outcome.delivered ? sql`now()` : null,
       lockedBy: null,
       lockedUntil: null,

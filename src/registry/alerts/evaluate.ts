@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, lt } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { alertRules, alerts, webhookDeliveries, type AlertRow, type AlertRuleRow } from '../../db/schema/index.js';
@@ -122,7 +122,7 @@ async function reconcile(
   await tx
     .update(alerts)
     .set({ lastEvaluatedAt: now })
-    .where(and(eq(alerts.ruleId, rule.id), sql`${alerts.lastEvaluatedAt} < ${now}`));
+    .where(and(eq(alerts.ruleId, rule.id), lt(alerts.lastEvaluatedAt, now)));
 
   if (transitions.length === 0) return { transitions: 0, deliveries: 0, nextDueMs };
   const silences = await activeSilences(tx, rule.id, now);

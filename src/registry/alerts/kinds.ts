@@ -24,8 +24,7 @@ export interface KindEvaluator {
 
 const SERVICE_EVENTS = new Set(['service.registered', 'service.unregistered', 'service.health.changed']);
 
-const aboutService = (rule: AlertRuleRow, event: StoredEvent, types: (type: string) => boolean) =>
-  types(event.type) && event.data['name'] === rule.service;
+const aboutService = (rule: AlertRuleRow, event: StoredEvent, types: (type: string) => boolean) => types(event.type) && event.data['name'] === rule.service;
 
 async function passingCount(db: Executor, service: string): Promise<{ passing: number; total: number }> {
   const [row] = await db.execute<{ passing: number; total: number }>(sql`
@@ -67,7 +66,7 @@ export const KINDS: Record<AlertRuleKindValue, KindEvaluator> = {
     concerns: (rule, event) => aboutService(rule, event, (type) => SERVICE_EVENTS.has(type)),
   },
 
-  /** An instance with at least `transitions` check status changes within `window` (the health history). */
+  /** An instance with at least `transitions` check status changes within `window` (the health history; a check added or removed is not a change). */
   FLAPPING: {
     async observe(db, rule) {
       const rows = await db.execute<{ id: string; changes: number }>(sql`
@@ -75,7 +74,7 @@ export const KINDS: Record<AlertRuleKindValue, KindEvaluator> = {
         from health_transitions t join services s on s.id = t.service_id
         where s.name = ${rule.service!}::text
           and t.at > now() - ${rule.windowMs!}::int * interval '1 millisecond'
-          and t.from_status is distinct from t.to_status
+          and t.from_status is not null and t.to_status is not null and t.from_status <> t.to_status
         group by t.service_id
         having count(*) >= ${rule.transitions!}::int
         order by t.service_id`);

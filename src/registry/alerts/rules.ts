@@ -1,14 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { asc, eq, sql } from 'drizzle-orm';
-import {
-  alertRuleSchema,
-  AlertEventType,
-  EVENT_SOURCE,
-  notFound,
-  parseInput,
-  type AlertRuleDefinition,
-  type AlertRuleInput,
-} from '@switchboard/contracts';
+import { alertRuleSchema, AlertEventType, EVENT_SOURCE, notFound, parseInput, type AlertRuleDefinition, type AlertRuleInput } from '@switchboard/contracts';
 import type { Db, Executor, Tx } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { alertRules, alerts, type AlertRuleRow, type StoredReceiver } from '../../db/schema/index.js';
@@ -100,11 +92,12 @@ export async function deleteAlertRule(db: Db, id: string): Promise<void> {
   await runTransaction(db, async (tx) => {
     const [existing] = await tx.select().from(alertRules).where(eq(alertRules.id, id)).for('update');
     if (!existing) throw notFound('Alert rule', id);
-    const firing = await tx.select().from(alerts).where(sql`${alerts.ruleId} = ${id} and ${alerts.state} = 'FIRING'`);
+    const firing = await tx
+      .select()
+      .from(alerts)
+      .where(sql`${alerts.ruleId} = ${id} and ${alerts.state} = 'FIRING'`);
     await tx.delete(alertRules).where(eq(alertRules.id, id));
-    const events: NewEvent[] = firing.map((row) =>
-      alertEvent(existing, { ...toAlert(row), state: 'RESOLVED', endsAt: new Date() }, 'resolved', false),
-    );
+    const events: NewEvent[] = firing.map((row) => alertEvent(existing, { ...toAlert(row), state: 'RESOLVED', endsAt: new Date() }, 'resolved', false));
     events.push(ruleEvent(existing, 'deleted'));
     await appendEvents(tx, events);
   });

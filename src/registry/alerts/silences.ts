@@ -30,7 +30,8 @@ export async function createSilence(db: Db, input: SilenceInput): Promise<Silenc
       const [rule] = await tx.select({ id: alertRules.id }).from(alertRules).where(eq(alertRules.id, silence.ruleId)).for('key share');
       if (!rule) throw notFound('Alert rule', silence.ruleId);
     }
-    const endsAt = silence.until != null ? sql`${silence.until.toISOString()}::timestamptz` : sql`now() + ${silence.durationMs!}::float8 * interval '1 millisecond'`;
+    const endsAt =
+      silence.until != null ? sql`${silence.until.toISOString()}::timestamptz` : sql`now() + ${silence.durationMs!}::float8 * interval '1 millisecond'`;
     const [row] = await tx
       .insert(alertSilences)
       .values({

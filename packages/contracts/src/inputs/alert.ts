@@ -132,7 +132,8 @@ export const alertRuleSchema = z
       if (rule[field as keyof typeof rule] == null) ctx.addIssue({ code: 'custom', path: [field], message: `is required for ${rule.kind} rules` });
     }
     for (const field of KIND_SPECIFIC) {
-      if (!fields.allowed.includes(field) && rule[field] != null) ctx.addIssue({ code: 'custom', path: [field], message: `does not apply to ${rule.kind} rules` });
+      if (!fields.allowed.includes(field) && rule[field] != null)
+        ctx.addIssue({ code: 'custom', path: [field], message: `does not apply to ${rule.kind} rules` });
     }
     const urls = rule.receivers.map((receiver) => receiver.url);
     if (new Set(urls).size !== urls.length) ctx.addIssue({ code: 'custom', path: ['receivers'], message: 'must not name the same URL twice' });
