@@ -15,6 +15,7 @@ CREATE TABLE "alert_rules" (
 	"annotations" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"receivers" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"since_event_id" bigint DEFAULT 0 NOT NULL,
+	"seen_event_id" bigint DEFAULT 0 NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );

@@ -31,6 +31,8 @@ export const alertRules = pgTable(
     receivers: jsonb('receivers').$type<StoredReceiver[]>().notNull().default([]),
     /** Event kinds look only at events after this id (the log's head when the rule was written). */
     sinceEventId: bigint('since_event_id', { mode: 'number' }).notNull().default(0),
+    /** Event kinds: the newest matching event an evaluation has accounted for (each fires at least once, however late it is seen). */
+    seenEventId: bigint('seen_event_id', { mode: 'number' }).notNull().default(0),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },

@@ -50,7 +50,10 @@ export async function evaluateRule(db: Db, ruleId: string, options: EvaluationOp
     const existing = new Map(
       (await tx.select().from(alerts).where(eq(alerts.ruleId, ruleId)).orderBy(alerts.id).for('update')).map((row) => [row.fingerprint, row]),
     );
-    return reconcile(tx, rule, observations, existing, now, options);
+    const result = await reconcile(tx, rule, observations, existing, now, options);
+    const seen = Math.max(rule.seenEventId, ...observations.map((observation) => observation.eventId ?? 0));
+    if (seen > rule.seenEventId) await tx.update(alertRules).set({ seenEventId: seen }).where(eq(alertRules.id, ruleId));
+    return result;
   });
 }
 

@@ -10,6 +10,8 @@ export interface Observation {
   annotations: Record<string, string>;
   /** Since when it holds, when the state says (a circuit's openedAt); else: since first seen. */
   since?: Date;
+  /** Event kinds: the newest event it stands for (the rule's seenEventId moves up to it). */
+  eventId?: number;
 }
 
 /**
@@ -34,6 +36,15 @@ async function passingCount(db: Executor, service: string): Promise<{ passing: n
 }
 
 const holdMs = (rule: AlertRuleRow) => rule.holdMs ?? AlertLimits.defaultHoldMs;
+
+/**
+ * Which events an event kind looks at: those after the rule was written that are either recent
+ * (within `hold`: the alert keeps firing) or not accounted for yet (a late evaluation still fires
+ * for them, and resolves at the next one).
+ */
+const recentOrUnseen = (rule: AlertRuleRow) => sql`
+  (id > ${rule.seenEventId}::int8
+   or (id > ${rule.sinceEventId}::int8 and created_at > now() - ${holdMs(rule)}::int * interval '1 millisecond'))`;
 
 /** "deploy.*" matches deploy.started and deploy.finished; anything else matches itself. */
 function typeMatcher(pattern: string): { exact: string | null; prefix: string | null } {
@@ -106,11 +117,10 @@ export const KINDS: Record<AlertRuleKindValue, KindEvaluator> = {
   /** A configuration key under the prefix changed (in the environment, when given) within `hold`. */
   CONFIG_CHANGED: {
     async observe(db, rule) {
-      const rows = await db.execute<{ key: string; environment: string | null; changes: number }>(sql`
-        select data->>'key' as key, data->>'environment' as environment, count(*)::int as changes
+      const rows = await db.execute<{ key: string; environment: string | null; changes: number; last_id: number }>(sql`
+        select data->>'key' as key, data->>'environment' as environment, count(*)::int as changes, max(id)::float8 as last_id
         from events
-        where type = 'config.changed' and id > ${rule.sinceEventId}::int8
-          and created_at > now() - ${holdMs(rule)}::int * interval '1 millisecond'
+        where type = 'config.changed' and ${recentOrUnseen(rule)}
           and starts_with(data->>'key', ${rule.keyPrefix!}::text)
           and (${rule.environment}::text is null or data->>'environment' = ${rule.environment}::text)
         group by 1, 2
@@ -118,6 +128,7 @@ export const KINDS: Record<AlertRuleKindValue, KindEvaluator> = {
       return rows.map((row) => ({
         labels: { key: row.key, ...(row.environment === null ? {} : { environment: row.environment }) },
         annotations: { summary: `Configuration key ${row.key}${row.environment ? ` (${row.environment})` : ''} changed.` },
+        eventId: row.last_id,
       }));
     },
     concerns: (rule, event) =>
@@ -130,17 +141,17 @@ export const KINDS: Record<AlertRuleKindValue, KindEvaluator> = {
   EVENT_SEEN: {
     async observe(db, rule) {
       const { exact, prefix } = typeMatcher(rule.eventType!);
-      const rows = await db.execute<{ type: string; seen: number }>(sql`
-        select type, count(*)::int as seen
+      const rows = await db.execute<{ type: string; seen: number; last_id: number }>(sql`
+        select type, count(*)::int as seen, max(id)::float8 as last_id
         from events
-        where id > ${rule.sinceEventId}::int8
-          and created_at > now() - ${holdMs(rule)}::int * interval '1 millisecond'
+        where ${recentOrUnseen(rule)}
           and (type = ${exact}::text or starts_with(type, ${prefix}::text))
         group by type
         order by type`);
       return rows.map((row) => ({
         labels: { event_type: row.type },
         annotations: { summary: `${row.seen} ${row.type} event${row.seen === 1 ? '' : 's'} seen.` },
+        eventId: row.last_id,
       }));
     },
     concerns: (rule, event) => {

@@ -42,6 +42,7 @@ function columns(rule: AlertRuleDefinition, receivers: StoredReceiver[]) {
     receivers,
     // Event kinds fire on events after the rule was written, not on history.
     sinceEventId: sql`(select coalesce(max(id), 0) from events)`,
+    seenEventId: sql`(select coalesce(max(id), 0) from events)`,
     updatedAt: sql`now()`,
   };
 }
