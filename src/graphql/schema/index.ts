@@ -22,6 +22,7 @@ import './token.js';
 import './alert-rule.js';
 import './alert.js';
 import './alert-silence.js';
+import './service-state.js';
 
 let schema: GraphQLSchema | undefined;
 
