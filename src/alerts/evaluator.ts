@@ -21,6 +21,8 @@ export interface AlertEvaluatorOptions {
 
 /** setTimeout holds at most 2^31-1 ms; waits here are far shorter, but never trust a computed one. */
 const MAX_WAIT_MS = 60_000;
+/** Rules are re-read when an alert.rule.changed event says so, and this often regardless. */
+const RULES_REFRESH_MS = 30_000;
 
 /**
  * Evaluates alert rules, in one process across all servers at a time: the holder of a lease
@@ -39,6 +41,7 @@ export class AlertEvaluator {
   private everything = true;
   private nextRenewAt = 0;
   private nextTickAt = 0;
+  private rulesReadAt = 0;
   private nextDueAt: number | undefined;
   private stopped = false;
   private woken = false;
@@ -130,8 +133,12 @@ export class AlertEvaluator {
     const now = Date.now();
     let ids: string[];
     if (this.everything || now >= this.nextTickAt || (this.nextDueAt !== undefined && now >= this.nextDueAt)) {
+      // Read rules only when they changed: an idle registry (no rules) costs no statement per tick.
+      if (this.everything || now - this.rulesReadAt >= RULES_REFRESH_MS) {
+        this.rules = await loadRuleRows(this.db);
+        this.rulesReadAt = now;
+      }
       this.everything = false;
-      this.rules = await loadRuleRows(this.db);
       ids = this.rules.map((rule) => rule.id);
       this.nextTickAt = now + this.options.intervalMs;
       this.nextDueAt = undefined;

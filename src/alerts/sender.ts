@@ -32,7 +32,11 @@ export interface WebhookSenderOptions {
   maxBackoffMs?: number;
   /** POSTs in flight at once, at most. */
   concurrency?: number;
-  /** Longest sleep between looks for due deliveries (queued by another server, or retries). */
+  /**
+   * Longest sleep between looks for due deliveries. Deliveries queued anywhere wake the sender at
+   * once (this server's evaluator, or the alert events its feed reads), and retries are waited for
+   * until they fall due; this is the safety net.
+   */
   pollMs?: number;
 }
 
@@ -192,7 +196,7 @@ export class WebhookSender {
       this.woken = false;
       return;
     }
-    const pollMs = this.options.pollMs ?? 1_000;
+    const pollMs = this.options.pollMs ?? 10_000;
     let waitMs = pollMs;
     if (this.running.size < this.concurrency) {
       const untilDue = await millisUntilNextDelivery(this.db).catch(() => undefined);
