@@ -11,6 +11,7 @@ CREATE TABLE "alert_rules" (
 	"environment" text,
 	"event_type" text,
 	"hold_ms" integer,
+	"states" text[],
 	"labels" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"annotations" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"receivers" jsonb DEFAULT '[]'::jsonb NOT NULL,

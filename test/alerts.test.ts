@@ -18,6 +18,7 @@ import {
   SelectInstanceDocument,
   ServiceHealthDocument,
   SetConfigDocument,
+  SetServicePolicyDocument,
   SilencesDocument,
   UpdateAlertRuleDocument,
   UpdateTtlCheckDocument,
@@ -269,6 +270,29 @@ describe('rule kinds fire and resolve on real state changes', () => {
     expect(again!.alertChanged.eventId).toBe(resolved!.eventId);
     await resumed.return?.();
   });
+
+  it('SERVICE_STATE: a service entering SCALING fires (one alert per state), and resolves once it is ACTIVE again', async () => {
+    const { rule, path } = await createRule({ kind: 'SERVICE_STATE', service: 'scaler', states: ['SCALING', 'DOWN'], window: '2s' });
+    await sleep(400);
+    expect(receiver.on(path)).toHaveLength(0); // no such service: not listed, nothing fires
+
+    await admin.request(RegisterServiceDocument, { input: instance({ id: 'scaler-1', name: 'scaler' }) });
+    const [firing] = await receiver.waitFor(path, 1, 5_000);
+    expect(firing!.body.commonLabels).toMatchObject({ service: 'scaler', state: 'SCALING' });
+    expect(firing!.body.commonAnnotations['summary']).toMatch(/^scaler is SCALING: /);
+    const [, resolved] = await receiver.waitFor(path, 2, 8_000); // the registration leaves the window
+    expect(resolved!.body.status).toBe('resolved');
+
+    await admin.request(SetServicePolicyDocument, { service: 'scaler', minInstances: 2 });
+    const [, , again] = await receiver.waitFor(path, 3, 5_000);
+    expect(again!.body.status).toBe('firing');
+    expect(again!.body.commonAnnotations['summary']).toContain('minInstances 2');
+    expect((await transitionsOf(rule.id)).map((t) => `${t.type} ${t.labels['state']}`)).toEqual([
+      'alert.firing SCALING',
+      'alert.resolved SCALING',
+      'alert.firing SCALING',
+    ]);
+  });
 });
 
 describe('silences', () => {
@@ -444,6 +468,7 @@ describe('managing rules', () => {
     expect(await errorCode(create({ kind: 'FLAPPING', transitions: 1, window: '1m' }))).toBe('BAD_USER_INPUT');
     expect(await errorCode(create({ kind: 'EVENT_SEEN', service: null, eventType: 'Not A Type' }))).toBe('BAD_USER_INPUT');
     expect(await errorCode(create({ labels: { 'bad-name': 'x' } }))).toBe('BAD_USER_INPUT');
+    expect(await errorCode(create({ kind: 'SERVICE_STATE', states: [] }))).toBe('BAD_USER_INPUT');
     expect(await errorCode(create({ labels: 'not an object' }))).toBe('BAD_USER_INPUT');
     expect(await errorCode(create({ receivers: [{ url: 'ftp://127.0.0.1/x' }] }))).toBe('BAD_USER_INPUT');
     expect(await errorCode(create({ receivers: [{ url: 'http://user:pw@127.0.0.1/x' }] }))).toBe('BAD_USER_INPUT');

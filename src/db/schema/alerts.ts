@@ -26,6 +26,8 @@ export const alertRules = pgTable(
     environment: text('environment'),
     eventType: text('event_type'),
     holdMs: integer('hold_ms'),
+    /** SERVICE_STATE: the states that fire it. */
+    states: text('states').array().$type<('ACTIVE' | 'SCALING' | 'HEALING' | 'DOWN')[]>(),
     labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
     annotations: jsonb('annotations').$type<Record<string, string>>().notNull().default({}),
     receivers: jsonb('receivers').$type<StoredReceiver[]>().notNull().default([]),

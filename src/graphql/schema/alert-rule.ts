@@ -9,6 +9,7 @@ import {
   type WebhookReceiver,
 } from '../../registry/alerts/index.js';
 import { builder } from '../builder.js';
+import { ServiceStateEnum } from './service-state.js';
 
 export const AlertRuleKindEnum = builder.enumType('AlertRuleKind', {
   values: {
@@ -20,6 +21,7 @@ export const AlertRuleKindEnum = builder.enumType('AlertRuleKind', {
       description: 'A configuration key under `keyPrefix` (in `environment`, if given) changed; resolves after `hold` without another change.',
     },
     EVENT_SEEN: { description: 'An event of `eventType` ("x.y", or "x.*") was appended; resolves after `hold` without another.' },
+    SERVICE_STATE: { description: 'A service (`service`, or any) is in one of `states` (as serviceStates judges it over `window`, default 5m) for `for`.' },
   } satisfies Record<(typeof ALERT_RULE_KINDS)[number], { description: string }>,
 });
 
@@ -50,6 +52,7 @@ export const AlertRuleRef = builder.objectRef<AlertRule>('AlertRule').implement(
       nullable: true,
       description: 'Event kinds: firing lasts this long after the last matching event (default 5m).',
     }),
+    states: t.expose('states', { type: [ServiceStateEnum], nullable: true, description: 'SERVICE_STATE: the states that fire it.' }),
     labels: t.expose('labels', { type: 'JSON', description: 'Added to every alert of the rule.' }),
     annotations: t.expose('annotations', { type: 'JSON' }),
     receivers: t.expose('receivers', { type: [WebhookReceiverRef] }),
@@ -79,6 +82,7 @@ const AlertRuleInputRef = builder.inputType('AlertRuleInput', {
     environment: t.string(),
     eventType: t.string(),
     hold: t.field({ type: 'Duration' }),
+    states: t.field({ type: [ServiceStateEnum] }),
     labels: t.field({ type: 'JSON', description: 'Label name to string.' }),
     annotations: t.field({ type: 'JSON', description: 'Name to string (summary, description, runbook_url…).' }),
     receivers: t.field({ type: [WebhookReceiverInput] }),

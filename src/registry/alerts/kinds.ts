@@ -3,6 +3,8 @@ import { AlertLimits, type AlertRuleKindValue } from '@switchboard/contracts';
 import type { Executor } from '../../db/client.js';
 import type { AlertRuleRow } from '../../db/schema/index.js';
 import type { StoredEvent } from '../../events/types.js';
+import { effectiveStatus } from '../health/model.js';
+import { classifyService, readRecentActivity, SERVICE_STATE_DEFINITIONS, STATE_EVENT_TYPES, type InstanceHealth } from '../states/index.js';
 
 /** One alert the condition raises now: its labels (besides the rule's) and what it says. */
 export interface Observation {
@@ -36,6 +38,9 @@ async function passingCount(db: Executor, service: string): Promise<{ passing: n
 }
 
 const holdMs = (rule: AlertRuleRow) => rule.holdMs ?? AlertLimits.defaultHoldMs;
+
+/** SERVICE_STATE's window when the rule names none: the service states' own default. */
+const STATE_WINDOW_MS = 300_000;
 
 /**
  * Which events an event kind looks at: those after the rule was written that are either recent
@@ -158,5 +163,44 @@ export const KINDS: Record<AlertRuleKindValue, KindEvaluator> = {
       const { exact, prefix } = typeMatcher(rule.eventType!);
       return exact !== null ? event.type === exact : event.type.startsWith(prefix!);
     },
+  },
+
+  /**
+   * A service (or any, without `service`) in one of `states`, judged as the serviceStates query
+   * judges it (src/registry/states), over `window` (default 5m). One alert per service and state:
+   * moving from SCALING to HEALING resolves one and fires the other.
+   */
+  SERVICE_STATE: {
+    async observe(db, rule) {
+      const windowMs = rule.windowMs ?? STATE_WINDOW_MS;
+      const recent = await readRecentActivity(db, windowMs, rule.service);
+      const rows = await db.execute<{ id: string; name: string; check_status: InstanceHealth['status']; maintenance: boolean }>(sql`
+        select id, name, check_status, maintenance_since is not null as maintenance
+        from services where ${rule.service}::text is null or name = ${rule.service}::text`);
+      const byName = new Map<string, InstanceHealth[]>();
+      for (const row of rows) {
+        const status = effectiveStatus({ checkStatus: row.check_status, maintenanceSince: row.maintenance ? new Date() : null });
+        byName.set(row.name, [...(byName.get(row.name) ?? []), { id: row.id, status }]);
+      }
+      for (const policy of recent.policies.values()) {
+        if ((policy.minInstances ?? 0) > 0 && (rule.service === null || policy.service === rule.service) && !byName.has(policy.service))
+          byName.set(policy.service, []);
+      }
+      const wanted = new Set(rule.states ?? []);
+      return [...byName.keys()].sort().flatMap((name) => {
+        const status = classifyService({
+          name,
+          instances: byName.get(name)!,
+          activity: recent.byService.get(name),
+          policy: recent.policies.get(name),
+          now: recent.now,
+          windowMs,
+        });
+        if (!wanted.has(status.state)) return [];
+        const summary = status.reasons.length > 0 ? status.reasons.join('; ') : SERVICE_STATE_DEFINITIONS[status.state];
+        return [{ labels: { service: name, state: status.state }, annotations: { summary: `${name} is ${status.state}: ${summary}` } }];
+      });
+    },
+    concerns: (rule, event) => STATE_EVENT_TYPES.includes(event.type) && (rule.service === null || event.data['name'] === rule.service),
   },
 };

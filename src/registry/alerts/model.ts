@@ -22,6 +22,7 @@ export interface AlertRule {
   environment: string | null;
   eventType: string | null;
   holdMs: number | null;
+  states: ('ACTIVE' | 'SCALING' | 'HEALING' | 'DOWN')[] | null;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   receivers: WebhookReceiver[];

@@ -37,6 +37,7 @@ function columns(rule: AlertRuleDefinition, receivers: StoredReceiver[]) {
     environment: rule.environment ?? null,
     eventType: rule.eventType ?? null,
     holdMs: rule.holdMs == null ? null : Math.round(rule.holdMs),
+    states: rule.states ?? null,
     labels: rule.labels,
     annotations: rule.annotations,
     receivers,

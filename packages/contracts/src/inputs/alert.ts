@@ -6,10 +6,12 @@ import { safeText } from '../validation.js';
  * Alert rules, silences and their webhook receivers: what a client may send, checked the same
  * way on every server. Durations are milliseconds here (the API parses "5m" before).
  */
-export const ALERT_RULE_KINDS = ['NO_PASSING', 'FEWER_PASSING', 'FLAPPING', 'CIRCUIT_OPEN', 'CONFIG_CHANGED', 'EVENT_SEEN'] as const;
+export const ALERT_RULE_KINDS = ['NO_PASSING', 'FEWER_PASSING', 'FLAPPING', 'CIRCUIT_OPEN', 'CONFIG_CHANGED', 'EVENT_SEEN', 'SERVICE_STATE'] as const;
 export type AlertRuleKindValue = (typeof ALERT_RULE_KINDS)[number];
 
 export type AlertStateValue = 'PENDING' | 'FIRING' | 'RESOLVED';
+/** Service states as src/registry/states judges them (SERVICE_STATE rules name some). */
+export const SERVICE_STATE_VALUES = ['ACTIVE', 'SCALING', 'HEALING', 'DOWN'] as const;
 export type WebhookDeliveryStatusValue = 'PENDING' | 'DELIVERED' | 'FAILED';
 
 const DAY_MS = 86_400_000;
@@ -90,8 +92,9 @@ const KIND_FIELDS: Record<AlertRuleKindValue, { required: readonly string[]; all
   CIRCUIT_OPEN: { required: ['service'], allowed: ['service', 'forMs'] },
   CONFIG_CHANGED: { required: ['keyPrefix'], allowed: ['keyPrefix', 'environment', 'holdMs'] },
   EVENT_SEEN: { required: ['eventType'], allowed: ['eventType', 'holdMs'] },
+  SERVICE_STATE: { required: ['states'], allowed: ['service', 'states', 'windowMs', 'forMs'] },
 };
-const KIND_SPECIFIC = ['service', 'minPassing', 'forMs', 'transitions', 'windowMs', 'keyPrefix', 'environment', 'eventType', 'holdMs'] as const;
+const KIND_SPECIFIC = ['service', 'minPassing', 'forMs', 'transitions', 'windowMs', 'keyPrefix', 'environment', 'eventType', 'holdMs', 'states'] as const;
 
 export const alertRuleSchema = z
   .object({
@@ -118,6 +121,12 @@ export const alertRuleSchema = z
       .regex(/^[a-z0-9_-]+(\.[a-z0-9_-]+)*(\.\*)?$/, 'must be an event type like "deploy.finished", or a prefix like "deploy.*"')
       .nullish(),
     holdMs: duration(AlertLimits.minHoldMs, AlertLimits.maxHoldMs).nullish(),
+    states: z
+      .array(z.enum(SERVICE_STATE_VALUES))
+      .min(1, 'must name at least one state')
+      .max(SERVICE_STATE_VALUES.length)
+      .transform((states) => [...new Set(states)])
+      .nullish(),
     labels: labelMap(AlertLimits.labelValueLength),
     annotations: labelMap(AlertLimits.annotationValueLength),
     receivers: z
