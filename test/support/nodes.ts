@@ -14,9 +14,15 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** A serving node: its URL is known. */
 export type TestNode = SwitchboardNode & { url: string };
 
+/**
+ * Test nodes do not register themselves in their catalog (SWITCHBOARD_SELF_REGISTER), so tests count
+ * only the services they register; a test about self-registration turns it on in `env`.
+ */
+const NO_SELF_REGISTRATION = { SWITCHBOARD_SELF_REGISTER: 'false' };
+
 /** A registry node in this process, on an ephemeral port, against `databaseUrl`. */
 export async function startTestNode(databaseUrl: string, env: Record<string, string> = {}): Promise<TestNode> {
-  const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...env });
+  const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...NO_SELF_REGISTRATION, ...env });
   const node = await startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'));
   if (node.url === undefined) throw new Error('a serving node has a URL');
   return tracked('node', `in-process node at ${node.url}`, node as TestNode, 'stop');
@@ -24,7 +30,7 @@ export async function startTestNode(databaseUrl: string, env: Record<string, str
 
 /** A `switchboard worker` in this process: the health-check pool and the sweeps, no API. */
 export async function startTestWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<SwitchboardNode> {
-  const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...env });
+  const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...NO_SELF_REGISTRATION, ...env });
   const node = await startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), 'worker');
   return tracked('worker', `in-process worker ${node.worker!.id}`, node, 'stop');
 }
@@ -47,7 +53,7 @@ export interface NodeProcess {
  * processes can show: NOTIFY fan-out between nodes, signals, restarts.
  */
 export async function spawnNode(env: Record<string, string | undefined>): Promise<NodeProcess> {
-  const merged: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env };
+  const merged: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...NO_SELF_REGISTRATION, ...env };
   // `undefined` removes a variable (say, DATABASE_URL for an embedded node).
   for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {

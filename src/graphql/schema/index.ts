@@ -23,6 +23,7 @@ import './alert-rule.js';
 import './alert.js';
 import './alert-silence.js';
 import './service-state.js';
+import './registry-health.js';
 
 let schema: GraphQLSchema | undefined;
 

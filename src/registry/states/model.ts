@@ -33,7 +33,7 @@ export interface ServicePolicy {
 
 /** What happened to one service within the window, from the event log. */
 export interface ServiceActivity {
-  /** Newest moment an instance was seen critical (a transition to or from CRITICAL, or the removal of a critical one). */
+  /** Newest critical moment: an instance failing or recovering (not a new check's first pass), or removed while critical. */
   criticalAt: number | null;
   /** Instances that were critical within the window (some may still be, or be gone). */
   criticalIds: readonly string[];

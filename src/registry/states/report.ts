@@ -1,8 +1,9 @@
+import { sql } from 'drizzle-orm';
 import { badInput, formatDuration } from '@switchboard/contracts';
 import type { Executor } from '../../db/client.js';
 import type { Catalog } from '../catalog/index.js';
 import { effectiveStatus } from '../health/model.js';
-import { readRecentActivity } from './activity.js';
+import { readRecentActivity, type RecentActivity } from './activity.js';
 import { classifyService, countStates } from './classify.js';
 import type { InstanceHealth, ServiceStateReport } from './model.js';
 
@@ -39,19 +40,52 @@ export function statesQuery(query: StatesQuery, defaultWindowMs: number): { wind
 export async function computeServiceStates(db: Executor, catalog: Catalog, query: StatesQuery, defaultWindowMs: number): Promise<ServiceStateReport> {
   const { windowMs, prefix } = statesQuery(query, defaultWindowMs);
   const recent = await readRecentActivity(db, windowMs, prefix);
-  const names = new Set(catalog.names().filter((name) => prefix === null || name.startsWith(prefix)));
-  for (const policy of recent.policies.values()) if ((policy.minInstances ?? 0) > 0) names.add(policy.service);
-  const services = [...names].sort().map((name) => {
-    const instances: InstanceHealth[] = catalog.byService(name).map(({ instance }) => ({ id: instance.id, status: effectiveStatus(instance) }));
-    return classifyService({
+  const instances = new Map<string, InstanceHealth[]>();
+  for (const name of catalog.names()) {
+    if (prefix !== null && !name.startsWith(prefix)) continue;
+    instances.set(
       name,
-      instances,
+      catalog.byService(name).map(({ instance }) => ({ id: instance.id, status: effectiveStatus(instance) })),
+    );
+  }
+  return judge(instances, recent, windowMs);
+}
+
+/**
+ * The same report for a process without a catalog (a `worker` evaluating alert rules): the
+ * instances are read from the table too, in one more statement.
+ */
+export async function readServiceStates(db: Executor, query: StatesQuery, defaultWindowMs: number): Promise<ServiceStateReport> {
+  const { windowMs, prefix } = statesQuery(query, defaultWindowMs);
+  const [recent, rows] = await Promise.all([
+    readRecentActivity(db, windowMs, prefix),
+    db.execute<{ id: string; name: string; check_status: InstanceHealth['status']; in_maintenance: boolean }>(sql`
+      select id, name, check_status, maintenance_since is not null as in_maintenance from services
+      where ${prefix}::text is null or starts_with(name, ${prefix}::text)
+      order by id`),
+  ]);
+  const instances = new Map<string, InstanceHealth[]>();
+  for (const row of rows) {
+    let list = instances.get(row.name);
+    if (!list) instances.set(row.name, (list = []));
+    list.push({ id: row.id, status: row.in_maintenance ? 'CRITICAL' : row.check_status });
+  }
+  return judge(instances, recent, windowMs);
+}
+
+function judge(instances: Map<string, InstanceHealth[]>, recent: RecentActivity, windowMs: number): ServiceStateReport {
+  const names = new Set(instances.keys());
+  for (const policy of recent.policies.values()) if ((policy.minInstances ?? 0) > 0) names.add(policy.service);
+  const services = [...names].sort().map((name) =>
+    classifyService({
+      name,
+      instances: instances.get(name) ?? [],
       activity: recent.byService.get(name),
       policy: recent.policies.get(name),
       now: recent.now,
       windowMs,
-    });
-  });
+    }),
+  );
   return { counts: countStates(services), services, windowMs, computedAt: new Date(recent.now) };
 }
 
