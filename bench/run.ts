@@ -1,10 +1,11 @@
 /**
  * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`),
  * side by side with a real etcd started for the run. Sections: discovery,
- * registrations, changes, fanout, health, selection, sdk, consul, metrics, dashboard (default: all). Prints one
+ * registrations, changes, fanout, health, selection, sdk, consul, metrics, alerts, dashboard (default: all). Prints one
  * table and writes bench/results.json.
  */
 import { writeFileSync } from 'node:fs';
+import { runAlertLatency } from './alerts.js';
 import { runChangeLatency } from './changes.js';
 import { runConsulBench } from './consul.js';
 import { DASHBOARD_LOADS, DASHBOARD_SERVICES, runDashboardBench } from './dashboard.js';
@@ -205,6 +206,16 @@ try {
     row('/metrics scrape p50', metrics.ours.p50Ms, metrics.etcd?.p50Ms, 'ms', conditions);
     row('/metrics scrape p99', metrics.ours.p99Ms, metrics.etcd?.p99Ms, 'ms', conditions);
     row('/metrics size', metrics.ours.bytes / 1024, metrics.etcd && metrics.etcd.bytes / 1024, 'KiB', 'one scrape, uncompressed');
+  }
+  if (wanted('alerts')) {
+    const samples = Number(process.env['BENCH_ALERT_SAMPLES'] ?? 300);
+    const alerts = await runAlertLatency({ databaseUrl: database.url, samples });
+    const conditions = `one server, webhook receiver in the bench process, ${samples} changes one at a time, each alert resolved before the next`;
+    row('alert latency p50 (EVENT_SEEN)', alerts.eventSeen.p50Ms, undefined, 'ms', `publishEvent request → signed webhook POST received; ${conditions}`);
+    row('alert latency p99 (EVENT_SEEN)', alerts.eventSeen.p99Ms, undefined, 'ms', `publishEvent request → signed webhook POST received; ${conditions}`);
+    const critical = `updateTtlCheck(CRITICAL) of the only instance's check → NO_PASSING (no \`for\`) webhook received; ${conditions}`;
+    row('alert latency p50 (NO_PASSING)', alerts.noPassing.p50Ms, undefined, 'ms', critical);
+    row('alert latency p99 (NO_PASSING)', alerts.noPassing.p99Ms, undefined, 'ms', critical);
   }
   if (wanted('dashboard')) {
     const dashboard = await runDashboardBench();

@@ -48,11 +48,26 @@ export interface Config {
   /** Runs of an operation before graphql-jit compiles it; undefined: never. */
   jitAfterRuns: number | undefined;
   breaker: BreakerConfig;
+  alerts: AlertConfig;
   /**
    * A port of its own serving only /metrics and /healthz (SWITCHBOARD_METRICS_PORT; 0: any free
    * port): how a worker is scraped; on `serve`, a second listener beside /metrics on PORT. Unset: none.
    */
   metricsPort: number | undefined;
+}
+
+/** Alert evaluation and webhook delivery (see README, Alerts). */
+export interface AlertConfig {
+  /** Every rule is evaluated at least this often (events trigger evaluation at once). */
+  intervalMs: number;
+  /** How long the evaluator lease lasts unrenewed: a dead holder is replaced after at most this. */
+  leaseTtlMs: number;
+  webhookTimeoutMs: number;
+  webhookMaxAttempts: number;
+  /** The first retry's delay; doubled (with jitter) each attempt after, up to 5 minutes. */
+  webhookBackoffMs: number;
+  /** The registry's address as receivers should link to it; unset: this server's URL. */
+  externalUrl: string | undefined;
 }
 
 /** What one request may ask of the server (see README, Security). */
@@ -140,6 +155,14 @@ export function loadConfig(env: Env = process.env): Config {
       cooldownMs: duration(env, 'SWITCHBOARD_BREAKER_COOLDOWN', 30_000, 100, DAY_MS),
       halfOpenProbes: integer(env, 'SWITCHBOARD_BREAKER_HALF_OPEN_PROBES', 1, 1, 1_000),
       slowCallMs: nonEmpty(env, 'SWITCHBOARD_BREAKER_SLOW_CALL') === undefined ? undefined : duration(env, 'SWITCHBOARD_BREAKER_SLOW_CALL', 0, 1, 3_600_000),
+    },
+    alerts: {
+      intervalMs: duration(env, 'SWITCHBOARD_ALERT_INTERVAL', 1_000, 50, 600_000),
+      leaseTtlMs: duration(env, 'SWITCHBOARD_ALERT_LEASE_TTL', 10_000, 300, 600_000),
+      webhookTimeoutMs: duration(env, 'SWITCHBOARD_WEBHOOK_TIMEOUT', 10_000, 100, 300_000),
+      webhookMaxAttempts: integer(env, 'SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+      webhookBackoffMs: duration(env, 'SWITCHBOARD_WEBHOOK_BACKOFF', 1_000, 10, 3_600_000),
+      externalUrl: nonEmpty(env, 'SWITCHBOARD_EXTERNAL_URL')?.replace(/\/+$/, ''),
     },
   };
   if (config.adminToken !== undefined && config.adminToken.length < 16) {

@@ -93,6 +93,7 @@ const UNIQUE_SENTENCES: Record<string, string> = {
   config_entries_key_environment_pk: 'This configuration key was written at the same moment by another request',
   config_history_key_environment_version_pk: 'This configuration key was written at the same moment by another request',
   tokens_secret_hash_unique: 'A token with this secret already exists',
+  alert_rules_name_idx: 'An alert rule with this name already exists',
 };
 
 /**

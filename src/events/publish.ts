@@ -19,7 +19,7 @@ export const EventLimits = {
 } as const;
 
 /** Namespaces the registry writes itself; a client may not forge events in them. */
-export const RESERVED_EVENT_PREFIXES = ['service.', 'component.', 'config.', 'health.', 'circuit.', 'token.', 'switchboard.'] as const;
+export const RESERVED_EVENT_PREFIXES = ['service.', 'component.', 'config.', 'health.', 'circuit.', 'token.', 'alert.', 'switchboard.'] as const;
 
 const CUSTOM_TYPE = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)+$/;
 

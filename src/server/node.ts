@@ -8,6 +8,8 @@ import { runMigrations } from '../db/migrate.js';
 import { EventFeed } from '../events/feed.js';
 import { startRetentionSweeper } from '../events/retention.js';
 import { newExecutionCounters, type ExecutionCounters } from '../graphql/context.js';
+import { AlertEvaluator } from '../alerts/evaluator.js';
+import { WebhookSender } from '../alerts/sender.js';
 import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
 import {
@@ -101,6 +103,17 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       cleanups.unshift(() => worker!.stop());
     }
 
+    // Every process sends webhooks (deliveries are claimed row by row); serve also evaluates rules.
+    const sender = new WebhookSender(database.db, log.child({ component: 'webhooks' }), {
+      name: config.nodeName,
+      targets: settings.health.policy.targets,
+      timeoutMs: config.alerts.webhookTimeoutMs,
+      maxAttempts: config.alerts.webhookMaxAttempts,
+      backoffMs: config.alerts.webhookBackoffMs,
+    });
+    sender.start();
+    cleanups.unshift(() => sender.stop());
+
     if (role === 'worker') {
       if (config.selfRegister) {
         const self = await startSelfRegistration(database.db, log.child({ component: 'self-registration' }), {
@@ -184,6 +197,9 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       });
     }
 
+    const evaluator = startAlerts(database.db, feed, sender, config, http.url, log);
+    cleanups.unshift(() => evaluator.stop());
+
     const stop = async () => {
       // Out of the catalog first, so clients stop choosing this server while it drains.
       await self?.stop();
@@ -200,6 +216,29 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     await runAll(cleanups, log);
     throw error;
   }
+}
+
+/** The alert evaluator (one holder of its lease across servers), and prompt sending of what it queues. */
+function startAlerts(db: Db, feed: EventFeed, sender: WebhookSender, config: Config, url: string, log: Logger): { stop(): Promise<void> } {
+  const externalUrl = config.alerts.externalUrl ?? url.replace(/\/graphql$/, '');
+  const evaluator = new AlertEvaluator(db, feed, log.child({ component: 'alerts' }), {
+    name: config.nodeName,
+    leaseTtlMs: config.alerts.leaseTtlMs,
+    intervalMs: config.alerts.intervalMs,
+    externalUrl: () => externalUrl,
+    onQueued: () => sender.wake(),
+  });
+  evaluator.start();
+  // Transitions another server's evaluator wrote: this server may send them as well (claims decide who).
+  const unobserve = feed.observe((events) => {
+    if (events.some((event) => event.type === 'alert.firing' || event.type === 'alert.resolved')) sender.wake();
+  });
+  return {
+    async stop() {
+      unobserve();
+      await evaluator.stop();
+    },
+  };
 }
 
 /** The SWITCHBOARD_METRICS_PORT listener, when configured: its URL; closed first on stop. */

@@ -42,6 +42,14 @@ export const TokenEventType = {
   REVOKED: 'token.revoked',
 } as const satisfies Record<string, BuiltInEventType>;
 
+/** Alerts: `firing` and `resolved` are the transitions webhooks are sent for. */
+export const AlertEventType = {
+  FIRING: 'alert.firing',
+  RESOLVED: 'alert.resolved',
+  RULE_CHANGED: 'alert.rule.changed',
+  SILENCE_CHANGED: 'alert.silence.changed',
+} as const satisfies Record<string, BuiltInEventType>;
+
 type CheckStatus = 'PASSING' | 'WARNING' | 'CRITICAL';
 type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
@@ -172,6 +180,27 @@ export type TokenEventData = {
   expiresAt: string | null;
 };
 
+/** An alert's transition to firing or resolved, as its webhook payload describes it. */
+export type AlertEventData = {
+  alertId: string;
+  ruleId: string;
+  ruleName: string;
+  kind: string;
+  status: 'firing' | 'resolved';
+  fingerprint: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string | null;
+  /** A matching silence was active: no webhook was sent. */
+  silenced: boolean;
+};
+
+/** A rule was created, updated or deleted (never its receivers' secrets). */
+export type AlertRuleEventData = { id: string; name: string; kind: string; change: 'created' | 'updated' | 'deleted' };
+
+export type AlertSilenceEventData = { id: string; ruleId: string | null; matchers: Record<string, string>; endsAt: string; change: 'created' | 'expired' };
+
 /** A service's scaling policy as set (both bounds null when it was deleted). */
 export type ServicePolicyEventData = {
   /** The service name (`name`, as on the other service events, so readers filter alike). */
@@ -197,6 +226,10 @@ export interface EventDataMap {
   'service.policy.changed': ServicePolicyEventData;
   'token.created': TokenEventData;
   'token.revoked': TokenEventData;
+  'alert.firing': AlertEventData;
+  'alert.resolved': AlertEventData;
+  'alert.rule.changed': AlertRuleEventData;
+  'alert.silence.changed': AlertSilenceEventData;
 }
 
 export type BuiltInEventType = keyof EventDataMap;

@@ -1,6 +1,7 @@
 export * from './duration.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './inputs/alert.js';
 export * from './inputs/check.js';
 export * from './inputs/component.js';
 export * from './inputs/config.js';

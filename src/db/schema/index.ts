@@ -6,4 +6,16 @@ export { configEntries, configHistory, type ConfigEntryRow, type ConfigHistoryRo
 export { healthChecks, healthTransitions } from './health.js';
 export { circuitBreakers, type CircuitBreakerRow } from './breakers.js';
 export { tokens } from './tokens.js';
+export {
+  alertRules,
+  alerts,
+  alertSilences,
+  webhookDeliveries,
+  leases,
+  type AlertRuleRow,
+  type AlertRow,
+  type SilenceRow,
+  type WebhookDeliveryRow,
+  type StoredReceiver,
+} from './alerts.js';
 export { servicePolicies, type ServicePolicyRow } from './policies.js';

@@ -19,6 +19,9 @@ import './config-history.js';
 import './config-change.js';
 import './event.js';
 import './token.js';
+import './alert-rule.js';
+import './alert.js';
+import './alert-silence.js';
 import './service-state.js';
 import './registry-health.js';
 

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateAlertRuleDocument, EventsDocument, PublishEventDocument, WebhookDeliveriesDocument } from '@switchboard/client';
+import { eventually, type SwitchboardClient } from './support/client.js';
+import { useServerPair, type NodeProcess } from './support/nodes.js';
+import { signatureValid, startWebhookReceiver } from './support/webhook-receiver.js';
+
+/**
+ * Two `switchboard serve` processes sharing one database: rules are evaluated by one of them
+ * at a time (the holder of the evaluator lease), so each transition is one event and one
+ * webhook POST; when the holder dies, the other takes over once the lease lapses.
+ */
+const LEASE_TTL_MS = 1_000;
+const SECRET = 'cluster-secret-0123456789';
+
+const servers = useServerPair({ SWITCHBOARD_ALERT_LEASE_TTL: `${LEASE_TTL_MS}ms`, SWITCHBOARD_ALERT_INTERVAL: '200ms' });
+let onA: SwitchboardClient;
+let onB: SwitchboardClient;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+
+beforeAll(async () => {
+  onA = servers.clients.create(servers.a.url);
+  onB = servers.clients.create(servers.b.url);
+  receiver = await startWebhookReceiver();
+});
+
+afterAll(async () => {
+  await receiver?.close();
+});
+
+async function createRule(client: SwitchboardClient, name: string, eventType: string, hold: string) {
+  const path = `/${name}`;
+  const { createAlertRule } = await client.request(CreateAlertRuleDocument, {
+    input: { name, kind: 'EVENT_SEEN', eventType, hold, receivers: [{ url: receiver.url(path), secret: SECRET }] },
+  });
+  return { rule: createAlertRule, path };
+}
+
+async function alertEvents(ruleId: string): Promise<{ type: string; fingerprint: string }[]> {
+  const { events } = await onA.request(EventsDocument, { types: ['alert.firing', 'alert.resolved'], first: 1000 });
+  return events
+    .map((event) => ({ type: event.type, data: event.data as { ruleId: string; fingerprint: string } }))
+    .filter((event) => event.data.ruleId === ruleId)
+    .map((event) => ({ type: event.type, fingerprint: event.data.fingerprint }));
+}
+
+/** The server process holding the evaluator lease (its holder id starts with "<host>-<pid>/"). */
+async function leaseHolder(): Promise<NodeProcess | undefined> {
+  const rows = await servers.database.sql<{ holder: string }[]>`select holder from leases where name = 'alert-evaluator' and expires_at > now()`;
+  if (rows.length !== 1) return undefined;
+  const pid = Number(/-(\d+)\/[0-9a-f]+$/.exec(rows[0]!.holder)?.[1]);
+  return servers.nodes.find((node) => node.child.pid === pid);
+}
+
+describe('evaluated once across two servers', () => {
+  it('each transition is one alert event and one webhook POST, whichever server saw the change', async () => {
+    const { rule, path } = await createRule(onA, 'pair', 'pair.*', '500ms');
+    const types = Array.from({ length: 10 }, (_, i) => `pair.e${i}`);
+    for (const [i, type] of types.entries()) await (i % 2 ? onA : onB).request(PublishEventDocument, { input: { type, source: 'test' } });
+
+    const webhooks = await receiver.waitFor(path, types.length * 2, 20_000);
+    await sleep(1_000); // any duplicate would have arrived by now
+    expect(receiver.on(path)).toHaveLength(types.length * 2);
+    expect(webhooks.every((webhook) => signatureValid(SECRET, webhook))).toBe(true);
+    const byType = new Map<string, string[]>();
+    for (const webhook of receiver.on(path)) {
+      const type = webhook.body.alerts[0]!.labels['event_type']!;
+      byType.set(type, [...(byType.get(type) ?? []), webhook.body.status]);
+    }
+    expect([...byType.keys()].sort()).toEqual(types);
+    for (const statuses of byType.values()) expect(statuses).toEqual(['firing', 'resolved']);
+
+    const events = await alertEvents(rule.id);
+    expect(events.filter((event) => event.type === 'alert.firing')).toHaveLength(types.length);
+    expect(events.filter((event) => event.type === 'alert.resolved')).toHaveLength(types.length);
+    expect(new Set(events.map((event) => event.fingerprint)).size).toBe(types.length);
+    const deliveries = (await onB.request(WebhookDeliveriesDocument, { ruleId: rule.id })).webhookDeliveries;
+    expect(deliveries).toHaveLength(types.length * 2);
+    expect(deliveries.every((delivery) => delivery.status === 'DELIVERED' && delivery.attempts === 1)).toBe(true);
+  });
+
+  it('when the lease holder is killed, the other server takes over once the lease lapses', async () => {
+    const holder = await eventually(leaseHolder, 5_000, 50);
+    const survivor = holder === servers.a ? servers.b : servers.a;
+    const client = survivor === servers.a ? onA : onB;
+    const { rule, path } = await createRule(client, 'takeover', 'takeover.*', '1h');
+
+    await holder.stop('SIGKILL');
+    const killedAt = Date.now();
+    await client.request(PublishEventDocument, { input: { type: 'takeover.happened', source: 'test' } });
+    const [firing] = await receiver.waitFor(path, 1, 10_000);
+    const takeoverMs = firing!.at - killedAt;
+    expect(takeoverMs).toBeLessThan(LEASE_TTL_MS + 3_000);
+    expect(await leaseHolder()).toBe(survivor);
+    await sleep(500);
+    expect(receiver.on(path)).toHaveLength(1);
+    expect((await alertEvents(rule.id)).map((event) => event.type)).toEqual(['alert.firing']);
+  });
+});

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { publishEvent } from '../src/events/publish.js';
+import { acquireLease, createAlertRule, EVALUATOR_LEASE, evaluateRule, LeaseLost, listAlerts, releaseLease } from '../src/registry/alerts/index.js';
+import { TargetPolicy } from '../src/registry/health/policy.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+/**
+ * The evaluator lease on a real database: one holder at a time, taken over only once it
+ * lapses, and a process that does not hold it cannot write an alert transition.
+ */
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+const LEASE = 'test-lease';
+
+describe('the evaluator lease', () => {
+  it('has one holder; the other takes it only once it lapses, and the old holder cannot renew then', async () => {
+    expect(await acquireLease(database.db, LEASE, 'a', 500)).toBe(true);
+    expect(await acquireLease(database.db, LEASE, 'b', 500)).toBe(false);
+    expect(await acquireLease(database.db, LEASE, 'a', 500)).toBe(true); // renewal
+    await sleep(300);
+    expect(await acquireLease(database.db, LEASE, 'b', 500)).toBe(false); // renewed 300ms ago: still a's
+    await sleep(400);
+    expect(await acquireLease(database.db, LEASE, 'b', 500)).toBe(true); // lapsed
+    expect(await acquireLease(database.db, LEASE, 'a', 500)).toBe(false);
+    await releaseLease(database.db, LEASE, 'b');
+    expect(await acquireLease(database.db, LEASE, 'a', 500)).toBe(true); // handed back at once
+  });
+
+  it('many processes racing for a free lease: exactly one gets it', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => acquireLease(database.db, 'race', `p${i}`, 10_000)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it("an evaluation by a process that does not hold the lease writes nothing; the holder's writes one transition", async () => {
+    const rule = await createAlertRule(database.db, { name: 'fenced', kind: 'EVENT_SEEN', eventType: 'fence.test' }, new TargetPolicy(undefined));
+    await publishEvent(database.db, { type: 'fence.test', source: 'test' });
+    expect(await acquireLease(database.db, EVALUATOR_LEASE, 'holder', 10_000)).toBe(true);
+
+    await expect(evaluateRule(database.db, rule.id, { holder: 'intruder', externalUrl: 'http://x' })).rejects.toBeInstanceOf(LeaseLost);
+    expect(await listAlerts(database.db, { ruleId: rule.id })).toEqual([]);
+
+    const result = await evaluateRule(database.db, rule.id, { holder: 'holder', externalUrl: 'http://x' });
+    expect(result?.transitions).toBe(1);
+    expect((await listAlerts(database.db, { ruleId: rule.id })).map((alert) => alert.state)).toEqual(['FIRING']);
+    // Evaluating again finds nothing new to do.
+    expect((await evaluateRule(database.db, rule.id, { holder: 'holder', externalUrl: 'http://x' }))?.transitions).toBe(0);
+    const [row] = await database.sql<{ count: number }[]>`select count(*)::int as count from events where type = 'alert.firing'`;
+    expect(row!.count).toBe(1);
+  });
+});
