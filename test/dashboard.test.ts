@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema, type GraphQLEnumType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PublishEventDocument, RegisterServiceDocument } from '@switchboard/client';
+import { CreateAlertRuleDocument, PublishEventDocument, RegisterServiceDocument } from '@switchboard/client';
 import { browserMissing, dashboardUrl, openPage, useBrowser, type WatchedPage } from './support/browser.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startHttpTarget } from './support/targets.js';
@@ -11,7 +11,7 @@ import { startHttpTarget } from './support/targets.js';
  * browser and one tab for the file, every request to anything but the server refused.
  */
 describe.skipIf(browserMissing !== undefined)('the dashboard in Chromium', () => {
-  const registry = useRegistryNode();
+  const registry = useRegistryNode({ SWITCHBOARD_ALERT_INTERVAL: '200ms' });
   const chromium = useBrowser();
   let tab: WatchedPage;
   let target: Awaited<ReturnType<typeof startHttpTarget>>;
@@ -57,6 +57,10 @@ describe.skipIf(browserMissing !== undefined)('the dashboard in Chromium', () =>
     await poll(() => row('payments').getAttribute('data-state')).toBe('SCALING');
     await poll(() => row('payments').locator('td[data-passing]').textContent()).toBe('1');
     expect(await count('DOWN')).toBe('0');
+    await registry.client.request(CreateAlertRuleDocument, {
+      input: { name: 'payments has no passing instance', kind: 'NO_PASSING', service: 'payments', annotations: { summary: 'Payments is down' } },
+    });
+    expect(await tab.page.getByText('No alert is firing.').count()).toBe(1);
     await markPage();
 
     await registry.client.request(RegisterServiceDocument, { input: { id: 'orders-1', name: 'orders', address: '10.0.0.2', port: 8080 } });
@@ -69,6 +73,8 @@ describe.skipIf(browserMissing !== undefined)('the dashboard in Chromium', () =>
     expect(await count('SCALING')).toBe('1');
     expect(await row('payments').locator('td[data-passing]').textContent()).toBe('0');
     expect(await row('payments').locator('td.reasons').innerText()).toMatch(/passing/i);
+    // The alert rule fired: the overview lists it, live.
+    await poll(() => tab.page.locator('li[data-alert="payments has no passing instance"]').innerText()).toMatch(/^firing/);
     expect(await samePage()).toBe(true);
     await poll(() => tab.page.locator('.event-list li code').allTextContents()).toContain('service.health.changed');
 

@@ -5,6 +5,7 @@ import { ago, dateTime, summarize } from '../lib/format';
 import { useEventTail } from '../lib/events';
 import { useQuery } from '../lib/live';
 import { useServiceStates } from '../lib/service-states';
+import { FiringAlerts } from '../firing-alerts';
 import { RegistryHealthPanel } from '../registry-health';
 import { definePage, href, Link } from '../lib/router';
 import { STATES } from '../lib/states';
@@ -56,6 +57,7 @@ function Overview() {
           Changes count for {report.window}; computed {dateTime(report.computedAt)}. Choose a state to list only its services.
         </p>
       )}
+      <FiringAlerts />
       <Section
         title={only ? `Services: ${STATES.find((entry) => entry.state === only)!.label.toLowerCase()}` : 'Services'}
         actions={
