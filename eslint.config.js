@@ -9,7 +9,16 @@ import tseslint from 'typescript-eslint';
 
 const root = import.meta.dirname;
 
-const ignored = ['**/dist/', '**/node_modules/', 'packages/client/src/generated/', 'src/client/generated/', 'drizzle/', '.switchboard/', 'coverage/'];
+const ignored = [
+  '**/dist/',
+  '**/node_modules/',
+  'packages/client/src/generated/',
+  'ui/src/generated/',
+  'src/client/generated/',
+  'drizzle/',
+  '.switchboard/',
+  'coverage/',
+];
 
 const ourPackages = readdirSync(path.join(root, 'packages'));
 const nodeBuiltins = `^(node:|(${builtinModules.filter((name) => !name.startsWith('_') && !name.includes('/')).join('|')})(/|$))`;
@@ -52,6 +61,13 @@ const layerRules = [
     leaves: true,
     modules: ['^switchboard(/|$)', '^@switchboard/[^/]+/'],
     why: "examples use Switchboard as a service does: @switchboard/sdk, client and contracts by their names, never the server or a package's files",
+  },
+  {
+    rule: 'ui → server, Node',
+    from: ['ui/src'],
+    leaves: true,
+    modules: [nodeBuiltins, '^@switchboard/(?!(client|contracts)$)'],
+    why: 'the dashboard runs in a browser and reaches the registry only through its GraphQL API (@switchboard/client)',
   },
   {
     rule: 'graphql → db',

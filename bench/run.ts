@@ -1,13 +1,14 @@
 /**
  * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`),
  * side by side with a real etcd started for the run. Sections: discovery,
- * registrations, changes, fanout, health, selection, sdk, consul, metrics, alerts (default: all). Prints one
+ * registrations, changes, fanout, health, selection, sdk, consul, metrics, alerts, dashboard (default: all). Prints one
  * table and writes bench/results.json.
  */
 import { writeFileSync } from 'node:fs';
 import { runAlertLatency } from './alerts.js';
 import { runChangeLatency } from './changes.js';
 import { runConsulBench } from './consul.js';
+import { DASHBOARD_LOADS, DASHBOARD_SERVICES, runDashboardBench } from './dashboard.js';
 import { runDiscoveryBench, INSTANCES, SERVICES, seedCatalog, TARGET } from './discovery.js';
 import { startEtcd, type Etcd } from './etcd.js';
 import { runFanout } from './fanout.js';
@@ -215,6 +216,14 @@ try {
     const critical = `updateTtlCheck(CRITICAL) of the only instance's check → NO_PASSING (no \`for\`) webhook received; ${conditions}`;
     row('alert latency p50 (NO_PASSING)', alerts.noPassing.p50Ms, undefined, 'ms', critical);
     row('alert latency p99 (NO_PASSING)', alerts.noPassing.p99Ms, undefined, 'ms', critical);
+  }
+  if (wanted('dashboard')) {
+    const dashboard = await runDashboardBench();
+    if ('skipped' in dashboard) console.log(`dashboard skipped: ${dashboard.skipped}`);
+    else {
+      const conditions = `overview at /ui with ${DASHBOARD_SERVICES.toLocaleString('en')} services, Chromium headless, fresh context per load; navigation start to the first frame with every service row in the table; median of ${DASHBOARD_LOADS} loads after a warm-up (each: ${dashboard.firstRenderMs.map((ms) => Math.round(ms)).join(', ')} ms)`;
+      row('dashboard overview first render', dashboard.p50Ms, undefined, 'ms', conditions);
+    }
   }
 } finally {
   await (etcd?.stop() ?? Promise.resolve());

@@ -72,6 +72,10 @@ describe('npm start', () => {
     expect(stderr).toContain('dist/ is current');
     expect(statSync(BUILT).mtimeMs).toBe(builtAt);
     expect(await portAcceptsConnections(port)).toBe(true);
+    // The dashboard is built with the server (build:ui runs in postinstall, build and here) and served.
+    const dashboard = await fetch(`http://127.0.0.1:${port}/ui/`);
+    expect(dashboard.status).toBe(200);
+    expect(await dashboard.text()).toContain('<div id="app">');
     console.info(`npm start: serving ${Math.round(startupMs)} ms after spawn`);
 
     npm.kill('SIGTERM');

@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import { CONSUL_PATH_PREFIX, createConsulApi } from '../consul/index.js';
 import type { Authenticator } from './auth.js';
 import { BodyRefusedError, readBody } from './body.js';
+import { DASHBOARD_PATH, DashboardAssets } from './dashboard-assets.js';
 import { disconnectFields, isClientDisconnect } from './disconnects.js';
 import { GRAPHIQL_ASSETS_PATH, GraphiQLAssets } from './graphiql-assets.js';
 import { attachWebSocket, createGraphQLHandler, GRAPHIQL_OPTIONS, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
@@ -86,6 +87,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     log,
   };
   const graphiql = new GraphiQLAssets(GRAPHIQL_OPTIONS);
+  const dashboard = new DashboardAssets();
   const consul = createConsulApi({
     ...options.context,
     ...options.consul,
@@ -120,6 +122,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     // GraphiQL holds no data (the operations it sends carry the token), so it is served
     // without one, from prebuilt shared buffers: it costs an unauthenticated caller nothing.
     if (path.startsWith(GRAPHIQL_ASSETS_PATH)) return graphiql.serveAsset(req, res, path);
+    // The dashboard's files hold no data either: the page asks for a token before it reads anything.
+    if (path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) return dashboard.serve(req, res, path);
     // Same port, its own tokens and errors: Consul clients send X-Consul-Token and read plain text.
     if (path.startsWith(CONSUL_PATH_PREFIX)) return consul.handle(req, res);
     if (path === METRICS_PATH) return serveMetrics(req, res, metricsEndpoint);

@@ -21,6 +21,11 @@ export interface SwitchboardClientOptions {
   /** The fetch for queries and mutations; default: the global fetch. */
   fetch?: typeof fetch;
   /**
+   * How long the WebSocket stays open after its last subscription ends, in ms (default 0: closed at once). An
+   * app that replaces one subscription by another (a page changing a filter) keeps its connection with a few seconds.
+   */
+  lazyCloseTimeout?: number;
+  /**
    * Sent as `connectionParams.sessionId` on every WebSocket connection, reconnects included: instances registered
    * over the WebSocket with `ephemeral: true` stay bound to it, so a reconnect (to any server) within the server's
    * grace period keeps them. A secret of this client, 16 to 128 characters; default: a random UUID per client object.
@@ -127,6 +132,7 @@ export class SwitchboardClient {
       webSocketImpl: this.webSocketImpl(),
       connectionParams: { sessionId: this.sessionId, ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}) },
       retryAttempts: this.options.retryAttempts ?? 5,
+      lazyCloseTimeout: this.options.lazyCloseTimeout ?? 0,
       ...(this.options.retryWait ? { retryWait: this.options.retryWait } : {}),
       // Also retry when the socket errs before it closes (a refused connection); fatal close codes still end it.
       shouldRetry: () => true,

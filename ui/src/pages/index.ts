@@ -1,0 +1,10 @@
+import type { PageDefinition } from '../lib/router';
+import { eventsPage } from './events';
+import { overviewPage } from './overview';
+import { servicePage } from './service';
+
+/**
+ * Every page of the dashboard. To add one, write pages/<name>.tsx exporting `definePage({...})`
+ * and list it here; `nav` puts it in the header.
+ */
+export const pages: PageDefinition[] = [overviewPage, servicePage, eventsPage];
