@@ -44,9 +44,20 @@ function versionOf(entry: Entry | null | undefined, target: string | null): numb
   return entry && entry.environment === target ? entry.version : 0;
 }
 
-function ConfigKey({ params, query }: { params: RouteParams; query: URLSearchParams }) {
-  const key = params['key']!;
+function ConfigKey({ query }: { params: RouteParams; query: URLSearchParams }) {
+  const key = query.get('key');
   const environment = query.get('env') || undefined;
+  if (!key) {
+    return (
+      <p>
+        No key named in this address. <Link href={href('/config')}>Browse the configuration</Link>.
+      </p>
+    );
+  }
+  return <ConfigValue key={`${key}\n${environment}`} configKey={key} environment={environment} />;
+}
+
+function ConfigValue({ configKey: key, environment }: { configKey: string; environment: string | undefined }) {
   const connection = useConnection();
   const entryQuery = useQuery(DashboardConfigKeyDocument, { key, environment: environment ?? null });
   const entry = entryQuery.data?.config;
@@ -503,4 +514,4 @@ function VersionDiff({ older, newer }: { older: Version; newer: Version }) {
   return <Diff before={older.deleted ? undefined : a.value} after={newer.deleted ? undefined : b.value} />;
 }
 
-export const configKeyPage = definePage({ path: '/config/:key', title: (params) => params['key'] ?? 'Configuration', component: ConfigKey });
+export const configKeyPage = definePage({ path: '/config/entry', title: 'Configuration value', component: ConfigKey });

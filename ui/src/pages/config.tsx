@@ -8,9 +8,12 @@ import { definePage, href, Link, navigate, type RouteParams } from '../lib/route
 import { useSnapshotPosition } from '../lib/snapshot';
 import './config.css';
 
-/** The address of one key's page, in an environment (or the global one). */
+/**
+ * The address of one key's page, in an environment (or the global one). The key goes in the query:
+ * a path ending in "api.timeout" would look like a file to the server, which answers those with 404.
+ */
 export function configKeyHref(key: string, environment: string | undefined): string {
-  return href(`/config/${encodeURIComponent(key)}`, { env: environment });
+  return href('/config/entry', { key, env: environment });
 }
 
 function Configuration({ query }: { params: RouteParams; query: URLSearchParams }) {
