@@ -97,7 +97,9 @@ function ConfigValue({ configKey: key, environment }: { configKey: string; envir
       <p class="crumbs">
         <Link href={href('/config', { env: environment })}>Configuration</Link> ›
       </p>
-      <h1 class="mono">{key}</h1>
+      <h1>
+        <code>{key}</code>
+      </h1>
       <ErrorNote error={entryQuery.error} what="The value could not be read" />
       <ErrorNote error={liveError} what="Live updates stopped" />
       {saved && (
