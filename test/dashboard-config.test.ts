@@ -51,6 +51,9 @@ describe.skipIf(browserMissing !== undefined)('the dashboard Configuration and C
     await draft().fill('{"ms": 200');
     await expect.poll(() => tab.page.locator('#config-draft-problem').textContent()).toContain('Not valid JSON');
     expect(await tab.page.getByRole('button', { name: 'Save' }).isDisabled()).toBe(true);
+    await draft().fill('null');
+    await expect.poll(() => tab.page.locator('#config-draft-problem').textContent()).toContain('null is not a value');
+    expect(await tab.page.getByRole('button', { name: 'Save' }).isDisabled()).toBe(true);
 
     await draft().fill('{"ms": 200}');
     await tab.page.getByRole('button', { name: 'Save' }).click();

@@ -80,7 +80,8 @@ export function ComponentGraph({ components, graph }: { components: readonly Gra
       if (to) edges.push({ from, to, bad: cycle !== undefined && graph.cycleOf.get(dependency.id) === cycle, key: `${component.id}->${dependency.id}` });
     }
     for (const dependency of component.missingDependencies) {
-      edges.push({ from, to: position.get(graph.missingId(dependency))!, bad: true, key: `${component.id}->${graph.missingId(dependency)}` });
+      const to = position.get(graph.missingId(dependency));
+      if (to) edges.push({ from, to, bad: true, key: `${component.id}->${graph.missingId(dependency)}` });
     }
   }
 
