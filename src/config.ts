@@ -39,6 +39,10 @@ export interface Config {
   /** Networks health checks may reach (CIDR); undefined: anywhere. */
   healthAllowedNetworks: string[] | undefined;
   healthHistoryLimit: number;
+  /** How far back service states look for changes (SWITCHBOARD_STATE_WINDOW; queries may name their own). */
+  stateWindowMs: number;
+  /** Whether this process registers itself in its own catalog (`switchboard` / `switchboard-worker`). */
+  selfRegister: boolean;
   limits: RequestLimits;
   connections: ConnectionLimits;
   /** Runs of an operation before graphql-jit compiles it; undefined: never. */
@@ -102,6 +106,8 @@ export function loadConfig(env: Env = process.env): Config {
     scriptChecksEnabled: boolean(env, 'SWITCHBOARD_ENABLE_SCRIPT_CHECKS', false),
     healthAllowedNetworks: networks(env, 'SWITCHBOARD_HEALTH_ALLOWED_NETWORKS'),
     healthHistoryLimit: integer(env, 'SWITCHBOARD_HEALTH_HISTORY', 100, 1, 100_000),
+    stateWindowMs: duration(env, 'SWITCHBOARD_STATE_WINDOW', 300_000, 1_000, 7 * DAY_MS),
+    selfRegister: boolean(env, 'SWITCHBOARD_SELF_REGISTER', true),
     jitAfterRuns: nonEmpty(env, 'SWITCHBOARD_JIT_AFTER')?.toLowerCase() === 'off' ? undefined : integer(env, 'SWITCHBOARD_JIT_AFTER', 1, 0, 1_000_000),
     limits: {
       maxBodyBytes: integer(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),

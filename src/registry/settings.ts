@@ -7,4 +7,6 @@ export interface RegistrySettings {
   config: ConfigWriteOptions;
   health: HealthOptions;
   breaker: BreakerConfig;
+  /** Service states: the window a query uses when it names none. */
+  states: { windowMs: number };
 }

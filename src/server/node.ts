@@ -141,6 +141,7 @@ export function settingsFrom(config: Config): RegistrySettings {
       historyLimit: config.healthHistoryLimit,
     },
     breaker: config.breaker,
+    states: { windowMs: config.stateWindowMs },
   };
 }
 

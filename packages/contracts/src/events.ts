@@ -33,6 +33,10 @@ export const CircuitEventType = {
   CLOSED: 'circuit.closed',
 } as const satisfies Record<string, BuiltInEventType>;
 
+export const PolicyEventType = {
+  CHANGED: 'service.policy.changed',
+} as const satisfies Record<string, BuiltInEventType>;
+
 export const TokenEventType = {
   CREATED: 'token.created',
   REVOKED: 'token.revoked',
@@ -168,6 +172,17 @@ export type TokenEventData = {
   expiresAt: string | null;
 };
 
+/** A service's scaling policy as set (both bounds null when it was deleted). */
+export type ServicePolicyEventData = {
+  /** The service name (`name`, as on the other service events, so readers filter alike). */
+  name: string;
+  minInstances: number | null;
+  maxInstances: number | null;
+  deleted: boolean;
+  /** The policy before, or null when there was none. */
+  previous: { minInstances: number | null; maxInstances: number | null } | null;
+};
+
 /** Each built-in event type's `data`. Events published by clients carry any JSON object. */
 export interface EventDataMap {
   'service.registered': ServiceRegisteredData;
@@ -179,6 +194,7 @@ export interface EventDataMap {
   'circuit.opened': CircuitEventData;
   'circuit.half_opened': CircuitEventData;
   'circuit.closed': CircuitEventData;
+  'service.policy.changed': ServicePolicyEventData;
   'token.created': TokenEventData;
   'token.revoked': TokenEventData;
 }

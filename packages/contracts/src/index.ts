@@ -4,6 +4,7 @@ export * from './events.js';
 export * from './inputs/check.js';
 export * from './inputs/component.js';
 export * from './inputs/config.js';
+export * from './inputs/policy.js';
 export * from './inputs/service.js';
 export * from './ip.js';
 export * from './json.js';

@@ -6,3 +6,4 @@ export { configEntries, configHistory, type ConfigEntryRow, type ConfigHistoryRo
 export { healthChecks, healthTransitions } from './health.js';
 export { circuitBreakers, type CircuitBreakerRow } from './breakers.js';
 export { tokens } from './tokens.js';
+export { servicePolicies, type ServicePolicyRow } from './policies.js';

@@ -19,6 +19,7 @@ import './config-history.js';
 import './config-change.js';
 import './event.js';
 import './token.js';
+import './service-state.js';
 
 let schema: GraphQLSchema | undefined;
 

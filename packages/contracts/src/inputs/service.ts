@@ -160,15 +160,18 @@ const hostSchema = z
   .transform(unmapIPv4)
   .refine((value) => isIP(value) !== 0 || HOST_NAME.test(value), 'must be an IPv4 or IPv6 address or a host name');
 
+/** A service name, as registrations give it (policies and other per-name settings use the same rule). */
+export const serviceNameSchema = safeText(ServiceLimits.nameLength)
+  .min(1, 'must not be empty')
+  .regex(SERVICE_NAME, 'must start and end with a letter or digit and contain only letters, digits, ".", "_" or "-"');
+
 /** A service definition as a client sends it; `parseInput` reports its issues by field. */
 export const serviceDefinitionSchema = z.object({
   id: safeText(ServiceLimits.idLength)
     .min(1, 'must not be empty')
     .regex(IDENTIFIER, 'must start and end with a letter or digit and contain only letters, digits, ".", "_", ":", "@" or "-"')
     .nullish(),
-  name: safeText(ServiceLimits.nameLength)
-    .min(1, 'must not be empty')
-    .regex(SERVICE_NAME, 'must start and end with a letter or digit and contain only letters, digits, ".", "_" or "-"'),
+  name: serviceNameSchema,
   version: semanticVersion().nullish(),
   address: hostSchema.nullish(),
   port: z.number().int().min(1, 'must be from 1 to 65535').max(65535, 'must be from 1 to 65535').nullish(),
