@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigDocument, RegisterComponentDocument, SetConfigDocument } from '@switchboard/client';
+import { ConfigDocument, CreateTokenDocument, RegisterComponentDocument, SetConfigDocument } from '@switchboard/client';
 import { browserMissing, dashboardUrl, openPage, useBrowser, type WatchedPage } from './support/browser.js';
 import { useRegistryNode } from './support/nodes.js';
 
@@ -161,5 +161,33 @@ describe.skipIf(browserMissing !== undefined)('the dashboard Configuration and C
     expect(await graph.locator('g.node.missing').count()).toBe(0);
     expect(await row('formatter@2.1.0').textContent()).toContain('reporter 1.0.0');
     expect(tab.problems).toEqual([]);
+  });
+});
+
+describe.skipIf(browserMissing !== undefined)('the Configuration page with a token the server withholds secrets from', () => {
+  const ADMIN = 'dashboard-config-admin-token';
+  const registry = useRegistryNode({ SWITCHBOARD_ADMIN_TOKEN: ADMIN });
+  const chromium = useBrowser();
+
+  it('shows a secret as withheld, and its value is nowhere in the page', async () => {
+    const admin = registry.clients.create(registry.node.url, ADMIN);
+    const secret = 'withheld-by-the-server';
+    await admin.request(SetConfigDocument, { key: 'db.password', value: secret, environment: null, secret: true });
+    const { createToken } = await admin.request(CreateTokenDocument, { input: { name: 'dashboard reader', scopes: ['READ'] } });
+
+    const tab = await openPage(chromium.browser, registry.node.url);
+    try {
+      await tab.page.goto(dashboardUrl(registry.node.url, '/config/entry?key=db.password'));
+      await tab.page.locator('#token').fill(createToken.token);
+      await tab.page.getByRole('button', { name: 'Open the dashboard' }).click();
+      const mark = tab.page.locator('dl.facts .badge');
+      await expect.poll(() => mark.getAttribute('title')).toContain('withholds it from this token');
+      expect(await mark.textContent()).toBe('secret');
+      expect(await tab.page.content()).not.toContain(secret);
+      // The browser logs the 401 of the first, tokenless request: that is how the page learns it needs a token.
+      expect(tab.problems.filter((problem) => !problem.includes('401 (Unauthorized)'))).toEqual([]);
+    } finally {
+      await tab.context.close();
+    }
   });
 });
