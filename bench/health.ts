@@ -4,7 +4,8 @@ import { connectDatabase } from '../src/db/client.js';
 import { HealthWorker } from '../src/health/worker.js';
 import { createLogger } from '../src/logger.js';
 import { TargetPolicy } from '../src/registry/health/index.js';
-import { benchDatabase, percentile, startHttpTargetProcess } from './support.js';
+import { histogramQuantile, histogramSince, readCounter, readHistogram } from './histogram.js';
+import { benchDatabase, startHttpTargetProcess } from './support.js';
 
 export interface HealthScenario {
   name: string;
@@ -26,6 +27,8 @@ export interface HealthResult {
 }
 
 const WARM_UP_MS = 2_000;
+const RUNS = 'switchboard_health_checks_run_total';
+const LAG = 'switchboard_health_check_lag_seconds';
 
 /**
  * One health worker (in this process) against a local HTTP target (another
@@ -56,19 +59,20 @@ export async function runHealthScenario(scenario: HealthScenario): Promise<Healt
     await sleep(WARM_UP_MS);
     while ((await countCritical(db.db)) > 0 && Date.now() < warmUpEnds) await sleep(500);
 
-    const runsBefore = worker.stats.runs;
+    const registry = worker.metrics.registry;
+    const runsBefore = await readCounter(registry, RUNS);
+    const lagBefore = await readHistogram(registry, LAG);
     const eventsBefore = await countEvents(db.db);
-    worker.stats.lagSamples.length = 0;
     writes = 0;
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     await sleep(scenario.seconds * 1000);
     const elapsed = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
-    const runs = worker.stats.runs - runsBefore;
+    const runs = (await readCounter(registry, RUNS)) - runsBefore;
     const writeStatements = writes;
     const events = (await countEvents(db.db)) - eventsBefore;
-    const lag = [...worker.stats.lagSamples];
+    const lag = histogramSince(await readHistogram(registry, LAG), lagBefore);
     await worker.stop();
 
     const cpuCores = (cpu.user + cpu.system) / 1e6 / elapsed;
@@ -77,8 +81,8 @@ export async function runHealthScenario(scenario: HealthScenario): Promise<Healt
       checksPerSecond: runs / elapsed,
       cpuCores,
       checksPerCoreSecond: runs / elapsed / cpuCores,
-      lagP50: percentile(lag, 50),
-      lagP99: percentile(lag, 99),
+      lagP50: histogramQuantile(0.5, lag) * 1000,
+      lagP99: histogramQuantile(0.99, lag) * 1000,
       writeStatementsPerCheck: writeStatements / Math.max(runs, 1),
       eventsPerRun: events / Math.max(runs, 1),
     };

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`),
  * side by side with a real etcd started for the run. Sections: discovery,
- * registrations, changes, fanout, health, selection, sdk, consul (default: all). Prints one
+ * registrations, changes, fanout, health, selection, sdk, consul, metrics (default: all). Prints one
  * table and writes bench/results.json.
  */
 import { writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { runDiscoveryBench, INSTANCES, SERVICES, seedCatalog, TARGET } from './d
 import { startEtcd, type Etcd } from './etcd.js';
 import { runFanout } from './fanout.js';
 import { runHealthScenario } from './health.js';
+import { runMetricsBench, SCRAPE_CHECKS, SCRAPE_INSTANCES } from './metrics.js';
 import { runRegistrations } from './registrations.js';
 import { CACHES, CACHE_INSTANCES, MEMORY_CONNECTIONS, REGISTRATIONS, runSdkBench, WATCHED_SERVICES } from './sdk.js';
 import { runSelectionBench } from './selection.js';
@@ -40,7 +41,7 @@ function row(name: string, ours: number, etcd: number | undefined, unit: string,
 
 const database = await benchDatabase();
 const etcdStart =
-  sections.length === 0 || ['discovery', 'registrations', 'changes', 'sdk', 'consul'].some(wanted)
+  sections.length === 0 || ['discovery', 'registrations', 'changes', 'sdk', 'consul', 'metrics'].some(wanted)
     ? await startEtcd()
     : { skipped: 'not needed by these sections' };
 const etcd: Etcd | undefined = 'skipped' in etcdStart ? undefined : etcdStart;
@@ -121,7 +122,13 @@ try {
         'checks/s',
         `${scenario.conditions}; one worker process at ${result.cpuCores.toFixed(2)} cores`,
       );
-      row(`health lag p99 (${scenario.name})`, result.lagP99, undefined, 'ms', 'run start after the check was due');
+      row(
+        `health lag p99 (${scenario.name})`,
+        result.lagP99,
+        undefined,
+        'ms',
+        'run start after the check was due, from the lag histogram (interpolated within its bucket, as histogram_quantile does)',
+      );
       row(
         `health DB writes (${scenario.name})`,
         result.writeStatementsPerCheck,
@@ -189,6 +196,14 @@ try {
       'ms',
       `${blocking}; from the registration request to the last answer (first after ${consul.blocking.firstAnsweredMs.toFixed(1)} ms)`,
     );
+  }
+  if (wanted('metrics')) {
+    const scrapes = 200;
+    const metrics = await runMetricsBench({ etcd, scrapes });
+    const conditions = `GET /metrics, ${scrapes} scrapes one at a time, on a server holding ${SCRAPE_INSTANCES.toLocaleString('en')} instances and ${SCRAPE_CHECKS.toLocaleString('en')} HTTP checks (run every 10 s by its health pool); etcd: its /metrics in the same run`;
+    row('/metrics scrape p50', metrics.ours.p50Ms, metrics.etcd?.p50Ms, 'ms', conditions);
+    row('/metrics scrape p99', metrics.ours.p99Ms, metrics.etcd?.p99Ms, 'ms', conditions);
+    row('/metrics size', metrics.ours.bytes / 1024, metrics.etcd && metrics.etcd.bytes / 1024, 'KiB', 'one scrape, uncompressed');
   }
 } finally {
   await (etcd?.stop() ?? Promise.resolve());

@@ -48,6 +48,11 @@ export interface Config {
   /** Runs of an operation before graphql-jit compiles it; undefined: never. */
   jitAfterRuns: number | undefined;
   breaker: BreakerConfig;
+  /**
+   * A port of its own serving only /metrics and /healthz (SWITCHBOARD_METRICS_PORT; 0: any free
+   * port): how a worker is scraped; on `serve`, a second listener beside /metrics on PORT. Unset: none.
+   */
+  metricsPort: number | undefined;
 }
 
 /** What one request may ask of the server (see README, Security). */
@@ -106,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     scriptChecksEnabled: boolean(env, 'SWITCHBOARD_ENABLE_SCRIPT_CHECKS', false),
     healthAllowedNetworks: networks(env, 'SWITCHBOARD_HEALTH_ALLOWED_NETWORKS'),
     healthHistoryLimit: integer(env, 'SWITCHBOARD_HEALTH_HISTORY', 100, 1, 100_000),
+    metricsPort: nonEmpty(env, 'SWITCHBOARD_METRICS_PORT') === undefined ? undefined : integer(env, 'SWITCHBOARD_METRICS_PORT', 0, 0, 65535),
     stateWindowMs: duration(env, 'SWITCHBOARD_STATE_WINDOW', 300_000, 1_000, 7 * DAY_MS),
     selfRegister: boolean(env, 'SWITCHBOARD_SELF_REGISTER', true),
     jitAfterRuns: nonEmpty(env, 'SWITCHBOARD_JIT_AFTER')?.toLowerCase() === 'off' ? undefined : integer(env, 'SWITCHBOARD_JIT_AFTER', 1, 0, 1_000_000),

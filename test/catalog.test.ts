@@ -11,6 +11,7 @@ import {
 } from '@switchboard/client';
 import { clientFactory, eventually, instance } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { metricValue } from './support/metrics.js';
 import { spawnNode, startTestNode, type NodeProcess } from './support/nodes.js';
 
 /**
@@ -160,7 +161,7 @@ describe('the in-memory catalog', () => {
       await client.request(RegisterServiceDocument, { input: instance({ id: 'stale-1', name: 'alpha' }) });
       await client.request(RegisterServiceDocument, { input: instance({ id: 'fresh-1', name: 'alpha' }) });
       expect(node.catalog!.get('stale-1')).toBeDefined();
-      const loadsBefore = node.catalog!.loads;
+      const reloadsBefore = await metricValue(node.metrics, 'switchboard_catalog_reloads_total');
 
       // A change that never produced an event (as if its notification and row were
       // lost to this server), then the LISTEN connection dropped.
@@ -170,7 +171,7 @@ describe('the in-memory catalog', () => {
         where datname = current_database() and query ilike 'listen%'`;
       expect(killed.length).toBeGreaterThan(0);
 
-      await eventually(() => (node.catalog!.loads > loadsBefore ? true : undefined), 10_000);
+      await eventually(async () => ((await metricValue(node.metrics, 'switchboard_catalog_reloads_total')) > reloadsBefore ? true : undefined), 10_000);
       expect(node.catalog!.get('stale-1')).toBeUndefined();
       expect(node.catalog!.get('fresh-1')).toBeDefined();
       // And it is current again: a new registration shows up.

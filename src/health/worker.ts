@@ -16,6 +16,7 @@ import {
   type RoutineRun,
   type TransitionRun,
 } from '../registry/health/runs.js';
+import { HealthMetrics } from '../metrics/health.js';
 import { ProbeContext, runProbe } from './probes/index.js';
 
 export interface HealthWorkerOptions {
@@ -29,19 +30,13 @@ export interface HealthWorkerOptions {
   maxIdleMs?: number;
   /** How often routine results are written, batched. */
   flushIntervalMs?: number;
-}
-
-export interface HealthWorkerStats {
-  runs: number;
-  transitions: number;
-  /** Scheduling lag (start of probe minus due time) of recent runs, in ms. */
-  lagSamples: number[];
+  /** Where runs, failures, lag, claims and transitions are counted (the node's registry). */
+  metrics?: HealthMetrics;
 }
 
 const CLAIM_BATCH = 500;
 const CLAIM_GRACE_MS = 2_000;
 const MIN_IDLE_MS = 20;
-const LAG_SAMPLES = 10_000;
 
 /**
  * The health-check pool of one process. It claims due checks from the shared
@@ -52,7 +47,7 @@ const LAG_SAMPLES = 10_000;
  */
 export class HealthWorker {
   readonly id: string;
-  readonly stats: HealthWorkerStats = { runs: 0, transitions: 0, lagSamples: [] };
+  readonly metrics: HealthMetrics;
   private readonly probes: ProbeContext;
   private readonly stopping = new AbortController();
   private inFlight = 0;
@@ -73,6 +68,7 @@ export class HealthWorker {
   ) {
     this.id = `${options.name}/${randomBytes(3).toString('hex')}`;
     this.probes = new ProbeContext(options.targets);
+    this.metrics = options.metrics ?? new HealthMetrics();
     // Every probe in flight listens for the stop signal; thousands is expected, not a leak.
     setMaxListeners(0, this.stopping.signal);
   }
@@ -106,6 +102,7 @@ export class HealthWorker {
             graceMs: CLAIM_GRACE_MS,
           });
           claimed = checks.length;
+          this.metrics.claimed(claimed);
           for (const check of checks) this.launch(check);
           if (claimed === Math.min(free, CLAIM_BATCH)) continue; // more may be due right now
         } catch (error) {
@@ -140,8 +137,7 @@ export class HealthWorker {
     if (this.unflushed.has(check.id)) return;
     this.unflushed.add(check.id);
     this.inFlight += 1;
-    const startedAt = Date.now();
-    this.recordLag(startedAt - check.dueAtMs);
+    this.metrics.probeLag(Date.now() - check.dueAtMs);
     const run = runProbe(check, this.probes, this.stopping.signal)
       .then((result) => this.accept(check, result))
       .catch((error: unknown) => this.log.error({ err: toError(error), check: check.id }, 'health probe failed unexpectedly'))
@@ -158,7 +154,7 @@ export class HealthWorker {
       this.unflushed.delete(check.id); // a cancelled probe says nothing about the target
       return;
     }
-    this.stats.runs += 1;
+    this.metrics.probeRun(check.target.kind, result.status === 'PASSING');
     const evaluation = evaluate(check, result);
     const checkedAt = new Date();
     if (evaluation.changed) {
@@ -188,7 +184,7 @@ export class HealthWorker {
         this.log.warn({ err: toError(error), runs: routine.length }, 'could not record health check runs');
       }
       try {
-        this.stats.transitions += await recordTransitions(this.db, this.id, transitions);
+        this.metrics.transitionsWritten(await recordTransitions(this.db, this.id, transitions));
       } catch (error) {
         this.log.warn({ err: toError(error), transitions: transitions.length }, 'could not record health transitions');
       }
@@ -196,11 +192,5 @@ export class HealthWorker {
       for (const run of transitions) this.unflushed.delete(run.check.id);
     });
     return this.flushing;
-  }
-
-  private recordLag(ms: number): void {
-    const samples = this.stats.lagSamples;
-    if (samples.length >= LAG_SAMPLES) samples.splice(0, samples.length - LAG_SAMPLES + 1);
-    samples.push(ms);
   }
 }

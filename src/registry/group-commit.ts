@@ -24,6 +24,8 @@ export class GroupCommit<T, R> {
   constructor(
     private readonly write: (batch: Queued<T, R>[]) => Promise<void>,
     private readonly take: (queue: Queued<T, R>[]) => Queued<T, R>[] = (queue) => queue.splice(0),
+    /** Told each batch's size and how long writing it took, in seconds (metrics). */
+    private readonly observe?: (size: number, seconds: number) => void,
   ) {}
 
   /** Queues an item; settles once its batch is written. */
@@ -44,11 +46,13 @@ export class GroupCommit<T, R> {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.take(this.queue);
+      const started = performance.now();
       try {
         await this.write(batch);
       } catch (error) {
         for (const entry of batch) entry.reject(error); // no effect on those already answered
       }
+      this.observe?.(batch.length, (performance.now() - started) / 1000);
     }
     this.writing = undefined;
   }

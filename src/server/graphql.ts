@@ -6,6 +6,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { CloseCode, type Disposable, type OperationResult } from 'graphql-ws';
+import type { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RequestLimits } from '../config.js';
 import type { GraphQLContext, RegistryContext } from '../graphql/context.js';
@@ -13,6 +14,7 @@ import { isClientError, maskError, useUnavailableStatus } from '../graphql/error
 import { createLoaders } from '../graphql/loaders.js';
 import { getSchema } from '../graphql/schema/index.js';
 import type { Logger } from '../logger.js';
+import { useOperationMetrics } from '../metrics/graphql.js';
 import type { Principal } from '../registry/access/index.js';
 import { SessionLimits, type SessionBinding } from '../registry/services/index.js';
 import type { Authenticator } from './auth.js';
@@ -55,7 +57,7 @@ export function createGraphQLHandler(
   authenticator: Authenticator,
   limits: RequestLimits,
   log: Logger,
-  options: { jitAfterRuns?: number | undefined; requestTimeoutMs?: number | undefined } = {},
+  options: { jitAfterRuns?: number | undefined; requestTimeoutMs?: number | undefined; metrics?: Registry | undefined } = {},
 ): Yoga {
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
@@ -93,6 +95,7 @@ export function createGraphQLHandler(
       useSharedSubscriptionResults(),
       useUnavailableStatus(),
       ...(options.jitAfterRuns === undefined ? [] : [useJitForHotOperations(options.jitAfterRuns)]),
+      ...(options.metrics === undefined ? [] : [useOperationMetrics(options.metrics)]),
       // Last: it wraps whichever execute the plugins above chose (see deadline.ts).
       ...(options.requestTimeoutMs === undefined ? [] : [useRequestDeadline(options.requestTimeoutMs)]),
     ],

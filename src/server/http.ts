@@ -6,6 +6,8 @@ import { hostPort } from '../net.js';
 import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import type { ConnectionLimits, RequestLimits } from '../config.js';
+import type { ServerMetrics } from '../metrics/server.js';
+import type { Registry } from 'prom-client';
 import { CONSUL_PATH_PREFIX, createConsulApi } from '../consul/index.js';
 import type { Authenticator } from './auth.js';
 import { BodyRefusedError, readBody } from './body.js';
@@ -14,6 +16,7 @@ import { disconnectFields, isClientDisconnect } from './disconnects.js';
 import { GRAPHIQL_ASSETS_PATH, GraphiQLAssets } from './graphiql-assets.js';
 import { attachWebSocket, createGraphQLHandler, GRAPHIQL_OPTIONS, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
 import { applyConnectionLimits, connectionsCheckingInterval } from './limits.js';
+import { METRICS_PATH, serveMetrics } from './metrics.js';
 import { withinDeadline } from './deadline.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 import type { ConnectedSessions } from './sessions.js';
@@ -36,6 +39,8 @@ export interface HttpServerOptions {
   sessions: ConnectedSessions;
   /** What the Consul-compatible API (/v1/) reports as its datacenter and agent node name. */
   consul: { datacenter: string; nodeName: string };
+  /** The node's metrics: served at /metrics, and told what this server holds open. */
+  metrics: { registry: Registry; server: ServerMetrics };
 }
 
 export interface HttpServer {
@@ -73,7 +78,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const yoga = createGraphQLHandler(options.context, authenticator, limits, log, {
     jitAfterRuns: options.jitAfterRuns,
     requestTimeoutMs: options.requestTimeoutMs,
+    metrics: options.metrics.registry,
   });
+  const metricsEndpoint = {
+    registry: options.metrics.registry,
+    authenticate: (credential: string | undefined) => authenticator.authenticate(credential),
+    timeoutMs: options.requestTimeoutMs,
+    log,
+  };
   const graphiql = new GraphiQLAssets(GRAPHIQL_OPTIONS);
   const dashboard = new DashboardAssets();
   const consul = createConsulApi({
@@ -114,6 +126,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) return dashboard.serve(req, res, path);
     // Same port, its own tokens and errors: Consul clients send X-Consul-Token and read plain text.
     if (path.startsWith(CONSUL_PATH_PREFIX)) return consul.handle(req, res);
+    if (path === METRICS_PATH) return serveMetrics(req, res, metricsEndpoint);
     if (path !== GRAPHQL_PATH) return sendJson(res, 404, { error: `Nothing here. GraphQL lives at ${GRAPHQL_PATH}.` });
     if ((req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html')) return graphiql.servePage(req, res);
 
@@ -153,6 +166,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   applyConnectionLimits(server, options.connections, log);
   const { wsServer, graphqlWs } = attachWebSocket(server, yoga, authenticator, limits, log, options.requestTimeoutMs, options.sessions);
+  options.metrics.server.webSockets = () => wsServer.clients.size;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

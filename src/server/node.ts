@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { connectDatabase, type Db } from '../db/client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
@@ -8,6 +9,15 @@ import { startRetentionSweeper } from '../events/retention.js';
 import { newExecutionCounters, type ExecutionCounters } from '../graphql/context.js';
 import { HealthWorker } from '../health/worker.js';
 import type { Logger } from '../logger.js';
+import {
+  countCatalogReloads,
+  createMetricsRegistry,
+  GroupCommitMetrics,
+  HealthMetrics,
+  observeDatabasePool,
+  ScrapeReads,
+  ServerMetrics,
+} from '../metrics/index.js';
 import { startPeriodic } from '../periodic.js';
 import { pruneHealthHistory, TargetPolicy } from '../registry/health/index.js';
 import { HALF_OPEN_BATCH, OutcomeReporter, recordDueHalfOpens } from '../registry/breakers/index.js';
@@ -17,6 +27,7 @@ import { expireLapsedServices, reapCriticalServices, REAP_BATCH, RegistrationWri
 import type { RegistrySettings } from '../registry/settings.js';
 import { Authenticator } from './auth.js';
 import { startHttpServer } from './http.js';
+import { startMetricsServer } from './metrics.js';
 import { ConnectedSessions } from './sessions.js';
 
 export interface SwitchboardNode {
@@ -28,6 +39,10 @@ export interface SwitchboardNode {
   catalog: Catalog | undefined;
   /** How GraphQL operations were executed (serve only). */
   counters: ExecutionCounters | undefined;
+  /** This node's Prometheus metrics (served at /metrics, and on SWITCHBOARD_METRICS_PORT). */
+  metrics: Registry;
+  /** The /metrics URL of the SWITCHBOARD_METRICS_PORT listener; undefined without one. */
+  metricsUrl: string | undefined;
   /** Graceful stop, in dependency order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -63,6 +78,9 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     });
     // In-flight requests are over by then; a database that is away must not hold the exit for long.
     cleanups.unshift(() => database.close(1));
+    const metrics = createMetricsRegistry();
+    const scrapeReads = new ScrapeReads(log.child({ component: 'metrics' }));
+    observeDatabasePool(metrics, database.db, config.dbPoolSize, scrapeReads);
 
     const sweeps = startSweeps(database.db, config, log);
     cleanups.unshift(sweeps);
@@ -75,23 +93,35 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
         concurrency: config.healthConcurrency,
         includeScripts: config.scriptChecksEnabled,
         targets: settings.health.policy.targets,
+        metrics: new HealthMetrics(metrics),
       });
       worker.start();
       cleanups.unshift(() => worker!.stop());
     }
 
     if (role === 'worker') {
-      return { url: undefined, port: undefined, worker, catalog: undefined, counters: undefined, stop: once(() => stopAll(cleanups, log)) };
+      const metricsUrl = await startMetricsListener(config, metrics, new Authenticator(database.db, config.adminToken), log, cleanups);
+      return {
+        url: undefined,
+        port: undefined,
+        worker,
+        catalog: undefined,
+        counters: undefined,
+        metrics,
+        metricsUrl,
+        stop: once(() => stopAll(cleanups, log)),
+      };
     }
 
-    const outcomes = new OutcomeReporter(database.db, settings.breaker);
+    const groupCommits = new GroupCommitMetrics(metrics);
+    const outcomes = new OutcomeReporter(database.db, settings.breaker, groupCommits.observer('call_outcomes'));
     cleanups.unshift(() => outcomes.flush());
-    const registrations = new RegistrationWriter(database.db, settings.health.policy);
+    const registrations = new RegistrationWriter(database.db, settings.health.policy, groupCommits.observer('registrations'));
     cleanups.unshift(() => registrations.flush());
     const feed = new EventFeed(database.db, database.sql, log.child({ component: 'event-feed' }));
     await feed.start();
     cleanups.unshift(() => feed.close());
-    const catalog = new Catalog(database.db, feed, log.child({ component: 'catalog' }));
+    const catalog = new Catalog(database.db, feed, log.child({ component: 'catalog' }), countCatalogReloads(metrics));
     await catalog.start();
     cleanups.unshift(async () => catalog.stop());
 
@@ -100,22 +130,34 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     cleanups.unshift(() => sessions.stop());
 
     const counters = newExecutionCounters();
+    const serverMetrics = new ServerMetrics(metrics, { db: database.db, feed, catalog, counters, reads: scrapeReads });
+    cleanups.unshift(async () => serverMetrics.stop());
+    const authenticator = new Authenticator(database.db, config.adminToken, feed);
     const http = await startHttpServer({
       host: config.host,
       port: config.port,
-      authenticator: new Authenticator(database.db, config.adminToken, feed),
+      authenticator,
       limits: config.limits,
       connections: config.connections,
       jitAfterRuns: config.jitAfterRuns,
       requestTimeoutMs: config.requestTimeoutMs,
       sessions,
       consul: { datacenter: config.datacenter, nodeName: config.nodeName },
+      metrics: { registry: metrics, server: serverMetrics },
       context: { db: database.db, feed, settings, selection: new SelectionState(), outcomes, registrations, catalog, counters },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
         await database.db.execute(sql`select 1`);
       },
     });
+
+    let metricsUrl: string | undefined;
+    try {
+      metricsUrl = await startMetricsListener(config, metrics, authenticator, log, cleanups);
+    } catch (error) {
+      await http.close(0);
+      throw error;
+    }
 
     const stop = async () => {
       log.info('shutting down: refusing new connections, finishing in-flight requests');
@@ -126,11 +168,25 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       await draining;
       await stopAll(cleanups, log);
     };
-    return { url: http.url, port: http.port, worker, catalog, counters, stop: once(stop) };
+    return { url: http.url, port: http.port, worker, catalog, counters, metrics, metricsUrl, stop: once(stop) };
   } catch (error) {
     await runAll(cleanups, log);
     throw error;
   }
+}
+
+/** The SWITCHBOARD_METRICS_PORT listener, when configured: its URL; closed first on stop. */
+async function startMetricsListener(config: Config, registry: Registry, authenticator: Authenticator, log: Logger, cleanups: (() => Promise<void>)[]) {
+  if (config.metricsPort === undefined) return undefined;
+  const server = await startMetricsServer(config.host, config.metricsPort, {
+    registry,
+    authenticate: (credential) => authenticator.authenticate(credential),
+    timeoutMs: config.requestTimeoutMs,
+    log: log.child({ component: 'metrics' }),
+  });
+  cleanups.unshift(() => server.close());
+  log.info({ metricsUrl: server.url }, 'metrics listening');
+  return server.url;
 }
 
 export function settingsFrom(config: Config): RegistrySettings {

@@ -15,12 +15,16 @@ interface Report {
  * become a handful of transactions. Each caller still learns whether its report landed.
  */
 export class OutcomeReporter {
-  private readonly batches = new GroupCommit<Report, number>((batch) => this.write(batch));
+  private readonly batches: GroupCommit<Report, number>;
 
   constructor(
     private readonly db: Db,
     private readonly config: BreakerConfig,
-  ) {}
+    /** Told each batch's size and write time (metrics). */
+    observeBatch?: (size: number, seconds: number) => void,
+  ) {
+    this.batches = new GroupCommit((batch) => this.write(batch), undefined, observeBatch);
+  }
 
   /**
    * Queues a report; resolves once it is written, with the id of the newest event

@@ -42,8 +42,7 @@ export class Catalog {
   private sortedByName = new Map<string, CatalogEntry[]>();
   /** Every event up to here is reflected. */
   appliedThrough = 0;
-  /** Full loads so far (the first, and one per LISTEN reconnect). */
-  loads = 0;
+  private loaded = false;
   private loading: Promise<void> | undefined;
   private buffered: StoredEvent[] = [];
   private waiters: { id: number; resolve: () => void }[] = [];
@@ -53,6 +52,8 @@ export class Catalog {
     private readonly db: Db,
     private readonly feed: EventFeed,
     private readonly log: Logger,
+    /** Called after each full load but the first (a reload: the LISTEN connection came back). */
+    private readonly onReload?: () => void,
   ) {}
 
   async start(): Promise<void> {
@@ -101,6 +102,11 @@ export class Catalog {
     return [...this.byName.keys()].sort();
   }
 
+  /** Services with at least one instance. */
+  get serviceCount(): number {
+    return this.byName.size;
+  }
+
   /** Loads a fresh snapshot; events arriving meanwhile are applied after it. A failure retries. */
   reload(): Promise<void> {
     this.loading ??= this.load()
@@ -140,7 +146,8 @@ export class Catalog {
       const buffered = this.buffered;
       this.buffered = [];
       this.applyAll(buffered);
-      this.loads += 1;
+      if (this.loaded) this.onReload?.();
+      this.loaded = true;
       this.log.info({ instances: this.entries.size, appliedThrough: this.appliedThrough }, 'catalog loaded');
     } catch (error) {
       this.buffered = [];

@@ -57,3 +57,8 @@ export async function listComponents(db: Executor, query: ComponentQuery): Promi
 function byNameThenNewest(a: Component, b: Component): number {
   return a.name === b.name ? semver.rcompare(a.version, b.version) : a.name < b.name ? -1 : 1;
 }
+
+/** Components registered (metrics read this at each scrape: one index-only count). */
+export function countComponents(db: Executor): Promise<number> {
+  return db.$count(components);
+}

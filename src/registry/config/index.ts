@@ -10,7 +10,7 @@ export {
   type DeleteConfigTreeInput,
   type RollbackConfigInput,
 } from './write.js';
-export { getConfig, listConfigs, getConfigHistory, HISTORY_PAGE_DEFAULT as CONFIG_HISTORY_PAGE_DEFAULT } from './read.js';
+export { countConfigEntries, getConfig, listConfigs, getConfigHistory, HISTORY_PAGE_DEFAULT as CONFIG_HISTORY_PAGE_DEFAULT } from './read.js';
 export { watchConfig, toConfigChange, type ConfigChange, type ConfigWatch } from './changes.js';
 export { redact } from './model.js';
 export type { ConfigEntry, ConfigVersion } from './model.js';

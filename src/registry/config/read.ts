@@ -50,3 +50,8 @@ export async function getConfigHistory(db: Executor, key: string, environment?: 
     .limit(first);
   return rows.map(toVersion);
 }
+
+/** Configuration entries stored, a key counting once per environment it is set in (metrics read this at each scrape). */
+export function countConfigEntries(db: Executor): Promise<number> {
+  return db.$count(configEntries);
+}

@@ -33,12 +33,16 @@ const MAX_BATCH = 256;
  * before its batch's first statement (UNAVAILABLE, not applied).
  */
 export class RegistrationWriter {
-  private readonly batches = new GroupCommit<Submitted, WrittenRegistration>((batch) => this.write(batch), takeBatch);
+  private readonly batches: GroupCommit<Submitted, WrittenRegistration>;
 
   constructor(
     private readonly db: Db,
     private readonly policy: CheckPolicy,
-  ) {}
+    /** Told each batch's size and write time (metrics). */
+    observeBatch?: (size: number, seconds: number) => void,
+  ) {
+    this.batches = new GroupCommit((batch) => this.write(batch), takeBatch, observeBatch);
+  }
 
   /**
    * Registers (upserts) an instance; resolves once it is committed. With a principal,
