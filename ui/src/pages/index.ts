@@ -1,4 +1,7 @@
 import type { PageDefinition } from '../lib/router';
+import { componentsPage } from './components';
+import { configPage } from './config';
+import { configKeyPage } from './config-key';
 import { eventsPage } from './events';
 import { overviewPage } from './overview';
 import { servicePage } from './service';
@@ -7,4 +10,4 @@ import { servicePage } from './service';
  * Every page of the dashboard. To add one, write pages/<name>.tsx exporting `definePage({...})`
  * and list it here; `nav` puts it in the header.
  */
-export const pages: PageDefinition[] = [overviewPage, servicePage, eventsPage];
+export const pages: PageDefinition[] = [overviewPage, servicePage, configPage, configKeyPage, componentsPage, eventsPage];
