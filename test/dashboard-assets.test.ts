@@ -46,7 +46,9 @@ describe('the dashboard files at /ui', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.headers['cache-control']).toBe('no-cache');
-    expect(page.body.toString()).toBe(readFileSync(`${BUILT}index.html`, 'utf8'));
+    // The built page, told that this server needs a token (so it asks before its first request).
+    const hint = '<meta name="switchboard-token" content="required" />';
+    expect(page.body.toString()).toBe(readFileSync(`${BUILT}index.html`, 'utf8').replace('</head>', `${hint}</head>`));
     const policy = String(page.headers['content-security-policy']);
     expect(policy).toContain("default-src 'self'");
     expect(policy).toContain("script-src 'self'");

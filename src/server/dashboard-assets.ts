@@ -50,7 +50,15 @@ interface File {
 export class DashboardAssets {
   private loaded: Promise<Map<string, File>> | undefined;
 
-  constructor(private readonly dir: string = BUILT_DIR) {}
+  /**
+   * `tokenRequired` is written into the page (a `switchboard-token` meta tag), so that on a server
+   * that needs a token the page asks for one before its first request, instead of learning it
+   * from a 401 that the browser would log as an error.
+   */
+  constructor(
+    private readonly tokenRequired: boolean,
+    private readonly dir: string = BUILT_DIR,
+  ) {}
 
   async serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return endWith(res, 405, { allow: 'GET, HEAD' });
@@ -89,7 +97,7 @@ export class DashboardAssets {
 
   private load(): Promise<Map<string, File>> {
     // One read, shared by concurrent first requests; a failed one (not built yet) is tried again next time.
-    this.loaded ??= readBuild(this.dir).catch((error: unknown) => {
+    this.loaded ??= readBuild(this.dir, this.tokenRequired).catch((error: unknown) => {
       this.loaded = undefined;
       throw error;
     });
@@ -97,14 +105,15 @@ export class DashboardAssets {
   }
 }
 
-async function readBuild(dir: string): Promise<Map<string, File>> {
+async function readBuild(dir: string, tokenRequired: boolean): Promise<Map<string, File>> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const files = new Map<string, File>();
   for (const entry of entries) {
     if (!entry.isFile()) continue;
     const full = join(entry.parentPath, entry.name);
     const urlPath = `${DASHBOARD_PATH}/${relative(dir, full).split(sep).join('/')}`;
-    const raw = await readFile(full);
+    const isPage = urlPath === `${DASHBOARD_PATH}/index.html`;
+    const raw = isPage ? withTokenHint(await readFile(full), tokenRequired) : await readFile(full);
     const extension = extname(entry.name).toLowerCase();
     const bodies: File['bodies'] = { identity: raw };
     if (COMPRESSIBLE.has(extension) && raw.length > 1024) {
@@ -166,4 +175,12 @@ function notModified(req: IncomingMessage, etag: string): boolean {
 function endWith(res: ServerResponse, status: number, headers: Record<string, string>, body?: Buffer): void {
   res.writeHead(status, headers);
   res.end(body);
+}
+
+/** The page, with `<meta name="switchboard-token" content="required|none">` before `</head>`. */
+function withTokenHint(page: Buffer, tokenRequired: boolean): Buffer {
+  const meta = `<meta name="switchboard-token" content="${tokenRequired ? 'required' : 'none'}" />`;
+  const html = page.toString('utf8');
+  if (!html.includes('</head>')) throw new Error('the dashboard page has no </head>');
+  return Buffer.from(html.replace('</head>', `${meta}</head>`), 'utf8');
 }

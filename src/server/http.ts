@@ -87,7 +87,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     log,
   };
   const graphiql = new GraphiQLAssets(GRAPHIQL_OPTIONS);
-  const dashboard = new DashboardAssets();
+  const dashboard = new DashboardAssets(authenticator.enforced);
   const consul = createConsulApi({
     ...options.context,
     ...options.consul,

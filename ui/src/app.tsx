@@ -3,7 +3,7 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { DashboardLatestEventIdDocument } from './generated/graphql';
 import { ConnectionContext, createClient, describeError, isUnauthenticated, type Connection } from './lib/connection';
 import { href, Link, matchPath, useLocation, type PageDefinition } from './lib/router';
-import { forgetToken, storedToken, storeToken } from './lib/token';
+import { forgetToken, serverNeedsToken, storedToken, storeToken } from './lib/token';
 import { pages } from './pages';
 import { TokenForm } from './token-form';
 
@@ -16,11 +16,12 @@ type Session =
 const REFUSED = 'The server did not accept that token: it may be mistyped, revoked or expired.';
 
 /**
- * Connects first: a cheap query without a token (or with the session's) tells whether the server is
- * open, needs a token, or refuses the one kept. Only then are the pages shown.
+ * Connects first: a cheap query (with the session's token, if one is kept) tells whether the server
+ * answers and accepts it. A server that needs a token says so in the page, so with none kept the
+ * form comes first. Only then are the pages shown.
  */
 export function App() {
-  const [session, setSession] = useState<Session>(() => ({ kind: 'checking', token: storedToken() }));
+  const [session, setSession] = useState<Session>(() => initialSession(storedToken()));
 
   const connect = useCallback(async (token: string | undefined, remember: boolean) => {
     const client = createClient(token);
@@ -93,11 +94,17 @@ export function App() {
         hasToken={session.token !== undefined}
         onForget={() => {
           forgetToken();
-          setSession({ kind: 'checking', token: undefined });
+          setSession(initialSession(undefined));
         }}
       />
     </ConnectionContext.Provider>
   );
+}
+
+/** With no token kept and a server that needs one, ask at once: a tokenless request would only be refused. */
+function initialSession(token: string | undefined): Session {
+  if (token === undefined && serverNeedsToken()) return { kind: 'token-needed', problem: undefined, busy: false };
+  return { kind: 'checking', token };
 }
 
 function findPage(path: string): { page: PageDefinition; params: Record<string, string> } | undefined {

@@ -15,3 +15,11 @@ export function storeToken(token: string): void {
 export function forgetToken(): void {
   sessionStorage.removeItem(KEY);
 }
+
+/**
+ * Whether the server needs a token, as it wrote into the page: the page then asks for one before
+ * its first request rather than finding out from a 401 (which the browser logs as an error).
+ */
+export function serverNeedsToken(): boolean {
+  return document.querySelector<HTMLMetaElement>('meta[name="switchboard-token"]')?.content === 'required';
+}
