@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AlertRulesDocument, AlertsDocument, PublishEventDocument, SilencesDocument } from '@switchboard/client';
+import { AlertRulesDocument, AlertsDocument, CreateAlertRuleDocument, DeleteAlertRuleDocument, PublishEventDocument, SilencesDocument } from '@switchboard/client';
 import { browserMissing, dashboardUrl, openPage, useBrowser, type WatchedPage } from './support/browser.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startWebhookReceiver } from './support/webhook-receiver.js';
@@ -56,7 +56,13 @@ describe.skipIf(browserMissing !== undefined)('the dashboard Alerts page in Chro
     expect(tab.problems).toEqual([]);
   });
 
-  it('silences the rule from the page: the silence is listed and the alert marked silenced', async () => {
+  it("silences the rule from the page: the silence is listed and the rule's alert marked silenced, not another rule's", async () => {
+    // Another rule firing too: the silence names the first rule only.
+    const { createAlertRule: other } = await registry.client.request(CreateAlertRuleDocument, {
+      input: { name: 'restarts', kind: 'EVENT_SEEN', eventType: 'restart.*', hold: '1h' },
+    });
+    await registry.client.request(PublishEventDocument, { input: { type: 'restart.done', source: 'ops' } });
+    await expect.poll(() => alertRow('restarts').getAttribute('data-state')).toBe('FIRING');
     const silenceForm = tab.page.getByRole('form', { name: 'New silence' });
     await silenceForm.locator('input[name="silenceDuration"]').fill('2h');
     await silenceForm.locator('input[name="silenceComment"]').fill('rolling out 2.4.0');
@@ -65,6 +71,8 @@ describe.skipIf(browserMissing !== undefined)('the dashboard Alerts page in Chro
     const silence = tab.page.locator('tr[data-silence="deploys"]');
     await expect.poll(() => silence.textContent()).toContain('rolling out 2.4.0');
     await expect.poll(() => alertRow('deploys').textContent()).toContain('silenced');
+    expect(await alertRow('restarts').textContent()).not.toContain('silenced');
+    expect((await registry.client.request(AlertsDocument, { ruleId: other.id })).alerts).toMatchObject([{ state: 'FIRING', silenced: false }]);
     const [active] = (await registry.client.request(SilencesDocument, { active: true })).silences;
     expect(active).toMatchObject({ comment: 'rolling out 2.4.0', ruleId: (await rules())[0]!.id });
     const lasts = Date.parse(active!.endsAt) - Date.parse(active!.startsAt);
@@ -73,6 +81,8 @@ describe.skipIf(browserMissing !== undefined)('the dashboard Alerts page in Chro
     await silence.getByRole('button', { name: 'Expire' }).click();
     await expect.poll(() => silence.count()).toBe(0);
     expect((await registry.client.request(SilencesDocument, { active: true })).silences).toEqual([]);
+    await registry.client.request(DeleteAlertRuleDocument, { id: other.id });
+    await expect.poll(() => alertRow('restarts').count()).toBe(0);
     expect(tab.problems).toEqual([]);
   });
 
