@@ -118,7 +118,13 @@ async function seedAlerts(client: SwitchboardClient, target: Awaited<ReturnType<
     annotations: { summary: 'No passing instance of inventory' },
     receivers: [{ name: 'pager', url: target.url('/hooks/pager'), secret: 'a-long-random-secret' }],
   });
-  const deploys = await rule({ name: 'deploys', kind: 'EVENT_SEEN', eventType: 'deploy.*', hold: '1h', receivers: [{ name: 'chat', url: target.url('/hooks/chat') }] });
+  const deploys = await rule({
+    name: 'deploys',
+    kind: 'EVENT_SEEN',
+    eventType: 'deploy.*',
+    hold: '1h',
+    receivers: [{ name: 'chat', url: target.url('/hooks/chat') }],
+  });
   await rule({ name: 'payments thin', kind: 'FEWER_PASSING', service: 'payments', minPassing: 2, for: '2m' });
   await client.request(PublishEventDocument, { input: { type: 'deploy.finished', source: 'ci/pipeline-42', data: { service: 'search', version: '3.0.0' } } });
   await client.request(CreateSilenceDocument, { input: { ruleId: deploys.id, duration: '2h', comment: 'release day: deploys are expected' } });

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AlertRulesDocument, AlertsDocument, CreateAlertRuleDocument, DeleteAlertRuleDocument, PublishEventDocument, SilencesDocument } from '@switchboard/client';
+import {
+  AlertRulesDocument,
+  AlertsDocument,
+  CreateAlertRuleDocument,
+  DeleteAlertRuleDocument,
+  PublishEventDocument,
+  SilencesDocument,
+} from '@switchboard/client';
 import { browserMissing, dashboardUrl, openPage, useBrowser, type WatchedPage } from './support/browser.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startWebhookReceiver } from './support/webhook-receiver.js';

@@ -338,7 +338,14 @@ function RuleForm({ onCreated }: { onCreated: () => void }) {
       <div class="inline-form">
         <label>
           Webhook URL (optional)
-          <input name="receiverUrl" type="url" value={draft.receiverUrl} onInput={set('receiverUrl')} placeholder="https://hooks.example/alerts" autocomplete="off" />
+          <input
+            name="receiverUrl"
+            type="url"
+            value={draft.receiverUrl}
+            onInput={set('receiverUrl')}
+            placeholder="https://hooks.example/alerts"
+            autocomplete="off"
+          />
         </label>
         <label>
           Signing secret (optional, 16+ characters)
@@ -445,11 +452,25 @@ function SilenceForm({ rules, onCreated }: { rules: Rule[]; onCreated: () => voi
         </label>
         <label>
           For
-          <input name="silenceDuration" required value={duration} onInput={(event) => setDuration(event.currentTarget.value)} placeholder="1h" autocomplete="off" />
+          <input
+            name="silenceDuration"
+            required
+            value={duration}
+            onInput={(event) => setDuration(event.currentTarget.value)}
+            placeholder="1h"
+            autocomplete="off"
+          />
         </label>
         <label>
           Comment
-          <input name="silenceComment" required value={comment} onInput={(event) => setComment(event.currentTarget.value)} placeholder="deploying a fix" autocomplete="off" />
+          <input
+            name="silenceComment"
+            required
+            value={comment}
+            onInput={(event) => setComment(event.currentTarget.value)}
+            placeholder="deploying a fix"
+            autocomplete="off"
+          />
         </label>
         <button type="submit" disabled={action.busy}>
           Silence
