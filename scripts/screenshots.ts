@@ -143,7 +143,7 @@ try {
   const shots: { name: string; path: string; ready: string }[] = [
     { name: 'overview', path: '/', ready: '.alerts li[data-alert]' },
     { name: 'service', path: '/services/payments', ready: '.transitions li' },
-    { name: 'config', path: '/config', ready: 'table.configs tbody tr' },
+    { name: 'config', path: '/config?env=production', ready: 'table.configs tbody tr' },
     { name: 'components', path: '/components', ready: 'table.components tbody tr' },
     { name: 'alerts', path: '/alerts', ready: 'tr[data-state="FIRING"] [data-delivery="DELIVERED"]' },
     { name: 'events', path: '/events', ready: 'table.events tbody tr' },
