@@ -2,7 +2,9 @@
 /**
  * Builds dist/ only when a source is newer than it: `npm start` runs this first, and a restart
  * should not pay for a full compile (about 20 s) when nothing changed (about 3 s to serving).
- * The server (tsc into dist/) and the dashboard (Vite, ui/ into dist/ui) are checked apart.
+ * The server (tsc into dist/) and the dashboard (Vite, ui/ into dist/ui) are checked apart;
+ * `--dashboard` checks only the dashboard (what `npm test` needs: a build that is current is left
+ * alone, so test runs side by side never rewrite the files the other is serving).
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -44,9 +46,12 @@ function run(script, args) {
 }
 
 const require = createRequire(import.meta.url);
+const dashboardOnly = process.argv.includes('--dashboard');
 const built = builtAt(output);
 const changed = Math.max(...inputs.map((input) => newestMtime(join(root, input))));
-if (built !== undefined && built >= changed) {
+if (dashboardOnly) {
+  // The server's dist/ is not needed.
+} else if (built !== undefined && built >= changed) {
   console.error('dist/ is current; not rebuilding');
 } else {
   console.error(built === undefined ? 'dist/ is missing: building' : 'sources changed since the last build: building');

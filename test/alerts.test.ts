@@ -26,6 +26,9 @@ import {
   type AlertRuleInput,
   type SwitchboardClient,
 } from '@switchboard/client';
+import { sql } from 'drizzle-orm';
+import { connectDatabase } from '../src/db/client.js';
+import { pruneWebhookDeliveries } from '../src/registry/alerts/index.js';
 import { errorCode, eventually, instance, take } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startHttpTarget } from './support/targets.js';
@@ -393,6 +396,32 @@ describe('webhook delivery', () => {
     await sleep(BACKOFF_MS * 2);
     expect(receiver.on(downPath)).toHaveLength(MAX_ATTEMPTS);
     expect(receiver.on(gonePath)).toHaveLength(1);
+  });
+
+  it('finished deliveries older than the retention are pruned; pending ones and recent ones stay', async () => {
+    const { rule, path } = await createRule({ kind: 'EVENT_SEEN', eventType: 'pruned.happened', hold: '1h' });
+    await admin.request(PublishEventDocument, { input: { type: 'pruned.happened', source: 'test' } });
+    await receiver.waitFor(path, 1, 5_000);
+    await eventually(async () => (await admin.request(WebhookDeliveriesDocument, { ruleId: rule.id, status: 'DELIVERED' })).webhookDeliveries[0]);
+    const database = connectDatabase(registry.database.url, { poolSize: 1 });
+    try {
+      const { db } = database;
+      // Age this rule's delivery, and add an old pending one that must survive.
+      await db.execute(sql`update webhook_deliveries set created_at = now() - interval '2 hours' where rule_id = ${rule.id}`);
+      await db.execute(sql`
+        insert into webhook_deliveries (rule_id, alert_status, receiver, url, payload, status, next_attempt_at, created_at)
+        values (${rule.id}, 'firing', 'kept', 'http://127.0.0.1:9/', '{}'::jsonb, 'PENDING', now() + interval '1 day', now() - interval '2 hours')`);
+      const all = async () => (await admin.request(WebhookDeliveriesDocument, { ruleId: rule.id })).webhookDeliveries.map((delivery) => delivery.status).sort();
+      expect(await all()).toEqual(['DELIVERED', 'PENDING']);
+      const count = async () => (await db.execute<{ count: number }>(sql`select count(*)::int as count from webhook_deliveries`))[0]!.count;
+      const before = await count();
+
+      expect(await pruneWebhookDeliveries(db, 60 * 60 * 1000)).toBe(1);
+      expect(await all()).toEqual(['PENDING']);
+      expect(await count()).toBe(before - 1); // no other rule's recent delivery went
+    } finally {
+      await database.close();
+    }
   });
 
   it('the network allowlist refuses a webhook target at rule creation, and again at delivery', async () => {

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CreateAlertRuleDocument,
   CreateTokenDocument,
   DiscoverServicesDocument,
   OnConfigChangedDocument,
+  PublishEventDocument,
   RegisterComponentDocument,
   RegisterHealthCheckDocument,
   RegisterServiceDocument,
@@ -157,6 +159,23 @@ describe('/metrics on serve', () => {
     expect(sumOf(after, 'switchboard_components')).toBe(sumOf(before, 'switchboard_components') + 1);
     expect(sumOf(after, 'switchboard_config_keys')).toBe(sumOf(before, 'switchboard_config_keys') + 2);
     expect(sumOf(after, 'switchboard_group_commit_batch_size_count', { writer: 'call_outcomes' })).toBeGreaterThan(0);
+  });
+
+  it('counts alerts by state and webhook deliveries by status', async () => {
+    const before = await serve();
+    const receiver = target.url('/metrics-alert-receiver');
+    await admin().request(CreateAlertRuleDocument, {
+      input: { name: 'metrics-seen', kind: 'EVENT_SEEN', eventType: 'metrics.seen', receivers: [{ url: receiver }] },
+    });
+    await admin().request(PublishEventDocument, { input: { type: 'metrics.seen', source: 'metrics-test', data: {} } });
+
+    const after = await until(
+      serve,
+      (samples) =>
+        sumOf(samples, 'switchboard_webhook_deliveries', { status: 'delivered' }) > sumOf(before, 'switchboard_webhook_deliveries', { status: 'delivered' }),
+    );
+    expect(sumOf(after, 'switchboard_alerts', { state: 'firing' })).toBe(sumOf(before, 'switchboard_alerts', { state: 'firing' }) + 1);
+    expect(target.hits('/metrics-alert-receiver')).toHaveLength(1);
   });
 
   it('shows the event feed behind an event it has not read yet, then caught up', async () => {

@@ -6,6 +6,7 @@ import { RESERVED_EVENT_PREFIXES } from '../events/publish.js';
 import { latestEventId } from '../events/read.js';
 import type { StoredEvent } from '../events/types.js';
 import type { ExecutionCounters } from '../graphql/context.js';
+import { countAlertsAndDeliveries } from '../registry/alerts/index.js';
 import type { Catalog } from '../registry/catalog/index.js';
 import { countComponents } from '../registry/components/index.js';
 import { countConfigEntries } from '../registry/config/index.js';
@@ -41,8 +42,13 @@ export class ServerMetrics {
     const { db, feed, catalog, counters } = sources;
     const registers = [registry];
     const read = sources.reads.add(async () => {
-      const [newestEventId, components, configEntries] = await Promise.all([latestEventId(db), countComponents(db), countConfigEntries(db)]);
-      return { newestEventId, components, configEntries };
+      const [newestEventId, components, configEntries, alerting] = await Promise.all([
+        latestEventId(db),
+        countComponents(db),
+        countConfigEntries(db),
+        countAlertsAndDeliveries(db),
+      ]);
+      return { newestEventId, components, configEntries, alerting };
     });
 
     new Gauge({
@@ -92,6 +98,28 @@ export class ServerMetrics {
       async collect() {
         const facts = await read();
         if (facts) this.set(facts.configEntries);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_alerts',
+      help: 'Alerts by state (pending: its condition holds, waiting out `for`; firing; resolved: one row per rule and label set, kept until the rule is deleted).',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const facts = await read();
+        if (!facts) return;
+        for (const state of ['PENDING', 'FIRING', 'RESOLVED']) this.set({ state: state.toLowerCase() }, facts.alerting.alerts[state] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'switchboard_webhook_deliveries',
+      help: 'Alert webhook deliveries kept, by status (pending: not yet delivered, retries included; delivered; failed: given up).',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const facts = await read();
+        if (!facts) return;
+        for (const status of ['PENDING', 'DELIVERED', 'FAILED']) this.set({ status: status.toLowerCase() }, facts.alerting.deliveries[status] ?? 0);
       },
     });
     new Gauge({

@@ -22,6 +22,7 @@ import {
   ServerMetrics,
 } from '../metrics/index.js';
 import { startPeriodic } from '../periodic.js';
+import { DELIVERY_PRUNE_BATCH, pruneWebhookDeliveries } from '../registry/alerts/index.js';
 import { pruneHealthHistory, TargetPolicy } from '../registry/health/index.js';
 import { HALF_OPEN_BATCH, OutcomeReporter, recordDueHalfOpens } from '../registry/breakers/index.js';
 import { Catalog } from '../registry/catalog/index.js';
@@ -295,8 +296,12 @@ function startSweeps(db: Db, config: Config, log: Logger): () => Promise<void> {
   const history = startPeriodic('health history pruning', config.eventPruneIntervalMs, log, async () => {
     return (await pruneHealthHistory(db, config.healthHistoryLimit)) === 10_000;
   });
+  // Finished webhook deliveries are kept as long as events are, then go.
+  const deliveries = startPeriodic('webhook delivery pruning', config.eventPruneIntervalMs, log, async () => {
+    return (await pruneWebhookDeliveries(db, config.eventRetentionMs)) === DELIVERY_PRUNE_BATCH;
+  });
   return async () => {
-    await Promise.all([expiry.stop(), retention.stop(), history.stop(), halfOpens.stop()]);
+    await Promise.all([expiry.stop(), retention.stop(), history.stop(), halfOpens.stop(), deliveries.stop()]);
   };
 }
 

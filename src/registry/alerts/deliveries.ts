@@ -120,3 +120,22 @@ export async function deliveriesOfAlerts(db: Executor, alertIds: readonly string
   for (const row of rows) byAlert.get(String(row.alertId))?.push(toDelivery(row));
   return byAlert;
 }
+
+export const DELIVERY_PRUNE_BATCH = 10_000;
+
+/**
+ * Removes finished deliveries (delivered or given up) created longer than `maxAgeMs` ago, at most
+ * a batch at a time; pending ones are kept whatever their age. Returns how many went.
+ */
+export async function pruneWebhookDeliveries(db: Executor, maxAgeMs: number): Promise<number> {
+  const removed = await db.execute<{ id: string }>(sql`
+    delete from webhook_deliveries d
+    using (
+      select id from webhook_deliveries
+      where status <> 'PENDING' and created_at < now() - make_interval(secs => ${maxAgeMs / 1000}::float8)
+      limit ${DELIVERY_PRUNE_BATCH}::int
+    ) old
+    where d.id = old.id
+    returning d.id`);
+  return removed.length;
+}

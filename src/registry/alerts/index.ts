@@ -1,5 +1,6 @@
 /** Alert rules, their evaluation under a cluster-wide lease, alerts, silences and webhook deliveries. */
 export * from './changes.js';
+export * from './counts.js';
 export * from './deliveries.js';
 export * from './evaluate.js';
 export * from './kinds.js';
