@@ -7,7 +7,16 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { RegisterComponentDocument, RegisterServiceDocument, ReportCallOutcomeDocument, SetConfigDocument, SwitchboardClient } from '@switchboard/client';
+import {
+  CreateAlertRuleDocument,
+  CreateSilenceDocument,
+  PublishEventDocument,
+  RegisterComponentDocument,
+  RegisterServiceDocument,
+  ReportCallOutcomeDocument,
+  SetConfigDocument,
+  SwitchboardClient,
+} from '@switchboard/client';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
 import { benchDatabase } from '../bench/support.js';
@@ -94,7 +103,31 @@ async function seed(client: SwitchboardClient, target: Awaited<ReturnType<typeof
   await client.request(RegisterComponentDocument, {
     input: { id: 'custom-api-step', type: 'STEP', name: 'Custom API Step', version: '1.2.0', dependencies: ['json-transformer@^1'] },
   });
+  await seedAlerts(client, target);
   await sleep(1_500);
+}
+
+/** Rules with a firing alert (its webhook delivered), a silenced one, and a quiet one. */
+async function seedAlerts(client: SwitchboardClient, target: Awaited<ReturnType<typeof startTarget>>): Promise<void> {
+  const rule = async (input: Record<string, unknown>) => (await client.request(CreateAlertRuleDocument, { input: input as never })).createAlertRule;
+  await rule({
+    name: 'inventory down',
+    kind: 'NO_PASSING',
+    service: 'inventory',
+    for: '1s',
+    annotations: { summary: 'No passing instance of inventory' },
+    receivers: [{ name: 'pager', url: target.url('/hooks/pager'), secret: 'a-long-random-secret' }],
+  });
+  const deploys = await rule({
+    name: 'deploys',
+    kind: 'EVENT_SEEN',
+    eventType: 'deploy.*',
+    hold: '1h',
+    receivers: [{ name: 'chat', url: target.url('/hooks/chat') }],
+  });
+  await rule({ name: 'payments thin', kind: 'FEWER_PASSING', service: 'payments', minPassing: 2, for: '2m' });
+  await client.request(PublishEventDocument, { input: { type: 'deploy.finished', source: 'ci/pipeline-42', data: { service: 'search', version: '3.0.0' } } });
+  await client.request(CreateSilenceDocument, { input: { ruleId: deploys.id, duration: '2h', comment: 'release day: deploys are expected' } });
 }
 
 await build({ configFile: `${ROOT}ui/vite.config.ts`, logLevel: 'warn' });
@@ -108,8 +141,11 @@ try {
   mkdirSync(OUT, { recursive: true });
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1, colorScheme: 'light' });
   const shots: { name: string; path: string; ready: string }[] = [
-    { name: 'overview', path: '/', ready: 'table tbody tr' },
+    { name: 'overview', path: '/', ready: '.alerts li[data-alert]' },
     { name: 'service', path: '/services/payments', ready: '.transitions li' },
+    { name: 'config', path: '/config?env=production', ready: 'table.configs tbody tr' },
+    { name: 'components', path: '/components', ready: 'table.components tbody tr' },
+    { name: 'alerts', path: '/alerts', ready: 'tr[data-state="FIRING"] [data-delivery="DELIVERED"]' },
     { name: 'events', path: '/events', ready: 'table.events tbody tr' },
   ];
   for (const shot of shots) {

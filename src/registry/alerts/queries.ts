@@ -12,12 +12,15 @@ export interface AlertFilter {
   ruleId?: string | null | undefined;
 }
 
-/** A silence in force now that covers the alert row: its rule (or any) and every label matcher. */
+/**
+ * A silence in force now that covers the alert row: its rule (or any) and every label matcher.
+ * The alert's columns are qualified: unqualified, rule_id would name the silence's own column.
+ */
 const silencedNow = sql<boolean>`exists (
   select 1 from alert_silences s
-  where (s.rule_id is null or s.rule_id = ${alerts.ruleId})
+  where (s.rule_id is null or s.rule_id = ${alerts}.${alerts.ruleId})
     and s.starts_at <= now() and s.ends_at > now()
-    and ${alerts.labels} @> s.matchers)`;
+    and ${alerts}.${alerts.labels} @> s.matchers)`;
 
 /** Alerts by state and/or rule, firing first, then by when they started. */
 export async function listAlerts(db: Executor, filter: AlertFilter = {}): Promise<AlertView[]> {

@@ -1,4 +1,5 @@
 import type { PageDefinition } from '../lib/router';
+import { alertsPage } from './alerts';
 import { componentsPage } from './components';
 import { configPage } from './config';
 import { configKeyPage } from './config-key';
@@ -10,4 +11,4 @@ import { servicePage } from './service';
  * Every page of the dashboard. To add one, write pages/<name>.tsx exporting `definePage({...})`
  * and list it here; `nav` puts it in the header.
  */
-export const pages: PageDefinition[] = [overviewPage, servicePage, configPage, configKeyPage, componentsPage, eventsPage];
+export const pages: PageDefinition[] = [overviewPage, servicePage, configPage, configKeyPage, componentsPage, alertsPage, eventsPage];
