@@ -23,6 +23,11 @@ export interface Config {
   dbConnectTimeoutMs: number;
   /** How long a query or mutation may take before it is answered UNAVAILABLE. */
   requestTimeoutMs: number;
+  /**
+   * While the database is unreachable, how long after its last successful check a token is still
+   * accepted on its last verified state (SWITCHBOARD_TOKEN_OUTAGE_GRACE; 0: never).
+   */
+  tokenOutageGraceMs: number;
   expirySweepMs: number;
   /** How long an ephemeral instance outlives its client's connection (a reconnect within it reclaims the instance). */
   ephemeralGraceMs: number;
@@ -47,6 +52,8 @@ export interface Config {
   connections: ConnectionLimits;
   /** Runs of an operation before graphql-jit compiles it; undefined: never. */
   jitAfterRuns: number | undefined;
+  /** Whether /ui serves the dashboard's source maps (SWITCHBOARD_DASHBOARD_SOURCEMAPS; off by default). */
+  dashboardSourceMaps: boolean;
   breaker: BreakerConfig;
   alerts: AlertConfig;
   /**
@@ -66,6 +73,8 @@ export interface AlertConfig {
   webhookMaxAttempts: number;
   /** The first retry's delay; doubled (with jitter) each attempt after, up to 5 minutes. */
   webhookBackoffMs: number;
+  /** Whether webhooks may target loopback, link-local (cloud metadata) and unspecified addresses (SWITCHBOARD_WEBHOOK_ALLOW_LOCAL). */
+  webhookAllowLocal: boolean;
   /** The registry's address as receivers should link to it; unset: this server's URL. */
   externalUrl: string | undefined;
 }
@@ -78,6 +87,12 @@ export interface RequestLimits {
   maxCost: number;
   maxTokens: number;
   maxDirectives: number;
+  /** UTF-8 bytes of a query's text, refused before parsing (server/document-limits.ts). */
+  maxDocumentBytes: number;
+  /** Brackets open at once in a query, and levels of arrays and objects in its variables. */
+  maxNesting: number;
+  /** Estimated bytes the parsed-document cache may hold (server/document-cache.ts); parse errors get a quarter more. */
+  documentCacheBytes: number;
   subscriptionsPerConnection: number;
   subscriptionsPerToken: number;
 }
@@ -114,6 +129,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbPoolSize: integer(env, 'SWITCHBOARD_DB_POOL_SIZE', 10, 2, 500),
     dbConnectTimeoutMs: duration(env, 'SWITCHBOARD_DB_CONNECT_TIMEOUT', 3_000, 100, 600_000),
     requestTimeoutMs: duration(env, 'SWITCHBOARD_REQUEST_TIMEOUT', 5_000, 100, 600_000),
+    tokenOutageGraceMs: duration(env, 'SWITCHBOARD_TOKEN_OUTAGE_GRACE', 300_000, 0, DAY_MS),
     expirySweepMs: duration(env, 'SWITCHBOARD_EXPIRY_SWEEP', 1000, 50, 60_000),
     ephemeralGraceMs: duration(env, 'SWITCHBOARD_EPHEMERAL_GRACE', 5_000, 300, 3_600_000),
     shutdownTimeoutMs: duration(env, 'SWITCHBOARD_SHUTDOWN_TIMEOUT', 10_000, 0, 600_000),
@@ -130,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
     stateWindowMs: duration(env, 'SWITCHBOARD_STATE_WINDOW', 300_000, 1_000, 7 * DAY_MS),
     selfRegister: boolean(env, 'SWITCHBOARD_SELF_REGISTER', true),
     jitAfterRuns: nonEmpty(env, 'SWITCHBOARD_JIT_AFTER')?.toLowerCase() === 'off' ? undefined : integer(env, 'SWITCHBOARD_JIT_AFTER', 1, 0, 1_000_000),
+    dashboardSourceMaps: boolean(env, 'SWITCHBOARD_DASHBOARD_SOURCEMAPS', false),
     limits: {
       maxBodyBytes: integer(env, 'SWITCHBOARD_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
       maxDepth: integer(env, 'SWITCHBOARD_MAX_QUERY_DEPTH', 12, 2, 100),
@@ -140,6 +157,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxCost: integer(env, 'SWITCHBOARD_MAX_QUERY_COST', 20_000, 10, 1_000_000),
       maxTokens: integer(env, 'SWITCHBOARD_MAX_QUERY_TOKENS', 10_000, 100, 1_000_000),
       maxDirectives: integer(env, 'SWITCHBOARD_MAX_DIRECTIVES', 20, 1, 1_000),
+      // Far below the body limit: a cached document costs its text and ~500 bytes per token.
+      maxDocumentBytes: integer(env, 'SWITCHBOARD_MAX_DOCUMENT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+      // graphql-js parses recursively: ~4,000 nested brackets overflowed its stack. At most 1,000.
+      maxNesting: integer(env, 'SWITCHBOARD_MAX_NESTING', 100, 8, 1_000),
+      documentCacheBytes: integer(env, 'SWITCHBOARD_DOCUMENT_CACHE_BYTES', 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
       subscriptionsPerConnection: integer(env, 'SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1, 100_000),
       subscriptionsPerToken: integer(env, 'SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_TOKEN', 1_000, 1, 1_000_000),
     },
@@ -162,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
       webhookTimeoutMs: duration(env, 'SWITCHBOARD_WEBHOOK_TIMEOUT', 10_000, 100, 300_000),
       webhookMaxAttempts: integer(env, 'SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
       webhookBackoffMs: duration(env, 'SWITCHBOARD_WEBHOOK_BACKOFF', 1_000, 10, 3_600_000),
+      webhookAllowLocal: boolean(env, 'SWITCHBOARD_WEBHOOK_ALLOW_LOCAL', false),
       externalUrl: nonEmpty(env, 'SWITCHBOARD_EXTERNAL_URL')?.replace(/\/+$/, ''),
     },
   };

@@ -13,7 +13,11 @@ import { signatureValid, startWebhookReceiver } from './support/webhook-receiver
 const LEASE_TTL_MS = 1_000;
 const SECRET = 'cluster-secret-0123456789';
 
-const servers = useServerPair({ SWITCHBOARD_ALERT_LEASE_TTL: `${LEASE_TTL_MS}ms`, SWITCHBOARD_ALERT_INTERVAL: '200ms' });
+const servers = useServerPair({
+  SWITCHBOARD_ALERT_LEASE_TTL: `${LEASE_TTL_MS}ms`,
+  SWITCHBOARD_ALERT_INTERVAL: '200ms',
+  SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'true', // the receiver listens on 127.0.0.1
+});
 let onA: SwitchboardClient;
 let onB: SwitchboardClient;
 let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;

@@ -4,6 +4,7 @@ import { publishEvent } from '../src/events/publish.js';
 import { acquireLease, createAlertRule, EVALUATOR_LEASE, evaluateRule, LeaseLost, listAlerts, releaseLease } from '../src/registry/alerts/index.js';
 import { TargetPolicy } from '../src/registry/health/policy.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 
 /**
  * The evaluator lease on a real database: one holder at a time, taken over only once it
@@ -41,8 +42,13 @@ describe('the evaluator lease', () => {
   });
 
   it("an evaluation by a process that does not hold the lease writes nothing; the holder's writes one transition", async () => {
-    const rule = await createAlertRule(database.db, { name: 'fenced', kind: 'EVENT_SEEN', eventType: 'fence.test' }, new TargetPolicy(undefined));
-    await publishEvent(database.db, { type: 'fence.test', source: 'test' });
+    const rule = await createAlertRule(
+      database.db,
+      { name: 'fenced', kind: 'EVENT_SEEN', eventType: 'fence.test' },
+      new TargetPolicy(undefined),
+      SYSTEM_PRINCIPAL,
+    );
+    await publishEvent(database.db, { type: 'fence.test', source: 'test' }, SYSTEM_PRINCIPAL);
     expect(await acquireLease(database.db, EVALUATOR_LEASE, 'holder', 10_000)).toBe(true);
 
     await expect(evaluateRule(database.db, rule.id, { holder: 'intruder', externalUrl: 'http://x' })).rejects.toBeInstanceOf(LeaseLost);

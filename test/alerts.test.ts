@@ -54,6 +54,7 @@ const registry = useRegistryNode({
   SWITCHBOARD_BREAKER_MIN_CALLS: '3',
   SWITCHBOARD_BREAKER_COOLDOWN: '300ms',
   SWITCHBOARD_HEALTH_ALLOWED_NETWORKS: '127.0.0.0/8',
+  SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'true', // the receiver listens on 127.0.0.1
 });
 
 let admin: SwitchboardClient;
@@ -145,9 +146,13 @@ describe('rule kinds fire and resolve on real state changes', () => {
     expect(new Date(alert!.startsAt).getTime()).toBeGreaterThan(Date.now() - 30_000);
     expect(alert!.generatorURL).toMatch(/^http:\/\//);
 
-    const [stored] = await alertsOf(rule.id);
+    // The receiver answers before the sender records its answer: wait for the record.
+    const stored = await eventually(async () => {
+      const [found] = await alertsOf(rule.id);
+      return found?.deliveries[0]?.status === 'DELIVERED' ? found : undefined;
+    });
     expect(stored).toMatchObject({ state: 'FIRING', silenced: false, fingerprint: alert!.fingerprint, labels });
-    expect(stored!.deliveries).toMatchObject([{ status: 'DELIVERED', attempts: 1, lastStatusCode: 200, alertStatus: 'firing' }]);
+    expect(stored.deliveries).toMatchObject([{ status: 'DELIVERED', attempts: 1, lastStatusCode: 200, alertStatus: 'firing' }]);
 
     target.answer('/api-health', { status: 200 });
     const [, resolved] = await receiver.waitFor(path, 2, 10_000);

@@ -9,6 +9,7 @@ import { heartbeat, registerService, RegistrationWriter, unregisterService, upda
 import { createToken, revokeToken } from '../src/registry/tokens/index.js';
 import { settingsFrom } from '../src/server/node.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 
 /**
  * appendEvents takes the cluster-wide append lock and holds it until commit: every statement run
@@ -55,31 +56,42 @@ describe('the event append is the last statement of every write', () => {
           recorded.db,
           { id: 'svc-1', name: 'api', version: '1.0.0', address: '10.0.0.1', port: 80, healthChecks: [ttl('c1'), ttl('c2')] },
           policy,
+          SYSTEM_PRINCIPAL,
         ),
     ],
     [
       'registerService, changed, with another check',
-      () => registerService(recorded.db, { id: 'svc-1', name: 'api', version: '1.1.0', address: '10.0.0.1', port: 80, healthChecks: [ttl('c3')] }, policy),
+      () =>
+        registerService(
+          recorded.db,
+          { id: 'svc-1', name: 'api', version: '1.1.0', address: '10.0.0.1', port: 80, healthChecks: [ttl('c3')] },
+          policy,
+          SYSTEM_PRINCIPAL,
+        ),
     ],
-    ['heartbeat passing TTL checks', () => heartbeat(recorded.db, 'svc-1')],
-    ['updateTtlCheck', () => updateTtlCheck(recorded.db, 'c1', { status: 'CRITICAL', output: 'down' })],
-    ['registerHealthCheck', () => registerHealthCheck(recorded.db, 'svc-1', { id: 'c4', ttlMs: 30_000 }, policy)],
-    ['setMaintenance', () => setMaintenance(recorded.db, 'svc-1', { enabled: true, reason: 'upgrade' })],
-    ['deregisterHealthCheck', () => deregisterHealthCheck(recorded.db, 'c4')],
-    ['updateWeight', () => updateWeight(recorded.db, 'svc-1', 5)],
+    ['heartbeat passing TTL checks', () => heartbeat(recorded.db, 'svc-1', SYSTEM_PRINCIPAL)],
+    ['updateTtlCheck', () => updateTtlCheck(recorded.db, 'c1', { status: 'CRITICAL', output: 'down' }, SYSTEM_PRINCIPAL)],
+    ['registerHealthCheck', () => registerHealthCheck(recorded.db, 'svc-1', { id: 'c4', ttlMs: 30_000 }, policy, SYSTEM_PRINCIPAL)],
+    ['setMaintenance', () => setMaintenance(recorded.db, 'svc-1', { enabled: true, reason: 'upgrade' }, SYSTEM_PRINCIPAL)],
+    ['deregisterHealthCheck', () => deregisterHealthCheck(recorded.db, 'c4', SYSTEM_PRINCIPAL)],
+    ['updateWeight', () => updateWeight(recorded.db, 'svc-1', 5, SYSTEM_PRINCIPAL)],
     [
       'batched registration',
-      () => new RegistrationWriter(recorded.db, policy).register({ id: 'svc-2', name: 'api', version: '1.0.0', address: '10.0.0.2', port: 80 }),
+      () =>
+        new RegistrationWriter(recorded.db, policy).register({ id: 'svc-2', name: 'api', version: '1.0.0', address: '10.0.0.2', port: 80 }, SYSTEM_PRINCIPAL),
     ],
-    ['setConfig', () => setConfig(recorded.db, { key: 'app.mode', value: 'a' }, config)],
-    ['setConfig again', () => setConfig(recorded.db, { key: 'app.mode', value: 'b' }, config)],
-    ['rollbackConfig', () => rollbackConfig(recorded.db, { key: 'app.mode', version: 1 }, config)],
-    ['deleteConfig', () => deleteConfig(recorded.db, { key: 'app.mode' }, config)],
-    ['registerComponent', () => registerComponent(recorded.db, { id: 'step-1', type: 'STEP', name: 'Step', version: '1.0.0' })],
-    ['unregisterComponent', () => unregisterComponent(recorded.db, 'step-1')],
-    ['publishEvent', () => publishEvent(recorded.db, { type: 'deploy.finished', source: 'ci', data: {} })],
-    ['createToken and revokeToken', async () => revokeToken(recorded.db, (await createToken(recorded.db, { name: 'ci', scopes: ['WRITE'] })).token.id)],
-    ['unregisterService', () => unregisterService(recorded.db, 'svc-1')],
+    ['setConfig', () => setConfig(recorded.db, { key: 'app.mode', value: 'a' }, config, SYSTEM_PRINCIPAL)],
+    ['setConfig again', () => setConfig(recorded.db, { key: 'app.mode', value: 'b' }, config, SYSTEM_PRINCIPAL)],
+    ['rollbackConfig', () => rollbackConfig(recorded.db, { key: 'app.mode', version: 1 }, config, SYSTEM_PRINCIPAL)],
+    ['deleteConfig', () => deleteConfig(recorded.db, { key: 'app.mode' }, config, SYSTEM_PRINCIPAL)],
+    ['registerComponent', () => registerComponent(recorded.db, { id: 'step-1', type: 'STEP', name: 'Step', version: '1.0.0' }, SYSTEM_PRINCIPAL)],
+    ['unregisterComponent', () => unregisterComponent(recorded.db, 'step-1', SYSTEM_PRINCIPAL)],
+    ['publishEvent', () => publishEvent(recorded.db, { type: 'deploy.finished', source: 'ci', data: {} }, SYSTEM_PRINCIPAL)],
+    [
+      'createToken and revokeToken',
+      async () => revokeToken(recorded.db, (await createToken(recorded.db, { name: 'ci', scopes: ['WRITE'] }, SYSTEM_PRINCIPAL)).token.id, SYSTEM_PRINCIPAL),
+    ],
+    ['unregisterService', () => unregisterService(recorded.db, 'svc-1', SYSTEM_PRINCIPAL)],
   ];
 
   it.each(writes)('%s', async (_name, write) => {

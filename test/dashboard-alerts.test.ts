@@ -14,7 +14,11 @@ import { startWebhookReceiver } from './support/webhook-receiver.js';
 const SECRET = 'dashboard-receiver-secret-0123';
 
 describe.skipIf(browserMissing !== undefined)('the dashboard Alerts page in Chromium', () => {
-  const registry = useRegistryNode({ SWITCHBOARD_ALERT_INTERVAL: '100ms', SWITCHBOARD_HEALTH_ALLOWED_NETWORKS: '127.0.0.0/8' });
+  const registry = useRegistryNode({
+    SWITCHBOARD_ALERT_INTERVAL: '100ms',
+    SWITCHBOARD_HEALTH_ALLOWED_NETWORKS: '127.0.0.0/8',
+    SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'true', // the receiver listens on 127.0.0.1
+  });
   const chromium = useBrowser();
   let tab: WatchedPage;
   let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;

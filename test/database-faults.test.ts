@@ -260,11 +260,11 @@ describe('PostgreSQL frozen (connections open, no answers)', () => {
     expect(history).toEqual(untouched(keys));
   }, 60_000);
 
-  it('a write whose deadline passed is answered UNAVAILABLE, outcome unknown, and not applied when PostgreSQL answers again', async () => {
+  it('a write whose deadline passed before its COMMIT is answered UNAVAILABLE, outcome not_applied, and not applied when PostgreSQL answers again', async () => {
     const keys = ['timed-out'];
     const history = await writesAcrossFreeze(keys, REQUEST_TIMEOUT_MS * 2, async () => {
       const timedOut = await ask(b.url, SET_CONFIG, { key: 'timed-out', value: 'timed out' });
-      expect(timedOut).toMatchObject({ ok: false, code: 'UNAVAILABLE', outcome: 'unknown' });
+      expect(timedOut).toMatchObject({ ok: false, code: 'UNAVAILABLE', outcome: 'not_applied' });
       expect(timedOut.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 500);
     });
     expect(history).toEqual(untouched(keys));

@@ -15,6 +15,7 @@ import { settingsFrom } from '../src/server/node.js';
 import { clientFactory, eventually, SwitchboardRequestError } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode } from './support/nodes.js';
+import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 
 /**
  * What the database says, as clients get it: every case is caused for real on PostgreSQL (a
@@ -203,7 +204,9 @@ describe('abandoned writes', () => {
 
   it('a write whose request was already abandoned writes nothing and is UNAVAILABLE, not applied', async () => {
     const abandoned = AbortSignal.abort();
-    const error = await failure(runWithSignal(abandoned, () => setConfig(database.db, { key: 'abandoned.key', value: 1 }, { historyLimit: 10 })));
+    const error = await failure(
+      runWithSignal(abandoned, () => setConfig(database.db, { key: 'abandoned.key', value: 1 }, { historyLimit: 10 }, SYSTEM_PRINCIPAL)),
+    );
     expect(error.code).toBe('UNAVAILABLE');
     expect(error.details).toEqual({ outcome: 'not_applied' });
     const rows = await database.sql`select 1 from config_entries where key = 'abandoned.key'`;
@@ -216,7 +219,9 @@ describe('abandoned writes', () => {
       const release = deferred();
       const holding = runTransaction(single.db, () => release.promise); // holds the only connection
       const controller = new AbortController();
-      const waiting = failure(runWithSignal(controller.signal, () => setConfig(single.db, { key: 'waited.key', value: 1 }, { historyLimit: 10 })));
+      const waiting = failure(
+        runWithSignal(controller.signal, () => setConfig(single.db, { key: 'waited.key', value: 1 }, { historyLimit: 10 }, SYSTEM_PRINCIPAL)),
+      );
       controller.abort(); // gave up while queued for the connection
       release.resolve();
       await holding;
@@ -231,10 +236,10 @@ describe('abandoned writes', () => {
 
   it('a group-committed registration abandoned while queued is dropped from its batch; its batch-mates are written', async () => {
     const writer = new RegistrationWriter(database.db, settings.health.policy);
-    const first = writer.register(definition({ id: 'batch-first' })); // its batch starts at once; the next ones queue behind it
+    const first = writer.register(definition({ id: 'batch-first' }), SYSTEM_PRINCIPAL); // its batch starts at once; the next ones queue behind it
     const controller = new AbortController();
-    const dropped = failure(runWithSignal(controller.signal, () => writer.register(definition({ id: 'batch-abandoned' }))));
-    const mate = writer.register(definition({ id: 'batch-mate' }));
+    const dropped = failure(runWithSignal(controller.signal, () => writer.register(definition({ id: 'batch-abandoned' }), SYSTEM_PRINCIPAL)));
+    const mate = writer.register(definition({ id: 'batch-mate' }), SYSTEM_PRINCIPAL);
     controller.abort();
     await first;
     await mate;
@@ -252,8 +257,8 @@ describe('abandoned writes', () => {
         for each row when (new.id like 'cut-%') execute function slow_registration_commit();`);
     try {
       const writer = new RegistrationWriter(database.db, settings.health.policy);
-      const warm = writer.register(definition({ id: 'warm-1' })); // the next two queue behind it, as one batch
-      const cut = [writer.register(definition({ id: 'cut-1' })), writer.register(definition({ id: 'cut-2' }))].map(failure);
+      const warm = writer.register(definition({ id: 'warm-1' }), SYSTEM_PRINCIPAL); // the next two queue behind it, as one batch
+      const cut = [writer.register(definition({ id: 'cut-1' }), SYSTEM_PRINCIPAL), writer.register(definition({ id: 'cut-2' }), SYSTEM_PRINCIPAL)].map(failure);
       await warm;
       const pid = await eventually(async () => {
         const [row] = await database.sql<
@@ -271,8 +276,8 @@ describe('abandoned writes', () => {
   it("a batch runs outside the request that started it: that request's abort does not refuse the others", async () => {
     const writer = new RegistrationWriter(database.db, settings.health.policy);
     const controller = new AbortController();
-    const starter = runWithSignal(controller.signal, () => writer.register(definition({ id: 'starter' })));
-    const others = [writer.register(definition({ id: 'other-1' })), writer.register(definition({ id: 'other-2' }))];
+    const starter = runWithSignal(controller.signal, () => writer.register(definition({ id: 'starter' }), SYSTEM_PRINCIPAL));
+    const others = [writer.register(definition({ id: 'other-1' }), SYSTEM_PRINCIPAL), writer.register(definition({ id: 'other-2' }), SYSTEM_PRINCIPAL)];
     controller.abort();
     await Promise.allSettled([starter]);
     await Promise.all(others);

@@ -44,7 +44,7 @@ describe('process lifecycle with the embedded database', () => {
     expect(await inFlight.response).toEqual({ status: 200, body: { data: { service: { id: 'durable-1' } } } });
     await withTimeout(sseDone, 10_000, 'SSE stream was not ended by the shutdown');
     // WebSocket clients are told the server is going away (1001), so they reconnect and resume.
-    await expect(withTimeout(wsStream.next(), 10_000, 'websocket not closed')).rejects.toMatchObject({ code: 1001 });
+    await expect(withTimeout(wsStream.next(), 10_000, 'websocket not closed')).rejects.toMatchObject({ code: 'UNAVAILABLE', details: { closeCode: 1001 } });
     expect(await exitCode).toBe(0);
     expect(first.logs.some((entry) => entry['msg'] === 'shutdown complete')).toBe(true);
 

@@ -7,6 +7,7 @@ import { reapCriticalServices, registerService } from '../src/registry/services/
 import { settingsFrom } from '../src/server/node.js';
 import { eventually } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 
 /**
  * Two writes that wait for a lock and must then decide on the row as it is after the wait,
@@ -68,13 +69,13 @@ const instance = (id: string, check: Record<string, unknown>) => ({
 
 describe('a TTL update decides on the locked check', () => {
   it('a check re-registered as TCP while the update waited for its instance is refused with BAD_USER_INPUT, and keeps its state', async () => {
-    await registerService(database.db, instance('ttl-race', { ttlMs: 30_000 }), policy);
+    await registerService(database.db, instance('ttl-race', { ttlMs: 30_000 }), policy, SYSTEM_PRINCIPAL);
     const [before] = await database.sql`select status, output from health_checks where id = 'ttl-race-check'`;
     const holder = await openTransaction(database.sql);
     try {
       await holder.sql`select id from services where id = 'ttl-race' for update`;
       // The update reads the check (still TTL), then waits for the instance.
-      const update = updateTtlCheck(database.db, 'ttl-race-check', { status: 'WARNING', output: 'set by the TTL update' }).then(
+      const update = updateTtlCheck(database.db, 'ttl-race-check', { status: 'WARNING', output: 'set by the TTL update' }, SYSTEM_PRINCIPAL).then(
         () => undefined,
         (error: unknown) => error,
       );
@@ -118,7 +119,7 @@ describe('the reaper decides after it has locked', () => {
 
   it("an instance whose check passed while the reaper's statement ran is kept; one still critical too long is removed", async () => {
     for (const id of ['reap-race', 'reap-doomed']) {
-      await registerService(database.db, instance(id, { ttlMs: 30_000, deregisterCriticalAfterMs: 60_000 }), policy);
+      await registerService(database.db, instance(id, { ttlMs: 30_000, deregisterCriticalAfterMs: 60_000 }), policy, SYSTEM_PRINCIPAL);
     }
     await database.sql`update health_checks set status = 'CRITICAL', critical_since = pg_catalog.now() - interval '1 hour'`;
 
@@ -129,7 +130,7 @@ describe('the reaper decides after it has locked', () => {
       const reaping = reapCriticalServices(gated.db).then((instances) => instances.map((row) => row.id).sort());
       await someoneWaitsFor(gate.pid);
       // The instance's check passes, through the ordinary write path (it locks the instance first).
-      await updateTtlCheck(database.db, 'reap-race-check', { status: 'PASSING' });
+      await updateTtlCheck(database.db, 'reap-race-check', { status: 'PASSING' }, SYSTEM_PRINCIPAL);
       await gate.sql`select pg_advisory_unlock(${GATE})`;
       removed = await reaping;
     } finally {

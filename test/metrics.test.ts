@@ -20,7 +20,12 @@ import { startHttpTarget } from './support/targets.js';
 
 const TOKEN = 'metrics-test-admin-token-0123456789';
 // Health checks run on the worker only, so its metrics port is what shows them.
-const registry = useRegistryNode({ SWITCHBOARD_ADMIN_TOKEN: TOKEN, SWITCHBOARD_HEALTH_WORKER: 'false', SWITCHBOARD_BREAKER_MIN_CALLS: '2' });
+const registry = useRegistryNode({
+  SWITCHBOARD_ADMIN_TOKEN: TOKEN,
+  SWITCHBOARD_HEALTH_WORKER: 'false',
+  SWITCHBOARD_BREAKER_MIN_CALLS: '2',
+  SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'true', // the alert receiver listens on 127.0.0.1
+});
 const admin = () => registry.clients.create(registry.node.url, TOKEN);
 const metricsUrl = () => new URL('/metrics', registry.node.url).toString();
 const serve = () => scrape(metricsUrl(), TOKEN);
@@ -28,7 +33,12 @@ const serve = () => scrape(metricsUrl(), TOKEN);
 let worker: SwitchboardNode;
 let target: Awaited<ReturnType<typeof startHttpTarget>>;
 beforeAll(async () => {
-  worker = await startTestWorker(registry.database.url, { SWITCHBOARD_ADMIN_TOKEN: TOKEN, SWITCHBOARD_METRICS_PORT: '0' });
+  // Workers send webhooks too, so this one needs the opt-in as well.
+  worker = await startTestWorker(registry.database.url, {
+    SWITCHBOARD_ADMIN_TOKEN: TOKEN,
+    SWITCHBOARD_METRICS_PORT: '0',
+    SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'true',
+  });
   target = await startHttpTarget();
 });
 afterAll(async () => {

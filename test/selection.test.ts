@@ -13,6 +13,7 @@ import { OutcomeReporter } from '../src/registry/breakers/index.js';
 import { errorCode } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
 import { picks as selectMany, registerInstances, shares } from './support/selection.js';
+import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 
 // A short cooldown so half-open comes within a test.
 const registry = useRegistryNode({ SWITCHBOARD_BREAKER_COOLDOWN: '1s', SWITCHBOARD_BREAKER_MIN_CALLS: '5' });
@@ -188,7 +189,7 @@ describe('circuit breakers', () => {
         halfOpenProbes: 1,
         slowCallMs: undefined,
       });
-      await Promise.all(Array.from({ length: 3000 }, (_, i) => reporter.report(ids[i % 3]!, { success: i % 2 === 0 })));
+      await Promise.all(Array.from({ length: 3000 }, (_, i) => reporter.report(ids[i % 3]!, { success: i % 2 === 0 }, SYSTEM_PRINCIPAL)));
       expect(batches).toBeGreaterThan(0);
       expect(batches).toBeLessThan(50);
       const [row] = await registry.database.sql<

@@ -16,7 +16,9 @@ export default defineConfig({
     // The polyfill would be an inline script, which the page's Content-Security-Policy refuses.
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
-    sourcemap: true,
+    // Maps only when asked for (SWITCHBOARD_DASHBOARD_SOURCEMAPS=true, for debugging a build; `npx vite ui`
+    // serves its own in development): they would hand the whole source to anyone who asks.
+    sourcemap: process.env['SWITCHBOARD_DASHBOARD_SOURCEMAPS'] === 'true',
     reportCompressedSize: false,
   },
   server: {

@@ -18,6 +18,7 @@ import {
   type ClaimedDelivery,
   type DeliveryOutcome,
 } from '../registry/alerts/index.js';
+import { addressRefusal, REFUSED_CODE, webhookLookup } from '../registry/alerts/webhook-addresses.js';
 import type { TargetPolicy } from '../registry/health/policy.js';
 
 export interface WebhookSenderOptions {
@@ -59,8 +60,9 @@ function retryable(statusCode: number): boolean {
 /**
  * Sends queued webhook deliveries, on every server: claims due rows (SKIP LOCKED, so servers
  * share the work and each delivery goes out once per attempt), POSTs each with no transaction
- * open, signed, to an address the network allowlist admits (checked on the address connected
- * to), and records the outcome: delivered, retried later with backoff, or failed.
+ * open, signed, to an address the network allowlist admits and that is not loopback, link-local or
+ * unspecified unless the operator allows those (checked on the address connected to), and
+ * records the outcome: delivered, retried later with backoff, or failed.
  */
 export class WebhookSender {
   readonly id: string;
@@ -78,7 +80,9 @@ export class WebhookSender {
     private readonly options: WebhookSenderOptions,
   ) {
     this.id = `${options.name}/${randomBytes(3).toString('hex')}`;
-    const agentOptions = { keepAlive: true, lookup: options.targets.lookup };
+    // Every connection's address comes from this lookup, which drops refused ones: the check is on
+    // the address connected to, with no gap for DNS to change in.
+    const agentOptions = { keepAlive: true, lookup: webhookLookup(options.targets) };
     this.http = new HttpAgent(agentOptions);
     this.https = new HttpsAgent(agentOptions);
   }
@@ -148,16 +152,15 @@ export class WebhookSender {
     });
     const host = webhookHost(delivery.url);
     // A literal address is never looked up, so the agent's lookup cannot refuse it: check it here.
-    if (isIP(host) && !this.options.targets.allows(host)) {
-      return failed(null, `refused: ${host} is outside SWITCHBOARD_HEALTH_ALLOWED_NETWORKS`, false);
-    }
+    const refusal = isIP(host) ? addressRefusal(this.options.targets, host) : undefined;
+    if (refusal) return failed(null, `refused: ${refusal}`, false);
     try {
       const statusCode = await this.post(delivery);
       if (statusCode >= 200 && statusCode < 300) return { id: delivery.id, delivered: true, statusCode, error: null, retryInMs: undefined };
       return failed(statusCode, `the receiver answered ${statusCode}`, retryable(statusCode));
     } catch (error) {
       const err = toError(error) as NodeJS.ErrnoException;
-      if (err.code === 'ETARGETNOTALLOWED') return failed(null, `refused: ${err.message}`, false);
+      if (err.code === REFUSED_CODE) return failed(null, `refused: ${err.message}`, false);
       return failed(null, err.message || String(err.code), true);
     }
   }

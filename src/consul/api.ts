@@ -15,6 +15,7 @@ import { IndexTracker, type TopicsOf } from './indexes.js';
 import { errorReply, send, toReply, type Reply } from './respond.js';
 import { ConsulRequest, consulToken } from './request.js';
 import { Router, type Answer, type Route } from './router.js';
+import { readTarget, type RequestTarget } from './target.js';
 
 export const CONSUL_PATH_PREFIX = '/v1/';
 
@@ -89,7 +90,8 @@ export class ConsulApi {
 
   private async reply(req: IncomingMessage, gone: AbortSignal): Promise<Reply> {
     const { indexes, catalog, feed } = this.context;
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // The target as sent, not as `new URL()` would normalise it (see target.ts).
+    const url = readTarget(req.url ?? '/');
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
     const match = this.router.match(method, url.pathname);
     if (!match) throw new ConsulError(404, `Unknown Consul API endpoint ${url.pathname.slice(0, 200)}; see the "Consul compatibility" section of the README.`);
@@ -115,7 +117,11 @@ export class ConsulApi {
     if (method === 'GET' && route.index) {
       const routeIndex = route.index;
       const blocking = parseBlocking(url.searchParams);
-      if (blocking) await waitForIndex(feed, blocking, () => routeIndex(request), gone);
+      if (blocking) {
+        const prepare = route.prepare;
+        if (prepare) await runWithinDeadline(() => prepare(request), this.context.requestTimeoutMs, gone, false);
+        await waitForIndex(feed, blocking, () => routeIndex(request), gone);
+      }
       // Read before the answer is computed: an answer newer than its index costs a client one
       // extra round, an index newer than its answer would hide a change from it.
       const index = routeIndex(request);
@@ -156,7 +162,7 @@ export class ConsulApi {
 }
 
 /** Requests that get the same answer: same endpoint and parameters, same caller, same index. */
-function sharingKey(method: string, url: URL, principal: Principal, index: number): string {
+function sharingKey(method: string, url: RequestTarget, principal: Principal, index: number): string {
   const params = [...url.searchParams]
     .filter(([name]) => name !== 'index' && name !== 'wait' && name !== 'token')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

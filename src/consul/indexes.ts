@@ -22,7 +22,8 @@ export type TopicsOf = (event: StoredEvent) => readonly string[] | { touched: re
  * Events from before this process started are not looked at: every topic starts at the
  * feed's head then (`baseId`). That index may be newer than the answer's last change, never
  * older, so a client that blocks on it misses nothing; and as ids only grow, a restart never
- * moves an index backwards.
+ * moves an index backwards. A read may tell the tracker a topic's exact older event (`learn`:
+ * a KV key's ModifyIndex, which is that key's X-Consul-Index).
  */
 export class IndexTracker {
   private readonly latest = new Map<string, number>();
@@ -41,11 +42,29 @@ export class IndexTracker {
     this.unobserve();
   }
 
-  /** The index of the newest event of any of `topics` (the base when none came since the start). */
+  /**
+   * The index of the newest event of any of `topics`: the base when none came since the start,
+   * unless a read told the tracker the topic's older one (`learn`).
+   */
   of(...topics: string[]): number {
-    let id = this.baseId;
-    for (const topic of topics) id = Math.max(id, this.latest.get(topic) ?? 0);
+    let id = topics.length === 0 ? this.baseId : 0;
+    for (const topic of topics) id = Math.max(id, this.latest.get(topic) ?? this.baseId);
     return indexOfEvent(id);
+  }
+
+  /** Whether the newest event of `topic` is known exactly: one came since the start, or a read told it. */
+  knows(topic: string): boolean {
+    return this.latest.has(topic);
+  }
+
+  /**
+   * Records what a read of the database found: `eventId` is the newest event of `topic`
+   * committed when it read (a KV value's ModifyIndex event, maybe older than the base). Events
+   * applied from the feed are never older, so the newer of the two is kept.
+   */
+  learn(topic: string, eventId: number): void {
+    const known = this.latest.get(topic);
+    if (known === undefined || eventId > known) this.latest.set(topic, eventId);
   }
 
   /** The newest event of any topic starting with `prefix` ("kv:app/" for a recursive read): a scan, for the rarer reads. */
@@ -65,9 +84,9 @@ export class IndexTracker {
       for (const topicsOf of this.topicsOf) {
         const topics = topicsOf(event);
         if (isTopicList(topics)) {
-          for (const topic of topics) this.latest.set(topic, event.id);
+          for (const topic of topics) this.learn(topic, event.id);
         } else {
-          for (const topic of topics.touched) this.latest.set(topic, event.id);
+          for (const topic of topics.touched) this.learn(topic, event.id);
           for (const topic of topics.forgotten) this.latest.delete(topic);
         }
       }

@@ -81,6 +81,7 @@ export function toCheckInput(check: JsonFields, defaults: { id: string; name: st
     successBeforePassing: check.integer('SuccessBeforePassing'),
     failuresBeforeCritical: check.integer('FailuresBeforeCritical'),
     deregisterCriticalAfterMs: check.duration('DeregisterCriticalServiceAfter'),
+    status: initialStatus(check),
   };
   const intervalMs = check.duration('Interval');
   const http = check.nonEmpty('HTTP');
@@ -99,6 +100,19 @@ export function toCheckInput(check: JsonFields, defaults: { id: string; name: st
   const script = check.nonEmpty('Script');
   if (script !== undefined) return { ...common, intervalMs, script: '/bin/sh', args: ['-c', script] };
   throw new ConsulError(400, 'Invalid check: it needs one of HTTP, TCP, GRPC, TTL or Args.');
+}
+
+/**
+ * Consul's `Status`: the status a new check starts with ("passing", "warning" or "critical"; Consul's
+ * default, and Switchboard's, is critical until the check passes). Anything else is refused as Consul does.
+ */
+function initialStatus(check: JsonFields): 'PASSING' | 'WARNING' | 'CRITICAL' | undefined {
+  const status = check.nonEmpty('Status');
+  if (status === undefined) return undefined;
+  if (status !== 'passing' && status !== 'warning' && status !== 'critical') {
+    throw new ConsulError(400, "Status for checks must 'passing', 'warning', 'critical'");
+  }
+  return status.toUpperCase() as 'PASSING' | 'WARNING' | 'CRITICAL';
 }
 
 /** Consul's Header is name → list of values; Switchboard sends one value per name, so several are joined as HTTP joins them. */

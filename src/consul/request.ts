@@ -1,7 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../registry/access/index.js';
 import { BodyRefusedError, readBody } from '../server/body.js';
+import { jsonNestsDeeperThan } from '../server/document-limits.js';
 import { ConsulError } from './errors.js';
+
+/** Levels of arrays and objects a body may nest (Consul's own decoder stops at 10,000; no Consul body needs 10). */
+const MAX_BODY_NESTING = 100;
 
 /**
  * One request to the Consul-compatible API, as a handler sees it: path parameters,
@@ -43,11 +47,16 @@ export class ConsulRequest {
   async json(): Promise<unknown> {
     const text = (await this.rawBody()).toString('utf8');
     if (text.trim() === '') return undefined;
+    let value: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      value = JSON.parse(text) as unknown;
     } catch (error) {
       throw new ConsulError(400, `Request decode failed: ${(error as Error).message}`);
     }
+    // Refused before any handler walks it: a recursive copy or stringify of a deep value overflows the stack.
+    if (jsonNestsDeeperThan(value, MAX_BODY_NESTING))
+      throw new ConsulError(400, `Request decode failed: the body nests deeper than ${MAX_BODY_NESTING} levels.`);
+    return value;
   }
 
   /** A query parameter's first value; undefined when absent. */

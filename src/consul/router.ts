@@ -27,6 +27,12 @@ export interface Route {
    * GET routes with one support blocking queries (?index=&wait=), and their answers carry it.
    */
   index?: (request: ConsulRequest) => number;
+  /**
+   * Run once before a blocking query waits: reads what `index` needs and memory lacks (a KV
+   * value's ModifyIndex from before this process started), so that the wait starts from the
+   * answer's true index instead of returning at once.
+   */
+  prepare?: (request: ConsulRequest) => Promise<void>;
   handle: (request: ConsulRequest) => Answer | Promise<Answer>;
 }
 
@@ -71,6 +77,7 @@ function matchSegments(segments: string[], parts: string[]): Record<string, stri
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
     if (segment.startsWith('*')) {
+      // `a%2Fb` is the key `a/b`, as in Consul: the npm consul client sends every key so encoded.
       params[segment.slice(1)] = decode(parts.slice(i).join('/'));
       return params;
     }

@@ -1,5 +1,6 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { trackTransactionStatements } from './cancellation.js';
 import * as schema from './schema/index.js';
 
 export type Db = PostgresJsDatabase<typeof schema>;
@@ -34,7 +35,8 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     connection: { application_name: options.applicationName ?? 'switchboard' },
     ...(options.onQuery ? { debug: (_connection: number, query: string) => options.onQuery!(query) } : {}),
   });
-  const db = drizzle({ client: sql, schema });
+  // Drizzle's transactions report their statements, so a request's deadline can cancel them (cancellation.ts).
+  const db = drizzle({ client: trackTransactionStatements(sql), schema });
   return {
     db,
     sql,

@@ -21,6 +21,10 @@ export const SqlState = {
   CRASH_SHUTDOWN: '57P02',
   CANNOT_CONNECT_NOW: '57P03',
   TOO_MANY_CONNECTIONS: '53300',
+  /** A statement cancelled: a cancel request, or statement_timeout. */
+  QUERY_CANCELED: '57014',
+  /** lock_timeout passed while the statement waited for a lock. */
+  LOCK_NOT_AVAILABLE: '55P03',
 } as const;
 
 /** Transactions aborted by the database for another's sake: retrying the whole transaction is safe. */
@@ -127,6 +131,10 @@ export function toDomainError(error: unknown, outcome?: WriteOutcome): Switchboa
   }
   if (code.startsWith('23')) {
     return conflict('The write breaks a rule of the stored data; nothing was written.', { ...details, constraint: facts.constraint_name });
+  }
+  if (code === SqlState.QUERY_CANCELED || code === SqlState.LOCK_NOT_AVAILABLE) {
+    // Only before COMMIT (a cancel cannot reach a COMMIT's work): the transaction was rolled back.
+    return unavailable('The database gave up on the statement (it was cancelled, or waited too long for a lock); retry.', outcome);
   }
   if (RETRYABLE_TRANSACTION_CODES.has(code)) {
     return unavailable('The database kept aborting this write for concurrent ones (deadlock or serialization failure); nothing was written. Retry.', outcome);

@@ -1,5 +1,6 @@
 import { ExponentialBackoff, handleWhen, retry, wrap } from 'cockatiel';
-import { unavailable, type WriteOutcome } from '@switchboard/contracts';
+import type { WriteOutcome } from '@switchboard/contracts';
+import { abandoned, noteCommitSent, StatementTracker, withStatementTracker } from './cancellation.js';
 import type { Db, Tx } from './client.js';
 import { currentSignal } from './deadline.js';
 import { isConnectionError, isRetryableTransactionError, toDomainError } from './errors.js';
@@ -48,8 +49,10 @@ function contentionRetry(maxAttempts: number) {
  *   (only a transaction known not to have committed runs again).
  * - Database errors become answers (CONFLICT, UNAVAILABLE) with `outcome`: `not_applied`, or
  *   `unknown` when the connection was lost while committing.
- * - A request abandoned by its client (see deadline.ts) is refused once the connection is held,
- *   before any statement of the write: a write nobody waits for must not land late, after newer ones.
+ * - A request abandoned (its client left, its deadline passed: see deadline.ts) is refused before
+ *   its transaction begins, once the connection is held, and before COMMIT; the statements it is
+ *   waiting on (a lock) are cancelled in the database (cancellation.ts). So a write nobody waits for
+ *   never lands late, after newer ones, and only a COMMIT already sent leaves its outcome in doubt.
  */
 export async function runTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const signal = currentSignal();
@@ -58,18 +61,31 @@ export async function runTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, opti
   try {
     return await policy.execute(async () => {
       if (signal?.aborted) throw abandoned();
-      let phase: Phase = 'connecting';
+      let phase = 'connecting' as Phase;
+      const statements = new StatementTracker();
+      // A COMMIT already sent cannot be called back; anything before it can.
+      const cancel = () => phase !== 'committing' && statements.cancel();
+      signal?.addEventListener('abort', cancel);
       try {
-        return await db.transaction(async (tx) => {
-          phase = 'running';
-          // Checked again here: waiting for a pooled connection is where an abandoned request spends its time.
-          if (signal?.aborted) throw abandoned();
-          const result = await fn(tx);
-          phase = 'committing';
-          return result;
-        }, config);
+        return await withStatementTracker(statements, () =>
+          db.transaction(async (tx) => {
+            phase = 'running';
+            // Checked again here: waiting for a pooled connection is where an abandoned request spends its time.
+            if (signal?.aborted) throw abandoned();
+            const result = await fn(tx);
+            // And once more, in the same tick as the phase changes: a request answered "not applied"
+            // at its deadline (deadline.ts reads the phase through noteCommitSent) never commits.
+            if (signal?.aborted) throw abandoned();
+            phase = 'committing';
+            noteCommitSent(signal);
+            return result;
+          }, config),
+        );
       } catch (error) {
-        throw new AttemptFailed(error, phase);
+        // A statement cancelled for the abort fails with 57014: the request's own answer says why.
+        throw new AttemptFailed(signal?.aborted && phase !== 'committing' ? abandoned() : error, phase);
+      } finally {
+        signal?.removeEventListener('abort', cancel);
       }
     });
   } catch (error) {
@@ -83,5 +99,4 @@ function outcomeOf(failure: AttemptFailed): WriteOutcome {
   return failure.phase === 'committing' && isConnectionError(failure.error) ? 'unknown' : 'not_applied';
 }
 
-export const abandoned = () =>
-  unavailable('The request was abandoned (its client went away or its deadline passed) before its write began; nothing was written.', 'not_applied');
+export { abandoned } from './cancellation.js';

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { AdvisoryLock } from '../db/locks.js';
 import { currentActor, noteAppended } from './actor.js';
@@ -20,7 +20,7 @@ import { EVENTS_CHANNEL, fromRawRow, type NewEvent, type RawEventRow, type Store
  * The actor (who caused the change) comes from the caller's context (actor.ts),
  * unless an event names its own.
  */
-export async function appendEvents(tx: Executor, events: readonly NewEvent[]): Promise<StoredEvent[]> {
+export async function appendEvents(tx: Executor, events: readonly NewEvent[], alongside?: Alongside): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
   const rows = await tx.execute<RawEventRow & Record<string, unknown>>(sql`
     with lock as materialized (
@@ -32,7 +32,7 @@ export async function appendEvents(tx: Executor, events: readonly NewEvent[]): P
       from lock, jsonb_array_elements(${JSON.stringify(withActors(events))}::jsonb) with ordinality as e(value, n)
       order by e.n
       returning id, type, source, data, actor, created_at
-    )
+    )${alongside ? sql`, alongside as (${alongside(sql`(select min(id) from inserted)`)})` : sql``}
     select id, type, source, data, actor, to_json(created_at) #>> '{}' as created_at,
            (select pg_notify(${EVENTS_CHANNEL}, max(id)::text) from inserted) as notified
     from inserted
@@ -42,6 +42,14 @@ export async function appendEvents(tx: Executor, events: readonly NewEvent[]): P
   noteAppended(stored.at(-1)!.id);
   return stored;
 }
+
+/**
+ * A data-modifying statement run inside the append's own statement, given the SQL for the id of the
+ * first event appended: how a write keeps the id of its event on its rows (a configuration value's
+ * ModifyIndex) with no statement after the append. Unlike a later UPDATE, it adds no round trip
+ * while the append lock is held.
+ */
+export type Alongside = (firstEventId: SQL) => SQL;
 
 /**
  * Runs `write` with an outbox for the events it records (recordHealthChanges and the

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { jsonObject, parseInput, safeText } from '@switchboard/contracts';
 import type { Db } from '../db/client.js';
 import { runTransaction } from '../db/transaction.js';
+import { assertHasScope, type Principal } from '../registry/access/index.js';
 import { appendEvents } from './append.js';
 import type { StoredEvent } from './types.js';
 
@@ -36,7 +37,8 @@ const eventSchema = z.object({
 });
 
 /** Appends a custom event (type validated, data size-capped) and returns it as stored. */
-export async function publishEvent(db: Db, input: EventInput): Promise<StoredEvent> {
+export async function publishEvent(db: Db, input: EventInput, principal: Principal): Promise<StoredEvent> {
+  assertHasScope(principal, 'WRITE', 'publish events');
   const event = parseInput(eventSchema, input, 'event');
   return runTransaction(db, async (tx) => {
     const [stored] = await appendEvents(tx, [event]);

@@ -1,3 +1,4 @@
+import { handOffWrite } from '../db/cancellation.js';
 import { outsideRequest } from '../db/deadline.js';
 import { outsideWrites } from '../events/actor.js';
 
@@ -31,6 +32,8 @@ export class GroupCommit<T, R> {
   /** Queues an item; settles once its batch is written. */
   submit(item: T): Promise<R> {
     return new Promise((resolve, reject) => {
+      // Refused for an abandoned request; else its deadline answer says "unknown" (src/db/cancellation.ts).
+      handOffWrite();
       this.queue.push({ item, resolve, reject });
       // The batch serves many callers: it runs in none of their write contexts, nor under
       // the signal of whichever request started it (each entry carries its own, if it needs one).

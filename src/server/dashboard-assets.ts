@@ -58,6 +58,11 @@ export class DashboardAssets {
   constructor(
     private readonly tokenRequired: boolean,
     private readonly dir: string = BUILT_DIR,
+    /**
+     * Whether source maps (`.map` files) are served (SWITCHBOARD_DASHBOARD_SOURCEMAPS). Off, a build
+     * made with maps is served without them, and without the comments in its scripts that point to them.
+     */
+    private readonly sourceMaps = false,
   ) {}
 
   async serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -97,7 +102,7 @@ export class DashboardAssets {
 
   private load(): Promise<Map<string, File>> {
     // One read, shared by concurrent first requests; a failed one (not built yet) is tried again next time.
-    this.loaded ??= readBuild(this.dir, this.tokenRequired).catch((error: unknown) => {
+    this.loaded ??= readBuild(this.dir, this.tokenRequired, this.sourceMaps).catch((error: unknown) => {
       this.loaded = undefined;
       throw error;
     });
@@ -105,7 +110,7 @@ export class DashboardAssets {
   }
 }
 
-async function readBuild(dir: string, tokenRequired: boolean): Promise<Map<string, File>> {
+async function readBuild(dir: string, tokenRequired: boolean, sourceMaps: boolean): Promise<Map<string, File>> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const files = new Map<string, File>();
   for (const entry of entries) {
@@ -113,8 +118,11 @@ async function readBuild(dir: string, tokenRequired: boolean): Promise<Map<strin
     const full = join(entry.parentPath, entry.name);
     const urlPath = `${DASHBOARD_PATH}/${relative(dir, full).split(sep).join('/')}`;
     const isPage = urlPath === `${DASHBOARD_PATH}/index.html`;
-    const raw = isPage ? withTokenHint(await readFile(full), tokenRequired) : await readFile(full);
     const extension = extname(entry.name).toLowerCase();
+    // A source map gives the whole source (~500 KB) to anyone who asks: only when it was asked for.
+    if (extension === '.map' && !sourceMaps) continue;
+    const read = await readFile(full);
+    const raw = isPage ? withTokenHint(read, tokenRequired) : sourceMaps ? read : withoutSourceMapComment(read, extension);
     const bodies: File['bodies'] = { identity: raw };
     if (COMPRESSIBLE.has(extension) && raw.length > 1024) {
       [bodies.br, bodies.gzip] = await Promise.all([
@@ -176,6 +184,15 @@ function endWith(res: ServerResponse, status: number, headers: Record<string, st
   res.writeHead(status, headers);
   res.end(body);
 }
+
+/** A script or stylesheet without its `sourceMappingURL` comment, which would point to a map that is not served. */
+function withoutSourceMapComment(file: Buffer, extension: string): Buffer {
+  if (!SOURCE_MAPPED.has(extension)) return file;
+  const text = file.toString('utf8');
+  const stripped = text.replace(/\n?(?:\/\/# sourceMappingURL=[^\n]*|\/\*# sourceMappingURL=[^*]*\*\/)\s*$/, '\n');
+  return stripped === text ? file : Buffer.from(stripped, 'utf8');
+}
+const SOURCE_MAPPED = new Set(['.js', '.mjs', '.css']);
 
 /** The page, with `<meta name="switchboard-token" content="required|none">` before `</head>`. */
 function withTokenHint(page: Buffer, tokenRequired: boolean): Buffer {

@@ -2,7 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { GraphQLError, getOperationAST, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket } from 'ws';
-import { unavailable, type SwitchboardError } from '@switchboard/contracts';
+import { unavailable, type SwitchboardError, type WriteOutcome } from '@switchboard/contracts';
+import { writeOutcome } from '../db/cancellation.js';
 import { runWithSignal } from '../db/deadline.js';
 
 /** What the transports put in the context: the HTTP response, or the operation's WebSocket. */
@@ -17,11 +18,11 @@ type Execute = (args: ExecutionArgs) => unknown;
  * Every query and mutation, over HTTP or WebSocket, runs with a deadline and an AbortSignal
  * (src/db/deadline.ts) that aborts when the deadline passes or the client goes away.
  *
- * - The client gets an answer by the deadline: `UNAVAILABLE` (a mutation's with
- *   `outcome: "unknown"`: it may have committed just before), instead of hanging for as long
- *   as the database is away.
- * - The transaction helper refuses to begin a transaction under an aborted signal, so a write
- *   that nobody waits for any more is not applied late, after newer writes.
+ * - The client gets an answer by the deadline: `UNAVAILABLE`, instead of hanging for as long
+ *   as the database is away. A mutation's says `outcome: "not_applied"` unless one of its writes
+ *   sent its COMMIT (or went to a group commit): then `"unknown"`.
+ * - The abort makes that answer true: the transaction helper cancels the statements a write still
+ *   waits on (a lock), rolls it back, and begins or commits nothing more (src/db/cancellation.ts).
  *
  * Subscriptions live as long as their client wants; they get neither.
  * Must be the last plugin that replaces `execute` (graphql-jit's), so it wraps whichever runs.
@@ -45,8 +46,9 @@ async function runWithDeadline(args: ExecutionArgs, execute: Execute, timeoutMs:
       () => runWithSignal(controller.signal, () => execute(args)),
       timeoutMs,
       (): ExecutionResult => {
+        // Read before the abort, in the same tick: no COMMIT can be sent in between.
+        const error = deadlineError(args, timeoutMs, controller.signal);
         controller.abort(new Error('request deadline passed'));
-        const error = deadlineError(args, timeoutMs);
         return { data: null, errors: [new GraphQLError(error.message, { originalError: error })] };
       },
     );
@@ -55,14 +57,20 @@ async function runWithDeadline(args: ExecutionArgs, execute: Execute, timeoutMs:
   }
 }
 
-function deadlineError(args: ExecutionArgs, timeoutMs: number): SwitchboardError {
-  const seconds = `${timeoutMs / 1000}s`;
+function deadlineError(args: ExecutionArgs, timeoutMs: number, signal: AbortSignal): SwitchboardError {
   const mutation = getOperationAST(args.document, args.operationName)?.operation === 'mutation';
-  return unavailable(
-    `No answer within ${seconds} (SWITCHBOARD_REQUEST_TIMEOUT): the database is slow or unreachable. Retry later.`,
-    // The write may have committed just before the deadline, or not at all: read before retrying a non-idempotent one.
-    mutation ? 'unknown' : undefined,
-  );
+  return deadlinePassed(timeoutMs, mutation ? writeOutcome(signal) : undefined);
+}
+
+function deadlinePassed(timeoutMs: number, outcome: WriteOutcome | undefined): SwitchboardError {
+  const seconds = `${timeoutMs / 1000}s`;
+  const what =
+    outcome === 'unknown'
+      ? ' The write was committing and may have been applied: read it back before retrying.'
+      : outcome === 'not_applied'
+        ? ' The write was cancelled; nothing was written.'
+        : '';
+  return unavailable(`No answer within ${seconds} (SWITCHBOARD_REQUEST_TIMEOUT): the database is slow or unreachable.${what} Retry later.`, outcome);
 }
 
 /**
@@ -137,7 +145,7 @@ function watchClose(socket: WebSocket): Set<() => void> {
  * Runs `work` (a request outside GraphQL: the Consul-compatible API) under the same rules as
  * a GraphQL operation: a request signal (src/db/deadline.ts) that aborts when the deadline
  * passes or `clientGone` aborts, so no transaction begins for a request nobody waits for,
- * and UNAVAILABLE at the deadline (`outcome: "unknown"` for a write: it may have committed).
+ * and UNAVAILABLE at the deadline (for a write, its outcome as for a mutation above).
  */
 export async function runWithinDeadline<T>(work: () => Promise<T>, timeoutMs: number, clientGone: AbortSignal, isWrite: boolean): Promise<T> {
   const controller = new AbortController();
@@ -149,14 +157,9 @@ export async function runWithinDeadline<T>(work: () => Promise<T>, timeoutMs: nu
       () => runWithSignal(controller.signal, work),
       timeoutMs,
       () => {
+        const error = deadlinePassed(timeoutMs, isWrite ? writeOutcome(controller.signal) : undefined);
         controller.abort(new Error('request deadline passed'));
-        const seconds = `${timeoutMs / 1000}s`;
-        return Promise.reject(
-          unavailable(
-            `No answer within ${seconds} (SWITCHBOARD_REQUEST_TIMEOUT): the database is slow or unreachable. Retry later.`,
-            isWrite ? 'unknown' : undefined,
-          ),
-        );
+        return Promise.reject(error);
       },
     );
   } finally {

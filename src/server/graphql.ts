@@ -20,6 +20,8 @@ import { SessionLimits, type SessionBinding } from '../registry/services/index.j
 import type { Authenticator } from './auth.js';
 import { costLimitCountingPageSizes } from './cost.js';
 import { useRequestDeadline, withinDeadline } from './deadline.js';
+import { DocumentCaches } from './document-cache.js';
+import { useDocumentLimits } from './document-limits.js';
 import { useJitForHotOperations } from './jit.js';
 import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
@@ -59,6 +61,7 @@ export function createGraphQLHandler(
   log: Logger,
   options: { jitAfterRuns?: number | undefined; requestTimeoutMs?: number | undefined; metrics?: Registry | undefined } = {},
 ): Yoga {
+  const caches = new DocumentCaches(limits.documentCacheBytes);
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
@@ -80,9 +83,14 @@ export function createGraphQLHandler(
     maxRequestBodySize: false,
     // http.ts serves GraphiQL as static files (graphiql-assets.ts); yoga's renderer rebuilt 9 MB per request.
     graphiql: false,
+    // Bounded by bytes, not only by count: whatever a caller can put in a cache costs what it holds.
+    parserAndValidationCache: { documentCache: caches.documents, errorCache: caches.errors, validationCache: true },
     maskedErrors: { maskError: (error, message) => maskError(error, message) },
     logging: yogaLogger(log),
     plugins: [
+      // First: size and nesting are refused before any parser (or cache) sees the text.
+      useDocumentLimits(limits),
+      caches.useDropInvalidDocuments(),
       // Cheap checks on the document before anything runs; rejections are BAD_USER_INPUT.
       maxTokensPlugin({ n: limits.maxTokens }),
       maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
@@ -94,7 +102,7 @@ export function createGraphQLHandler(
       guardSubscriptions(authenticator, limits.subscriptionsPerToken),
       useSharedSubscriptionResults(),
       useUnavailableStatus(),
-      ...(options.jitAfterRuns === undefined ? [] : [useJitForHotOperations(options.jitAfterRuns)]),
+      ...(options.jitAfterRuns === undefined ? [] : [useJitForHotOperations(options.jitAfterRuns, limits.documentCacheBytes)]),
       ...(options.metrics === undefined ? [] : [useOperationMetrics(options.metrics)]),
       // Last: it wraps whichever execute the plugins above chose (see deadline.ts).
       ...(options.requestTimeoutMs === undefined ? [] : [useRequestDeadline(options.requestTimeoutMs)]),

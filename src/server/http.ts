@@ -9,7 +9,7 @@ import type { ConnectionLimits, RequestLimits } from '../config.js';
 import type { ServerMetrics } from '../metrics/server.js';
 import type { Registry } from 'prom-client';
 import { CONSUL_PATH_PREFIX, createConsulApi } from '../consul/index.js';
-import type { Authenticator } from './auth.js';
+import { sendTokenUnchecked, type Authenticator } from './auth.js';
 import { BodyRefusedError, readBody } from './body.js';
 import { DASHBOARD_PATH, DashboardAssets } from './dashboard-assets.js';
 import { disconnectFields, isClientDisconnect } from './disconnects.js';
@@ -29,6 +29,8 @@ export interface HttpServerOptions {
   connections: ConnectionLimits;
   /** Runs of an operation before graphql-jit compiles it; undefined: never. */
   jitAfterRuns: number | undefined;
+  /** Whether /ui serves the dashboard's source maps (SWITCHBOARD_DASHBOARD_SOURCEMAPS). */
+  dashboardSourceMaps?: boolean | undefined;
   context: RegistryContext;
   log: Logger;
   /** Readiness: resolves when the node can serve (its database answers). */
@@ -87,7 +89,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     log,
   };
   const graphiql = new GraphiQLAssets(GRAPHIQL_OPTIONS);
-  const dashboard = new DashboardAssets(authenticator.enforced);
+  const dashboard = new DashboardAssets(authenticator.enforced, undefined, options.dashboardSourceMaps);
   const consul = createConsulApi({
     ...options.context,
     ...options.consul,
@@ -136,7 +138,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     } catch (error) {
       // An issued token is looked up in the database: while it is away, that is UNAVAILABLE, not a 500.
       log.warn({ err: toError(error) }, 'could not check a token: the database is unreachable');
-      return sendGraphQLError(res, 503, 'UNAVAILABLE', 'The token could not be checked: the database is unreachable. Retry later.', { 'retry-after': '1' });
+      return sendTokenUnchecked(res);
     }
     if (!principal) {
       return sendGraphQLError(res, 401, 'UNAUTHENTICATED', 'Missing, invalid, revoked or expired token: send "Authorization: Bearer <token>".', {

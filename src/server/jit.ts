@@ -16,7 +16,9 @@ import {
   type SourceLocation,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
 import type { GraphQLContext } from '../graphql/context.js';
+import { documentBytes } from './document-cache.js';
 
 type Execute = (args: ExecutionArgs) => unknown;
 
@@ -29,14 +31,22 @@ type Execute = (args: ExecutionArgs) => unknown;
  * Results, errors and masking are the same either way (test/jit.test.ts); see
  * README, Performance, for what it gains. Subscriptions stay on graphql-js.
  * Each run served compiled is counted in the context's `counters.compiledRuns`.
+ *
+ * Compilations are held for at most `maxBytes` of documents (estimated as the parser cache
+ * does, see document-cache.ts), least recently used first out: a compiled operation lives
+ * exactly as long as the narrowed document below that keys it, and only this cache holds that.
  */
-export function useJitForHotOperations(afterRuns: number): Plugin {
+export function useJitForHotOperations(afterRuns: number, maxBytes: number): Plugin {
   const runs = new WeakMap<DocumentNode, number>();
   // Not `customJSONSerializer`: its schema-driven stringify knows only the built-in
   // scalars and fails to compile any operation selecting JSON, DateTime or Duration.
   // A document jit refuses is answered with the errors graphql-js would give; nothing to log.
   const jit = useGraphQlJit({}, { onError: () => {} });
-  const operations = new WeakMap<DocumentNode, Map<string | null, DocumentNode>>();
+  const operations = new LRUCache<DocumentNode, Map<string | null, DocumentNode>>({
+    max: 1024,
+    maxSize: maxBytes,
+    sizeCalculation: (_narrowed, document) => documentBytes(document.loc?.source.body ?? '', document),
+  });
 
   /**
    * The document narrowed to the operation a request runs (fragments kept). The
@@ -50,8 +60,12 @@ export function useJitForHotOperations(afterRuns: number): Plugin {
     // No name with several operations, or an unknown name: graphql-js words that error.
     const chosen = operationName == null ? (all.length === 1 ? all[0] : undefined) : all.find((operation) => operation.name?.value === operationName);
     if (chosen === undefined) return undefined;
-    const only =
-      all.length === 1 ? document : { ...document, definitions: document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === chosen) };
+    // Always a copy, even of a one-operation document: the compilation is keyed by it, so it
+    // goes when this cache lets it go, whoever else (yoga's parser cache) keeps the document.
+    const only = {
+      ...document,
+      definitions: all.length === 1 ? document.definitions : document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === chosen),
+    };
     if (narrowed === undefined) operations.set(document, (narrowed = new Map()));
     narrowed.set(operationName ?? null, only); // at most one entry per operation of the document
     return only;

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { hostPort } from '../net.js';
 import { hasScope, type Principal } from '../registry/access/index.js';
+import { sendTokenUnchecked } from './auth.js';
 import { withinDeadline } from './deadline.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 
@@ -12,7 +13,11 @@ export const METRICS_PATH = '/metrics';
 
 export interface MetricsEndpoint {
   registry: Registry;
-  /** The same check as every other route: the admin token, or an API token with the READ scope; always a principal when the server runs open. */
+  /**
+   * The same check as every other route: the admin token, or an API token with the READ scope; always a
+   * principal when the server runs open. While the database is away, a token verified within
+   * SWITCHBOARD_TOKEN_OUTAGE_GRACE still passes: that is when `switchboard_database_up 0` must be scraped.
+   */
   authenticate: (credential: string | undefined) => Promise<Principal | undefined>;
   /** How long the token lookup may take. */
   timeoutMs: number;
@@ -32,7 +37,7 @@ export async function serveMetrics(req: IncomingMessage, res: ServerResponse, en
     principal = await withinDeadline(endpoint.authenticate(req.headers.authorization), endpoint.timeoutMs);
   } catch (error) {
     endpoint.log.warn({ err: toError(error) }, 'could not check a metrics token: the database is unreachable');
-    return sendGraphQLError(res, 503, 'UNAVAILABLE', 'The token could not be checked: the database is unreachable. Retry later.', { 'retry-after': '1' });
+    return sendTokenUnchecked(res);
   }
   if (!principal) {
     return sendGraphQLError(

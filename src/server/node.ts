@@ -27,13 +27,14 @@ import { pruneHealthHistory, TargetPolicy } from '../registry/health/index.js';
 import { HALF_OPEN_BATCH, OutcomeReporter, recordDueHalfOpens } from '../registry/breakers/index.js';
 import { Catalog } from '../registry/catalog/index.js';
 import { SelectionState } from '../registry/selection/index.js';
-import { expireLapsedServices, reapCriticalServices, REAP_BATCH, RegistrationWriter, SWEEP_BATCH } from '../registry/services/index.js';
+import { RegistrationWriter } from '../registry/services/index.js';
 import type { RegistrySettings } from '../registry/settings.js';
 import { Authenticator } from './auth.js';
 import { startHttpServer } from './http.js';
 import { startMetricsServer } from './metrics.js';
 import { startSelfRegistration, type SelfRegistration } from './self-registration.js';
 import { ConnectedSessions } from './sessions.js';
+import { startExpirySweep } from './expiry.js';
 
 export interface SwitchboardNode {
   /** Where GraphQL is served; undefined for a worker. */
@@ -44,6 +45,8 @@ export interface SwitchboardNode {
   catalog: Catalog | undefined;
   /** How GraphQL operations were executed (serve only). */
   counters: ExecutionCounters | undefined;
+  /** The WebSocket sessions whose ephemeral instances this node renews (serve only; never started on a worker). */
+  sessions?: ConnectedSessions;
   /** This node's Prometheus metrics (served at /metrics, and on SWITCHBOARD_METRICS_PORT). */
   metrics: Registry;
   /** The /metrics URL of the SWITCHBOARD_METRICS_PORT listener; undefined without one. */
@@ -87,7 +90,9 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     const scrapeReads = new ScrapeReads(log.child({ component: 'metrics' }));
     observeDatabasePool(metrics, database.db, config.dbPoolSize, scrapeReads);
 
-    const sweeps = startSweeps(database.db, config, log);
+    // Created before the sweeps, which leave the instances of sessions connected here alone; started with the API.
+    const sessions = new ConnectedSessions(database.db, config.ephemeralGraceMs, log.child({ component: 'sessions' }));
+    const sweeps = startSweeps(database.db, config, log, sessions);
     cleanups.unshift(sweeps);
 
     const settings = settingsFrom(config);
@@ -124,7 +129,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
         });
         cleanups.unshift(() => self.stop()); // first: it leaves the catalog before the pool closes
       }
-      const metricsUrl = await startMetricsListener(config, metrics, new Authenticator(database.db, config.adminToken), log, cleanups);
+      const metricsUrl = await startMetricsListener(config, metrics, new Authenticator(database.db, config.adminToken, undefined, config), log, cleanups);
       return {
         url: undefined,
         port: undefined,
@@ -149,14 +154,13 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     await catalog.start();
     cleanups.unshift(async () => catalog.stop());
 
-    const sessions = new ConnectedSessions(database.db, config.ephemeralGraceMs, log.child({ component: 'sessions' }));
     sessions.start();
     cleanups.unshift(() => sessions.stop());
 
     const counters = newExecutionCounters();
     const serverMetrics = new ServerMetrics(metrics, { db: database.db, feed, catalog, counters, reads: scrapeReads });
     cleanups.unshift(async () => serverMetrics.stop());
-    const authenticator = new Authenticator(database.db, config.adminToken, feed);
+    const authenticator = new Authenticator(database.db, config.adminToken, feed, config);
     const http = await startHttpServer({
       host: config.host,
       port: config.port,
@@ -164,6 +168,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       limits: config.limits,
       connections: config.connections,
       jitAfterRuns: config.jitAfterRuns,
+      dashboardSourceMaps: config.dashboardSourceMaps,
       requestTimeoutMs: config.requestTimeoutMs,
       sessions,
       consul: { datacenter: config.datacenter, nodeName: config.nodeName },
@@ -212,7 +217,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       await draining;
       await stopAll(cleanups, log);
     };
-    return { url: http.url, port: http.port, worker, catalog, counters, metrics, metricsUrl, stop: once(stop) };
+    return { url: http.url, port: http.port, worker, catalog, counters, sessions, metrics, metricsUrl, stop: once(stop) };
   } catch (error) {
     await runAll(cleanups, log);
     throw error;
@@ -260,7 +265,10 @@ export function settingsFrom(config: Config): RegistrySettings {
   return {
     config: { historyLimit: config.configHistoryLimit },
     health: {
-      policy: { scriptChecksEnabled: config.scriptChecksEnabled, targets: new TargetPolicy(config.healthAllowedNetworks) },
+      policy: {
+        scriptChecksEnabled: config.scriptChecksEnabled,
+        targets: new TargetPolicy(config.healthAllowedNetworks, { webhooksMayTargetLocal: config.alerts.webhookAllowLocal }),
+      },
       historyLimit: config.healthHistoryLimit,
     },
     breaker: config.breaker,
@@ -269,20 +277,8 @@ export function settingsFrom(config: Config): RegistrySettings {
 }
 
 /** Every process sweeps: lapsed TTL leases, instances critical too long, due half-open breakers, old events and old health history. */
-function startSweeps(db: Db, config: Config, log: Logger): () => Promise<void> {
-  const expiryLog = log.child({ component: 'expiry' });
-  const expiry = startPeriodic('expiry sweep', config.expirySweepMs, expiryLog, async () => {
-    const expired = await expireLapsedServices(db);
-    const reaped = await reapCriticalServices(db);
-    if (expired.length) expiryLog.info({ count: expired.length, ids: expired.slice(0, 20).map((i) => i.id) }, 'expired instances whose TTL lapsed');
-    if (reaped.length)
-      expiryLog.info(
-        { count: reaped.length, ids: reaped.slice(0, 20).map((i) => i.id) },
-        'removed instances critical for longer than deregisterCriticalServiceAfter',
-      );
-    // A full batch means there may be more: sweep again at once.
-    return expired.length === SWEEP_BATCH || reaped.length === REAP_BATCH;
-  });
+function startSweeps(db: Db, config: Config, log: Logger, sessions: ConnectedSessions): () => Promise<void> {
+  const expiry = startExpirySweep(db, log.child({ component: 'expiry' }), { intervalMs: config.expirySweepMs, nodeName: config.nodeName, sessions });
   const retention = startRetentionSweeper(
     db,
     log.child({ component: 'retention' }),

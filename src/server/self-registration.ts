@@ -8,6 +8,7 @@ import type { CheckPolicy } from '../registry/health/index.js';
 import { SELF_SERVICE } from '../registry/self/index.js';
 import { heartbeat, registerService, unregisterService } from '../registry/services/index.js';
 import { hostPort } from '../net.js';
+import { SYSTEM_PRINCIPAL } from '../registry/access/index.js';
 
 /** How often the HTTP self-check runs; a TTL self-check is renewed three times per TTL. */
 const CHECK_INTERVAL_MS = 5_000;
@@ -78,9 +79,10 @@ export async function startSelfRegistration(db: Db, log: Logger, options: SelfRe
         replaceExistingChecks: true,
       },
       options.checkPolicy,
+      SYSTEM_PRINCIPAL,
     );
     // A TTL check starts critical: pass it now rather than a renewal later.
-    if (check.ttlMs != null) await heartbeat(db, id);
+    if (check.ttlMs != null) await heartbeat(db, id, SYSTEM_PRINCIPAL);
   };
   await register();
   log.info({ id, service: name }, 'registered in its own catalog');
@@ -91,7 +93,7 @@ export async function startSelfRegistration(db: Db, log: Logger, options: SelfRe
       ? undefined
       : startPeriodic('self-registration renewal', TTL_MS / 3, log, async () => {
           try {
-            await heartbeat(db, id);
+            await heartbeat(db, id, SYSTEM_PRINCIPAL);
           } catch (error) {
             // Removed meanwhile (reaped after an outage, or by an operator): register again.
             if (error instanceof SwitchboardError && error.code === 'NOT_FOUND') await register();
@@ -105,7 +107,7 @@ export async function startSelfRegistration(db: Db, log: Logger, options: SelfRe
     async stop() {
       await renewal?.stop();
       try {
-        await unregisterService(db, id);
+        await unregisterService(db, id, SYSTEM_PRINCIPAL);
       } catch (error) {
         if (!(error instanceof SwitchboardError && error.code === 'NOT_FOUND'))
           log.warn({ err: toError(error), id }, 'could not deregister from its own catalog');

@@ -24,10 +24,29 @@ export class ConnectedSessions {
   ) {}
 
   start(): void {
+    let lastRenewal = performance.now();
     this.periodic = startPeriodic('ephemeral lease renewal', renewalIntervalMs(this.graceMs), this.log, async () => {
       await renewSessionLeases(this.db, [...this.connections.keys()], this.graceMs);
+      // Renewals that come this late leave other servers' sweeps little room: say so before one wins.
+      const sincePrevious = performance.now() - lastRenewal;
+      lastRenewal = performance.now();
+      if (sincePrevious > (this.graceMs * 2) / 3) {
+        this.log.warn(
+          { sinceLastRenewalMs: Math.round(sincePrevious), graceMs: this.graceMs, sessions: this.connections.size },
+          'ephemeral lease renewal is late (a busy event loop or database): connected clients’ instances may lapse',
+        );
+      }
       return false;
     });
+  }
+
+  /**
+   * The sessions connected here now. This server's expiry sweep never removes their
+   * instances: it knows they are live even when its own renewal is late (a stalled event
+   * loop runs its timers in any order when it resumes).
+   */
+  connectedIds(): string[] {
+    return [...this.connections.keys()];
   }
 
   /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../graphql/context.js';
@@ -31,8 +32,12 @@ export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLCon
         const stream = await createSourceEventStream(args);
         if (!isAsyncIterable(stream)) return stream;
         const context = args.contextValue as GraphQLContext;
-        // Kept for as long as the subscription is open, so it names the document by a number, not by its text.
-        const operation = JSON.stringify([documentId(args.document), args.variableValues ?? null, args.operationName ?? null, context.principal.id]);
+        // Kept for as long as the subscription is open, so it names the document by a number, not by its
+        // text; and hashed, since variables may be as large as a request body and each of `capacity`
+        // cached results holds its key (the cache is bounded by count: its keys must be small).
+        const operation = createHash('sha256')
+          .update(JSON.stringify([documentId(args.document), args.variableValues ?? null, args.operationName ?? null, context.principal.id]))
+          .digest('base64url');
         const executeFor = (payload: unknown) => {
           context.counters.subscriptionExecutions += 1;
           // Fresh loaders per event: the operation's own would answer every later event with the

@@ -64,7 +64,7 @@ export async function startStatementProxy(databaseUrl: string): Promise<Statemen
 }
 
 /** Splits one connection's client-to-server bytes into messages and reports each statement's SQL. */
-function frontendReader(onStatement: (text: string) => void): (chunk: Buffer) => void {
+export function frontendReader(onStatement: (text: string) => void): (chunk: Buffer) => void {
   let pending = Buffer.alloc(0);
   let started = false;
   // Statement name → SQL; Bind names the statement the next Execute runs.

@@ -1,7 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { createClient, type Client as WsClient } from 'graphql-ws';
-import { SwitchboardRequestError } from './errors.js';
+import { SwitchboardRequestError, unreachable } from './errors.js';
 import { subscription, takesAfter } from './subscription.js';
 
 export interface SwitchboardClientOptions {
@@ -72,8 +72,9 @@ export class SwitchboardClient {
   async request<Result, Variables>(document: TypedDocumentNode<Result, Variables>, ...[variables]: VariablesOf<Variables>): Promise<Result> {
     const fetchImpl = this.options.fetch ?? globalThis.fetch;
     let response: Response;
+    const url = this.url;
     try {
-      response = await fetchImpl(this.url, {
+      response = await fetchImpl(url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -84,7 +85,9 @@ export class SwitchboardClient {
       });
     } catch (error) {
       this.failures += 1;
-      throw error;
+      // A mutation may have been applied before the connection failed: the caller decides whether to retry.
+      const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+      throw unreachable(`The registry at ${url} could not be reached (${describeError(error)}${cause}).`, error, { url });
     }
     const body = (await response.json().catch(() => ({}))) as { data?: Result | null; errors?: GraphQLFormattedError[] };
     if (body.errors?.length) throw new SwitchboardRequestError(body.errors, response.status);
@@ -165,4 +168,8 @@ export class SwitchboardClient {
     }
     return text;
   }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -9,5 +9,5 @@
  */
 export { SwitchboardClient, type SubscribeOptions, type SwitchboardClientOptions } from './client.js';
 export { SwitchboardRequestError } from './errors.js';
-export type { ErrorCode } from '@switchboard/contracts';
+export { SwitchboardError, type ErrorCode } from '@switchboard/contracts';
 export * from './generated/graphql.js';

@@ -1,6 +1,6 @@
 import { Kind, type DocumentNode, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { Client as WsClient } from 'graphql-ws';
-import { SwitchboardRequestError } from './errors.js';
+import { connectionFailure, SwitchboardRequestError } from './errors.js';
 
 type Received<Result> = { result: FormattedExecutionResult<Result, unknown> } | { error: unknown } | { complete: true };
 
@@ -47,7 +47,7 @@ export function subscription<Result>(ws: WsClient, query: string, variables: Rec
         finish();
         // The server refused the subscription (graphql-ws "error" message): a list of GraphQL errors.
         if (Array.isArray(item.error)) throw new SwitchboardRequestError(item.error as GraphQLFormattedError[]);
-        throw item.error;
+        throw connectionFailure(item.error);
       }
       if (item.result.errors?.length) throw new SwitchboardRequestError(item.result.errors);
       return { done: false, value: item.result.data as Result };

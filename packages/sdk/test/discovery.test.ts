@@ -244,7 +244,7 @@ describe('when the registry cannot be reached', () => {
     const withoutSnapshot = discovery(server.url, { timeoutMs: 2_000 });
     const error = await withoutSnapshot.discover(name).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(DiscoveryError);
-    expect(error).toMatchObject({ code: 'DISCOVERY_UNAVAILABLE', service: name });
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', reason: 'DISCOVERY_UNAVAILABLE', service: name });
     expect((error as Error).message).toContain(`"${name}"`);
   });
 
@@ -258,7 +258,7 @@ describe('when the registry cannot be reached', () => {
       const started = Date.now();
       const error = await cache.discover('ledger').catch((caught: unknown) => caught);
       expect(Date.now() - started).toBeLessThan(2_000);
-      expect(error).toMatchObject({ code: 'DISCOVERY_TIMEOUT', service: 'ledger' });
+      expect(error).toMatchObject({ code: 'UNAVAILABLE', reason: 'DISCOVERY_TIMEOUT', service: 'ledger' });
       expect((error as Error).message).toMatch(/"ledger" timed out after 300ms/);
     } finally {
       for (const socket of sockets) socket.destroy();

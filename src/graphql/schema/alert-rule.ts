@@ -64,7 +64,11 @@ export const AlertRuleRef = builder.objectRef<AlertRule>('AlertRule').implement(
 const WebhookReceiverInput = builder.inputType('WebhookReceiverInput', {
   fields: (t) => ({
     name: t.string({ description: 'Default: "webhook-<n>".' }),
-    url: t.string({ required: true, description: 'http(s) URL inside SWITCHBOARD_HEALTH_ALLOWED_NETWORKS (when set).' }),
+    url: t.string({
+      required: true,
+      description:
+        'http(s) URL inside SWITCHBOARD_HEALTH_ALLOWED_NETWORKS (when set); never a loopback, link-local (cloud metadata) or unspecified address, unless SWITCHBOARD_WEBHOOK_ALLOW_LOCAL=true.',
+    }),
     secret: t.string({ description: 'HMAC-SHA256 key, 16 to 256 characters. On update, omit it to keep the stored one for this URL.' }),
   }),
 });
@@ -119,21 +123,24 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   createAlertRule: t.field({
     type: AlertRuleRef,
-    description: 'Creates a rule; it is evaluated at once. A taken name is CONFLICT; a receiver outside the network allowlist FORBIDDEN.',
+    description:
+      'Creates a rule; it is evaluated at once. A taken name is CONFLICT; a receiver the registry may not target FORBIDDEN, and so is a rule on services or keys the token does not own (a rule watching neither needs ADMIN).',
     args: { input: t.arg({ type: AlertRuleInputRef, required: true }) },
-    resolve: (_root, { input }, context) => createAlertRule(context.db, toRuleInput(input as RuleArgs), context.settings.health.policy.targets),
+    resolve: (_root, { input }, context) =>
+      createAlertRule(context.db, toRuleInput(input as RuleArgs), context.settings.health.policy.targets, context.principal),
   }),
   updateAlertRule: t.field({
     type: AlertRuleRef,
     description: "Replaces a rule's definition. NOT_FOUND when unknown.",
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: AlertRuleInputRef, required: true }) },
-    resolve: (_root, { id, input }, context) => updateAlertRule(context.db, id, toRuleInput(input as RuleArgs), context.settings.health.policy.targets),
+    resolve: (_root, { id, input }, context) =>
+      updateAlertRule(context.db, id, toRuleInput(input as RuleArgs), context.settings.health.policy.targets, context.principal),
   }),
   deleteAlertRule: t.boolean({
     description: 'Deletes a rule, its alerts (firing ones are recorded as resolved, without a webhook), silences and deliveries. NOT_FOUND when unknown.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
-      await deleteAlertRule(context.db, args.id);
+      await deleteAlertRule(context.db, args.id, context.principal);
       return true;
     },
   }),

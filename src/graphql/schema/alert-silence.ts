@@ -39,18 +39,22 @@ builder.mutationFields((t) => ({
     type: SilenceRef,
     args: { input: t.arg({ type: SilenceInputRef, required: true }) },
     resolve: (_root, { input }, context) =>
-      createSilence(context.db, {
-        ruleId: input.ruleId,
-        matchers: input.matchers as Record<string, string>,
-        until: input.until,
-        durationMs: input.duration,
-        comment: input.comment,
-      }),
+      createSilence(
+        context.db,
+        {
+          ruleId: input.ruleId,
+          matchers: input.matchers as Record<string, string>,
+          until: input.until,
+          durationMs: input.duration,
+          comment: input.comment,
+        },
+        context.principal,
+      ),
   }),
   expireSilence: t.field({
     type: SilenceRef,
     description: 'Ends a silence now. NOT_FOUND when unknown.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, context) => expireSilence(context.db, args.id),
+    resolve: (_root, args, context) => expireSilence(context.db, args.id, context.principal),
   }),
 }));

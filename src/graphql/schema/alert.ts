@@ -25,7 +25,7 @@ const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
   values: {
     PENDING: { description: 'Not sent yet, or to be retried at nextAttemptAt.' },
     DELIVERED: { description: 'The receiver answered 2xx.' },
-    FAILED: { description: 'Attempts spent, or a refusal retrying cannot fix (4xx, target outside the allowlist).' },
+    FAILED: { description: 'Attempts spent, or a refusal retrying cannot fix (4xx, a target the registry may not reach).' },
   } as const,
 });
 

@@ -65,13 +65,13 @@ builder.mutationFields((t) => ({
     type: ComponentRef,
     description: 'Registers a component, or updates it when the id exists. Dependencies need not be registered yet.',
     args: { input: t.arg({ type: ComponentInput, required: true }) },
-    resolve: (_root, { input }, context) => registerComponent(context.db, input),
+    resolve: (_root, { input }, context) => registerComponent(context.db, input, context.principal),
   }),
   unregisterComponent: t.boolean({
     description: 'Removes a component; NOT_FOUND when the id is unknown.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
-      await unregisterComponent(context.db, args.id);
+      await unregisterComponent(context.db, args.id, context.principal);
       return true;
     },
   }),

@@ -58,7 +58,7 @@ builder.mutationFields((t) => ({
     type: EventRef,
     description: 'Appends a custom event to the log; subscribers see it like any other.',
     args: { input: t.arg({ type: EventInput, required: true }) },
-    resolve: (_root, { input }, context) => publishEvent(context.db, input),
+    resolve: (_root, { input }, context) => publishEvent(context.db, input, context.principal),
   }),
 }));
 

@@ -26,11 +26,24 @@ export const HealthCheckInput = builder.inputType('HealthCheckInput', {
     successBeforePassing: t.int({ description: 'Consecutive passes needed to turn passing (default 0: at once).' }),
     failuresBeforeCritical: t.int({ description: 'Consecutive failures needed to turn warning/critical (default 0: at once).' }),
     deregisterCriticalServiceAfter: t.field({ type: 'Duration', description: 'Remove the instance once this check has been critical this long.' }),
+    status: t.field({
+      type: HealthStatusTypeEnum,
+      description:
+        "The status a new check starts with until its first run (Consul's Status): default CRITICAL, so a new instance is not discovered as passing before a check passed. PASSING, WARNING or CRITICAL; an existing check keeps its status.",
+    }),
   }),
 });
 
 /** GraphQL names durations as the API does; the domain counts milliseconds. */
 export function toCheckInput(input: typeof HealthCheckInput.$inferInput): DomainCheckInput {
-  const { ttl, interval, timeout, deregisterCriticalServiceAfter, ...rest } = input;
-  return { ...rest, ttlMs: ttl, intervalMs: interval, timeoutMs: timeout, deregisterCriticalAfterMs: deregisterCriticalServiceAfter };
+  const { ttl, interval, timeout, deregisterCriticalServiceAfter, status, ...rest } = input;
+  return {
+    ...rest,
+    ttlMs: ttl,
+    intervalMs: interval,
+    timeoutMs: timeout,
+    deregisterCriticalAfterMs: deregisterCriticalServiceAfter,
+    // The enum also has UNKNOWN, which no check starts as: the contracts' schema refuses it, naming the field.
+    status: status as DomainCheckInput['status'],
+  };
 }

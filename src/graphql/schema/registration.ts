@@ -1,6 +1,5 @@
 import { badInput } from '@switchboard/contracts';
 import { heartbeat, unregisterService } from '../../registry/services/index.js';
-import { authorizeChecks, authorizeServiceName } from '../authorize.js';
 import { builder } from '../builder.js';
 import { EndpointInput } from './endpoint.js';
 import { HealthCheckInput, toCheckInput } from './health-inputs.js';
@@ -44,8 +43,6 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { input, ephemeral }, context) => {
       const healthChecks = [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput);
-      authorizeServiceName(context, input.name);
-      authorizeChecks(context, healthChecks);
       if (ephemeral && !context.session) {
         throw badInput('ephemeral: true binds the instance to a WebSocket connection: register over WebSocket with connectionParams.sessionId.', {
           field: 'ephemeral',

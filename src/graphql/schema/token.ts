@@ -55,14 +55,14 @@ builder.mutationFields((t) => ({
     type: CreatedTokenRef,
     authScopes: { admin: true },
     args: { input: t.arg({ type: TokenInput, required: true }) },
-    resolve: (_root, { input }, context) => createToken(context.db, { ...input, expiresInMs: input.expiresIn }),
+    resolve: (_root, { input }, context) => createToken(context.db, { ...input, expiresInMs: input.expiresIn }, context.principal),
   }),
   revokeToken: t.boolean({
     authScopes: { admin: true },
     description: 'Revokes a token on every server at once; its open subscriptions end. NOT_FOUND when unknown.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
-      await revokeToken(context.db, args.id);
+      await revokeToken(context.db, args.id, context.principal);
       return true;
     },
   }),

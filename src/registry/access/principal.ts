@@ -21,6 +21,13 @@ const ALL_SCOPES: ReadonlySet<Scope> = new Set(['READ', 'WRITE', 'ADMIN']);
 /** The server runs without SWITCHBOARD_ADMIN_TOKEN: local development, everything allowed. */
 export const OPEN_PRINCIPAL: Principal = { id: 'anonymous', name: 'anonymous', scopes: ALL_SCOPES, servicePrefix: null, keyPrefix: null, expiresAt: null };
 
+/**
+ * The registry itself: workers, sweeps, the alert evaluator, start-up writes. Domain writes
+ * take a principal as a required argument, so an adapter cannot forget to pass its caller's;
+ * internal callers say so by passing this one.
+ */
+export const SYSTEM_PRINCIPAL: Principal = { id: 'system', name: 'switchboard', scopes: ALL_SCOPES, servicePrefix: null, keyPrefix: null, expiresAt: null };
+
 /** Whoever presents SWITCHBOARD_ADMIN_TOKEN. */
 export const ADMIN_PRINCIPAL: Principal = { id: 'admin', name: 'admin', scopes: ALL_SCOPES, servicePrefix: null, keyPrefix: null, expiresAt: null };
 
@@ -66,10 +73,79 @@ export function canWriteKey(principal: Principal, key: string): boolean {
 }
 
 export function assertCanWriteKey(principal: Principal, key: string): void {
-  if (!canWriteKey(principal, key)) {
+  if (!canWriteKey(principal, key)) throw keyWriteForbidden(principal, `configuration key "${key}"`);
+}
+
+/**
+ * May `principal` change every key under `prefix` at once (a recursive delete)? Only when its
+ * own prefix covers the whole tree: "team-a/" may delete "team-a/x/", never "" or "team".
+ */
+export function assertCanWriteKeyTree(principal: Principal, prefix: string): void {
+  if (!canWriteKey(principal, prefix)) throw keyWriteForbidden(principal, prefix === '' ? 'every configuration key' : `the keys under "${prefix}"`);
+}
+
+function keyWriteForbidden(principal: Principal, what: string): SwitchboardError {
+  return new SwitchboardError(
+    'FORBIDDEN',
+    `Token "${principal.name}" may not change ${what}${principal.keyPrefix === null ? '' : ` (it is limited to keys starting "${principal.keyPrefix}")`}.`,
+  );
+}
+
+export function assertHasScope(principal: Principal, scope: Scope, action: string): void {
+  if (!hasScope(principal, scope)) {
+    throw new SwitchboardError('FORBIDDEN', `Token "${principal.name}" may not ${action}: that needs the ${scope} scope.`, { scope });
+  }
+}
+
+/** Script checks run commands on the registry host: ADMIN only, besides the operator's opt-in. */
+export function assertMayAddChecks(principal: Principal | undefined, checks: readonly { script?: unknown }[]): void {
+  if (principal && checks.some((check) => check.script != null) && !hasScope(principal, 'ADMIN')) {
+    throw new SwitchboardError('FORBIDDEN', 'Script checks need an ADMIN token: they run commands on the registry host.', { scope: 'ADMIN' });
+  }
+}
+
+/**
+ * A component belongs to its id, under the token's service prefix: components are the parts
+ * services are built from, and a team's prefix names both.
+ */
+export function assertMayChangeComponent(principal: Principal, id: string): void {
+  if (hasScope(principal, 'WRITE') && (principal.servicePrefix === null || id.startsWith(principal.servicePrefix))) return;
+  throw new SwitchboardError(
+    'FORBIDDEN',
+    `Token "${principal.name}" may not change component "${id}"${principal.servicePrefix === null ? '' : ` (it is limited to ids starting "${principal.servicePrefix}")`}.`,
+  );
+}
+
+/** What an alert rule watches, which decides who owns it. */
+export interface WatchedTargets {
+  service: string | null;
+  keyPrefix: string | null;
+}
+
+/**
+ * An alert rule belongs to what it watches: its service (under the token's service prefix)
+ * or its key prefix (under the token's key prefix). A rule watching neither (any service,
+ * any event) is ADMIN's: it sees, and pages about, every team.
+ */
+export function assertMayChangeRule(principal: Principal, rule: WatchedTargets, name: string): void {
+  if (rule.service !== null) {
+    if (canWriteService(principal, rule.service)) return;
     throw new SwitchboardError(
       'FORBIDDEN',
-      `Token "${principal.name}" may not change configuration key "${key}"${principal.keyPrefix === null ? '' : ` (it is limited to keys starting "${principal.keyPrefix}")`}.`,
+      `Token "${principal.name}" may not change alert rule "${name}": it watches service "${rule.service}"${principal.servicePrefix === null ? '' : `, outside names starting "${principal.servicePrefix}"`}.`,
+    );
+  }
+  if (rule.keyPrefix !== null) {
+    if (canWriteKey(principal, rule.keyPrefix)) return;
+    throw new SwitchboardError(
+      'FORBIDDEN',
+      `Token "${principal.name}" may not change alert rule "${name}": it watches keys under "${rule.keyPrefix}"${principal.keyPrefix === null ? '' : `, outside keys starting "${principal.keyPrefix}"`}.`,
+    );
+  }
+  if (!hasScope(principal, 'ADMIN')) {
+    throw new SwitchboardError(
+      'FORBIDDEN',
+      `Token "${principal.name}" may not change alert rule "${name}": a rule that watches no one service or key prefix needs an ADMIN token.`,
     );
   }
 }

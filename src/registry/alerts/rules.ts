@@ -7,6 +7,7 @@ import { alertRules, alerts, type AlertRuleRow, type StoredReceiver } from '../.
 import { appendEvents } from '../../events/append.js';
 import type { NewBuiltInEvent, NewEvent } from '../../events/types.js';
 import type { TargetPolicy } from '../health/policy.js';
+import { assertMayChangeRule, type Principal } from '../access/index.js';
 import { alertEvent } from './events.js';
 import { toAlert, toRule, type AlertRule } from './model.js';
 import { assertWebhookAllowed } from './targets.js';
@@ -57,9 +58,19 @@ function storedReceivers(rule: AlertRuleDefinition, previous: readonly StoredRec
   }));
 }
 
-/** Creates a rule; its receivers must be inside the network allowlist. A taken name is a CONFLICT. */
-export async function createAlertRule(db: Db, input: AlertRuleInput, targets: TargetPolicy): Promise<AlertRule> {
+/** What a stored rule or a definition watches, which decides who owns it (see assertMayChangeRule). */
+const watched = (rule: { service?: string | null | undefined; keyPrefix?: string | null | undefined }) => ({
+  service: rule.service ?? null,
+  keyPrefix: rule.keyPrefix ?? null,
+});
+
+/**
+ * Creates a rule; its receivers must be inside the network allowlist. A taken name is a CONFLICT.
+ * The caller must own what the rule watches: a rule pages about it.
+ */
+export async function createAlertRule(db: Db, input: AlertRuleInput, targets: TargetPolicy, principal: Principal): Promise<AlertRule> {
   const rule = await validate(input, targets);
+  assertMayChangeRule(principal, watched(rule), rule.name);
   return runTransaction(db, async (tx) => {
     const [row] = await tx
       .insert(alertRules)
@@ -70,12 +81,18 @@ export async function createAlertRule(db: Db, input: AlertRuleInput, targets: Ta
   });
 }
 
-/** Replaces a rule's definition (its alerts are re-evaluated against it). NOT_FOUND when unknown. */
-export async function updateAlertRule(db: Db, id: string, input: AlertRuleInput, targets: TargetPolicy): Promise<AlertRule> {
+/**
+ * Replaces a rule's definition (its alerts are re-evaluated against it). NOT_FOUND when unknown.
+ * The caller must own the rule as stored (checked under its row lock) and as redefined: a
+ * team may neither take over another's rule nor move its own onto another's services.
+ */
+export async function updateAlertRule(db: Db, id: string, input: AlertRuleInput, targets: TargetPolicy, principal: Principal): Promise<AlertRule> {
   const rule = await validate(input, targets);
+  assertMayChangeRule(principal, watched(rule), rule.name);
   return runTransaction(db, async (tx) => {
     const [existing] = await tx.select().from(alertRules).where(eq(alertRules.id, id)).for('update');
     if (!existing) throw notFound('Alert rule', id);
+    assertMayChangeRule(principal, watched(existing), existing.name);
     const [row] = await tx
       .update(alertRules)
       .set(columns(rule, storedReceivers(rule, existing.receivers)))
@@ -90,10 +107,11 @@ export async function updateAlertRule(db: Db, id: string, input: AlertRuleInput,
  * Deletes a rule with its alerts, silences and deliveries. Its firing alerts are recorded as
  * resolved (`alert.resolved`), without a webhook: the receivers went with the rule.
  */
-export async function deleteAlertRule(db: Db, id: string): Promise<void> {
+export async function deleteAlertRule(db: Db, id: string, principal: Principal): Promise<void> {
   await runTransaction(db, async (tx) => {
     const [existing] = await tx.select().from(alertRules).where(eq(alertRules.id, id)).for('update');
     if (!existing) throw notFound('Alert rule', id);
+    assertMayChangeRule(principal, watched(existing), existing.name);
     const firing = await tx
       .select()
       .from(alerts)

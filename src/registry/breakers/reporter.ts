@@ -31,7 +31,7 @@ export class OutcomeReporter {
    * its batch appended (0 if none), so the caller can wait for its own reads to
    * reflect a breaker it just opened.
    */
-  report(serviceId: string, outcome: Omit<Outcome, 'at'>, principal?: Principal): Promise<number> {
+  report(serviceId: string, outcome: Omit<Outcome, 'at'>, principal: Principal): Promise<number> {
     return this.batches.submit({ serviceId, outcome: { ...outcome, at: Date.now(), principal } });
   }
 

@@ -4,6 +4,7 @@ import type { Db } from '../../db/client.js';
 import { runTransaction } from '../../db/transaction.js';
 import { components } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
+import { assertMayChangeComponent, type Principal } from '../access/index.js';
 import { lockOrInsertOne, sameDefinition } from '../upsert.js';
 import { parseComponentDefinition } from './definition.js';
 import { componentRegisteredEvent, componentUnregisteredEvent } from './events.js';
@@ -14,8 +15,9 @@ import type { Component } from './model.js';
  * be registered yet: components arrive in any order, and the graph queries say
  * what is missing. An unchanged re-registration writes no event.
  */
-export async function registerComponent(db: Db, input: ComponentInput): Promise<Component> {
+export async function registerComponent(db: Db, input: ComponentInput, principal: Principal): Promise<Component> {
   const definition = parseComponentDefinition(input);
+  assertMayChangeComponent(principal, definition.id);
   return runTransaction(db, async (tx) => {
     const { row: existing, created } = await lockOrInsertOne(tx, components, definition);
     if (created) {
@@ -33,7 +35,9 @@ export async function registerComponent(db: Db, input: ComponentInput): Promise<
   });
 }
 
-export async function unregisterComponent(db: Db, id: string): Promise<Component> {
+/** Removes a component; NOT_FOUND when unknown (asked by one who may own it), FORBIDDEN when not the caller's. */
+export async function unregisterComponent(db: Db, id: string, principal: Principal): Promise<Component> {
+  assertMayChangeComponent(principal, id);
   return runTransaction(db, async (tx) => {
     const [removed] = await tx.delete(components).where(eq(components.id, id)).returning();
     if (!removed) throw notFound('Component', id);

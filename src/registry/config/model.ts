@@ -19,6 +19,10 @@ export interface ConfigEntry {
   flags: string;
   /** The version at which this value was created (after a deletion, the version that recreated it). */
   createdVersion: number;
+  /** The id of the event that created this value (after a deletion, of the one that recreated it). */
+  createdEventId: number;
+  /** The id of the event of its last change: on the event log's scale, where `version` counts this key's changes. */
+  modifiedEventId: number;
 }
 
 export interface ConfigVersion {
@@ -54,6 +58,8 @@ export function toEntry(row: ConfigEntryRow, requestedEnvironment: string): Conf
     redacted: false,
     flags: row.flags,
     createdVersion: row.createdVersion,
+    createdEventId: row.createdEventId,
+    modifiedEventId: row.modifiedEventId,
   };
 }
 

@@ -12,10 +12,11 @@ import {
   validateValue,
 } from '@switchboard/contracts';
 import type { Db, Tx } from '../../db/client.js';
+import { assertCanWriteKey, assertCanWriteKeyTree, type Principal } from '../access/index.js';
 import { AdvisoryLock } from '../../db/locks.js';
 import { runTransaction } from '../../db/transaction.js';
 import { configHistory, type ConfigEntryRow } from '../../db/schema/index.js';
-import { appendEvents } from '../../events/append.js';
+import { appendEvents, type Alongside } from '../../events/append.js';
 import { apiEnvironment, storedEnvironment } from './definition.js';
 import { configChangedEvent } from './events.js';
 import { toEntry, type ConfigEntry } from './model.js';
@@ -51,8 +52,8 @@ interface Target {
  * too. Setting the value a key already has changes nothing and returns the entry
  * as it is (watchers are not woken for nothing).
  */
-export async function setConfig(db: Db, input: SetConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
-  const target = parseTarget(input);
+export async function setConfig(db: Db, input: SetConfigInput, options: ConfigWriteOptions, principal: Principal): Promise<ConfigEntry> {
+  const target = parseTarget(input, principal);
   const value = validateValue(input.value);
   const flags = input.flags == null ? undefined : validateFlags(input.flags);
   return runTransaction(db, (tx) => writeConfig(tx, target, { kind: 'set', value, secret: input.secret ?? undefined, flags }, options));
@@ -65,8 +66,8 @@ export interface DeleteConfigInput {
 }
 
 /** Deletes a value; NOT_FOUND when it does not exist. An environment then falls back to the global value. */
-export async function deleteConfig(db: Db, input: DeleteConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
-  const target = parseTarget(input);
+export async function deleteConfig(db: Db, input: DeleteConfigInput, options: ConfigWriteOptions, principal: Principal): Promise<ConfigEntry> {
+  const target = parseTarget(input, principal);
   return runTransaction(db, (tx) => writeConfig(tx, target, { kind: 'delete' }, options));
 }
 
@@ -81,8 +82,9 @@ export interface DeleteConfigTreeInput {
  * deletion of its own (a version, an event), taken in key order so two such deletions over
  * the same keys lock them in the same order. Returns the deleted entries (none: nothing there).
  */
-export async function deleteConfigTree(db: Db, input: DeleteConfigTreeInput, options: ConfigWriteOptions): Promise<ConfigEntry[]> {
+export async function deleteConfigTree(db: Db, input: DeleteConfigTreeInput, options: ConfigWriteOptions, principal: Principal): Promise<ConfigEntry[]> {
   const prefix = validatePrefix(input.prefix);
+  assertCanWriteKeyTree(principal, prefix);
   const environment = storedEnvironment(input.environment);
   return runTransaction(db, async (tx) => {
     const keys = await tx.execute<{ key: string }>(sql`
@@ -110,8 +112,8 @@ export interface RollbackConfigInput {
   expectedVersion?: number | null | undefined;
 }
 
-export async function rollbackConfig(db: Db, input: RollbackConfigInput, options: ConfigWriteOptions): Promise<ConfigEntry> {
-  const target = parseTarget(input);
+export async function rollbackConfig(db: Db, input: RollbackConfigInput, options: ConfigWriteOptions, principal: Principal): Promise<ConfigEntry> {
+  const target = parseTarget(input, principal);
   return runTransaction(db, async (tx) => {
     const [old] = await tx
       .select()
@@ -125,9 +127,18 @@ export async function rollbackConfig(db: Db, input: RollbackConfigInput, options
   });
 }
 
-function parseTarget(input: { key: string; environment?: string | null | undefined; expectedVersion?: number | null | undefined }): Target {
+/**
+ * The key, checked, and the caller's right to write it: a key belongs to the tokens whose key
+ * prefix it starts with. The rule depends on the key alone, so it needs no lock.
+ */
+function parseTarget(
+  input: { key: string; environment?: string | null | undefined; expectedVersion?: number | null | undefined },
+  principal: Principal,
+): Target {
+  const key = validateKey(input.key);
+  assertCanWriteKey(principal, key);
   return {
-    key: validateKey(input.key),
+    key,
     environment: storedEnvironment(input.environment),
     expectedVersion: validateExpectedVersion(input.expectedVersion),
   };
@@ -175,29 +186,51 @@ async function writeConfig(tx: Tx, target: Target, change: Change, options: Conf
 
   // Secret values never enter the event log: watchers learn that it changed, and read it if they may.
   const hidden = secret || Boolean(current?.secret);
-  await appendEvents(tx, [
-    configChangedEvent({
-      key: target.key,
-      environment: apiEnvironment(target.environment),
-      version,
-      deleted,
-      oldValue: exists && !hidden ? current.value : null,
-      newValue: hidden ? null : newValue,
-      ...(hidden ? { secret: true as const } : {}),
-      ...effectiveContext(entries, target),
-    }),
-  ]);
-  return toEntry(fromRawEntry(written!), target.environment);
+  const created = change.kind === 'set' && !exists;
+  const [event] = await appendEvents(
+    tx,
+    [
+      configChangedEvent({
+        key: target.key,
+        environment: apiEnvironment(target.environment),
+        version,
+        deleted,
+        oldValue: exists && !hidden ? current.value : null,
+        newValue: hidden ? null : newValue,
+        ...(hidden ? { secret: true as const } : {}),
+        ...effectiveContext(entries, target),
+      }),
+    ],
+    stampEventId(target, created),
+  );
+  const row = fromRawEntry(written!);
+  return toEntry({ ...row, modifiedEventId: event!.id, createdEventId: created ? event!.id : row.createdEventId }, target.environment);
+}
+
+/**
+ * Keeps the id of the change's event on the entry (and, for a value created anew, as its creation),
+ * written in the append's own statement: the id is drawn there, under the append lock.
+ */
+function stampEventId(target: Target, created: boolean): Alongside {
+  return (eventId) => sql`
+    update config_entries set modified_event_id = ${eventId}${created ? sql`, created_event_id = ${eventId}` : sql``}
+    where key = ${target.key} and environment = ${target.environment}`;
 }
 
 /** A config_entries row from hand-written SQL (timestamps selected as ISO-8601 text). */
-type RawEntryRow = Omit<ConfigEntryRow, 'updatedAt' | 'createdVersion'> & { updated_at: string; created_version: number } & Record<string, unknown>;
+type RawEntryRow = Omit<ConfigEntryRow, 'updatedAt' | 'createdVersion' | 'createdEventId' | 'modifiedEventId'> & {
+  updated_at: string;
+  created_version: number;
+  // int8: text from postgres.js.
+  created_event_id: string | number;
+  modified_event_id: string | number;
+} & Record<string, unknown>;
 
 const ENTRY_COLUMNS = sql.raw(
-  `key, environment, value, version, deleted, secret, flags::text as flags, created_version, to_json(updated_at) #>> '{}' as updated_at`,
+  `key, environment, value, version, deleted, secret, flags::text as flags, created_version, created_event_id, modified_event_id, to_json(updated_at) #>> '{}' as updated_at`,
 );
 
-const fromRawEntry = ({ updated_at, created_version, ...row }: RawEntryRow): ConfigEntryRow => ({
+const fromRawEntry = ({ updated_at, created_version, created_event_id, modified_event_id, ...row }: RawEntryRow): ConfigEntryRow => ({
   key: row.key,
   environment: row.environment,
   value: row.value,
@@ -206,6 +239,8 @@ const fromRawEntry = ({ updated_at, created_version, ...row }: RawEntryRow): Con
   secret: row.secret,
   flags: row.flags,
   createdVersion: created_version,
+  createdEventId: Number(created_event_id),
+  modifiedEventId: Number(modified_event_id),
   updatedAt: new Date(updated_at),
 });
 

@@ -5,12 +5,12 @@ import { runTransaction } from '../../db/transaction.js';
 import { healthChecks } from '../../db/schema/index.js';
 import { withOutbox } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
-import { assertMayChangeInstance, type Principal } from '../access/principal.js';
+import { assertMayAddChecks, assertMayChangeInstance, type Principal } from '../access/principal.js';
 import { lockInstance, lockInstanceToChange } from '../instances/lock.js';
 import type { ServiceInstance } from '../instances/model.js';
 import { lockOrInsertOne, sameDefinition } from '../upsert.js';
-import { parseCheckDefinition, type CheckDefinition, type CheckPolicy } from './definition.js';
-import type { HealthCheck } from './model.js';
+import { parseCheckDefinition, type CheckDefinition, type CheckPolicy, type NewCheck } from './definition.js';
+import type { CheckStatus, HealthCheck } from './model.js';
 import { recordHealthChange } from './transitions.js';
 
 export interface HealthOptions {
@@ -22,14 +22,9 @@ export interface HealthOptions {
 /** First runs are spread over one interval, so a burst of registrations does not probe all at once. */
 const staggeredStart = (intervalMs: number) => sql`now() + ${Math.floor(Math.random() * intervalMs)}::int * interval '1 millisecond'`;
 
-export async function registerHealthCheck(
-  db: Db,
-  serviceId: string,
-  input: HealthCheckInput,
-  policy: CheckPolicy,
-  principal?: Principal,
-): Promise<HealthCheck> {
+export async function registerHealthCheck(db: Db, serviceId: string, input: HealthCheckInput, policy: CheckPolicy, principal: Principal): Promise<HealthCheck> {
   const definition = parseCheckDefinition(serviceId, input, policy);
+  assertMayAddChecks(principal, [input]);
   return runTransaction(db, async (tx) => {
     const instance = await lockInstanceToChange(tx, serviceId, principal);
     const { checks } = await withOutbox(tx, (outbox) => upsertChecks(tx, instance, [definition], outbox));
@@ -38,10 +33,11 @@ export async function registerHealthCheck(
 }
 
 /**
- * Adds checks to an instance, or updates them by id. A new check starts CRITICAL
- * (as in Consul: nothing is trusted before it has been seen to pass) and is
- * recorded as a health change. Re-registering an unchanged check changes nothing;
- * a changed one keeps its status and is rescheduled.
+ * Adds checks to an instance, or updates them by id. A new check starts with its
+ * initial status, CRITICAL unless the registration says otherwise (as in Consul:
+ * nothing is trusted before it has been seen to pass), and is recorded as a health
+ * change. Re-registering an unchanged check changes nothing; a changed one keeps its
+ * status and is rescheduled: an initial status applies to new checks only.
  *
  * `locked`: the instance, its row locked by the caller's transaction (and its owner
  * checked there). Health events go to `outbox`, for the caller to append last.
@@ -50,16 +46,21 @@ export async function registerHealthCheck(
 export async function upsertChecks(
   tx: Tx,
   locked: ServiceInstance,
-  definitions: readonly CheckDefinition[],
+  checks: readonly NewCheck[],
   outbox: NewEvent[],
 ): Promise<{ checks: HealthCheck[]; instance: ServiceInstance }> {
   const serviceId = locked.id;
   let instance = locked;
   const results: HealthCheck[] = [];
-  for (const definition of definitions) {
-    const { check, created } = await lockOrCreateCheck(tx, serviceId, definition);
+  for (const { initialStatus, ...definition } of checks) {
+    const { check, created } = await lockOrCreateCheck(tx, serviceId, definition, initialStatus);
     if (created) {
-      instance = await recordHealthChange(tx, instance, { checkId: check.id, checkName: check.name, from: null, to: 'CRITICAL', output: check.output }, outbox);
+      instance = await recordHealthChange(
+        tx,
+        instance,
+        { checkId: check.id, checkName: check.name, from: null, to: check.status, output: check.output },
+        outbox,
+      );
       results.push(check);
     } else if (check.serviceId !== serviceId) {
       throw conflict(`Health check "${definition.id}" belongs to instance "${check.serviceId}"; choose another check id.`, { checkId: definition.id });
@@ -78,17 +79,26 @@ export async function upsertChecks(
 }
 
 /**
- * The check with this id, locked, or the one this call inserted (new checks start
- * CRITICAL). Two registrations of one new id can race (on two instances, even): the
- * loser reads the winner's row, locked, instead of failing on the primary key.
+ * The check with this id, locked, or the one this call inserted with `status`. Two
+ * registrations of one new id can race (on two instances, even): the loser reads the
+ * winner's row, locked, instead of failing on the primary key.
  */
-async function lockOrCreateCheck(tx: Tx, serviceId: string, definition: CheckDefinition): Promise<{ check: HealthCheck; created: boolean }> {
+async function lockOrCreateCheck(
+  tx: Tx,
+  serviceId: string,
+  definition: CheckDefinition,
+  status: CheckStatus,
+): Promise<{ check: HealthCheck; created: boolean }> {
+  const trusted = status !== 'CRITICAL';
   const { row, created } = await lockOrInsertOne(tx, healthChecks, {
     ...definition,
     serviceId,
-    status: 'CRITICAL',
-    output: 'Not checked yet.',
-    nextRunAt: staggeredStart(definition.intervalMs),
+    status,
+    output: trusted ? `Not checked yet; registered as ${status.toLowerCase()}.` : 'Not checked yet.',
+    // deregisterCriticalServiceAfter counts from here: only for a check that starts critical.
+    criticalSince: status === 'CRITICAL' ? sql`now()` : null,
+    // A TTL check declared passing lasts its TTL, as if just updated; a stagger could lapse it sooner.
+    nextRunAt: definition.kind === 'TTL' && trusted ? sql`now() + ${definition.ttlMs}::int * interval '1 millisecond'` : staggeredStart(definition.intervalMs),
   });
   return { check: row, created };
 }
@@ -121,7 +131,7 @@ export async function removeChecksNotIn(tx: Tx, locked: ServiceInstance, keepIds
 }
 
 /** Removes a check; NOT_FOUND when it does not exist. The instance's status is recomputed. */
-export async function deregisterHealthCheck(db: Db, checkId: string, principal?: Principal): Promise<HealthCheck> {
+export async function deregisterHealthCheck(db: Db, checkId: string, principal: Principal): Promise<HealthCheck> {
   return runTransaction(db, async (tx) => {
     // A check never moves to another instance, so this unlocked read names the instance to lock.
     const [check] = await tx.select({ serviceId: healthChecks.serviceId }).from(healthChecks).where(eq(healthChecks.id, checkId));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { badInput, CheckLimits, checkSchema, isIP, parseInput, SwitchboardError, type CheckTarget, type HealthCheckInput } from '@switchboard/contracts';
-import type { HealthCheck } from './model.js';
+import type { CheckStatus, HealthCheck } from './model.js';
 import type { TargetPolicy } from './policy.js';
 
 /** A validated check, ready to store: the fields of a check its registration defines. */
@@ -9,6 +9,13 @@ export type CheckDefinition = Pick<
   HealthCheck,
   'id' | 'name' | 'kind' | 'target' | 'intervalMs' | 'timeoutMs' | 'ttlMs' | 'successBeforePassing' | 'failuresBeforeCritical' | 'deregisterCriticalAfterMs'
 >;
+
+/**
+ * A check as a registration gives it: its definition, and the status it starts with if it is new
+ * (Consul's `Status`; default CRITICAL). The initial status is not part of the definition: an
+ * existing check keeps the status it has, so re-registering does not flap it (see upsertChecks).
+ */
+export type NewCheck = CheckDefinition & { initialStatus: CheckStatus };
 
 /** What the operator allows (passed in from configuration). */
 export interface CheckPolicy {
@@ -21,7 +28,7 @@ const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-
 const FIELD_NAMES = { ttlMs: 'ttl', intervalMs: 'interval', timeoutMs: 'timeout', deregisterCriticalAfterMs: 'deregisterCriticalServiceAfter' };
 
 /** Validates a check for an instance; FORBIDDEN for what the operator has not allowed. */
-export function parseCheckDefinition(serviceId: string, input: HealthCheckInput, policy: CheckPolicy): CheckDefinition {
+export function parseCheckDefinition(serviceId: string, input: HealthCheckInput, policy: CheckPolicy): NewCheck {
   const parsed = parseInput(checkSchema, input, 'health check', FIELD_NAMES);
   const kinds = (['http', 'tcp', 'grpc', 'script', 'ttlMs'] as const).filter((field) => parsed[field] != null);
   if (kinds.length !== 1) {
@@ -45,6 +52,7 @@ export function parseCheckDefinition(serviceId: string, input: HealthCheckInput,
     successBeforePassing: parsed.successBeforePassing ?? 0,
     failuresBeforeCritical: parsed.failuresBeforeCritical ?? 0,
     deregisterCriticalAfterMs: parsed.deregisterCriticalAfterMs ?? null,
+    initialStatus: parsed.status ?? 'CRITICAL',
   };
 }
 

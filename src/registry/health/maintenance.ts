@@ -19,7 +19,7 @@ export interface MaintenanceInput {
  * Maintenance takes an instance out of passing discovery without deregistering it
  * (its checks keep running, so it comes back with a current status).
  */
-export async function setMaintenance(db: Db, serviceId: string, input: MaintenanceInput, principal?: Principal): Promise<ServiceInstance> {
+export async function setMaintenance(db: Db, serviceId: string, input: MaintenanceInput, principal: Principal): Promise<ServiceInstance> {
   const reason = input.reason ?? null;
   if (reason !== null && (reason.length > 512 || textFaults(reason).length > 0)) {
     throw badInput('reason must be at most 512 characters of valid Unicode text.', { field: 'reason' });

@@ -63,6 +63,13 @@ export function isWorse(status: CheckStatus, than: CheckStatus): boolean {
   return SEVERITY[status] > SEVERITY[than];
 }
 
+/** The worst of `statuses`; PASSING for none (an instance without checks). */
+export function worstStatus(statuses: Iterable<CheckStatus>): CheckStatus {
+  let worst: CheckStatus = 'PASSING';
+  for (const status of statuses) if (isWorse(status, worst)) worst = status;
+  return worst;
+}
+
 /** The status discovery acts on: maintenance overrides the checks. */
 export function effectiveStatus(instance: { checkStatus: CheckStatus; maintenanceSince: Date | null }): CheckStatus {
   return instance.maintenanceSince ? 'CRITICAL' : instance.checkStatus;

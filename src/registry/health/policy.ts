@@ -14,7 +14,14 @@ import { SwitchboardError } from '@switchboard/contracts';
 export class TargetPolicy {
   private readonly allowed: BlockList | undefined;
 
-  constructor(readonly networks: readonly string[] | undefined) {
+  /**
+   * `webhooksMayTargetLocal` (SWITCHBOARD_WEBHOOK_ALLOW_LOCAL) travels here because alert rules are
+   * checked against this policy (src/registry/alerts/webhook-addresses.ts); health checks ignore it.
+   */
+  constructor(
+    readonly networks: readonly string[] | undefined,
+    private readonly options: { webhooksMayTargetLocal?: boolean } = {},
+  ) {
     if (!networks || networks.length === 0) return;
     this.allowed = new BlockList();
     for (const network of networks) {
@@ -30,6 +37,11 @@ export class TargetPolicy {
 
   get restricted(): boolean {
     return this.allowed !== undefined;
+  }
+
+  /** Whether alert webhooks may reach loopback, link-local and unspecified addresses (off unless the operator opts in). */
+  get webhooksMayTargetLocal(): boolean {
+    return this.options.webhooksMayTargetLocal ?? false;
   }
 
   allows(address: string): boolean {

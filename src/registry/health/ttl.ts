@@ -22,7 +22,7 @@ export interface TtlUpdate {
  * critical. Updates take effect at once (no hysteresis), as in Consul, and cancel
  * a lapse that a worker may be recording at this very moment (its claim is voided).
  */
-export async function updateTtlCheck(db: Db, checkId: string, update: TtlUpdate, principal?: Principal): Promise<HealthCheck> {
+export async function updateTtlCheck(db: Db, checkId: string, update: TtlUpdate, principal: Principal): Promise<HealthCheck> {
   if (update.status === 'UNKNOWN') throw badInput('A TTL check can be set PASSING, WARNING or CRITICAL.', { field: 'status' });
   const status = update.status;
   const output = capOutput(update.output ?? '');

@@ -14,7 +14,7 @@ import type { ServiceInstance } from '../instances/model.js';
  * one per instance per few seconds they would drown the log. Expiry, when it comes,
  * is an event; so is a TTL check turning passing again.
  */
-export async function heartbeat(db: Db, id: string, principal?: Principal): Promise<ServiceInstance> {
+export async function heartbeat(db: Db, id: string, principal: Principal): Promise<ServiceInstance> {
   return runTransaction(db, async (tx) => {
     const [renewed] = await tx
       .update(services)

@@ -6,9 +6,10 @@ import { services } from '../../db/schema/index.js';
 import { currentActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
-import { assertMayChangeInstance, instanceChangeRefusal, type Principal } from '../access/principal.js';
+import { assertMayAddChecks, assertMayChangeInstance, instanceChangeRefusal, type Principal } from '../access/principal.js';
 import { removeChecksNotIn, upsertChecks } from '../health/checks.js';
-import { parseCheckDefinition, type CheckDefinition, type CheckPolicy } from '../health/definition.js';
+import { parseCheckDefinition, type CheckPolicy, type NewCheck } from '../health/definition.js';
+import { worstStatus } from '../health/model.js';
 import type { ServiceInstance } from '../instances/model.js';
 import { lockOrInsert, sameDefinition, type LockedRow } from '../upsert.js';
 import { parseServiceDefinition, type ServiceDefinition } from './definition.js';
@@ -22,7 +23,7 @@ const leaseEnd = (ttlMs: number | null) => (ttlMs === null ? null : sql`now() + 
 export interface Registration {
   definition: ServiceDefinition;
   /** Checks to add or update with the instance. */
-  checks: readonly CheckDefinition[];
+  checks: readonly NewCheck[];
   /** Remove the instance's checks that `checks` does not name (replaceExistingChecks). */
   replaceChecks: boolean;
   /** Who registers: checked against the instance's owner under its row lock. */
@@ -48,7 +49,7 @@ export type RegistrationAnswer = WrittenRegistration | SwitchboardError;
  * instance is ephemeral: its lease is the session's grace period, renewed by the server
  * the session is connected to, so a `ttl` of its own would mean nothing and is refused.
  */
-export function parseRegistration(input: ServiceDefinitionInput, policy: CheckPolicy, principal?: Principal, session?: SessionBinding): Registration {
+export function parseRegistration(input: ServiceDefinitionInput, policy: CheckPolicy, principal: Principal, session?: SessionBinding): Registration {
   if (session && input.ttlMs != null) {
     const message = 'an ephemeral instance is leased by its connection, not by heartbeats: leave ttl out';
     throw badInput(`Invalid service definition: ${message}.`, { issues: [{ field: 'ttl', message }] });
@@ -57,6 +58,7 @@ export function parseRegistration(input: ServiceDefinitionInput, policy: CheckPo
   const definition = session ? { ...parsed, ttlMs: session.graceMs } : parsed;
   const checks = (input.healthChecks ?? []).map((check) => parseCheckDefinition(definition.id, check, policy));
   assertMayChangeInstance(principal, definition.name);
+  assertMayAddChecks(principal, input.healthChecks ?? []);
   return {
     definition,
     checks,
@@ -71,7 +73,7 @@ export function parseRegistration(input: ServiceDefinitionInput, policy: CheckPo
  * Registers an instance in a transaction of its own: writeRegistrations for one (the
  * RegistrationWriter groups concurrent ones into shared transactions instead).
  */
-export async function registerService(db: Db, input: ServiceDefinitionInput, policy: CheckPolicy, principal?: Principal): Promise<ServiceInstance> {
+export async function registerService(db: Db, input: ServiceDefinitionInput, policy: CheckPolicy, principal: Principal): Promise<ServiceInstance> {
   const registration = parseRegistration(input, policy, principal);
   const [answer] = await runTransaction(db, (tx) => writeRegistrations(tx, [registration]));
   if (answer instanceof SwitchboardError) throw answer;
@@ -95,7 +97,15 @@ export async function writeRegistrations(tx: Tx, batch: readonly Registration[])
   const locked = await lockOrInsert(
     tx,
     services,
-    batch.map(({ definition, sessionId }) => ({ ...definition, sessionId, lastHeartbeatAt: sql`now()`, expiresAt: leaseEnd(definition.ttlMs) })),
+    batch.map(({ definition, sessionId, checks }) => ({
+      ...definition,
+      sessionId,
+      // A new instance is inserted with the status its checks start with, so no state of it, not even the row
+      // its health changes count from, says PASSING before a check passed. (An existing row is only locked.)
+      checkStatus: worstStatus(checks.map((check) => check.initialStatus)),
+      lastHeartbeatAt: sql`now()`,
+      expiresAt: leaseEnd(definition.ttlMs),
+    })),
   );
   const outcomes = new Map<string, { instance: ServiceInstance; events: NewEvent[] } | SwitchboardError>();
   // In id order, as the instances were locked: their checks are then locked in that order too.
@@ -116,18 +126,26 @@ export async function writeRegistrations(tx: Tx, batch: readonly Registration[])
   });
 }
 
-/** One registration, its instance row locked (and just inserted when `created`); its events are returned, not appended. */
+/**
+ * One registration, its instance row locked (and just inserted when `created`); its events are returned, not appended.
+ *
+ * The `service.registered` event is built last, from the row as this transaction leaves it (checks added and
+ * removed): the very object the caller answers with. The event is what every push (serviceChanged,
+ * instancesChanged) and every server's in-memory catalog are made of, so answer, event, pushes and the next read
+ * are one state. Built before the checks were written, it said PASSING for an instance whose new check was
+ * CRITICAL, and the SDK's cache believed it (STYLE.md trap 8). It still comes first among the events: a
+ * subscriber learns of the instance before its checks' health changes.
+ */
 async function writeRegistration(
   tx: Tx,
   registration: Registration,
   { row, created }: LockedRow<ServiceInstance>,
 ): Promise<{ instance: ServiceInstance; events: NewEvent[] } | SwitchboardError> {
   const { definition, checks } = registration;
-  const events: NewEvent[] = [];
+  const healthEvents: NewEvent[] = [];
   let instance = row;
-  if (created) {
-    events.push(registeredEvent(instance, true));
-  } else {
+  let recorded = created;
+  if (!created) {
     // Under the row lock: a token may not take over an id registered under another name.
     const refused = instanceChangeRefusal(registration.principal, row.name);
     if (refused) return refused;
@@ -145,16 +163,17 @@ async function writeRegistration(
       .where(eq(services.id, definition.id))
       .returning();
     instance = updated!;
-    if (changed) events.push(registeredEvent(instance, false));
+    recorded = changed;
   }
   // `instance` is the row this transaction just wrote: it holds the row lock the check writes need.
-  if (checks.length > 0) instance = (await upsertChecks(tx, instance, checks, events)).instance;
+  if (checks.length > 0) instance = (await upsertChecks(tx, instance, checks, healthEvents)).instance;
   if (registration.replaceChecks)
     instance = await removeChecksNotIn(
       tx,
       instance,
       checks.map((check) => check.id),
-      events,
+      healthEvents,
     );
+  const events = [...(recorded ? [registeredEvent(instance, created)] : []), ...healthEvents];
   return { instance, events: events.map((event) => ({ ...event, actor: registration.actor ?? null })) };
 }

@@ -49,7 +49,7 @@ export class RegistrationWriter {
    * a token may not take over an id registered under a name it may not write. With a
    * session, the instance is ephemeral: bound to that session's connection (ephemeral.ts).
    */
-  async register(input: ServiceDefinitionInput, principal?: Principal, session?: SessionBinding): Promise<ServiceInstance> {
+  async register(input: ServiceDefinitionInput, principal: Principal, session?: SessionBinding): Promise<ServiceInstance> {
     // Validated here, so a bad registration fails alone, before it joins a batch.
     const registration = parseRegistration(input, this.policy, principal, session);
     const signal = currentSignal();

@@ -9,7 +9,7 @@ import { unregisteredEvent } from './events.js';
 import type { ServiceInstance } from '../instances/model.js';
 
 /** Removes an instance. Unknown ids are NOT_FOUND, so a typo is not mistaken for success. */
-export async function unregisterService(db: Db, id: string, principal?: Principal): Promise<ServiceInstance> {
+export async function unregisterService(db: Db, id: string, principal: Principal): Promise<ServiceInstance> {
   return runTransaction(db, async (tx) => {
     const [removed] = await tx.delete(services).where(eq(services.id, id)).returning();
     if (!removed) throw notFound('Service instance', id);

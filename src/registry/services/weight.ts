@@ -13,7 +13,7 @@ import type { ServiceInstance } from '../instances/model.js';
  * Changes an instance's weight (0 drains it). Every server reads weights from the
  * same row, so the next selection anywhere uses it; watchers get an UPDATED change.
  */
-export async function updateWeight(db: Db, id: string, weight: number, principal?: Principal): Promise<ServiceInstance> {
+export async function updateWeight(db: Db, id: string, weight: number, principal: Principal): Promise<ServiceInstance> {
   if (!Number.isInteger(weight) || weight < 0 || weight > ServiceLimits.maxWeight) {
     throw badInput(`weight must be an integer from 0 to ${ServiceLimits.maxWeight}.`, { field: 'weight' });
   }

@@ -51,7 +51,9 @@ const startingUp = (alias: SQL) => sql`(${alias}.data->>'from' is null and ${ali
  *
  * A critical moment: an instance went critical (a check failed, or maintenance), left
  * critical (for a recovery, looked up: the latest move into critical before it, by the
- * (type, id) index, must not be a new check starting), or was removed while critical.
+ * (type, id) index, must not be a new check starting), or was removed while critical. A new
+ * instance is critical from its first state on (its first event says CRITICAL -> CRITICAL), so
+ * a check starting counts as a move into critical even when the instance's status stays.
  *
  * Event times come from the database's clock, so "now" does too.
  */
@@ -65,7 +67,7 @@ export async function readRecentActivity(db: Executor, windowMs: number, prefix:
               and not coalesce((
                 select ${startingUp(sql`w`)} from events w
                 where w.type = ${HealthEventType.CHANGED} and w.id < e.id and w.data->>'id' = e.data->>'id'
-                  and w.data->>'instanceTo' = 'CRITICAL' and w.data->>'instanceFrom' <> 'CRITICAL'
+                  and w.data->>'instanceTo' = 'CRITICAL' and (w.data->>'instanceFrom' <> 'CRITICAL' or ${startingUp(sql`w`)})
                 order by w.id desc limit 1), false))
           or (e.type = ${ServiceEventType.UNREGISTERED}
               and (e.data->'instance'->>'checkStatus' = 'CRITICAL' or e.data->'instance'->>'maintenanceSince' is not null)) as critical,

@@ -12,7 +12,7 @@ import type { ServicePolicy } from './model.js';
  * Sets a service's scaling policy (replacing both bounds; a null bound means none) and
  * records `service.policy.changed`. Setting the policy it already has writes nothing.
  */
-export async function setServicePolicy(db: Db, input: ServicePolicyInput, principal?: Principal): Promise<ServicePolicy> {
+export async function setServicePolicy(db: Db, input: ServicePolicyInput, principal: Principal): Promise<ServicePolicy> {
   const parsed = parseInput(servicePolicySchema, input, 'service policy');
   if (principal) assertCanWriteService(principal, parsed.service);
   const minInstances = parsed.minInstances ?? null;
@@ -40,7 +40,7 @@ export async function setServicePolicy(db: Db, input: ServicePolicyInput, princi
 }
 
 /** Removes a service's policy; false when it had none. */
-export async function deleteServicePolicy(db: Db, service: string, principal?: Principal): Promise<boolean> {
+export async function deleteServicePolicy(db: Db, service: string, principal: Principal): Promise<boolean> {
   const name = parseInput(serviceNameSchema, service, 'service name');
   if (principal) assertCanWriteService(principal, name);
   return runTransaction(db, async (tx) => {

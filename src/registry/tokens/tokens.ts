@@ -8,6 +8,7 @@ import { tokens } from '../../db/schema/index.js';
 import { currentActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewBuiltInEvent } from '../../events/types.js';
+import { assertHasScope, type Principal } from '../access/index.js';
 import type { Token } from './model.js';
 
 export interface TokenInput {
@@ -57,7 +58,8 @@ export function hashSecret(secret: string): string {
  * Creates a token. The returned secret is the only copy: it is not stored, logged
  * or put in the `token.created` event.
  */
-export async function createToken(db: Db, input: TokenInput): Promise<{ token: Token; secret: string }> {
+export async function createToken(db: Db, input: TokenInput, principal: Principal): Promise<{ token: Token; secret: string }> {
+  assertHasScope(principal, 'ADMIN', 'create tokens');
   const parsed = parseInput(tokenSchema, input, 'token', { expiresInMs: 'expiresIn' });
   const id = `tok_${randomBytes(8).toString('hex')}`;
   const secret = `sbt_${randomBytes(32).toString('base64url')}`;
@@ -81,7 +83,8 @@ export async function createToken(db: Db, input: TokenInput): Promise<{ token: T
 }
 
 /** Revokes a token at once, everywhere; NOT_FOUND when unknown. Revoking twice changes nothing. */
-export async function revokeToken(db: Db, id: string): Promise<Token> {
+export async function revokeToken(db: Db, id: string, principal: Principal): Promise<Token> {
+  assertHasScope(principal, 'ADMIN', 'revoke tokens');
   return runTransaction(db, async (tx) => {
     const [existing] = await tx.select(tokenColumns).from(tokens).where(eq(tokens.id, id)).for('update');
     if (!existing) throw notFound('Token', id);

@@ -141,7 +141,7 @@ export type SilenceInput = {
 export type WebhookDeliveryStatus =
   /** The receiver answered 2xx. */
   | 'DELIVERED'
-  /** Attempts spent, or a refusal retrying cannot fix (4xx, target outside the allowlist). */
+  /** Attempts spent, or a refusal retrying cannot fix (4xx, a target the registry may not reach). */
   | 'FAILED'
   /** Not sent yet, or to be retried at nextAttemptAt. */
   | 'PENDING';
@@ -151,7 +151,7 @@ export type WebhookReceiverInput = {
   name?: string | null | undefined;
   /** HMAC-SHA256 key, 16 to 256 characters. On update, omit it to keep the stored one for this URL. */
   secret?: string | null | undefined;
-  /** http(s) URL inside SWITCHBOARD_HEALTH_ALLOWED_NETWORKS (when set). */
+  /** http(s) URL inside SWITCHBOARD_HEALTH_ALLOWED_NETWORKS (when set); never a loopback, link-local (cloud metadata) or unspecified address, unless SWITCHBOARD_WEBHOOK_ALLOW_LOCAL=true. */
   url: string;
 };
 

@@ -159,6 +159,8 @@ export type HealthCheckInput = {
   name?: string | null | undefined;
   /** A command (no shell): exit 0 passing, 1 warning, else critical. Needs SWITCHBOARD_ENABLE_SCRIPT_CHECKS. */
   script?: string | null | undefined;
+  /** The status a new check starts with until its first run (Consul's Status): default CRITICAL, so a new instance is not discovered as passing before a check passed. PASSING, WARNING or CRITICAL; an existing check keeps its status. */
+  status?: HealthStatusType | null | undefined;
   /** Consecutive passes needed to turn passing (default 0: at once). */
   successBeforePassing?: number | null | undefined;
   /** "host:port": a completed connect is passing. */
@@ -278,7 +280,7 @@ export type TokenScope =
 export type WebhookDeliveryStatus =
   /** The receiver answered 2xx. */
   | 'DELIVERED'
-  /** Attempts spent, or a refusal retrying cannot fix (4xx, target outside the allowlist). */
+  /** Attempts spent, or a refusal retrying cannot fix (4xx, a target the registry may not reach). */
   | 'FAILED'
   /** Not sent yet, or to be retried at nextAttemptAt. */
   | 'PENDING';
@@ -288,7 +290,7 @@ export type WebhookReceiverInput = {
   name?: string | null | undefined;
   /** HMAC-SHA256 key, 16 to 256 characters. On update, omit it to keep the stored one for this URL. */
   secret?: string | null | undefined;
-  /** http(s) URL inside SWITCHBOARD_HEALTH_ALLOWED_NETWORKS (when set). */
+  /** http(s) URL inside SWITCHBOARD_HEALTH_ALLOWED_NETWORKS (when set); never a loopback, link-local (cloud metadata) or unspecified address, unless SWITCHBOARD_WEBHOOK_ALLOW_LOCAL=true. */
   url: string;
 };
 

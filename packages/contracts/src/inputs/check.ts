@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../duration.js';
 import { safeText } from '../validation.js';
+import type { CheckStatusValue } from '../values.js';
 
 /** A check as a client describes it: exactly one of http, tcp, grpc, script or ttl. */
 export interface HealthCheckInput {
@@ -22,6 +23,8 @@ export interface HealthCheckInput {
   successBeforePassing?: number | null | undefined;
   failuresBeforeCritical?: number | null | undefined;
   deregisterCriticalAfterMs?: number | null | undefined;
+  /** The status a new check starts with (Consul's `Status`); default CRITICAL: nothing is trusted before it passed. */
+  status?: CheckStatusValue | null | undefined;
 }
 
 export const CheckLimits = {
@@ -79,4 +82,5 @@ export const checkSchema = z.object({
   successBeforePassing: z.number().int().min(0).max(CheckLimits.maxThreshold).nullish(),
   failuresBeforeCritical: z.number().int().min(0).max(CheckLimits.maxThreshold).nullish(),
   deregisterCriticalAfterMs: duration(CheckLimits.minDeregisterAfterMs, CheckLimits.maxDeregisterAfterMs).nullish(),
+  status: z.enum(['PASSING', 'WARNING', 'CRITICAL'], { error: 'must be PASSING, WARNING or CRITICAL' }).nullish(),
 });

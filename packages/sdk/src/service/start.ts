@@ -2,6 +2,7 @@ import { networkInterfaces } from 'node:os';
 import { formatDuration, SwitchboardError } from '@switchboard/contracts';
 import { SwitchboardClient } from '@switchboard/client';
 import type { BalancingStrategy } from '../balancer/load-balancer.js';
+import { DiscoveryError } from '../discovery/errors.js';
 import { ServiceDiscovery } from '../discovery/service-discovery.js';
 import type { Registry, Stop } from '../registry/registry.js';
 import { SwitchboardRegistry } from '../registry/switchboard-registry.js';
@@ -196,7 +197,7 @@ async function waitForDependencies(discovery: ServiceDiscovery, declaration: Ser
     discovery.discover(dependency.service, filterOf(dependency), { timeoutMs }).then(
       () => check(dependency.service),
       (error: unknown) => {
-        if (!(error instanceof Error && error.name === 'DiscoveryError')) return settle(error instanceof Error ? error : new Error(String(error)));
+        if (!(error instanceof DiscoveryError)) return settle(error instanceof Error ? error : new Error(String(error)));
         if (!done) setTimeout(() => !done && look(dependency), 1000).unref();
       },
     );
@@ -204,7 +205,15 @@ async function waitForDependencies(discovery: ServiceDiscovery, declaration: Ser
   const stopListening = discovery.onChange(check);
   const timer = setTimeout(() => {
     const names = [...missing.values()].map((dependency) => (dependency.range === '*' ? dependency.service : `${dependency.service}@${dependency.range}`));
-    settle(new Error(`${declaration.className} is not ready: no passing instance of ${names.join(', ')} after ${formatDuration(timeoutMs)}.`));
+    settle(
+      new SwitchboardError(
+        'UNAVAILABLE',
+        `${declaration.className} is not ready: no passing instance of ${names.join(', ')} after ${formatDuration(timeoutMs)}.`,
+        {
+          services: [...missing.keys()],
+        },
+      ),
+    );
   }, timeoutMs);
   try {
     for (const dependency of missing.values()) look(dependency);
