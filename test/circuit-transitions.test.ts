@@ -8,6 +8,7 @@ import {
   SelectInstanceExplainedDocument,
   type LoadBalancingStrategy,
 } from '@switchboard/client';
+import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 import { applyOutcomes, type BreakerConfig } from '../src/registry/breakers/index.js';
 import { HalfOpenMemo } from '../src/registry/selection/index.js';
 import { eventually, instance, withTimeout, type SwitchboardClient } from './support/client.js';
@@ -95,7 +96,11 @@ describe('circuit events name the state they left', () => {
       { openedMs: string }[]
     >`select (extract(epoch from opened_at) * 1000)::bigint as "openedMs" from circuit_breakers where service_id = ${id}`;
     // Stamped just past the cooldown while the real clock is still inside it, so no sweep got there first.
-    await applyOutcomes(servers.database.db, new Map([[id, [{ success: true, at: Number(row!.openedMs) + COOLDOWN_MS + 1 }]]]), config);
+    await applyOutcomes(
+      servers.database.db,
+      new Map([[id, [{ success: true, at: Number(row!.openedMs) + COOLDOWN_MS + 1, principal: SYSTEM_PRINCIPAL }]]]),
+      config,
+    );
     expect(await transitions(id)).toEqual([opened('CLOSED'), halfOpened, closed]);
   });
 
@@ -107,7 +112,10 @@ describe('circuit events name the state they left', () => {
     expect(await select(onA, name)).toBe(id); // half-open, probe granted
     // One batch, as the outcome reporter writes it when reports arrive together.
     const now = Date.now();
-    const batch = [{ success: true, at: now }, ...Array.from({ length: config.minCalls }, (_, i) => ({ success: false, at: now + 1 + i }))];
+    const batch = [
+      { success: true, at: now, principal: SYSTEM_PRINCIPAL },
+      ...Array.from({ length: config.minCalls }, (_, i) => ({ success: false, at: now + 1 + i, principal: SYSTEM_PRINCIPAL })),
+    ];
     await applyOutcomes(servers.database.db, new Map([[id, batch]]), config);
     expect(await transitions(id)).toEqual([opened('CLOSED'), halfOpened, closed, opened('CLOSED')]);
   });

@@ -98,8 +98,8 @@ export function assertHasScope(principal: Principal, scope: Scope, action: strin
 }
 
 /** Script checks run commands on the registry host: ADMIN only, besides the operator's opt-in. */
-export function assertMayAddChecks(principal: Principal | undefined, checks: readonly { script?: unknown }[]): void {
-  if (principal && checks.some((check) => check.script != null) && !hasScope(principal, 'ADMIN')) {
+export function assertMayAddChecks(principal: Principal, checks: readonly { script?: unknown }[]): void {
+  if (checks.some((check) => check.script != null) && !hasScope(principal, 'ADMIN')) {
     throw new SwitchboardError('FORBIDDEN', 'Script checks need an ADMIN token: they run commands on the registry host.', { scope: 'ADMIN' });
   }
 }
@@ -109,7 +109,7 @@ export function assertMayAddChecks(principal: Principal | undefined, checks: rea
  * services are built from, and a team's prefix names both.
  */
 export function assertMayChangeComponent(principal: Principal, id: string): void {
-  if (hasScope(principal, 'WRITE') && (principal.servicePrefix === null || id.startsWith(principal.servicePrefix))) return;
+  if (canWriteService(principal, id)) return;
   throw new SwitchboardError(
     'FORBIDDEN',
     `Token "${principal.name}" may not change component "${id}"${principal.servicePrefix === null ? '' : ` (it is limited to ids starting "${principal.servicePrefix}")`}.`,
@@ -157,14 +157,14 @@ export const canReadSecret = canWriteKey;
  * May `principal` change the instance now named `name`? Called by domain writes under the
  * instance's row lock, in their own transaction: who owns an id is stored state, and a check
  * made before the write, in another transaction, lets two tokens both take a new id at once.
- * No principal: an internal write (a worker, a sweep), always allowed.
+ * Internal writes (a worker, a sweep) pass SYSTEM_PRINCIPAL.
  */
-export function assertMayChangeInstance(principal: Principal | undefined, name: string): void {
+export function assertMayChangeInstance(principal: Principal, name: string): void {
   const refusal = instanceChangeRefusal(principal, name);
   if (refusal) throw refusal;
 }
 
 /** assertMayChangeInstance's answer as a value (FORBIDDEN, or undefined), for a batch that refuses one entry and writes the others. */
-export function instanceChangeRefusal(principal: Principal | undefined, name: string): SwitchboardError | undefined {
-  return principal && !canWriteService(principal, name) ? serviceWriteForbidden(principal, name) : undefined;
+export function instanceChangeRefusal(principal: Principal, name: string): SwitchboardError | undefined {
+  return canWriteService(principal, name) ? undefined : serviceWriteForbidden(principal, name);
 }

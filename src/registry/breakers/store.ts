@@ -72,7 +72,7 @@ export async function getBreakers(db: Executor, serviceIds: readonly string[]): 
  * outcomes refused because their reporter may not write the instance's name.
  */
 /** An outcome and who reported it (none: a trusted caller). */
-export type ReportedOutcome = Outcome & { principal?: Principal | undefined };
+export type ReportedOutcome = Outcome & { principal: Principal };
 
 export async function applyOutcomes(
   db: Db,

@@ -16,7 +16,7 @@ export async function lockInstance(tx: Tx, serviceId: string): Promise<ServiceIn
  * does not exist, FORBIDDEN when the principal may not change it (checked under the
  * lock, so the owner checked is the owner at commit; see assertMayChangeInstance).
  */
-export async function lockInstanceToChange(tx: Tx, serviceId: string, principal: Principal | undefined): Promise<ServiceInstance> {
+export async function lockInstanceToChange(tx: Tx, serviceId: string, principal: Principal): Promise<ServiceInstance> {
   const instance = await lockInstance(tx, serviceId);
   if (!instance) throw notFound('Service instance', serviceId);
   assertMayChangeInstance(principal, instance.name);

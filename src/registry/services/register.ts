@@ -27,7 +27,7 @@ export interface Registration {
   /** Remove the instance's checks that `checks` does not name (replaceExistingChecks). */
   replaceChecks: boolean;
   /** Who registers: checked against the instance's owner under its row lock. */
-  principal: Principal | undefined;
+  principal: Principal;
   /** Who the events name: captured at the call, since a group-committed batch runs outside every request. */
   actor: EventActor | undefined;
   /** Ephemeral: the session whose connection keeps the instance (see ephemeral.ts); null: an ordinary instance. */

@@ -14,7 +14,7 @@ import type { ServicePolicy } from './model.js';
  */
 export async function setServicePolicy(db: Db, input: ServicePolicyInput, principal: Principal): Promise<ServicePolicy> {
   const parsed = parseInput(servicePolicySchema, input, 'service policy');
-  if (principal) assertCanWriteService(principal, parsed.service);
+  assertCanWriteService(principal, parsed.service);
   const minInstances = parsed.minInstances ?? null;
   const maxInstances = parsed.maxInstances ?? null;
   return runTransaction(db, async (tx) => {
@@ -42,7 +42,7 @@ export async function setServicePolicy(db: Db, input: ServicePolicyInput, princi
 /** Removes a service's policy; false when it had none. */
 export async function deleteServicePolicy(db: Db, service: string, principal: Principal): Promise<boolean> {
   const name = parseInput(serviceNameSchema, service, 'service name');
-  if (principal) assertCanWriteService(principal, name);
+  assertCanWriteService(principal, name);
   return runTransaction(db, async (tx) => {
     const [removed] = await tx.delete(servicePolicies).where(eq(servicePolicies.service, name)).returning();
     if (!removed) return false;
