@@ -15,8 +15,19 @@ import { assertWebhookAllowed } from './targets.js';
 /** Fields as the API names them, where the domain's differ. */
 const FIELD_NAMES = { forMs: 'for', windowMs: 'window', holdMs: 'hold' };
 
-async function validate(input: AlertRuleInput, targets: TargetPolicy): Promise<AlertRuleDefinition> {
+/** What a stored rule or a definition watches, which decides who owns it (see assertMayChangeRule). */
+const watched = (rule: { service?: string | null | undefined; keyPrefix?: string | null | undefined }) => ({
+  service: rule.service ?? null,
+  keyPrefix: rule.keyPrefix ?? null,
+});
+
+/**
+ * The rule as defined, if the caller may own it: ownership is checked before the receivers,
+ * whose check resolves names (a caller refused the rule gets no DNS lookups done for it).
+ */
+async function validate(input: AlertRuleInput, targets: TargetPolicy, principal: Principal): Promise<AlertRuleDefinition> {
   const rule = parseInput(alertRuleSchema, input, 'alert rule', FIELD_NAMES);
+  assertMayChangeRule(principal, watched(rule), rule.name);
   for (const receiver of rule.receivers) await assertWebhookAllowed(targets, receiver.url);
   return rule;
 }
@@ -58,19 +69,12 @@ function storedReceivers(rule: AlertRuleDefinition, previous: readonly StoredRec
   }));
 }
 
-/** What a stored rule or a definition watches, which decides who owns it (see assertMayChangeRule). */
-const watched = (rule: { service?: string | null | undefined; keyPrefix?: string | null | undefined }) => ({
-  service: rule.service ?? null,
-  keyPrefix: rule.keyPrefix ?? null,
-});
-
 /**
  * Creates a rule; its receivers must be inside the network allowlist. A taken name is a CONFLICT.
  * The caller must own what the rule watches: a rule pages about it.
  */
 export async function createAlertRule(db: Db, input: AlertRuleInput, targets: TargetPolicy, principal: Principal): Promise<AlertRule> {
-  const rule = await validate(input, targets);
-  assertMayChangeRule(principal, watched(rule), rule.name);
+  const rule = await validate(input, targets, principal);
   return runTransaction(db, async (tx) => {
     const [row] = await tx
       .insert(alertRules)
@@ -87,8 +91,7 @@ export async function createAlertRule(db: Db, input: AlertRuleInput, targets: Ta
  * team may neither take over another's rule nor move its own onto another's services.
  */
 export async function updateAlertRule(db: Db, id: string, input: AlertRuleInput, targets: TargetPolicy, principal: Principal): Promise<AlertRule> {
-  const rule = await validate(input, targets);
-  assertMayChangeRule(principal, watched(rule), rule.name);
+  const rule = await validate(input, targets, principal);
   return runTransaction(db, async (tx) => {
     const [existing] = await tx.select().from(alertRules).where(eq(alertRules.id, id)).for('update');
     if (!existing) throw notFound('Alert rule', id);
