@@ -161,6 +161,9 @@ async function eventsBy(principal: PrincipalName): Promise<number> {
 // Fixtures: two teams' services, checks, keys, components, rules and silences, made by the admin.
 
 const unique = () => randomUUID().slice(0, 8);
+/** A value no earlier call had (a random one may repeat, and a write of the same value writes no event). */
+let counter = 1;
+const nextNumber = () => ++counter;
 const fixture = { checkB: '', ruleA: '', ruleB: '' };
 
 const REGISTER = `mutation($input: ServiceDefinitionInput!) { registerService(input: $input) { id checks { id } } }`;
@@ -305,7 +308,7 @@ const CASES: Case[] = [
   {
     name: "change another team's weight",
     owner: 'team-b',
-    graphql: () => gql(`mutation($w: Int!) { updateWeight(id: "team-b-api-1", weight: $w) { id } }`, { w: 2 + Math.floor(Math.random() * 1000) }),
+    graphql: () => gql(`mutation($w: Int!) { updateWeight(id: "team-b-api-1", weight: $w) { id } }`, { w: nextNumber() }),
   },
   {
     name: "put another team's instance in maintenance",
@@ -321,7 +324,7 @@ const CASES: Case[] = [
   {
     name: "set another team's service policy",
     owner: 'team-b',
-    graphql: () => gql(`mutation($n: Int!) { setServicePolicy(service: "team-b-api", minInstances: $n) { service } }`, { n: Math.floor(Math.random() * 1000) }),
+    graphql: () => gql(`mutation($n: Int!) { setServicePolicy(service: "team-b-api", minInstances: $n) { service } }`, { n: nextNumber() }),
   },
 
   // Checks belong to their instance; script checks are ADMIN's whoever owns the instance.

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { getBreakers, type BreakerState } from '../registry/breakers/index.js';
 import { getComponentsByReferences, getComponentsDependingOn, referencesOf, type Component } from '../registry/components/index.js';
 import { getHealthChecksByServiceIds, type HealthCheck } from '../registry/health/index.js';
-import type { Db } from '../registry/index.js';
+import { isConnectionError, type Db } from '../registry/index.js';
 import type { ExecutionCounters } from './context.js';
 import { getLeases, type Lease } from '../registry/services/index.js';
 
@@ -45,10 +45,21 @@ class RequestLoaders implements Loaders {
     private readonly counters: Pick<ExecutionCounters, 'loaderQueries'>,
   ) {}
 
-  /** The batch's query, counted. */
-  private read<T>(query: (db: Db) => Promise<T>): Promise<T> {
+  /**
+   * The batch's query, counted. A read is idempotent, so one that meets a broken connection is
+   * sent once more: right after PostgreSQL restarts, the pool may still hand out a connection the
+   * restart closed, and a subscriber's push would otherwise fail for it (a database that is
+   * really down fails the second try as fast as the first).
+   */
+  private async read<T>(query: (db: Db) => Promise<T>): Promise<T> {
     this.counters.loaderQueries += 1;
-    return query(this.db);
+    try {
+      return await query(this.db);
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      this.counters.loaderQueries += 1;
+      return query(this.db);
+    }
   }
 
   get componentsByReference(): Loaders['componentsByReference'] {
