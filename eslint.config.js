@@ -89,14 +89,14 @@ const layerRules = [
   },
   {
     rule: 'probes → db',
-    from: ['src/health/probes'],
+    from: ['src/checker/probes'],
     dirs: ['src/db'],
     why: 'a probe takes plain inputs and reports (status, output); the worker reads and stores the rows',
   },
   {
-    rule: 'domain → graphql, server, cli, health',
+    rule: 'domain → graphql, server, cli, checker',
     from: ['src/registry', 'src/events'],
-    dirs: ['src/graphql', 'src/server', 'src/cli', 'src/health'],
+    dirs: ['src/graphql', 'src/server', 'src/cli', 'src/checker'],
     why: 'the domain knows nothing of GraphQL, HTTP or the processes that call it: plain inputs in, domain objects out',
   },
   {
@@ -125,9 +125,9 @@ const directoriesFrom = (dir) =>
     : [];
 
 /**
- * no-restricted-imports sees the import as written, not the file it resolves to, and
- * src/registry/health (domain) and src/health (worker) differ only by how many '../' lead
- * to them. So each directory gets its own patterns, written relative to it.
+ * no-restricted-imports sees the import as written, not the file it resolves to, so the
+ * same folder is reached by different prefixes from different places. Each directory gets
+ * its own patterns, written relative to it.
  */
 const isWithin = (dir, from) => dir === from || dir.startsWith(`${from}/`);
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { connectDatabase } from '../src/db/client.js';
-import { HealthWorker } from '../src/health/worker.js';
+import { HealthWorker } from '../src/checker/worker.js';
 import { createLogger } from '../src/logger.js';
 import { TargetPolicy } from '../src/registry/health/index.js';
 import { histogramQuantile, histogramSince, readCounter, readHistogram } from './histogram.js';

@@ -20,7 +20,7 @@ import {
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
 import { benchDatabase } from '../bench/support.js';
-import { loadConfig } from '../src/config.js';
+import { loadSettings } from '../src/settings.js';
 import { createLogger } from '../src/logger.js';
 import { startNode } from '../src/server/node.js';
 
@@ -133,7 +133,7 @@ async function seedAlerts(client: SwitchboardClient, target: Awaited<ReturnType<
 await build({ configFile: `${ROOT}ui/vite.config.ts`, logLevel: 'warn' });
 const database = await benchDatabase();
 const target = await startTarget();
-const node = await startNode(loadConfig({ DATABASE_URL: database.url, PORT: '0', SWITCHBOARD_STATE_WINDOW: `${STATE_WINDOW_MS}ms` }), createLogger('warn'));
+const node = await startNode(loadSettings({ DATABASE_URL: database.url, PORT: '0', SWITCHBOARD_STATE_WINDOW: `${STATE_WINDOW_MS}ms` }), createLogger('warn'));
 const client = new SwitchboardClient({ url: node.url! });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 try {

@@ -7,14 +7,14 @@ import { signatureValid, startWebhookReceiver } from './support/webhook-receiver
 
 /**
  * Two `switchboard serve` processes sharing one database: rules are evaluated by one of them
- * at a time (the holder of the evaluator lease), so each transition is one event and one
- * webhook POST; when the holder dies, the other takes over once the lease lapses.
+ * at a time (the holder of the evaluator leadership), so each transition is one event and one
+ * webhook POST; when the holder dies, the other takes over once its leadership lapses.
  */
-const LEASE_TTL_MS = 1_000;
+const LEADER_TTL_MS = 1_000;
 const SECRET = 'cluster-secret-0123456789';
 
 const servers = useServerPair({
-  SWITCHBOARD_ALERT_LEASE_TTL: `${LEASE_TTL_MS}ms`,
+  SWITCHBOARD_ALERT_LEADER_TTL: `${LEADER_TTL_MS}ms`,
   SWITCHBOARD_ALERT_INTERVAL: '200ms',
   SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'true', // the receiver listens on 127.0.0.1
 });
@@ -49,9 +49,9 @@ async function alertEvents(ruleId: string, client: SwitchboardClient = onA): Pro
     .map((event) => ({ type: event.type, fingerprint: event.data.fingerprint }));
 }
 
-/** The server process holding the evaluator lease (its holder id starts with "<host>-<pid>/"). */
-async function leaseHolder(): Promise<NodeProcess | undefined> {
-  const rows = await servers.database.sql<{ holder: string }[]>`select holder from leases where name = 'alert-evaluator' and expires_at > now()`;
+/** The server process holding the evaluator leadership (its holder id starts with "<host>-<pid>/"). */
+async function leader(): Promise<NodeProcess | undefined> {
+  const rows = await servers.database.sql<{ holder: string }[]>`select holder from leaders where name = 'alert-evaluator' and expires_at > now()`;
   if (rows.length !== 1) return undefined;
   const pid = Number(/-(\d+)\/[0-9a-f]+$/.exec(rows[0]!.holder)?.[1]);
   return servers.nodes.find((node) => node.child.pid === pid);
@@ -84,8 +84,8 @@ describe('evaluated once across two servers', () => {
     expect(deliveries.every((delivery) => delivery.status === 'DELIVERED' && delivery.attempts === 1)).toBe(true);
   });
 
-  it('when the lease holder is killed, the other server takes over once the lease lapses', async () => {
-    const holder = await eventually(leaseHolder, 5_000, 50);
+  it('when the leader is killed, the other server takes over once its leadership lapses', async () => {
+    const holder = await eventually(leader, 5_000, 50);
     const survivor = holder === servers.a ? servers.b : servers.a;
     const client = survivor === servers.a ? onA : onB;
     const { rule, path } = await createRule(client, 'takeover', 'takeover.*', '1h');
@@ -95,8 +95,8 @@ describe('evaluated once across two servers', () => {
     await client.request(PublishEventDocument, { input: { type: 'takeover.happened', source: 'test' } });
     const [firing] = await receiver.waitFor(path, 1, 10_000);
     const takeoverMs = firing!.at - killedAt;
-    expect(takeoverMs).toBeLessThan(LEASE_TTL_MS + 3_000);
-    expect(await leaseHolder()).toBe(survivor);
+    expect(takeoverMs).toBeLessThan(LEADER_TTL_MS + 3_000);
+    expect(await leader()).toBe(survivor);
     await sleep(500);
     expect(receiver.on(path)).toHaveLength(1);
     // Asked of the survivor: the killed holder may be either server.

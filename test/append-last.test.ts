@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { loadSettings } from '../src/settings.js';
 import { connectDatabase, type Database } from '../src/db/client.js';
 import { publishEvent } from '../src/events/publish.js';
 import { registerComponent, unregisterComponent } from '../src/registry/components/index.js';
@@ -7,7 +7,7 @@ import { deleteConfig, rollbackConfig, setConfig } from '../src/registry/config/
 import { deregisterHealthCheck, registerHealthCheck, setMaintenance, updateTtlCheck } from '../src/registry/health/index.js';
 import { heartbeat, registerService, RegistrationWriter, unregisterService, updateWeight } from '../src/registry/services/index.js';
 import { createToken, revokeToken } from '../src/registry/tokens/index.js';
-import { settingsFrom } from '../src/server/node.js';
+import { registrySettingsFrom } from '../src/server/node.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 
@@ -20,7 +20,7 @@ import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 let database: TestDatabase;
 let recorded: Database;
 const statements: string[] = [];
-const settings = settingsFrom(loadConfig({}));
+const settings = registrySettingsFrom(loadSettings({}));
 const policy = settings.health.policy;
 const config = { historyLimit: 10 };
 

@@ -29,10 +29,15 @@ const cases = [
   { rule: 'graphql → server, cli', file: 'src/graphql/probe.ts', forbidden: '../cli/run.js', allowed: './builder.js' },
   { rule: 'consul → graphql, db', file: 'src/consul/routes/probe.ts', forbidden: '../../graphql/context.js', allowed: '../../registry/catalog/index.js' },
   { rule: 'consul → graphql, db', file: 'src/consul/probe.ts', forbidden: '../db/client.js', allowed: '../events/feed.js' },
-  { rule: 'probes → db', file: 'src/health/probes/probe.ts', forbidden: '../../db/schema.js', allowed: '../../registry/health/model.js' },
-  // src/registry/health is domain, src/health is the worker: one '../' apart.
-  { rule: 'domain → graphql, server, cli, health', file: 'src/registry/services/probe.ts', forbidden: '../../health/worker.js', allowed: '../health/model.js' },
-  { rule: 'domain → graphql, server, cli, health', file: 'src/events/probe.ts', forbidden: '../graphql/context.js', allowed: '../db/client.js' },
+  { rule: 'probes → db', file: 'src/checker/probes/probe.ts', forbidden: '../../db/schema.js', allowed: '../../registry/health/model.js' },
+  // src/registry/health is domain, src/checker runs the checks.
+  {
+    rule: 'domain → graphql, server, cli, checker',
+    file: 'src/registry/services/probe.ts',
+    forbidden: '../../checker/worker.js',
+    allowed: '../health/model.js',
+  },
+  { rule: 'domain → graphql, server, cli, checker', file: 'src/events/probe.ts', forbidden: '../graphql/context.js', allowed: '../db/client.js' },
   { rule: 'db → domain, graphql, server', file: 'src/db/probe.ts', forbidden: '../registry/services/index.js', allowed: 'drizzle-orm' },
 ];
 
@@ -50,7 +55,7 @@ describe('layer boundaries', () => {
   it.each([
     { file: 'src/server/probe.ts', source: '../db/client.js' },
     { file: 'src/cli/probe.ts', source: '../graphql/schema/index.js' },
-    { file: 'src/health/worker-probe.ts', source: '../db/client.js' },
+    { file: 'src/checker/worker-probe.ts', source: '../db/client.js' },
     { file: 'test/probe.test.ts', source: '../src/graphql/context.js' },
     { file: 'bench/probe.ts', source: '../src/db/schema.js' },
   ])('$file may import $source', async ({ file, source }) => {

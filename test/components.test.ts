@@ -13,9 +13,9 @@ import { connectDatabase } from '../src/db/client.js';
 import { newExecutionCounters } from '../src/graphql/context.js';
 import { EventFeed } from '../src/events/feed.js';
 import { createLogger } from '../src/logger.js';
-import { loadConfig } from '../src/config.js';
+import { loadSettings } from '../src/settings.js';
 import { createGraphQLHandler } from '../src/server/graphql.js';
-import { settingsFrom } from '../src/server/node.js';
+import { registrySettingsFrom } from '../src/server/node.js';
 import { Authenticator } from '../src/server/auth.js';
 import { OPEN_PRINCIPAL } from '../src/registry/access/index.js';
 import { OutcomeReporter } from '../src/registry/breakers/index.js';
@@ -207,8 +207,8 @@ describe('graph reads are batched', () => {
     const queries: string[] = [];
     const database = connectDatabase(registry.database.url, { onQuery: (query) => queries.push(query) });
     const feed = tracked('feed', 'EventFeed', new EventFeed(database.db, database.sql, createLogger('silent')), 'close');
-    const settings = settingsFrom(loadConfig({}));
-    const config = loadConfig({});
+    const settings = registrySettingsFrom(loadSettings({}));
+    const config = loadSettings({});
     const catalog = new Catalog(database.db, feed, createLogger('silent'));
     await catalog.start();
     const yoga = createGraphQLHandler(

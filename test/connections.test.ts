@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { SettingsError, loadSettings } from '../src/settings.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { spawnNode, type NodeProcess } from './support/nodes.js';
 
@@ -185,14 +185,14 @@ describe('client disconnects are routine', () => {
 
 describe('connection settings', () => {
   it('have bounded defaults, parse durations, and refuse nonsense', () => {
-    expect(loadConfig({}).connections).toEqual({ headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, maxConnections: 10_000 });
-    expect(loadConfig({ SWITCHBOARD_HEADERS_TIMEOUT: '2s', SWITCHBOARD_REQUEST_BODY_TIMEOUT: '1m', SWITCHBOARD_MAX_CONNECTIONS: '50' }).connections).toEqual({
+    expect(loadSettings({}).connections).toEqual({ headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, maxConnections: 10_000 });
+    expect(loadSettings({ SWITCHBOARD_HEADERS_TIMEOUT: '2s', SWITCHBOARD_REQUEST_BODY_TIMEOUT: '1m', SWITCHBOARD_MAX_CONNECTIONS: '50' }).connections).toEqual({
       headersTimeoutMs: 2_000,
       bodyTimeoutMs: 60_000,
       maxConnections: 50,
     });
-    expect(() => loadConfig({ SWITCHBOARD_MAX_CONNECTIONS: '0' })).toThrow(ConfigError);
-    expect(() => loadConfig({ SWITCHBOARD_REQUEST_BODY_TIMEOUT: 'forever' })).toThrow(ConfigError);
-    expect(() => loadConfig({ SWITCHBOARD_HEADERS_TIMEOUT: '1m', SWITCHBOARD_REQUEST_BODY_TIMEOUT: '30s' })).toThrow(/must not exceed/);
+    expect(() => loadSettings({ SWITCHBOARD_MAX_CONNECTIONS: '0' })).toThrow(SettingsError);
+    expect(() => loadSettings({ SWITCHBOARD_REQUEST_BODY_TIMEOUT: 'forever' })).toThrow(SettingsError);
+    expect(() => loadSettings({ SWITCHBOARD_HEADERS_TIMEOUT: '1m', SWITCHBOARD_REQUEST_BODY_TIMEOUT: '30s' })).toThrow(/must not exceed/);
   });
 });

@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigDocument, SetConfigDocument } from '@switchboard/client';
 import { SwitchboardError } from '@switchboard/contracts';
-import { loadConfig } from '../src/config.js';
+import { loadSettings } from '../src/settings.js';
 import { connectDatabase } from '../src/db/client.js';
 import { runWithSignal } from '../src/db/deadline.js';
 import { configHistory } from '../src/db/schema/index.js';
@@ -11,7 +11,7 @@ import { runTransaction } from '../src/db/transaction.js';
 import { maskError } from '../src/graphql/errors.js';
 import { setConfig } from '../src/registry/config/write.js';
 import { RegistrationWriter } from '../src/registry/services/index.js';
-import { settingsFrom } from '../src/server/node.js';
+import { registrySettingsFrom } from '../src/server/node.js';
 import { clientFactory, eventually, SwitchboardRequestError } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode } from './support/nodes.js';
@@ -200,7 +200,7 @@ function errorResponse(code: string, message: string): Buffer {
 }
 
 describe('abandoned writes', () => {
-  const settings = settingsFrom(loadConfig({}));
+  const settings = registrySettingsFrom(loadSettings({}));
 
   it('a write whose request was already abandoned writes nothing and is UNAVAILABLE, not applied', async () => {
     const abandoned = AbortSignal.abort();

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnServiceChangedDocument, RegisterServiceDocument } from '@switchboard/client';
-import { loadConfig } from '../src/config.js';
+import { loadSettings } from '../src/settings.js';
 import { expireLapsedServices, sessionFingerprint } from '../src/registry/services/index.js';
 import { startNode } from '../src/server/node.js';
 import { clientFactory, eventually, type SwitchboardClient } from './support/client.js';
@@ -50,7 +50,7 @@ async function startLoggedNode(env: Record<string, string>): Promise<LoggedNode>
       done();
     },
   });
-  const config = loadConfig({
+  const config = loadSettings({
     DATABASE_URL: database.url,
     PORT: '0',
     SWITCHBOARD_SELF_REGISTER: 'false',

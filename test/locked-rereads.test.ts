@@ -1,10 +1,10 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { loadSettings } from '../src/settings.js';
 import { connectDatabase, type Database } from '../src/db/client.js';
 import { updateTtlCheck } from '../src/registry/health/index.js';
 import { reapCriticalServices, registerService } from '../src/registry/services/index.js';
-import { settingsFrom } from '../src/server/node.js';
+import { registrySettingsFrom } from '../src/server/node.js';
 import { eventually } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
@@ -15,7 +15,7 @@ import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
  * (or pauses the statement) the write waits on, changes the row, and only then lets it go on.
  */
 let database: TestDatabase;
-const policy = settingsFrom(loadConfig({})).health.policy;
+const policy = registrySettingsFrom(loadSettings({})).health.policy;
 
 beforeAll(async () => {
   database = await createTestDatabase();

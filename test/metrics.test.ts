@@ -122,8 +122,8 @@ describe('/metrics on serve', () => {
     // Two transitions so far (critical -> passing -> critical), each written by the worker.
     expect(sumOf(worked, 'switchboard_health_transitions_total')).toBeGreaterThanOrEqual(2);
     expect(sumOf(worked, 'switchboard_health_check_lag_seconds_count')).toBe(sumOf(worked, 'switchboard_health_checks_run_total'));
-    expect(sumOf(worked, 'switchboard_health_lease_batch_size_count')).toBeGreaterThan(0);
-    expect(sumOf(worked, 'switchboard_health_lease_batch_size_sum')).toBeGreaterThanOrEqual(sumOf(worked, 'switchboard_health_checks_run_total'));
+    expect(sumOf(worked, 'switchboard_health_claim_batch_size_count')).toBeGreaterThan(0);
+    expect(sumOf(worked, 'switchboard_health_claim_batch_size_sum')).toBeGreaterThanOrEqual(sumOf(worked, 'switchboard_health_checks_run_total'));
   });
 
   it('records GraphQL operation durations by operation name, whether graphql-jit or graphql-js ran them', async () => {

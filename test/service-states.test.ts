@@ -16,7 +16,7 @@ import {
 import { errorCode, eventually, instance, take, withTimeout } from './support/client.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode, useRegistryNode, type TestNode } from './support/nodes.js';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { SettingsError, loadSettings } from '../src/settings.js';
 import { connectDatabase } from '../src/db/client.js';
 import { readServiceStates } from '../src/registry/states/index.js';
 import { startStatementProxy, type StatementProxy } from './support/statement-proxy.js';
@@ -239,11 +239,11 @@ describe('service states', () => {
   });
 
   it('reads its default window from SWITCHBOARD_STATE_WINDOW', () => {
-    expect(loadConfig({}).stateWindowMs).toBe(300_000);
-    expect(loadConfig({ SWITCHBOARD_STATE_WINDOW: '90s' }).stateWindowMs).toBe(90_000);
-    expect(() => loadConfig({ SWITCHBOARD_STATE_WINDOW: '10ms' })).toThrow(ConfigError);
-    expect(loadConfig({}).selfRegister).toBe(true);
-    expect(loadConfig({ SWITCHBOARD_SELF_REGISTER: 'false' }).selfRegister).toBe(false);
+    expect(loadSettings({}).stateWindowMs).toBe(300_000);
+    expect(loadSettings({ SWITCHBOARD_STATE_WINDOW: '90s' }).stateWindowMs).toBe(90_000);
+    expect(() => loadSettings({ SWITCHBOARD_STATE_WINDOW: '10ms' })).toThrow(SettingsError);
+    expect(loadSettings({}).selfRegister).toBe(true);
+    expect(loadSettings({ SWITCHBOARD_SELF_REGISTER: 'false' }).selfRegister).toBe(false);
   });
 });
 

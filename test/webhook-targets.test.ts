@@ -9,7 +9,7 @@ import {
   WebhookDeliveriesDocument,
   type AlertRuleInput,
 } from '@switchboard/client';
-import { loadConfig } from '../src/config.js';
+import { loadSettings } from '../src/settings.js';
 import { assertWebhookAllowed } from '../src/registry/alerts/targets.js';
 import { TargetPolicy } from '../src/registry/health/policy.js';
 import { eventually, SwitchboardRequestError } from './support/client.js';
@@ -169,14 +169,14 @@ describe('the rule beside the network allowlist', () => {
   });
 
   it('health checks keep their default: anywhere, loopback included', () => {
-    const health = new TargetPolicy(loadConfig({}).healthAllowedNetworks);
+    const health = new TargetPolicy(loadSettings({}).healthAllowedNetworks);
     expect(health.allows('127.0.0.1')).toBe(true);
     expect(() => health.assertLiteralAllowed('169.254.169.254')).not.toThrow();
   });
 
   it('SWITCHBOARD_WEBHOOK_ALLOW_LOCAL is off unless set, and must be a boolean', () => {
-    expect(loadConfig({}).alerts.webhookAllowLocal).toBe(false);
-    expect(loadConfig({ SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'true' }).alerts.webhookAllowLocal).toBe(true);
-    expect(() => loadConfig({ SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'sometimes' })).toThrow(/SWITCHBOARD_WEBHOOK_ALLOW_LOCAL must be true or false/);
+    expect(loadSettings({}).alerts.webhookAllowLocal).toBe(false);
+    expect(loadSettings({ SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'true' }).alerts.webhookAllowLocal).toBe(true);
+    expect(() => loadSettings({ SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'sometimes' })).toThrow(/SWITCHBOARD_WEBHOOK_ALLOW_LOCAL must be true or false/);
   });
 });

@@ -5,13 +5,13 @@ import type { AlertRuleRow } from '../db/schema/index.js';
 import type { EventFeed } from '../events/feed.js';
 import type { StoredEvent } from '../events/types.js';
 import type { Logger } from '../logger.js';
-import { acquireLease, EVALUATOR_LEASE, evaluateRule, KINDS, LeaseLost, loadRuleRows, releaseLease } from '../registry/alerts/index.js';
+import { acquireLeadership, EVALUATOR_ROLE, evaluateRule, KINDS, LeadershipLost, loadRuleRows, releaseLeadership } from '../registry/alerts/index.js';
 
 export interface AlertEvaluatorOptions {
-  /** Names this process as the lease holder (diagnostics); a random suffix keeps restarts apart. */
+  /** Names this process as the leader (diagnostics); a random suffix keeps restarts apart. */
   name: string;
-  /** How long the lease lasts unrenewed: a holder that dies is replaced after at most this. */
-  leaseTtlMs: number;
+  /** How long leadership lasts unrenewed: a leader that dies is replaced after at most this. */
+  leaderTtlMs: number;
   /** Every rule is evaluated at least this often (`for` deadlines, hold windows, sliding windows). */
   intervalMs: number;
   externalUrl: () => string;
@@ -25,16 +25,16 @@ const MAX_WAIT_MS = 60_000;
 const RULES_REFRESH_MS = 30_000;
 
 /**
- * Evaluates alert rules, in one process across all servers at a time: the holder of a lease
+ * Evaluates alert rules, in one process across all servers at a time: the holder of the leader row
  * row in PostgreSQL (taken and renewed in one statement; another process takes over once it
  * lapses). The holder evaluates a rule as soon as this server's event feed shows an event that
  * concerns it (a health change of its service, a config write under its prefix…), and every
- * rule at each tick, for time-based conditions. Every write is fenced on the lease, so a holder
+ * rule at each tick, for time-based conditions. Every write is fenced on leadership, so a holder
  * that lost it (a long pause) writes nothing.
  */
 export class AlertEvaluator {
   readonly id: string;
-  /** Whether this process held the lease at its last look. */
+  /** Whether this process led at its last look. */
   holding = false;
   private rules: AlertRuleRow[] = [];
   private readonly dirty = new Set<string>();
@@ -73,8 +73,8 @@ export class AlertEvaluator {
     await this.loop;
     if (this.holding) {
       this.holding = false;
-      await releaseLease(this.db, EVALUATOR_LEASE, this.id).catch((error: unknown) =>
-        this.log.warn({ err: toError(error) }, 'could not release the alert lease'),
+      await releaseLeadership(this.db, EVALUATOR_ROLE, this.id).catch((error: unknown) =>
+        this.log.warn({ err: toError(error) }, 'could not hand over alert evaluation'),
       );
     }
   }
@@ -113,19 +113,19 @@ export class AlertEvaluator {
   private async renewIfDue(): Promise<void> {
     const now = Date.now();
     if (now < this.nextRenewAt) return;
-    this.nextRenewAt = now + this.options.leaseTtlMs / 3;
+    this.nextRenewAt = now + this.options.leaderTtlMs / 3;
     const was = this.holding;
     try {
-      this.holding = await acquireLease(this.db, EVALUATOR_LEASE, this.id, this.options.leaseTtlMs);
+      this.holding = await acquireLeadership(this.db, EVALUATOR_ROLE, this.id, this.options.leaderTtlMs);
     } catch (error) {
       this.holding = false;
       throw error;
     }
     if (this.holding && !was) {
-      this.log.info({ holder: this.id }, 'took the alert evaluator lease');
+      this.log.info({ holder: this.id }, 'took the lead of alert evaluation');
       this.everything = true; // what happened before we held it is in the state, not in our feed
     } else if (!this.holding && was) {
-      this.log.info({ holder: this.id }, 'lost the alert evaluator lease');
+      this.log.info({ holder: this.id }, 'lost the lead of alert evaluation');
     }
   }
 
@@ -155,7 +155,7 @@ export class AlertEvaluator {
         queued += result.deliveries;
         if (result.nextDueMs !== undefined) this.nextDueAt = Math.min(this.nextDueAt ?? result.nextDueMs, result.nextDueMs);
       } catch (error) {
-        if (error instanceof LeaseLost) {
+        if (error instanceof LeadershipLost) {
           this.holding = false;
           this.nextRenewAt = 0;
           return;

@@ -1,14 +1,14 @@
-import { loadConfig } from '../config.js';
+import { loadSettings } from '../settings.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { runMigrations } from '../db/migrate.js';
 import { createLogger } from '../logger.js';
 
 export async function migrateCommand(): Promise<void> {
-  const config = loadConfig();
-  const log = createLogger(config.logLevel);
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, log });
+  const settings = loadSettings();
+  const log = createLogger(settings.logLevel);
+  const embedded = settings.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: settings.dataDir, log });
   try {
-    await runMigrations(config.databaseUrl ?? embedded!.url);
+    await runMigrations(settings.databaseUrl ?? embedded!.url);
     log.info('migrations applied');
   } finally {
     await embedded?.stop();

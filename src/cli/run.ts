@@ -1,5 +1,5 @@
 import { toError } from '@switchboard/contracts';
-import { ConfigError, isLoopback, loadConfig } from '../config.js';
+import { SettingsError, isLoopback, loadSettings } from '../settings.js';
 import { isConnectionError } from '../db/errors.js';
 import { createLogger } from '../logger.js';
 import { startNode, type NodeRole } from '../server/node.js';
@@ -9,22 +9,22 @@ export const workerCommand = () => run('worker');
 
 /** Starts a node in the given role and stops it gracefully on SIGTERM/SIGINT (exit 0). */
 async function run(role: NodeRole): Promise<void> {
-  let config;
+  let settings;
   try {
-    config = loadConfig();
+    settings = loadSettings();
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof SettingsError) {
       process.stderr.write(`switchboard: ${error.message}\n`);
       process.exit(2);
     }
     throw error;
   }
-  const log = createLogger(config.logLevel, { node: config.nodeName, role });
-  if (role === 'serve' && !config.adminToken) {
+  const log = createLogger(settings.logLevel, { node: settings.nodeName, role });
+  if (role === 'serve' && !settings.adminToken) {
     log.warn(
-      isLoopback(config.host)
+      isLoopback(settings.host)
         ? 'NO AUTHENTICATION: SWITCHBOARD_ADMIN_TOKEN is not set, so anyone on this machine can change the registry. Fine for local development only.'
-        : `NO AUTHENTICATION on ${config.host}: SWITCHBOARD_ALLOW_INSECURE is set and SWITCHBOARD_ADMIN_TOKEN is not; anyone who reaches the port can change the registry.`,
+        : `NO AUTHENTICATION on ${settings.host}: SWITCHBOARD_ALLOW_INSECURE is set and SWITCHBOARD_ADMIN_TOKEN is not; anyone who reaches the port can change the registry.`,
     );
   }
 
@@ -39,15 +39,15 @@ async function run(role: NodeRole): Promise<void> {
 
   let node;
   try {
-    node = await startNode(config, log, role);
+    node = await startNode(settings, log, role);
   } catch (error) {
     log.fatal({ err: toError(error) }, 'could not start');
     process.exit(1);
   }
   if (node.url) {
-    log.info({ url: node.url, port: node.port, embedded: config.databaseUrl === undefined }, `listening on ${node.url} (GraphiQL in a browser)`);
+    log.info({ url: node.url, port: node.port, embedded: settings.databaseUrl === undefined }, `listening on ${node.url} (GraphiQL in a browser)`);
   } else {
-    log.info({ concurrency: config.healthConcurrency, scripts: config.scriptChecksEnabled, worker: node.worker?.id }, 'health-check worker running');
+    log.info({ concurrency: settings.healthConcurrency, scripts: settings.scriptChecksEnabled, worker: node.worker?.id }, 'health-check worker running');
   }
 
   let signals = 0;
@@ -61,9 +61,9 @@ async function run(role: NodeRole): Promise<void> {
     // Whatever a step waits for (a database that is away, a connection that will not close), the
     // process exits within its shutdown timeout: a supervisor's SIGTERM is never ignored.
     setTimeout(() => {
-      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown did not finish within SWITCHBOARD_SHUTDOWN_TIMEOUT; exiting now');
+      log.error({ timeoutMs: settings.shutdownTimeoutMs }, 'shutdown did not finish within SWITCHBOARD_SHUTDOWN_TIMEOUT; exiting now');
       process.exit(1);
-    }, config.shutdownTimeoutMs).unref();
+    }, settings.shutdownTimeoutMs).unref();
     node.stop().then(
       () => process.exit(0),
       (error: unknown) => {

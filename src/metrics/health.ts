@@ -35,8 +35,8 @@ export class HealthMetrics {
       registers,
     });
     this.claims = new Histogram({
-      name: 'switchboard_health_lease_batch_size',
-      help: 'Due checks claimed (leased) by one claim of this process; empty claims are not counted.',
+      name: 'switchboard_health_claim_batch_size',
+      help: 'Due checks taken by one claim of this process; empty claims are not counted.',
       buckets: BATCH_SIZE_BUCKETS,
       registers,
     });

@@ -8,7 +8,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { CloseCode, type Disposable, type OperationResult } from 'graphql-ws';
 import type { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { RequestLimits } from '../config.js';
+import type { RequestLimits } from '../settings.js';
 import type { GraphQLContext, RegistryContext } from '../graphql/context.js';
 import { isClientError, maskError, useUnavailableStatus } from '../graphql/errors.js';
 import { createLoaders } from '../graphql/loaders.js';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { hostPort } from '../net.js';
 import type { RegistryContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
-import type { ConnectionLimits, RequestLimits } from '../config.js';
+import type { ConnectionLimits, RequestLimits } from '../settings.js';
 import type { ServerMetrics } from '../metrics/server.js';
 import type { Registry } from 'prom-client';
 import { CONSUL_PATH_PREFIX, createConsulApi } from '../consul/index.js';

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { ConnectionLimits } from '../config.js';
+import type { ConnectionLimits } from '../settings.js';
 import type { Logger } from '../logger.js';
 
 /**

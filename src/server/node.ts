@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Registry } from 'prom-client';
 import { toError } from '@switchboard/contracts';
-import type { Config } from '../config.js';
+import type { Settings } from '../settings.js';
 import { connectDatabase, type Db } from '../db/client.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.js';
 import { runMigrations } from '../db/migrate.js';
@@ -10,7 +10,7 @@ import { startRetentionSweeper } from '../events/retention.js';
 import { newExecutionCounters, type ExecutionCounters } from '../graphql/context.js';
 import { AlertEvaluator } from '../alerts/evaluator.js';
 import { WebhookSender } from '../alerts/sender.js';
-import { HealthWorker } from '../health/worker.js';
+import { HealthWorker } from '../checker/worker.js';
 import type { Logger } from '../logger.js';
 import {
   countCatalogReloads,
@@ -67,12 +67,12 @@ export type NodeRole = 'serve' | 'worker';
  * health-check pool, and for `serve` the event feed and the HTTP/WebSocket server.
  * Processes share nothing but the database, so any number can run side by side.
  */
-export async function startNode(config: Config, log: Logger, role: NodeRole = 'serve'): Promise<SwitchboardNode> {
+export async function startNode(settings: Settings, log: Logger, role: NodeRole = 'serve'): Promise<SwitchboardNode> {
   let embedded: EmbeddedPostgres | undefined;
-  if (config.databaseUrl === undefined) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log: log.child({ component: 'embedded-postgres' }) });
+  if (settings.databaseUrl === undefined) {
+    embedded = await startEmbeddedPostgres({ dataDir: settings.dataDir, log: log.child({ component: 'embedded-postgres' }) });
   }
-  const databaseUrl = config.databaseUrl ?? embedded!.url;
+  const databaseUrl = settings.databaseUrl ?? embedded!.url;
 
   // Undone in reverse order on stop, or on a failed start.
   const cleanups: (() => Promise<void>)[] = [];
@@ -80,29 +80,29 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
   try {
     await runMigrations(databaseUrl);
     const database = connectDatabase(databaseUrl, {
-      poolSize: config.dbPoolSize,
-      applicationName: `switchboard ${role} ${config.nodeName}`,
-      connectTimeoutMs: config.dbConnectTimeoutMs,
+      poolSize: settings.dbPoolSize,
+      applicationName: `switchboard ${role} ${settings.nodeName}`,
+      connectTimeoutMs: settings.dbConnectTimeoutMs,
     });
     // In-flight requests are over by then; a database that is away must not hold the exit for long.
     cleanups.unshift(() => database.close(1));
     const metrics = createMetricsRegistry();
     const scrapeReads = new ScrapeReads(log.child({ component: 'metrics' }));
-    observeDatabasePool(metrics, database.db, config.dbPoolSize, scrapeReads);
+    observeDatabasePool(metrics, database.db, settings.dbPoolSize, scrapeReads);
 
     // Created before the sweeps, which leave the instances of sessions connected here alone; started with the API.
-    const sessions = new ConnectedSessions(database.db, config.ephemeralGraceMs, log.child({ component: 'sessions' }));
-    const sweeps = startSweeps(database.db, config, log, sessions);
+    const sessions = new ConnectedSessions(database.db, settings.ephemeralGraceMs, log.child({ component: 'sessions' }));
+    const sweeps = startSweeps(database.db, settings, log, sessions);
     cleanups.unshift(sweeps);
 
-    const settings = settingsFrom(config);
+    const registrySettings = registrySettingsFrom(settings);
     let worker: HealthWorker | undefined;
-    if (role === 'worker' || config.healthWorker) {
+    if (role === 'worker' || settings.healthWorker) {
       worker = new HealthWorker(database.db, log.child({ component: 'health' }), {
-        name: config.nodeName,
-        concurrency: config.healthConcurrency,
-        includeScripts: config.scriptChecksEnabled,
-        targets: settings.health.policy.targets,
+        name: settings.nodeName,
+        concurrency: settings.healthConcurrency,
+        includeScripts: settings.scriptChecksEnabled,
+        targets: registrySettings.health.policy.targets,
         metrics: new HealthMetrics(metrics),
       });
       worker.start();
@@ -111,25 +111,25 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
 
     // Every process sends webhooks (deliveries are claimed row by row); serve also evaluates rules.
     const sender = new WebhookSender(database.db, log.child({ component: 'webhooks' }), {
-      name: config.nodeName,
-      targets: settings.health.policy.targets,
-      timeoutMs: config.alerts.webhookTimeoutMs,
-      maxAttempts: config.alerts.webhookMaxAttempts,
-      backoffMs: config.alerts.webhookBackoffMs,
+      name: settings.nodeName,
+      targets: registrySettings.health.policy.targets,
+      timeoutMs: settings.alerts.webhookTimeoutMs,
+      maxAttempts: settings.alerts.webhookMaxAttempts,
+      backoffMs: settings.alerts.webhookBackoffMs,
     });
     sender.start();
     cleanups.unshift(() => sender.stop());
 
     if (role === 'worker') {
-      if (config.selfRegister) {
+      if (settings.selfRegister) {
         const self = await startSelfRegistration(database.db, log.child({ component: 'self-registration' }), {
           role,
-          nodeName: config.nodeName,
-          checkPolicy: settings.health.policy,
+          nodeName: settings.nodeName,
+          checkPolicy: registrySettings.health.policy,
         });
         cleanups.unshift(() => self.stop()); // first: it leaves the catalog before the pool closes
       }
-      const metricsUrl = await startMetricsListener(config, metrics, new Authenticator(database.db, config.adminToken, undefined, config), log, cleanups);
+      const metricsUrl = await startMetricsListener(settings, metrics, new Authenticator(database.db, settings.adminToken, undefined, settings), log, cleanups);
       return {
         url: undefined,
         port: undefined,
@@ -143,9 +143,9 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     }
 
     const groupCommits = new GroupCommitMetrics(metrics);
-    const outcomes = new OutcomeReporter(database.db, settings.breaker, groupCommits.observer('call_outcomes'));
+    const outcomes = new OutcomeReporter(database.db, registrySettings.breaker, groupCommits.observer('call_outcomes'));
     cleanups.unshift(() => outcomes.flush());
-    const registrations = new RegistrationWriter(database.db, settings.health.policy, groupCommits.observer('registrations'));
+    const registrations = new RegistrationWriter(database.db, registrySettings.health.policy, groupCommits.observer('registrations'));
     cleanups.unshift(() => registrations.flush());
     const feed = new EventFeed(database.db, database.sql, log.child({ component: 'event-feed' }));
     await feed.start();
@@ -160,20 +160,20 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
     const counters = newExecutionCounters();
     const serverMetrics = new ServerMetrics(metrics, { db: database.db, feed, catalog, counters, reads: scrapeReads });
     cleanups.unshift(async () => serverMetrics.stop());
-    const authenticator = new Authenticator(database.db, config.adminToken, feed, config);
+    const authenticator = new Authenticator(database.db, settings.adminToken, feed, settings);
     const http = await startHttpServer({
-      host: config.host,
-      port: config.port,
+      host: settings.host,
+      port: settings.port,
       authenticator,
-      limits: config.limits,
-      connections: config.connections,
-      jitAfterRuns: config.jitAfterRuns,
-      dashboardSourceMaps: config.dashboardSourceMaps,
-      requestTimeoutMs: config.requestTimeoutMs,
+      limits: settings.limits,
+      connections: settings.connections,
+      jitAfterRuns: settings.jitAfterRuns,
+      dashboardSourceMaps: settings.dashboardSourceMaps,
+      requestTimeoutMs: settings.requestTimeoutMs,
       sessions,
-      consul: { datacenter: config.datacenter, nodeName: config.nodeName },
+      consul: { datacenter: settings.datacenter, nodeName: settings.nodeName },
       metrics: { registry: metrics, server: serverMetrics },
-      context: { db: database.db, feed, settings, selection: new SelectionState(), outcomes, registrations, catalog, counters },
+      context: { db: database.db, feed, settings: registrySettings, selection: new SelectionState(), outcomes, registrations, catalog, counters },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
         await database.db.execute(sql`select 1`);
@@ -182,28 +182,28 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
 
     let metricsUrl: string | undefined;
     try {
-      metricsUrl = await startMetricsListener(config, metrics, authenticator, log, cleanups);
+      metricsUrl = await startMetricsListener(settings, metrics, authenticator, log, cleanups);
     } catch (error) {
       await http.close(0);
       throw error;
     }
 
     let self: SelfRegistration | undefined;
-    if (config.selfRegister) {
+    if (settings.selfRegister) {
       // Not fatal: the API is up and serving; only the registry's own entry is missing.
       self = await startSelfRegistration(database.db, log.child({ component: 'self-registration' }), {
         role,
-        listenHost: config.host,
+        listenHost: settings.host,
         port: http.port,
-        nodeName: config.nodeName,
-        checkPolicy: settings.health.policy,
+        nodeName: settings.nodeName,
+        checkPolicy: registrySettings.health.policy,
       }).catch((error: unknown) => {
         log.warn({ err: toError(error) }, 'could not register this server in its own catalog');
         return undefined;
       });
     }
 
-    const evaluator = startAlerts(database.db, feed, sender, config, http.url, log);
+    const evaluator = startAlerts(database.db, feed, sender, settings, http.url, log);
     cleanups.unshift(() => evaluator.stop());
 
     const stop = async () => {
@@ -211,7 +211,7 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
       await self?.stop();
       log.info('shutting down: refusing new connections, finishing in-flight requests');
       // Draining may take most of the shutdown timeout; what follows (flushes, closing the pool) the rest.
-      const draining = http.close(config.shutdownTimeoutMs - Math.min(2_000, config.shutdownTimeoutMs / 4));
+      const draining = http.close(settings.shutdownTimeoutMs - Math.min(2_000, settings.shutdownTimeoutMs / 4));
       // Ending the feed completes every subscription, so streaming responses can finish.
       await feed.close();
       await draining;
@@ -225,12 +225,12 @@ export async function startNode(config: Config, log: Logger, role: NodeRole = 's
 }
 
 /** The alert evaluator (one holder of its lease across servers), and prompt sending of what it queues. */
-function startAlerts(db: Db, feed: EventFeed, sender: WebhookSender, config: Config, url: string, log: Logger): { stop(): Promise<void> } {
-  const externalUrl = config.alerts.externalUrl ?? url.replace(/\/graphql$/, '');
+function startAlerts(db: Db, feed: EventFeed, sender: WebhookSender, settings: Settings, url: string, log: Logger): { stop(): Promise<void> } {
+  const externalUrl = settings.alerts.externalUrl ?? url.replace(/\/graphql$/, '');
   const evaluator = new AlertEvaluator(db, feed, log.child({ component: 'alerts' }), {
-    name: config.nodeName,
-    leaseTtlMs: config.alerts.leaseTtlMs,
-    intervalMs: config.alerts.intervalMs,
+    name: settings.nodeName,
+    leaderTtlMs: settings.alerts.leaderTtlMs,
+    intervalMs: settings.alerts.intervalMs,
     externalUrl: () => externalUrl,
     onQueued: () => sender.wake(),
   });
@@ -248,12 +248,12 @@ function startAlerts(db: Db, feed: EventFeed, sender: WebhookSender, config: Con
 }
 
 /** The SWITCHBOARD_METRICS_PORT listener, when configured: its URL; closed first on stop. */
-async function startMetricsListener(config: Config, registry: Registry, authenticator: Authenticator, log: Logger, cleanups: (() => Promise<void>)[]) {
-  if (config.metricsPort === undefined) return undefined;
-  const server = await startMetricsServer(config.host, config.metricsPort, {
+async function startMetricsListener(settings: Settings, registry: Registry, authenticator: Authenticator, log: Logger, cleanups: (() => Promise<void>)[]) {
+  if (settings.metricsPort === undefined) return undefined;
+  const server = await startMetricsServer(settings.host, settings.metricsPort, {
     registry,
     authenticate: (credential) => authenticator.authenticate(credential),
-    timeoutMs: config.requestTimeoutMs,
+    timeoutMs: settings.requestTimeoutMs,
     log: log.child({ component: 'metrics' }),
   });
   cleanups.unshift(() => server.close());
@@ -261,40 +261,40 @@ async function startMetricsListener(config: Config, registry: Registry, authenti
   return server.url;
 }
 
-export function settingsFrom(config: Config): RegistrySettings {
+export function registrySettingsFrom(settings: Settings): RegistrySettings {
   return {
-    config: { historyLimit: config.configHistoryLimit },
+    config: { historyLimit: settings.configHistoryLimit },
     health: {
       policy: {
-        scriptChecksEnabled: config.scriptChecksEnabled,
-        targets: new TargetPolicy(config.healthAllowedNetworks, { webhooksMayTargetLocal: config.alerts.webhookAllowLocal }),
+        scriptChecksEnabled: settings.scriptChecksEnabled,
+        targets: new TargetPolicy(settings.healthAllowedNetworks, { webhooksMayTargetLocal: settings.alerts.webhookAllowLocal }),
       },
-      historyLimit: config.healthHistoryLimit,
+      historyLimit: settings.healthHistoryLimit,
     },
-    breaker: config.breaker,
-    states: { windowMs: config.stateWindowMs },
+    breaker: settings.breaker,
+    states: { windowMs: settings.stateWindowMs },
   };
 }
 
 /** Every process sweeps: lapsed TTL leases, instances critical too long, due half-open breakers, old events and old health history. */
-function startSweeps(db: Db, config: Config, log: Logger, sessions: ConnectedSessions): () => Promise<void> {
-  const expiry = startExpirySweep(db, log.child({ component: 'expiry' }), { intervalMs: config.expirySweepMs, nodeName: config.nodeName, sessions });
+function startSweeps(db: Db, settings: Settings, log: Logger, sessions: ConnectedSessions): () => Promise<void> {
+  const expiry = startExpirySweep(db, log.child({ component: 'expiry' }), { intervalMs: settings.expirySweepMs, nodeName: settings.nodeName, sessions });
   const retention = startRetentionSweeper(
     db,
     log.child({ component: 'retention' }),
-    { maxAgeMs: config.eventRetentionMs, maxCount: config.eventRetentionCount },
-    config.eventPruneIntervalMs,
+    { maxAgeMs: settings.eventRetentionMs, maxCount: settings.eventRetentionCount },
+    settings.eventPruneIntervalMs,
   );
   // Breakers whose cooldown passed: the OPEN -> HALF_OPEN event is written when it happens.
-  const halfOpens = startPeriodic('half-open sweep', config.expirySweepMs, log.child({ component: 'breakers' }), async () => {
-    return (await recordDueHalfOpens(db, config.breaker)) === HALF_OPEN_BATCH;
+  const halfOpens = startPeriodic('half-open sweep', settings.expirySweepMs, log.child({ component: 'breakers' }), async () => {
+    return (await recordDueHalfOpens(db, settings.breaker)) === HALF_OPEN_BATCH;
   });
-  const history = startPeriodic('health history pruning', config.eventPruneIntervalMs, log, async () => {
-    return (await pruneHealthHistory(db, config.healthHistoryLimit)) === 10_000;
+  const history = startPeriodic('health history pruning', settings.eventPruneIntervalMs, log, async () => {
+    return (await pruneHealthHistory(db, settings.healthHistoryLimit)) === 10_000;
   });
   // Finished webhook deliveries are kept as long as events are, then go.
-  const deliveries = startPeriodic('webhook delivery pruning', config.eventPruneIntervalMs, log, async () => {
-    return (await pruneWebhookDeliveries(db, config.eventRetentionMs)) === DELIVERY_PRUNE_BATCH;
+  const deliveries = startPeriodic('webhook delivery pruning', settings.eventPruneIntervalMs, log, async () => {
+    return (await pruneWebhookDeliveries(db, settings.eventRetentionMs)) === DELIVERY_PRUNE_BATCH;
   });
   return async () => {
     await Promise.all([expiry.stop(), retention.stop(), history.stop(), halfOpens.stop(), deliveries.stop()]);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadSettings } from '../../src/settings.js';
 import { createLogger } from '../../src/logger.js';
 import { startNode, type SwitchboardNode } from '../../src/server/node.js';
 import { clientFactory, type SwitchboardClient } from './client.js';
@@ -22,7 +22,7 @@ const NO_SELF_REGISTRATION = { SWITCHBOARD_SELF_REGISTER: 'false' };
 
 /** A registry node in this process, on an ephemeral port, against `databaseUrl`. */
 export async function startTestNode(databaseUrl: string, env: Record<string, string> = {}): Promise<TestNode> {
-  const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...NO_SELF_REGISTRATION, ...env });
+  const config = loadSettings({ DATABASE_URL: databaseUrl, PORT: '0', ...NO_SELF_REGISTRATION, ...env });
   const node = await startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'));
   if (node.url === undefined) throw new Error('a serving node has a URL');
   return tracked('node', `in-process node at ${node.url}`, node as TestNode, 'stop');
@@ -30,7 +30,7 @@ export async function startTestNode(databaseUrl: string, env: Record<string, str
 
 /** A `switchboard worker` in this process: the health-check pool and the sweeps, no API. */
 export async function startTestWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<SwitchboardNode> {
-  const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...NO_SELF_REGISTRATION, ...env });
+  const config = loadSettings({ DATABASE_URL: databaseUrl, PORT: '0', ...NO_SELF_REGISTRATION, ...env });
   const node = await startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), 'worker');
   return tracked('worker', `in-process worker ${node.worker!.id}`, node, 'stop');
 }

@@ -122,8 +122,8 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
-/** Leases for work done by one process at a time across all servers (the alert evaluator). */
-export const leases = pgTable('leases', {
+/** Which process leads each role done by one process at a time across all servers (the alert evaluator), and until when unrenewed. */
+export const leaders = pgTable('leaders', {
   name: text('name').primaryKey(),
   holder: text('holder').notNull(),
   expiresAt: timestamptz('expires_at').notNull(),

@@ -11,7 +11,7 @@ export {
   alerts,
   alertSilences,
   webhookDeliveries,
-  leases,
+  leaders,
   type AlertRuleRow,
   type AlertRow,
   type SilenceRow,

@@ -6,13 +6,13 @@ import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
 import { alertEvent } from './events.js';
 import { KINDS, type Observation } from './kinds.js';
-import { EVALUATOR_LEASE, fenceLease } from './lease.js';
+import { EVALUATOR_ROLE, fenceLeadership } from './leadership.js';
 import { fingerprintOf, toAlert, type Alert } from './model.js';
 import { alertmanagerPayload } from './payload.js';
 import { activeSilences, isSilenced } from './silences.js';
 
 export interface EvaluationOptions {
-  /** Who evaluates: must hold the evaluator lease. */
+  /** Who evaluates: must lead alert evaluation. */
   holder: string;
   /** Where the registry is reached, for payloads (externalURL, generatorURL). */
   externalUrl: string;
@@ -27,13 +27,13 @@ export interface EvaluationResult {
   nextDueMs: number | undefined;
 }
 
-/** The lease was lost (to another process, or by expiry): nothing was written. */
-export class LeaseLost extends Error {
-  override readonly name = 'LeaseLost';
+/** Leadership was lost (to another process, or by expiry): nothing was written. */
+export class LeadershipLost extends Error {
+  override readonly name = 'LeadershipLost';
 }
 
 /**
- * Evaluates one rule and writes what changed, in one transaction: fence on the lease, read the
+ * Evaluates one rule and writes what changed, in one transaction: fence on leadership, read the
  * condition from the stored state, lock the rule's alerts, and move each to PENDING, FIRING or
  * RESOLVED; every FIRING/RESOLVED transition appends its event and, unless a silence covers it,
  * queues one webhook delivery per receiver. Transitions are idempotent against the locked rows,
@@ -41,8 +41,8 @@ export class LeaseLost extends Error {
  */
 export async function evaluateRule(db: Db, ruleId: string, options: EvaluationOptions): Promise<EvaluationResult | undefined> {
   return runTransaction(db, async (tx) => {
-    const now = await fenceLease(tx, EVALUATOR_LEASE, options.holder);
-    if (!now) throw new LeaseLost('the alert evaluator lease is held by another process');
+    const now = await fenceLeadership(tx, EVALUATOR_ROLE, options.holder);
+    if (!now) throw new LeadershipLost('another process leads alert evaluation');
     // FOR SHARE: a concurrent delete waits, rather than failing this write on the foreign key.
     const [rule] = await tx.select().from(alertRules).where(eq(alertRules.id, ruleId)).for('share');
     if (!rule) return undefined;

@@ -4,7 +4,7 @@ export * from './counts.js';
 export * from './deliveries.js';
 export * from './evaluate.js';
 export * from './kinds.js';
-export * from './lease.js';
+export * from './leadership.js';
 export * from './model.js';
 export * from './payload.js';
 export * from './queries.js';

@@ -29,7 +29,7 @@ export interface HealthCheck {
   criticalSince: Date | null;
   /** Next probe (for TTL checks: when the last update lapses). */
   nextRunAt: Date;
-  /** The worker holding the check's lease, and until when. */
+  /** The worker that claimed the check, and until when the claim holds. */
   lockedBy: string | null;
   lockedUntil: Date | null;
   createdAt: Date;

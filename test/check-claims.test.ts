@@ -23,22 +23,22 @@ afterAll(async () => {
 const holder = async (checkId: string) =>
   (await database.sql<{ locked_by: string | null }[]>`select locked_by from health_checks where id = ${checkId}`)[0]?.locked_by ?? null;
 
-describe('health check leases', () => {
-  it('a worker that stops hands its leases back: another takes the check at once, not after the lease lapses', async () => {
-    // A target that never answers keeps the probe in flight, and so the lease held:
+describe('health check claims', () => {
+  it('a worker that stops hands its claims back: another takes the check at once, not after the claim lapses', async () => {
+    // A target that never answers keeps the probe in flight, and so the claim held:
     // 20 s timeout + 2 s grace, were it not released.
     target.answer('/hangs', { status: 200, delayMs: 120_000 });
     const first = await startTestNode(database.url, { SWITCHBOARD_NODE_NAME: 'first' });
     let second: Awaited<ReturnType<typeof startTestWorker>> | undefined;
     try {
       await clients.create(first.url).request(RegisterServiceDocument, {
-        input: instance({ id: 'leased-1', healthCheck: { http: target.url('/hangs'), interval: '1s', timeout: '20s' } }),
+        input: instance({ id: 'claimed-1', healthCheck: { http: target.url('/hangs'), interval: '1s', timeout: '20s' } }),
       });
-      const [{ id: checkId }] = await database.sql<[{ id: string }]>`select id from health_checks where service_id = 'leased-1'`;
+      const [{ id: checkId }] = await database.sql<[{ id: string }]>`select id from health_checks where service_id = 'claimed-1'`;
       await eventually(() => (target.hits('/hangs').length === 1 ? true : undefined));
       expect(await holder(checkId)).toMatch(/^first\//);
 
-      // The second worker starts while the first holds the lease, so it cannot have the check yet.
+      // The second worker starts while the first holds the claim, so it cannot have the check yet.
       second = await startTestWorker(database.url, { SWITCHBOARD_NODE_NAME: 'second' });
       await first.stop();
       const stoppedAt = Date.now();

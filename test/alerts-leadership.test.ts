@@ -1,13 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { publishEvent } from '../src/events/publish.js';
-import { acquireLease, createAlertRule, EVALUATOR_LEASE, evaluateRule, LeaseLost, listAlerts, releaseLease } from '../src/registry/alerts/index.js';
+import {
+  acquireLeadership,
+  createAlertRule,
+  EVALUATOR_ROLE,
+  evaluateRule,
+  LeadershipLost,
+  listAlerts,
+  releaseLeadership,
+} from '../src/registry/alerts/index.js';
 import { TargetPolicy } from '../src/registry/health/policy.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 
 /**
- * The evaluator lease on a real database: one holder at a time, taken over only once it
+ * The evaluator leadership on a real database: one holder at a time, taken over only once it
  * lapses, and a process that does not hold it cannot write an alert transition.
  */
 let database: TestDatabase;
@@ -20,28 +28,28 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const LEASE = 'test-lease';
+const ROLE = 'test-role';
 
-describe('the evaluator lease', () => {
+describe('the evaluator leadership', () => {
   it('has one holder; the other takes it only once it lapses, and the old holder cannot renew then', async () => {
-    expect(await acquireLease(database.db, LEASE, 'a', 500)).toBe(true);
-    expect(await acquireLease(database.db, LEASE, 'b', 500)).toBe(false);
-    expect(await acquireLease(database.db, LEASE, 'a', 500)).toBe(true); // renewal
+    expect(await acquireLeadership(database.db, ROLE, 'a', 500)).toBe(true);
+    expect(await acquireLeadership(database.db, ROLE, 'b', 500)).toBe(false);
+    expect(await acquireLeadership(database.db, ROLE, 'a', 500)).toBe(true); // renewal
     await sleep(300);
-    expect(await acquireLease(database.db, LEASE, 'b', 500)).toBe(false); // renewed 300ms ago: still a's
+    expect(await acquireLeadership(database.db, ROLE, 'b', 500)).toBe(false); // renewed 300ms ago: still a's
     await sleep(400);
-    expect(await acquireLease(database.db, LEASE, 'b', 500)).toBe(true); // lapsed
-    expect(await acquireLease(database.db, LEASE, 'a', 500)).toBe(false);
-    await releaseLease(database.db, LEASE, 'b');
-    expect(await acquireLease(database.db, LEASE, 'a', 500)).toBe(true); // handed back at once
+    expect(await acquireLeadership(database.db, ROLE, 'b', 500)).toBe(true); // lapsed
+    expect(await acquireLeadership(database.db, ROLE, 'a', 500)).toBe(false);
+    await releaseLeadership(database.db, ROLE, 'b');
+    expect(await acquireLeadership(database.db, ROLE, 'a', 500)).toBe(true); // handed back at once
   });
 
-  it('many processes racing for a free lease: exactly one gets it', async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => acquireLease(database.db, 'race', `p${i}`, 10_000)));
+  it('many processes racing for a free role: exactly one gets it', async () => {
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => acquireLeadership(database.db, 'race', `p${i}`, 10_000)));
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
-  it("an evaluation by a process that does not hold the lease writes nothing; the holder's writes one transition", async () => {
+  it("an evaluation by a process that does not lead writes nothing; the holder's writes one transition", async () => {
     const rule = await createAlertRule(
       database.db,
       { name: 'fenced', kind: 'EVENT_SEEN', eventType: 'fence.test' },
@@ -49,9 +57,9 @@ describe('the evaluator lease', () => {
       SYSTEM_PRINCIPAL,
     );
     await publishEvent(database.db, { type: 'fence.test', source: 'test' }, SYSTEM_PRINCIPAL);
-    expect(await acquireLease(database.db, EVALUATOR_LEASE, 'holder', 10_000)).toBe(true);
+    expect(await acquireLeadership(database.db, EVALUATOR_ROLE, 'holder', 10_000)).toBe(true);
 
-    await expect(evaluateRule(database.db, rule.id, { holder: 'intruder', externalUrl: 'http://x' })).rejects.toBeInstanceOf(LeaseLost);
+    await expect(evaluateRule(database.db, rule.id, { holder: 'intruder', externalUrl: 'http://x' })).rejects.toBeInstanceOf(LeadershipLost);
     expect(await listAlerts(database.db, { ruleId: rule.id })).toEqual([]);
 
     const result = await evaluateRule(database.db, rule.id, { holder: 'holder', externalUrl: 'http://x' });

@@ -5,7 +5,7 @@ import type { BreakerConfig } from './registry/breakers/machine.js';
 import { TargetPolicy } from './registry/health/policy.js';
 
 /** Everything the process reads from its environment, parsed once at start-up. */
-export interface Config {
+export interface Settings {
   port: number;
   host: string;
   /** Unset: an embedded PostgreSQL is started under `dataDir`. */
@@ -55,7 +55,7 @@ export interface Config {
   /** Whether /ui serves the dashboard's source maps (SWITCHBOARD_DASHBOARD_SOURCEMAPS; off by default). */
   dashboardSourceMaps: boolean;
   breaker: BreakerConfig;
-  alerts: AlertConfig;
+  alerts: AlertSettings;
   /**
    * A port of its own serving only /metrics and /healthz (SWITCHBOARD_METRICS_PORT; 0: any free
    * port): how a worker is scraped; on `serve`, a second listener beside /metrics on PORT. Unset: none.
@@ -64,11 +64,11 @@ export interface Config {
 }
 
 /** Alert evaluation and webhook delivery (see README, Alerts). */
-export interface AlertConfig {
+export interface AlertSettings {
   /** Every rule is evaluated at least this often (events trigger evaluation at once). */
   intervalMs: number;
-  /** How long the evaluator lease lasts unrenewed: a dead holder is replaced after at most this. */
-  leaseTtlMs: number;
+  /** How long evaluator leadership lasts unrenewed: a dead leader is replaced after at most this. */
+  leaderTtlMs: number;
   webhookTimeoutMs: number;
   webhookMaxAttempts: number;
   /** The first retry's delay; doubled (with jitter) each attempt after, up to 5 minutes. */
@@ -101,22 +101,22 @@ export interface RequestLimits {
 export interface ConnectionLimits {
   /** Time a client has to send a request's headers. */
   headersTimeoutMs: number;
-  /** Time a client has to send a whole request, headers and body (not the GraphQL deadline, Config.requestTimeoutMs). */
+  /** Time a client has to send a whole request, headers and body (not the GraphQL deadline, Settings.requestTimeoutMs). */
   bodyTimeoutMs: number;
   /** Open connections (HTTP and WebSocket) beyond which new ones are dropped. */
   maxConnections: number;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
 }
 
 type Env = Record<string, string | undefined>;
 
 const DAY_MS = 86_400_000;
 
-export function loadConfig(env: Env = process.env): Config {
-  const config: Config = {
+export function loadSettings(env: Env = process.env): Settings {
+  const settings: Settings = {
     port: integer(env, 'PORT', 4000, 0, 65535),
     host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: nonEmpty(env, 'DATABASE_URL'),
@@ -180,7 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     alerts: {
       intervalMs: duration(env, 'SWITCHBOARD_ALERT_INTERVAL', 1_000, 50, 600_000),
-      leaseTtlMs: duration(env, 'SWITCHBOARD_ALERT_LEASE_TTL', 10_000, 300, 600_000),
+      leaderTtlMs: duration(env, renamed(env, 'SWITCHBOARD_ALERT_LEADER_TTL', 'SWITCHBOARD_ALERT_LEASE_TTL'), 10_000, 300, 600_000),
       webhookTimeoutMs: duration(env, 'SWITCHBOARD_WEBHOOK_TIMEOUT', 10_000, 100, 300_000),
       webhookMaxAttempts: integer(env, 'SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
       webhookBackoffMs: duration(env, 'SWITCHBOARD_WEBHOOK_BACKOFF', 1_000, 10, 3_600_000),
@@ -188,20 +188,20 @@ export function loadConfig(env: Env = process.env): Config {
       externalUrl: nonEmpty(env, 'SWITCHBOARD_EXTERNAL_URL')?.replace(/\/+$/, ''),
     },
   };
-  if (config.adminToken !== undefined && config.adminToken.length < 16) {
-    throw new ConfigError('SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters long.');
+  if (settings.adminToken !== undefined && settings.adminToken.length < 16) {
+    throw new SettingsError('SWITCHBOARD_ADMIN_TOKEN must be at least 16 characters long.');
   }
-  if (config.connections.headersTimeoutMs > config.connections.bodyTimeoutMs) {
-    throw new ConfigError('SWITCHBOARD_HEADERS_TIMEOUT must not exceed SWITCHBOARD_REQUEST_BODY_TIMEOUT: the headers are part of the request.');
+  if (settings.connections.headersTimeoutMs > settings.connections.bodyTimeoutMs) {
+    throw new SettingsError('SWITCHBOARD_HEADERS_TIMEOUT must not exceed SWITCHBOARD_REQUEST_BODY_TIMEOUT: the headers are part of the request.');
   }
-  if (!isLoopback(config.host) && config.adminToken === undefined && !config.allowInsecure) {
-    throw new ConfigError(
-      `Refusing to listen on ${config.host} without SWITCHBOARD_ADMIN_TOKEN: anyone who can reach ` +
+  if (!isLoopback(settings.host) && settings.adminToken === undefined && !settings.allowInsecure) {
+    throw new SettingsError(
+      `Refusing to listen on ${settings.host} without SWITCHBOARD_ADMIN_TOKEN: anyone who can reach ` +
         'the port could rewrite the registry. Set a token, or set SWITCHBOARD_ALLOW_INSECURE=true ' +
         'if this network is trusted.',
     );
   }
-  return config;
+  return settings;
 }
 
 export function isLoopback(host: string): boolean {
@@ -215,11 +215,16 @@ function nonEmpty(env: Env, name: string): string | undefined {
   return value ? value : undefined;
 }
 
+/** The setting's name to read: `name`, or the name it had before when only that one is set. */
+function renamed(env: Env, name: string, formerName: string): string {
+  return nonEmpty(env, name) === undefined && nonEmpty(env, formerName) !== undefined ? formerName : name;
+}
+
 /** Consul's rule for datacenter names: letters, digits, "-" and "_". */
 function datacenterName(env: Env, name: string): string {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return 'dc1';
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new ConfigError(`${name} must be 1-64 letters, digits, "-" or "_", got "${raw}".`);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new SettingsError(`${name} must be 1-64 letters, digits, "-" or "_", got "${raw}".`);
   return raw;
 }
 
@@ -228,7 +233,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}".`);
+    throw new SettingsError(`${name} must be an integer from ${min} to ${max}, got "${raw}".`);
   }
   return value;
 }
@@ -238,7 +243,7 @@ function duration(env: Env, name: string, fallback: number, minMs: number, maxMs
   if (raw === undefined) return fallback;
   const value = parseDuration(raw);
   if (value === undefined || value < minMs || value > maxMs) {
-    throw new ConfigError(`${name} must be a duration such as "30s" between ${minMs}ms and ${maxMs}ms, got "${raw}".`);
+    throw new SettingsError(`${name} must be a duration such as "30s" between ${minMs}ms and ${maxMs}ms, got "${raw}".`);
   }
   return value;
 }
@@ -247,7 +252,7 @@ function ratio(env: Env, name: string, fallback: number): number {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value > 1) throw new ConfigError(`${name} must be a number above 0 and at most 1, got "${raw}".`);
+  if (!Number.isFinite(value) || value <= 0 || value > 1) throw new SettingsError(`${name} must be a number above 0 and at most 1, got "${raw}".`);
   return value;
 }
 
@@ -261,7 +266,7 @@ function networks(env: Env, name: string): string[] | undefined {
   try {
     new TargetPolicy(list);
   } catch (error) {
-    throw new ConfigError(`${name}: ${(error as Error).message}`);
+    throw new SettingsError(`${name}: ${(error as Error).message}`);
   }
   return list;
 }
@@ -271,5 +276,5 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (raw === undefined) return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}".`);
+  throw new SettingsError(`${name} must be true or false, got "${raw}".`);
 }
