@@ -17,7 +17,8 @@ import {
   UnregisterServiceDocument,
   type TokenInput,
 } from '@switchboard/client';
-import { errorCode, instance, openGraphQLSocket, take, withTimeout } from './support/client.js';
+import { errorCode, instance, openGraphQLSocket, take } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { startTestNode, useRegistryNode, type TestNode } from './support/nodes.js';
 
 const ADMIN = 'access-test-admin-token-0123456789';

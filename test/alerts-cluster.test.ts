@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateAlertRuleDocument, EventsDocument, PublishEventDocument, WebhookDeliveriesDocument } from '@switchboard/client';
-import { eventually, type SwitchboardClient } from './support/client.js';
+import { type SwitchboardClient } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { useServerPair, type NodeProcess } from './support/nodes.js';
 import { signatureValid, startWebhookReceiver } from './support/webhook-receiver.js';
 

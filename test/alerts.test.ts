@@ -29,7 +29,8 @@ import {
 import { sql } from 'drizzle-orm';
 import { connectDatabase } from '../src/db/client.js';
 import { pruneWebhookDeliveries } from '../src/registry/alerts/index.js';
-import { errorCode, eventually, instance, take } from './support/client.js';
+import { errorCode, instance, take } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startHttpTarget } from './support/targets.js';
 import { signatureValid, startWebhookReceiver } from './support/webhook-receiver.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startHttpTarget, startTcpTargets } from './support/targets.js';
 

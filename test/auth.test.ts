@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LatestEventIdDocument, OnEventsDocument, RegisterServiceDocument } from '@switchboard/client';
-import { errorCode, instance, take, withTimeout } from './support/client.js';
+import { errorCode, instance, take } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 
 const TOKEN = 'test-admin-token-0123456789abcdef';

@@ -9,7 +9,8 @@ import {
   UpdateWeightDocument,
   type SwitchboardClient,
 } from '@switchboard/client';
-import { clientFactory, eventually, instance } from './support/client.js';
+import { clientFactory, instance } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { metricValue } from './support/metrics.js';
 import { spawnNode, startTestNode, type NodeProcess } from './support/nodes.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegisterServiceDocument } from '@switchboard/client';
-import { clientFactory, eventually, instance } from './support/client.js';
+import { clientFactory, instance } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode, startTestWorker } from './support/nodes.js';
 import { startHttpTarget } from './support/targets.js';

@@ -11,7 +11,8 @@ import {
 import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 import { applyOutcomes, type BreakerConfig } from '../src/registry/breakers/index.js';
 import { HalfOpenMemo } from '../src/registry/selection/index.js';
-import { eventually, instance, withTimeout, type SwitchboardClient } from './support/client.js';
+import { instance, type SwitchboardClient } from './support/client.js';
+import { eventually, withTimeout } from './support/wait.js';
 import { useServerPair } from './support/nodes.js';
 
 /**

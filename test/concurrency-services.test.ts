@@ -15,7 +15,8 @@ import {
   UpdateWeightDocument,
   type SwitchboardClient,
 } from '@switchboard/client';
-import { eventually, instance } from './support/client.js';
+import { instance } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { about, acknowledged, expectOnlyErrors, useWatchedLog, writers, type LoggedEvent } from './support/concurrency.js';
 import { useServerPair } from './support/nodes.js';
 

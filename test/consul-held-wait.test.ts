@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { withTimeout } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 
 /**

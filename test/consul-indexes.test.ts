@@ -2,7 +2,7 @@ import Consul from 'consul';
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ConfigDocument, LatestEventIdDocument } from '@switchboard/client';
-import { withTimeout } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { startTestNode, useRegistryNode } from './support/nodes.js';
 
 /**

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import Consul from 'consul';
 import { describe, expect, it } from 'vitest';
 import { ConfigDocument, CreateTokenDocument, EventsDocument, LatestEventIdDocument, OnConfigChangedDocument, SetConfigDocument } from '@switchboard/client';
-import { take, withTimeout } from './support/client.js';
+import { take } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 
 const ADMIN = 'consul-kv-test-admin-token-0123456789';

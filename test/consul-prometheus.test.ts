@@ -5,7 +5,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegisterServiceDocument, SetMaintenanceDocument } from '@switchboard/client';
-import { eventually, instance } from './support/client.js';
+import { instance } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { trackOpen } from './support/leaks.js';
 import { useRegistryNode } from './support/nodes.js';
 

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SetConfigDocument } from '@switchboard/client';
-import { withTimeout } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { trackOpen } from './support/leaks.js';
 import { useRegistryNode } from './support/nodes.js';
 

@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdvisoryLock } from '../src/db/locks.js';
-import { eventually } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { ask } from './support/faults.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OnServiceChangedDocument, RegisterServiceDocument, type SwitchboardClient } from '@switchboard/client';
-import { eventually } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { useServerPair } from './support/nodes.js';
 
 /**

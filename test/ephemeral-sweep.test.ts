@@ -6,7 +6,8 @@ import { OnServiceChangedDocument, RegisterServiceDocument } from '@switchboard/
 import { loadSettings } from '../src/settings.js';
 import { expireLapsedServices, sessionFingerprint } from '../src/registry/services/index.js';
 import { startNode } from '../src/server/node.js';
-import { clientFactory, eventually, type SwitchboardClient } from './support/client.js';
+import { clientFactory, type SwitchboardClient } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { tracked } from './support/leaks.js';
 import type { TestNode } from './support/nodes.js';

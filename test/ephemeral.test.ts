@@ -4,7 +4,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { HeartbeatDocument, RegisterServiceDocument, ServiceDocument } from '@switchboard/client';
-import { errorCode, eventually, instance } from './support/client.js';
+import { errorCode, instance } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { trackOpen } from './support/leaks.js';
 import { useServerPair } from './support/nodes.js';
 

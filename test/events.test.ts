@@ -11,7 +11,8 @@ import {
   UnregisterServiceDocument,
 } from '@switchboard/client';
 import { appendEvents } from '../src/events/append.js';
-import { errorCode, instance, take, withTimeout } from './support/client.js';
+import { errorCode, instance, take } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { startTestNode, useRegistryNode } from './support/nodes.js';
 
 const registry = useRegistryNode();

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { SwitchboardRegistry } from '@switchboard/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { trackOpen } from './support/leaks.js';
 import { useRegistryNode } from './support/nodes.js';
 

@@ -9,7 +9,8 @@ import {
   type OnEventsSubscription,
   type SwitchboardClient,
 } from '@switchboard/client';
-import { clientFactory, eventually, instance, take } from './support/client.js';
+import { clientFactory, instance, take } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { eventsAfter, expectAscending, IN_FLIGHT, spawnWorker, watchEvents, type LoggedEvent, type WorkerProcess } from './support/concurrency.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { spawnNode, type NodeProcess } from './support/nodes.js';

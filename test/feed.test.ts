@@ -4,7 +4,8 @@ import { appendEvents } from '../src/events/append.js';
 import { EventFeed } from '../src/events/feed.js';
 import { openEventStream } from '../src/events/subscribe.js';
 import { createLogger } from '../src/logger.js';
-import { eventually, take, withTimeout } from './support/client.js';
+import { take } from './support/client.js';
+import { eventually, withTimeout } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { tracked, trackOpen } from './support/leaks.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HealthCheckDocument, RegisterHealthCheckDocument, RegisterServiceDocument } from '@switchboard/client';
-import { errorCode, eventually, instance } from './support/client.js';
+import { errorCode, instance } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startHttpTarget } from './support/targets.js';
 

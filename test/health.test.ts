@@ -17,7 +17,8 @@ import {
   type HealthCheckFieldsFragment,
   type HealthCheckInput,
 } from '@switchboard/client';
-import { errorCode, eventually, instance, take } from './support/client.js';
+import { errorCode, instance, take } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 import { createScriptTarget, Serving, startGrpcHealthServer, startHttpTarget, startTcpTargets } from './support/targets.js';
 

@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { documentProblem, jsonNestsDeeperThan, nestingExceeds } from '../src/server/document-limits.js';
-import { withTimeout } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { startTestNode, useRegistryNode, type TestNode } from './support/nodes.js';
 
 // Default limits: a query of at most 64 KiB, nesting at most 100, 16 MiB of cached documents.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { withTimeout } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 
 const registry = useRegistryNode({ SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3' });

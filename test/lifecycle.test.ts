@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OnEventsDocument, RegisterServiceDocument, ServiceDocument } from '@switchboard/client';
-import { clientFactory, instance, withTimeout } from './support/client.js';
+import { clientFactory, instance } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { createTestDatabase } from './support/database.js';
 import { spawnNode } from './support/nodes.js';
 

@@ -2,7 +2,8 @@ import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { OnEventsDocument, PublishEventDocument } from '@switchboard/client';
-import { take, withTimeout } from './support/client.js';
+import { take } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 
 const registry = useRegistryNode({

@@ -5,7 +5,7 @@ import { connectDatabase, type Database } from '../src/db/client.js';
 import { updateTtlCheck } from '../src/registry/health/index.js';
 import { reapCriticalServices, registerService } from '../src/registry/services/index.js';
 import { registrySettingsFrom } from '../src/server/node.js';
-import { eventually } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 

@@ -13,7 +13,8 @@ import {
   UnregisterServiceDocument,
 } from '@switchboard/client';
 import type { SwitchboardNode } from '../src/server/node.js';
-import { eventually, instance } from './support/client.js';
+import { instance } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { scrape, sumOf, type Sample } from './support/metrics.js';
 import { startTestWorker, useRegistryNode } from './support/nodes.js';
 import { startHttpTarget } from './support/targets.js';

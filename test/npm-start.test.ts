@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, withTimeout } from './support/client.js';
+import { eventually, withTimeout } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { descendantsOf, isRunning } from './support/processes.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { eventually, openGraphQLSocket } from './support/client.js';
+import { openGraphQLSocket } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { ask } from './support/faults.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';

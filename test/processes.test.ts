@@ -16,7 +16,8 @@ import {
   RegisterServiceDocument,
   SetConfigDocument,
 } from '@switchboard/client';
-import { eventually, instance, take } from './support/client.js';
+import { instance, take } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { useServerPair } from './support/nodes.js';
 import { picks } from './support/selection.js';
 

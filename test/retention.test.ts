@@ -10,7 +10,8 @@ import {
   SetMaintenanceDocument,
 } from '@switchboard/client';
 import { pruneEvents } from '../src/events/retention.js';
-import { errorCode, eventually, instance, take } from './support/client.js';
+import { errorCode, instance, take } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 
 // Keep about 20 events and 3 health transitions per instance; prune often.

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiscoverServicesDocument, EventsDocument, InstanceHealthDocument, RegistryHealthDocument } from '@switchboard/client';
-import { clientFactory, eventually } from './support/client.js';
+import { clientFactory } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { spawnNode, startTestNode, startTestWorker, type TestNode } from './support/nodes.js';
 

@@ -13,7 +13,8 @@ import {
   type ServiceStateReportFieldsFragment,
   type ServiceStatusFieldsFragment,
 } from '@switchboard/client';
-import { errorCode, eventually, instance, take, withTimeout } from './support/client.js';
+import { errorCode, instance, take } from './support/client.js';
+import { eventually, withTimeout } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode, useRegistryNode, type TestNode } from './support/nodes.js';
 import { SettingsError, loadSettings } from '../src/settings.js';

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CreateTokenDocument, OnEventsDocument, PublishEventDocument } from '@switchboard/client';
 import { callAt, MAX_TIMEOUT_MS } from '../src/server/timers.js';
-import { take, withTimeout } from './support/client.js';
+import { take } from './support/client.js';
+import { withTimeout } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 
 const DAY_MS = 86_400_000;

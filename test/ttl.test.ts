@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeartbeatDocument, OnEventsDocument, RegisterServiceDocument } from '@switchboard/client';
 import type { TestNode } from './support/nodes.js';
-import { clientFactory, eventually, instance, take } from './support/client.js';
+import { clientFactory, instance, take } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode } from './support/nodes.js';
 

@@ -12,7 +12,8 @@ import {
 import { loadSettings } from '../src/settings.js';
 import { assertWebhookAllowed } from '../src/registry/alerts/targets.js';
 import { TargetPolicy } from '../src/registry/health/policy.js';
-import { eventually, SwitchboardRequestError } from './support/client.js';
+import { SwitchboardRequestError } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startWebhookReceiver } from './support/webhook-receiver.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CreateTokenDocument, RegisterHealthCheckDocument, RegisterServiceDocument, ReportCallOutcomeDocument } from '@switchboard/client';
-import { eventually, instance, SwitchboardRequestError } from './support/client.js';
+import { instance, SwitchboardRequestError } from './support/client.js';
+import { eventually } from './support/wait.js';
 import { useServerPair } from './support/nodes.js';
 
 /**

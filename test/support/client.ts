@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { SwitchboardClient, SwitchboardRequestError } from '@switchboard/client';
 import type { ServiceDefinitionInput, SubscribeOptions, SwitchboardClientOptions } from '@switchboard/client';
 import { trackOpen } from './leaks.js';
+import { withTimeout } from './wait.js';
 
 export { SwitchboardClient, SwitchboardRequestError };
 
@@ -102,26 +103,6 @@ export async function take<T>(iterator: AsyncIterator<T>, count: number, timeout
     values.push(step.value);
   }
   return values;
-}
-
-/** Polls until `check` returns a value other than undefined. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs}ms`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
-export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), Math.max(ms, 0))))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { EventsDocument, LatestEventIdDocument, OnEventsDocument, SwitchboardRequestError, type SwitchboardClient } from '@switchboard/client';
-import { eventually } from './client.js';
+import { eventually } from './wait.js';
 import type { ServerPairFixture } from './nodes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

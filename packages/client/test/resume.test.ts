@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LatestEventIdDocument, OnEventsDocument, PublishEventDocument, SwitchboardClient } from '@switchboard/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { clientFactory, eventually } from '../../../test/support/client.js';
+import { clientFactory } from '../../../test/support/client.js';
+import { eventually } from '../../../test/support/wait.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
 import { spawnNode, type NodeProcess } from '../../../test/support/nodes.js';
 

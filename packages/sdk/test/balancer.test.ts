@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { SetMaintenanceDocument } from '@switchboard/client';
 import { LoadBalancer, ServiceDiscovery, type BalancingStrategy } from '@switchboard/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/client.js';
+import { eventually } from '../../../test/support/wait.js';
 import { useRegistryNode } from '../../../test/support/nodes.js';
 import { picks as serverPicks, registerInstances, shares } from '../../../test/support/selection.js';
 

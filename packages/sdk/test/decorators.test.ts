@@ -6,7 +6,7 @@ import { SwitchboardRegistry, type RegistryEvent } from '@switchboard/sdk';
 import { tsImport } from 'tsx/esm/api';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/client.js';
+import { eventually } from '../../../test/support/wait.js';
 import { trackOpen } from '../../../test/support/leaks.js';
 import { useRegistryNode } from '../../../test/support/nodes.js';
 import type * as Misused from './fixtures/misused.js';

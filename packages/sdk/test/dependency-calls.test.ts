@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CircuitBreakerRegistry, discoveryPicker, ServiceClient, ServiceDiscovery, SwitchboardRegistry } from '@switchboard/sdk';
 import { tsImport } from 'tsx/esm/api';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/client.js';
+import { eventually } from '../../../test/support/wait.js';
 import { trackOpen } from '../../../test/support/leaks.js';
 import { useRegistryNode } from '../../../test/support/nodes.js';
 import { startHttpTarget } from '../../../test/support/targets.js';

@@ -6,7 +6,8 @@ import WebSocket from 'ws';
 import { DiscoverServicesDocument, RegisterServiceDocument, SetMaintenanceDocument, UnregisterServiceDocument } from '@switchboard/client';
 import { DiscoveryError, ServiceDiscovery, type InstanceFilter, type ServiceDiscoveryOptions } from '@switchboard/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, instance } from '../../../test/support/client.js';
+import { instance } from '../../../test/support/client.js';
+import { eventually } from '../../../test/support/wait.js';
 import { startTestNode, useRegistryNode, type TestNode } from '../../../test/support/nodes.js';
 
 /** The SDK's discovery cache against real servers: what it learns by push, what it serves when the registry is gone. */

@@ -5,7 +5,7 @@ import { UnregisterServiceDocument } from '@switchboard/client';
 import type { ServiceDefinition } from '@switchboard/sdk';
 import { tsImport } from 'tsx/esm/api';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/client.js';
+import { eventually } from '../../../test/support/wait.js';
 import { createTestDatabase } from '../../../test/support/database.js';
 import { trackOpen } from '../../../test/support/leaks.js';
 import { spawnNode, useServerPair, type NodeProcess } from '../../../test/support/nodes.js';

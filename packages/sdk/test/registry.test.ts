@@ -8,7 +8,7 @@ import {
 import { SwitchboardError } from '@switchboard/contracts';
 import { SwitchboardRegistry, type Component, type HealthCheck, type RegistryEvent, type ServiceDefinition } from '@switchboard/sdk';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/client.js';
+import { eventually } from '../../../test/support/wait.js';
 import { useRegistryNode } from '../../../test/support/nodes.js';
 
 /** Every Registry method against a real server, and the SDK's own checks before a request is sent. */

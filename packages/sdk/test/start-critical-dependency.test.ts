@@ -1,7 +1,7 @@
 import { ServiceDiscovery, SwitchboardRegistry } from '@switchboard/sdk';
 import { tsImport } from 'tsx/esm/api';
 import { describe, expect, it } from 'vitest';
-import { eventually, withTimeout } from '../../../test/support/client.js';
+import { eventually, withTimeout } from '../../../test/support/wait.js';
 import { useRegistryNode } from '../../../test/support/nodes.js';
 import { startHttpTarget } from '../../../test/support/targets.js';
 import type * as Payments from './fixtures/payments.js';
