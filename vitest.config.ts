@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -14,8 +15,14 @@ export default defineConfig({
     setupFiles: ['test/support/leak-check.ts'],
     // Each test file gets its own database (see test/support/database.ts), so files run in parallel.
     pool: 'forks',
+    // Most files spend their time waiting on other processes (PostgreSQL, servers, probes), so
+    // more files run at once than there are cores (vitest's default is one fewer than the cores).
+    maxWorkers: Math.max(3, availableParallelism() * 2),
+    // Every run leaves a JSON report: `npm run test:slowest` prints the slowest files from it.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest/report.json' },
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    hookTimeout: 90_000,
     teardownTimeout: 30_000,
   },
 });

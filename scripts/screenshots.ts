@@ -1,7 +1,7 @@
 /**
  * `npm run screenshots` — starts a registry node with sample data (on a fresh database on
  * DATABASE_URL's server, else an embedded PostgreSQL), opens the dashboard in Chromium and saves
- * PNGs of its pages into docs/screenshots/ for the README.
+ * PNGs of its pages into docs/screenshots/ for docs/dashboard.md.
  */
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

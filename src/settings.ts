@@ -44,10 +44,17 @@ export interface Settings {
   /** Networks health checks may reach (CIDR); undefined: anywhere. */
   healthAllowedNetworks: string[] | undefined;
   healthHistoryLimit: number;
+  /**
+   * How long a health check's claim outlasts its probe timeout, for writing the result back
+   * (SWITCHBOARD_HEALTH_CLAIM_GRACE): a dead worker's checks are taken over this long past their timeout.
+   */
+  healthClaimGraceMs: number;
   /** How far back service states look for changes (SWITCHBOARD_STATE_WINDOW; queries may name their own). */
   stateWindowMs: number;
   /** Whether this process registers itself in its own catalog (`switchboard` / `switchboard-worker`). */
   selfRegister: boolean;
+  /** How often a registered server's HTTP check on its own /readyz runs (SWITCHBOARD_SELF_CHECK_INTERVAL). */
+  selfCheckIntervalMs: number;
   limits: RequestLimits;
   connections: ConnectionLimits;
   /** Runs of an operation before graphql-jit compiles it; undefined: never. */
@@ -63,7 +70,7 @@ export interface Settings {
   metricsPort: number | undefined;
 }
 
-/** Alert evaluation and webhook delivery (see README, Alerts). */
+/** Alert evaluation and webhook delivery (docs/alerts.md). */
 export interface AlertSettings {
   /** Every rule is evaluated at least this often (events trigger evaluation at once). */
   intervalMs: number;
@@ -79,7 +86,7 @@ export interface AlertSettings {
   externalUrl: string | undefined;
 }
 
-/** What one request may ask of the server (see README, Security). */
+/** What one request may ask of the server (docs/security.md). */
 export interface RequestLimits {
   maxBodyBytes: number;
   maxDepth: number;
@@ -87,7 +94,7 @@ export interface RequestLimits {
   maxCost: number;
   maxTokens: number;
   maxDirectives: number;
-  /** UTF-8 bytes of a query's text, refused before parsing (server/document-limits.ts). */
+  /** UTF-8 bytes of a query's text, refused before parsing (http/document-limits.ts). */
   maxDocumentBytes: number;
   /** Brackets open at once in a query, and levels of arrays and objects in its variables. */
   maxNesting: number;
@@ -97,7 +104,7 @@ export interface RequestLimits {
   subscriptionsPerToken: number;
 }
 
-/** What one client connection may hold (see README, Limits). */
+/** What one client connection may hold (docs/security.md, Limits). */
 export interface ConnectionLimits {
   /** Time a client has to send a request's headers. */
   headersTimeoutMs: number;
@@ -142,9 +149,11 @@ export function loadSettings(env: Env = process.env): Settings {
     scriptChecksEnabled: boolean(env, 'SWITCHBOARD_ENABLE_SCRIPT_CHECKS', false),
     healthAllowedNetworks: networks(env, 'SWITCHBOARD_HEALTH_ALLOWED_NETWORKS'),
     healthHistoryLimit: integer(env, 'SWITCHBOARD_HEALTH_HISTORY', 100, 1, 100_000),
+    healthClaimGraceMs: duration(env, 'SWITCHBOARD_HEALTH_CLAIM_GRACE', 2_000, 100, 600_000),
     metricsPort: nonEmpty(env, 'SWITCHBOARD_METRICS_PORT') === undefined ? undefined : integer(env, 'SWITCHBOARD_METRICS_PORT', 0, 0, 65535),
     stateWindowMs: duration(env, 'SWITCHBOARD_STATE_WINDOW', 300_000, 1_000, 7 * DAY_MS),
     selfRegister: boolean(env, 'SWITCHBOARD_SELF_REGISTER', true),
+    selfCheckIntervalMs: duration(env, 'SWITCHBOARD_SELF_CHECK_INTERVAL', 5_000, 1_000, 3_600_000),
     jitAfterRuns: nonEmpty(env, 'SWITCHBOARD_JIT_AFTER')?.toLowerCase() === 'off' ? undefined : integer(env, 'SWITCHBOARD_JIT_AFTER', 1, 0, 1_000_000),
     dashboardSourceMaps: boolean(env, 'SWITCHBOARD_DASHBOARD_SOURCEMAPS', false),
     limits: {

@@ -18,6 +18,7 @@ import {
   type TokenInput,
 } from '@switchboard/client';
 import { errorCode, instance, openGraphQLSocket, take } from './support/client.js';
+import { untilOpenSubscriptions } from './support/subscriptions.js';
 import { withTimeout } from './support/wait.js';
 import { startTestNode, useRegistryNode, type TestNode } from './support/nodes.js';
 
@@ -139,7 +140,7 @@ describe('revocation and expiry', () => {
         body: JSON.stringify({ query: 'subscription { events { id } }' }),
       });
       const sseText = sse.text();
-      await new Promise((resolve) => setTimeout(resolve, 300)); // both subscriptions live
+      await untilOpenSubscriptions(other, 2); // both subscriptions live
 
       const revokedAt = Date.now();
       await admin().request(RevokeTokenDocument, { id }); // revoked through the first server

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateAlertRuleDocument, EventsDocument, PublishEventDocument, WebhookDeliveriesDocument } from '@switchboard/client';
 import { type SwitchboardClient } from './support/client.js';
 import { eventually } from './support/wait.js';
+import { rulesEvaluated } from './support/alert-probe.js';
 import { useServerPair, type NodeProcess } from './support/nodes.js';
 import { signatureValid, startWebhookReceiver } from './support/webhook-receiver.js';
 
@@ -65,7 +65,14 @@ describe('evaluated once across two servers', () => {
     for (const [i, type] of types.entries()) await (i % 2 ? onA : onB).request(PublishEventDocument, { input: { type, source: 'test' } });
 
     const webhooks = await receiver.waitFor(path, types.length * 2, 20_000);
-    await sleep(1_000); // any duplicate would have arrived by now
+    // Any duplicate would be here by now: the leader has evaluated every rule again since (a second
+    // evaluation of the events would queue more deliveries), and every delivery is settled (each
+    // recorded once its POST was answered, so a second sender's POST would have come with it).
+    await rulesEvaluated(onA, servers.database.sql);
+    const deliveries = await eventually(async () => {
+      const all = (await onB.request(WebhookDeliveriesDocument, { ruleId: rule.id })).webhookDeliveries;
+      return all.some((delivery) => delivery.status === 'PENDING') ? undefined : all;
+    });
     expect(receiver.on(path)).toHaveLength(types.length * 2);
     expect(webhooks.every((webhook) => signatureValid(SECRET, webhook))).toBe(true);
     const byType = new Map<string, string[]>();
@@ -80,7 +87,6 @@ describe('evaluated once across two servers', () => {
     expect(events.filter((event) => event.type === 'alert.firing')).toHaveLength(types.length);
     expect(events.filter((event) => event.type === 'alert.resolved')).toHaveLength(types.length);
     expect(new Set(events.map((event) => event.fingerprint)).size).toBe(types.length);
-    const deliveries = (await onB.request(WebhookDeliveriesDocument, { ruleId: rule.id })).webhookDeliveries;
     expect(deliveries).toHaveLength(types.length * 2);
     expect(deliveries.every((delivery) => delivery.status === 'DELIVERED' && delivery.attempts === 1)).toBe(true);
   });
@@ -98,7 +104,7 @@ describe('evaluated once across two servers', () => {
     const takeoverMs = firing!.at - killedAt;
     expect(takeoverMs).toBeLessThan(LEADER_TTL_MS + 3_000);
     expect(await leader()).toBe(survivor);
-    await sleep(500);
+    await rulesEvaluated(client, servers.database.sql); // the survivor evaluated the rule again since: no second firing
     expect(receiver.on(path)).toHaveLength(1);
     // Asked of the survivor: the killed holder may be either server.
     expect((await alertEvents(rule.id, client)).map((event) => event.type)).toEqual(['alert.firing']);

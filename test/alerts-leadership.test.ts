@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { publishEvent } from '../src/events/publish.js';
+import { publishEvent } from '../src/registry/custom-events/publish.js';
 import {
   acquireLeadership,
   createAlertRule,
@@ -12,6 +11,7 @@ import {
 } from '../src/registry/alerts/index.js';
 import { TargetPolicy } from '../src/registry/health/policy.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { eventually, sleep } from './support/wait.js';
 import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 
 /**
@@ -35,9 +35,22 @@ describe('the evaluator leadership', () => {
     expect(await acquireLeadership(database.db, ROLE, 'a', 500)).toBe(true);
     expect(await acquireLeadership(database.db, ROLE, 'b', 500)).toBe(false);
     expect(await acquireLeadership(database.db, ROLE, 'a', 500)).toBe(true); // renewal
-    await sleep(300);
-    expect(await acquireLeadership(database.db, ROLE, 'b', 500)).toBe(false); // renewed 300ms ago: still a's
-    await sleep(400);
+    // The renewal runs 500ms from its own moment: by the database's clock, no longer.
+    const [lease] = await database.sql<
+      { within: boolean }[]
+    >`select expires_at <= now() + interval '500 milliseconds' as within from leaders where name = ${ROLE}`;
+    expect(lease?.within).toBe(true);
+    await sleep(150); // time passing is the subject, well within the 500ms lease: nothing changes hands
+    expect(await acquireLeadership(database.db, ROLE, 'b', 500)).toBe(false); // renewed 150ms ago: still a's
+    // The lease lapses by the database's clock (the one acquireLeadership compares with).
+    await eventually(
+      async () => {
+        const [row] = await database.sql<{ lapsed: boolean }[]>`select expires_at < now() as lapsed from leaders where name = ${ROLE}`;
+        return row?.lapsed ? true : undefined;
+      },
+      5_000,
+      20,
+    );
     expect(await acquireLeadership(database.db, ROLE, 'b', 500)).toBe(true); // lapsed
     expect(await acquireLeadership(database.db, ROLE, 'a', 500)).toBe(false);
     await releaseLeadership(database.db, ROLE, 'b');

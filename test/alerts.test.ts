@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AlertChangedDocument,
   AlertRulesDocument,
@@ -30,7 +29,8 @@ import { sql } from 'drizzle-orm';
 import { connectDatabase } from '../src/db/client.js';
 import { pruneWebhookDeliveries } from '../src/registry/alerts/index.js';
 import { errorCode, instance, take } from './support/client.js';
-import { eventually } from './support/wait.js';
+import { eventually, sleep } from './support/wait.js';
+import { rulesEvaluated } from './support/alert-probe.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startHttpTarget } from './support/targets.js';
 import { signatureValid, startWebhookReceiver } from './support/webhook-receiver.js';
@@ -97,6 +97,12 @@ async function transitionsOf(ruleId: string): Promise<{ type: string; silenced: 
     .map((event) => ({ type: event.type, silenced: event.data.silenced, labels: event.data.labels }));
 }
 
+/** No webhook delivery was queued for the rule (one would be, in the transaction of a firing), and none arrived. */
+async function expectNothingSent(ruleId: string, path: string) {
+  expect((await admin.request(WebhookDeliveriesDocument, { ruleId })).webhookDeliveries).toEqual([]);
+  expect(receiver.on(path)).toHaveLength(0);
+}
+
 async function alertInState(ruleId: string, state: string, timeoutMs = 8_000) {
   return eventually(async () => (await alertsOf(ruleId)).find((alert) => alert.state === state), timeoutMs, 50);
 }
@@ -116,7 +122,7 @@ describe('rule kinds fire and resolve on real state changes', () => {
       labels: { severity: 'page' },
       annotations: { runbook_url: 'https://runbooks.example/orders' },
     });
-    await sleep(500);
+    await rulesEvaluated(admin, registry.database.sql); // evaluated while the check passes
     expect(receiver.on(path)).toHaveLength(0);
     expect(await alertsOf(rule.id)).toEqual([]);
 
@@ -172,14 +178,17 @@ describe('rule kinds fire and resolve on real state changes', () => {
   it('FEWER_PASSING: an instance whose TTL lapses fires it; registering it again resolves it', async () => {
     const ids = ['ttl-svc-1', 'ttl-svc-2'];
     for (const id of ids) await admin.request(RegisterServiceDocument, { input: instance({ id, name: 'ttl-svc', ttl: '1s' }) });
+    const registeredAt = Date.now();
     let beating = [...ids];
     const heart = setInterval(() => {
       for (const id of beating) void admin.request(HeartbeatDocument, { id }).catch(() => {});
     }, 200);
     try {
       const { rule, path } = await createRule({ kind: 'FEWER_PASSING', service: 'ttl-svc', minPassing: 2 });
-      await sleep(1_500);
-      expect(receiver.on(path)).toHaveLength(0);
+      // Time passing is the subject: past the 1s TTL (and a sweep) of the registrations, the heartbeats keep both passing.
+      await sleep(registeredAt + 1_200 - Date.now());
+      await rulesEvaluated(admin, registry.database.sql);
+      await expectNothingSent(rule.id, path);
 
       beating = ['ttl-svc-1']; // ttl-svc-2 stops renewing its lease
       const [firing] = await receiver.waitFor(path, 1, 10_000);
@@ -202,16 +211,18 @@ describe('rule kinds fire and resolve on real state changes', () => {
     const { registerHealthCheck: check } = await admin.request(RegisterHealthCheckDocument, { serviceId: 'flappy-1', check: { ttl: '1m' } });
     const { rule, path } = await createRule({ kind: 'FLAPPING', service: 'flappy', transitions: 3, window: '3s' });
 
+    const firstTransitionAt = Date.now();
     for (const status of ['PASSING', 'CRITICAL'] as const) await admin.request(UpdateTtlCheckDocument, { checkId: check.id, status });
-    await sleep(400);
-    expect(receiver.on(path)).toHaveLength(0); // two transitions (the check appearing is not one)
+    await rulesEvaluated(admin, registry.database.sql);
+    await expectNothingSent(rule.id, path); // two transitions (the check appearing is not one)
     await admin.request(UpdateTtlCheckDocument, { checkId: check.id, status: 'PASSING' });
     const [firing] = await receiver.waitFor(path, 1, 5_000);
     expect(firing!.body.alerts.map((alert) => alert.labels['instance'])).toEqual(['flappy-1']);
 
     const [, resolved] = await receiver.waitFor(path, 2, 10_000); // the window slides past the transitions
     expect(resolved!.body.status).toBe('resolved');
-    expect(new Date(resolved!.body.alerts[0]!.endsAt).getTime() - new Date(firing!.body.alerts[0]!.startsAt).getTime()).toBeGreaterThan(1_500);
+    // Not before the first transition left the 3s window (however long the three took to make).
+    expect(new Date(resolved!.body.alerts[0]!.endsAt).getTime()).toBeGreaterThanOrEqual(firstTransitionAt + 3_000);
     expect((await alertsOf(rule.id)).map((alert) => alert.labels)).toEqual([{ alertname: rule.name, service: 'flappy', instance: 'flappy-1' }]);
   });
 
@@ -228,8 +239,7 @@ describe('rule kinds fire and resolve on real state changes', () => {
     expect(new Date(fired.startsAt!).getTime() - new Date(pending.activeSince!).getTime()).toBeGreaterThanOrEqual(1_000);
     expect(firing!.body.commonLabels).toMatchObject({ service: 'breaker', instance: 'breaker-1' });
 
-    // Past the cooldown a selection gets the half-open probe; its success closes the circuit.
-    await sleep(400);
+    // Past the cooldown a selection gets the half-open probe (before it, the open instance is excluded); its success closes the circuit.
     await eventually(async () => ((await admin.request(SelectInstanceDocument, { service: 'breaker' })).selectInstance?.id === 'breaker-1' ? true : undefined));
     await admin.request(ReportCallOutcomeDocument, { id: 'breaker-1', success: true });
     const [, resolved] = await receiver.waitFor(path, 2, 5_000);
@@ -237,11 +247,12 @@ describe('rule kinds fire and resolve on real state changes', () => {
   });
 
   it('CONFIG_CHANGED: a write under the prefix in the environment fires; others do not; it resolves after the hold', async () => {
-    const { rule, path } = await createRule({ kind: 'CONFIG_CHANGED', keyPrefix: 'payments.', environment: 'production', hold: '1s' });
+    const holdMs = 500;
+    const { rule, path } = await createRule({ kind: 'CONFIG_CHANGED', keyPrefix: 'payments.', environment: 'production', hold: `${holdMs}ms` });
     await admin.request(SetConfigDocument, { key: 'orders.timeout', value: 5, environment: 'production' });
     await admin.request(SetConfigDocument, { key: 'payments.timeout', value: 5 });
-    await sleep(400);
-    expect(receiver.on(path)).toHaveLength(0);
+    await rulesEvaluated(admin, registry.database.sql);
+    await expectNothingSent(rule.id, path);
 
     const wroteAt = Date.now();
     await admin.request(SetConfigDocument, { key: 'payments.timeout', value: 10, environment: 'production' });
@@ -250,14 +261,15 @@ describe('rule kinds fire and resolve on real state changes', () => {
     const [, resolved] = await receiver.waitFor(path, 2, 5_000);
     expect(resolved!.body.status).toBe('resolved');
     // `hold` counts from the change (the event), not from when the alert fired.
-    expect(new Date(resolved!.body.alerts[0]!.endsAt).getTime()).toBeGreaterThanOrEqual(wroteAt + 1_000);
+    expect(new Date(resolved!.body.alerts[0]!.endsAt).getTime()).toBeGreaterThanOrEqual(wroteAt + holdMs);
     expect(await alertsOf(rule.id)).toHaveLength(1);
   });
 
   it('EVENT_SEEN: a published event fires once however many follow; alertChanged streams the transitions and resumes after an id', async () => {
     const { rule, path } = await createRule({ kind: 'EVENT_SEEN', eventType: 'deploy.*', hold: '1s' });
+    const open = registry.node.counters!.openSubscriptions;
     const changes = admin.subscribe(AlertChangedDocument, { ruleId: rule.id });
-    await sleep(200);
+    await eventually(() => (registry.node.counters!.openSubscriptions > open ? true : undefined)); // open on the server: it sees what follows
     await admin.request(PublishEventDocument, { input: { type: 'deploy.finished', source: 'ci', data: { version: '1.2.3' } } });
     await admin.request(PublishEventDocument, { input: { type: 'deploy.finished', source: 'ci', data: { version: '1.2.4' } } });
     await admin.request(PublishEventDocument, { input: { type: 'build.finished', source: 'ci' } });
@@ -282,8 +294,8 @@ describe('rule kinds fire and resolve on real state changes', () => {
 
   it('SERVICE_STATE: a service entering SCALING fires (one alert per state), and resolves once it is ACTIVE again', async () => {
     const { rule, path } = await createRule({ kind: 'SERVICE_STATE', service: 'scaler', states: ['SCALING', 'DOWN'], window: '2s' });
-    await sleep(400);
-    expect(receiver.on(path)).toHaveLength(0); // no such service: not listed, nothing fires
+    await rulesEvaluated(admin, registry.database.sql);
+    await expectNothingSent(rule.id, path); // no such service: not listed, nothing fires
 
     await admin.request(RegisterServiceDocument, { input: instance({ id: 'scaler-1', name: 'scaler' }) });
     const [firing] = await receiver.waitFor(path, 1, 5_000);
@@ -320,9 +332,9 @@ describe('silences', () => {
       { type: 'alert.firing', silenced: true },
       { type: 'alert.resolved', silenced: true },
     ]);
-    await sleep(300);
-    expect(receiver.on(path)).toHaveLength(0);
+    // Deliveries are queued in the transaction that writes a transition: none queued, none will be sent.
     expect((await alertsOf(rule.id))[0]!.deliveries).toEqual([]);
+    expect(receiver.on(path)).toHaveLength(0);
 
     const { expireSilence } = await admin.request(ExpireSilenceDocument, { id: silence.id });
     expect(expireSilence.active).toBe(false);
@@ -399,7 +411,7 @@ describe('webhook delivery', () => {
       );
     expect(await failed(down.id)).toMatchObject({ attempts: MAX_ATTEMPTS, lastStatusCode: 500 });
     expect(await failed(gone.id)).toMatchObject({ attempts: 1, lastStatusCode: 404 });
-    await sleep(BACKOFF_MS * 2);
+    await sleep(BACKOFF_MS * 2); // time passing is the subject: no attempt follows a failed delivery
     expect(receiver.on(downPath)).toHaveLength(MAX_ATTEMPTS);
     expect(receiver.on(gonePath)).toHaveLength(1);
   });
@@ -487,7 +499,7 @@ describe('managing rules', () => {
     expect((await transitionsOf(rule.id)).map((t) => t.type)).toEqual(['alert.firing', 'alert.resolved']);
     const { events } = await admin.request(EventsDocument, { types: ['alert.*'], first: 1000 });
     expect(JSON.stringify(events)).not.toContain(SECRET);
-    await sleep(300);
+    await sleep(300); // time passing is the subject: no resolved webhook follows the delete
     expect(receiver.on(path)).toHaveLength(1);
   });
 

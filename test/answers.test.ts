@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from './support/wait.js';
+import { eventually, sleep } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 import { startHttpTarget, startTcpTargets } from './support/targets.js';
 
@@ -127,7 +127,7 @@ describe('mutation answers agree with the next read', () => {
     expect(changed.weight).toBe(5);
     expect(await read(id)).toEqual(changed);
     // The same weight again is no change: the answer must not show a new updatedAt that no read will.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20); // time passing is the subject: a new updatedAt would now differ from the first
     const unchanged = (await graphql<{ updateWeight: InstanceView }>(query, { id, weight: 5 })).updateWeight;
     expect(unchanged).toEqual(await read(id));
     expect(unchanged.updatedAt).toBe(changed.updatedAt);

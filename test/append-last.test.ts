@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../src/settings.js';
 import { connectDatabase, type Database } from '../src/db/client.js';
-import { publishEvent } from '../src/events/publish.js';
+import { publishEvent } from '../src/registry/custom-events/publish.js';
 import { registerComponent, unregisterComponent } from '../src/registry/components/index.js';
 import { deleteConfig, rollbackConfig, setConfig } from '../src/registry/config/index.js';
 import { deregisterHealthCheck, registerHealthCheck, setMaintenance, updateTtlCheck } from '../src/registry/health/index.js';

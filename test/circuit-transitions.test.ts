@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   EventsDocument,
   RegisterServiceDocument,
@@ -12,7 +11,7 @@ import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 import { applyOutcomes, type BreakerConfig } from '../src/registry/breakers/index.js';
 import { HalfOpenMemo } from '../src/registry/selection/index.js';
 import { instance, type SwitchboardClient } from './support/client.js';
-import { eventually, withTimeout } from './support/wait.js';
+import { eventually, sleep, withTimeout } from './support/wait.js';
 import { useServerPair } from './support/nodes.js';
 
 /**
@@ -51,7 +50,18 @@ const select = async (client: SwitchboardClient, service: string, strategy?: Loa
 const explain = async (client: SwitchboardClient, service: string, strategy?: LoadBalancingStrategy) =>
   (await client.request(SelectInstanceExplainedDocument, { service, strategy })).selectInstanceExplained;
 
+/** The cooldown lapsing, whatever the breaker's state: time passing is the subject (a cooldown ends, a probe budget renews). */
 const pastCooldown = () => sleep(COOLDOWN_MS + 100);
+
+/** Until the servers of `via` explain the instance as half-open: an open breaker's cooldown has passed (explaining takes no probe). */
+async function untilHalfOpen(name: string, id: string, via: SwitchboardClient[] = [onA]): Promise<void> {
+  for (const client of via) {
+    await eventually(
+      async () => ((await explain(client, name)).candidates.find((c) => c.instance.id === id)?.circuit === 'HALF_OPEN' ? true : undefined),
+      10_000,
+    );
+  }
+}
 
 interface Transition {
   type: string;
@@ -109,7 +119,7 @@ describe('circuit events name the state they left', () => {
     const { name, ids } = await service(1);
     const id = ids[0]!;
     await report(onA, id, false, config.minCalls);
-    await pastCooldown();
+    await untilHalfOpen(name, id);
     expect(await select(onA, name)).toBe(id); // half-open, probe granted
     // One batch, as the outcome reporter writes it when reports arrive together.
     const now = Date.now();
@@ -141,7 +151,7 @@ describe('circuit events name the state they left', () => {
     // Every kind of transition at least once, whatever the draw was (successes earlier in
     // the window may need more failures before the circuit opens).
     for (let tries = 0; (await storedState(id)) !== 'OPEN' && tries < 20; tries++) await report(onA, id, false, config.minCalls);
-    await pastCooldown();
+    await untilHalfOpen(name, id, [onB, onA]);
     await Promise.all([select(onB, name, 'RANDOM'), select(onB, name, 'RANDOM'), select(onA, name, 'RANDOM')]);
     await report(onA, id, true);
 
@@ -168,7 +178,7 @@ describe('selection of a half-open instance', () => {
   it('explaining takes no probe: selectInstanceExplained, then selectInstance still gets it', async () => {
     const { name, ids } = await service(1);
     await report(onA, ids[0]!, false, config.minCalls);
-    await pastCooldown();
+    await untilHalfOpen(name, ids[0]!);
     for (let i = 0; i < 3; i++) {
       const explained = await explain(onA, name);
       expect(explained.selected?.id).toBe(ids[0]);
@@ -191,7 +201,7 @@ describe('selection of a half-open instance', () => {
     const { name, ids } = await service(1);
     const id = ids[0]!;
     await report(onA, id, false, config.minCalls);
-    await pastCooldown();
+    await untilHalfOpen(name, id);
     expect(await select(onA, name)).toBe(id); // the probe
     expect(await select(onA, name)).toBeNull(); // found busy: remembered for a moment
 
@@ -229,7 +239,7 @@ describe('the half-open memo', () => {
     const memo = new HalfOpenMemo();
     memo.markBusy('x', 50);
     expect(memo.isBusy('x')).toBe(true);
-    await sleep(80);
+    await sleep(80); // its 50 ms passing, with nothing else happening, is the subject
     expect(memo.isBusy('x')).toBe(false);
   });
 });

@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SettingsError, loadSettings } from '../src/settings.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { scrape, sumOf } from './support/metrics.js';
 import { spawnNode, type NodeProcess } from './support/nodes.js';
+import { untilPeerHasRead } from './support/tcp.js';
+import { eventually, sleep, withTimeout } from './support/wait.js';
 
 const MAX_CONNECTIONS = 20;
 let database: TestDatabase;
@@ -25,7 +28,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** A raw TCP connection; resolves `ended` with what the server sent and when it closed. */
+/** A raw TCP connection; resolves `answering` when the server sends its first bytes, `ended` with what it sent and when it closed. */
 async function rawConnection() {
   const url = new URL(node.url);
   const socket = connect(Number(url.port), url.hostname);
@@ -37,7 +40,8 @@ async function rawConnection() {
   const ended = new Promise<{ afterMs: number; received: string }>((resolve) =>
     socket.once('close', () => resolve({ afterMs: Date.now() - opened, received })),
   );
-  return { socket, ended };
+  const answering = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+  return { socket, ended, answering };
 }
 
 /** A one-off request on its own connection (no pooled keep-alive socket to hide a refusal). */
@@ -52,13 +56,22 @@ function probe(path = '/healthz'): Promise<number> {
   });
 }
 
+/** Until the server holds no subscription and no WebSocket (/metrics; a scrape refused at the connection cap is retried). */
+async function noSubscriptionsOrSockets(): Promise<void> {
+  await eventually(async () => {
+    const samples = await scrape(new URL('/metrics', node.url).toString()).catch(() => undefined);
+    if (!samples) return undefined;
+    return sumOf(samples, 'switchboard_subscriptions_open') === 0 && sumOf(samples, 'switchboard_websocket_connections_open') === 0 ? true : undefined;
+  }, 15_000);
+}
+
 async function trickle(socket: Socket, text: string, everyMs: number, until: Promise<unknown>) {
   let stopped = false;
   void until.then(() => (stopped = true));
   for (const char of text) {
     if (stopped) return;
     socket.write(char);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
+    await sleep(everyMs); // a slow client: the pace is the subject
   }
 }
 
@@ -67,10 +80,7 @@ describe('slow clients are cut off', () => {
     const { socket, ended } = await rawConnection();
     socket.write(`POST /graphql HTTP/1.1\r\nHost: ${new URL(node.url).host}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n`);
     void trickle(socket, JSON.stringify({ query: '{ latestEventId }' }).padEnd(200), 100, ended);
-    const { afterMs, received } = await Promise.race([
-      ended,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still open after 6s')), 6_000)),
-    ]);
+    const { afterMs, received } = await withTimeout(ended, 6_000, 'still open after 6s');
     expect(received).toMatch(/^HTTP\/1\.1 408/);
     expect(afterMs).toBeGreaterThanOrEqual(900);
     expect(afterMs).toBeLessThan(3_000);
@@ -79,10 +89,7 @@ describe('slow clients are cut off', () => {
   it('headers that trickle in are cut off after SWITCHBOARD_HEADERS_TIMEOUT (500ms)', async () => {
     const { socket, ended } = await rawConnection();
     void trickle(socket, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(100)}\r\n\r\n`, 50, ended);
-    const { afterMs, received } = await Promise.race([
-      ended,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still open after 6s')), 6_000)),
-    ]);
+    const { afterMs, received } = await withTimeout(ended, 6_000, 'still open after 6s');
     expect(received).toMatch(/^HTTP\/1\.1 408/);
     expect(afterMs).toBeGreaterThanOrEqual(400);
     expect(afterMs).toBeLessThan(2_500);
@@ -114,8 +121,9 @@ describe('SWITCHBOARD_MAX_CONNECTIONS', () => {
       const closed = new Promise((resolve) => sockets[0]!.once('close', resolve));
       sockets.shift()!.close();
       await closed;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(await probe()).toBe(200);
+      // Until the server has seen the close (a probe meanwhile is refused like the one above).
+      const status = await eventually(() => probe().catch(() => undefined), 10_000);
+      expect(status).toBe(200);
     } finally {
       for (const socket of sockets) socket.terminate();
     }
@@ -124,12 +132,13 @@ describe('SWITCHBOARD_MAX_CONNECTIONS', () => {
 
 describe('client disconnects are routine', () => {
   it('a churn of aborted bodies, dropped streams, reset sockets and refused frames logs nothing at error level, prints nothing to stderr', async () => {
+    await noSubscriptionsOrSockets(); // the last test's sockets are gone: no churn is refused for the connection cap
     const host = new URL(node.url).host;
     const churn = async (i: number) => {
       // A body cut off half-way.
       const aborted = await rawConnection();
       aborted.socket.write(`POST /graphql HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"query":`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await untilPeerHasRead(aborted.socket); // the server is reading the body
       aborted.socket.resetAndDestroy();
 
       // A server-sent-events subscription dropped while streaming.
@@ -138,7 +147,7 @@ describe('client disconnects are routine', () => {
       sse.socket.write(
         `POST /graphql HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await withTimeout(sse.answering, 10_000, 'the event stream did not start'); // streaming
       if (i % 2 === 0) sse.socket.resetAndDestroy();
       else sse.socket.destroy();
 
@@ -148,32 +157,42 @@ describe('client disconnects are routine', () => {
       large.socket.write(
         `POST /graphql HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(page)}\r\n\r\n${page}`,
       );
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await withTimeout(large.answering, 10_000, 'no answer began'); // the server is writing the answer
       large.socket.resetAndDestroy();
 
       // A WebSocket that vanishes mid-subscription.
       const ws = new WebSocket(node.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
       ws.on('error', () => {});
       await new Promise((resolve) => ws.once('open', resolve));
+      const received = (type: string) =>
+        new Promise((resolve) => ws.on('message', (data) => (JSON.parse(String(data)) as { type: string }).type === type && resolve(undefined)));
+      const acknowledged = received('connection_ack');
+      const streaming = received('next');
       ws.send(JSON.stringify({ type: 'connection_init' }));
+      // A subscribe sent before the acknowledgement would be refused: the connection closed (4401), no subscription.
+      await withTimeout(acknowledged, 10_000, 'the connection was not acknowledged');
       ws.send(JSON.stringify({ type: 'subscribe', id: 's', payload: { query: 'subscription { events(after: "0") { id } }' } }));
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await withTimeout(streaming, 10_000, 'the subscription did not stream'); // mid-subscription
       // Half of them leave with a frame ws refuses (invalid UTF-8 in a text frame: close 1007).
       if (i % 2 === 0) ws.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false });
       else ws.terminate();
     };
-    // Something to stream: a few hundred events.
-    await fetch(node.url, {
+    // Something to stream: fifty events of 2 kB. (A one-word type, and then a document over the size
+    // limit, were refused: that left nothing to stream. The padding goes as a variable.)
+    const published = await fetch(node.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        query: `mutation { ${Array.from({ length: 50 }, (_, i) => `e${i}: publishEvent(input: { type: "churn", source: "test", data: { pad: "${'x'.repeat(2000)}" } }) { id }`).join(' ')} }`,
+        query: `mutation ($data: JSON!) { ${Array.from({ length: 50 }, (_, i) => `e${i}: publishEvent(input: { type: "churn.padding", source: "test", data: $data }) { id }`).join(' ')} }`,
+        variables: { data: { pad: 'x'.repeat(2000) } },
       }),
     });
+    expect(((await published.json()) as { errors?: unknown }).errors).toBeUndefined();
     const logged = node.logs.length;
     const printed = node.stderr().length;
     for (let round = 0; round < 4; round++) await Promise.all(Array.from({ length: 4 }, (_, i) => churn(round * 4 + i)));
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await noSubscriptionsOrSockets(); // the server has let go of everything the churn left behind...
+    await sleep(300); // ...and logs nothing at error level meanwhile: time for a late line to arrive
 
     expect(await probe()).toBe(200);
     const errors = node.logs.slice(logged).filter((entry) => Number(entry['level']) >= 50);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateTokenDocument, LatestEventIdDocument } from '@switchboard/client';
 import { createTestDatabase } from './support/database.js';
 import { startTestNode, useRegistryNode } from './support/nodes.js';
+import { feedWaiters, feedWaitersReach } from './support/feed-waiters.js';
 
 // The Consul-compatible API (/v1/) on a real server, through the npm `consul` client and
 // plain fetch. Writes need a token here, as in production.
@@ -117,7 +118,9 @@ describe('the npm consul client', () => {
     });
     try {
       // The watch's first answer (empty), then the registration wakes its blocking query.
+      const waiting = feedWaiters(registry.node);
       await new Promise<void>((resolve) => watch.once('change', () => resolve()));
+      await feedWaitersReach(registry.node, waiting + 1); // its next, blocking, query is parked on the server
       const registeredAt = Date.now();
       await put('/v1/agent/service/register', { Name: 'npm-watched', Address: '10.1.0.9', Port: 9000 });
       expect((await seen) - registeredAt).toBeLessThan(1000);
@@ -259,8 +262,9 @@ describe('blocking queries', () => {
   it('answer as soon as the service changes, with a higher index', async () => {
     const first = await call('/v1/health/service/blocked');
     const started = Date.now();
+    const waiting = feedWaiters(registry.node);
     const blocked = call(`/v1/health/service/blocked?index=${first.index}&wait=20s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await feedWaitersReach(registry.node, waiting + 1); // parked on the server: the change wakes it
     await put('/v1/agent/service/register', { Name: 'blocked', Address: '10.3.0.1', Port: 1 });
     const answer = await blocked;
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -270,14 +274,17 @@ describe('blocking queries', () => {
 
   it('do not wake for another service, and time out after the wait with the same index', async () => {
     const first = await call('/v1/health/service/quiet');
+    const waitMs = 1_000; // time passing is the subject: the query outlives its wait
     const started = Date.now();
-    const blocked = call(`/v1/health/service/quiet?index=${first.index}&wait=1500ms`);
+    const waiting = feedWaiters(registry.node);
+    const blocked = call(`/v1/health/service/quiet?index=${first.index}&wait=${waitMs}ms`);
+    await feedWaitersReach(registry.node, waiting + 1); // parked on the server before the other service changes
     await put('/v1/agent/service/register', { Name: 'noisy', Address: '10.3.0.2', Port: 1 });
     const answer = await blocked;
     const waited = Date.now() - started;
     // The wait plus at most 1/16 of it as jitter.
-    expect(waited).toBeGreaterThanOrEqual(1450);
-    expect(waited).toBeLessThan(1500 * (1 + 1 / 16) + 1000);
+    expect(waited).toBeGreaterThanOrEqual(waitMs - 50);
+    expect(waited).toBeLessThan(waitMs * (1 + 1 / 16) + 1000);
     expect(answer.status).toBe(200);
     expect(answer.index).toBe(first.index);
   });
@@ -344,8 +351,9 @@ describe('a fresh registry', () => {
       await empty.body?.cancel();
       const index = Number(empty.headers.get('x-consul-index'));
       expect(index).toBe(1);
+      const waiting = feedWaiters(node);
       const blocked = fetch(`${url}/v1/health/service/first?index=${index}&wait=10s`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await feedWaitersReach(node, waiting + 1); // parked on the server: the first event wakes it
       const started = Date.now();
       // One registration without checks: one event, the log's first.
       await (

@@ -1,15 +1,16 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode, type TestNode } from './support/nodes.js';
 import { startStatementProxy, type StatementProxy } from './support/statement-proxy.js';
+import { feedWaiters, feedWaitersReach } from './support/feed-waiters.js';
+import { sleep } from './support/wait.js';
 
 // A blocked Consul query waits on the in-process event feed: holding many of them open must
 // cost the database nothing. The server reaches PostgreSQL through a proxy that counts every
 // statement it sends, so the count is exact and immediate.
 const ADMIN = 'consul-blocking-cost-admin-token-0123456789';
 const BLOCKED = 100;
-const HOLD_MS = 2_000;
+const HOLD_MS = 1_000;
 
 let database: TestDatabase;
 let proxy: StatementProxy;
@@ -52,7 +53,7 @@ function tally(texts: string[]): string {
 /** The statements the server sends during `ms`. */
 async function statementsDuring(ms: number): Promise<string[]> {
   const before = proxy.statements;
-  await sleep(ms);
+  await sleep(ms); // time passing is the subject: what the server sends over a window where nothing happens
   return proxy.texts.slice(before);
 }
 
@@ -66,6 +67,7 @@ it('holds blocked queries without a database statement, then answers them all on
   // Background work alone, over a window as long as the one measured below.
   const background = await statementsDuring(HOLD_MS);
 
+  const waiting = feedWaiters(node);
   const leave = new AbortController();
   let answeredEarly = 0;
   const blocked = Array.from({ length: BLOCKED }, () =>
@@ -75,7 +77,7 @@ it('holds blocked queries without a database statement, then answers them all on
     }),
   );
   try {
-    await sleep(500); // every request has reached the server and waits
+    await feedWaitersReach(node, waiting + BLOCKED); // every request has reached the server and waits
     const whileBlocked = await statementsDuring(HOLD_MS);
     expect(answeredEarly, 'no blocked query answers before a change').toBe(0);
     // Polling the database, even once per blocked query over the window, would add BLOCKED statements.

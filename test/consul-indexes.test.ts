@@ -3,10 +3,11 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ConfigDocument, LatestEventIdDocument } from '@switchboard/client';
 import { withTimeout } from './support/wait.js';
+import { feedWaiters, feedWaitersReach } from './support/feed-waiters.js';
 import { startTestNode, useRegistryNode } from './support/nodes.js';
 
 /**
- * STYLE.md trap 9: Consul clients block on X-Consul-Index or on a key's ModifyIndex, so both must
+ * Consul clients block on X-Consul-Index or on a key's ModifyIndex, so both must
  * be on one scale. With ModifyIndex the key's version (1, 2, …) beside an event-log index, a watch
  * that blocked on ModifyIndex came back at once, every time.
  */
@@ -81,8 +82,11 @@ describe('KV indexes are on the X-Consul-Index scale', () => {
       expect(idle.elapsed).toBeGreaterThanOrEqual(490);
 
       // A write to another key does not wake it; one to the key does, with the key's new ModifyIndex.
+      const waiting = feedWaiters(registry.node);
       const blocked = blockingGet(client, 'idx/watched', pair.ModifyIndex, '30s');
+      await feedWaitersReach(registry.node, waiting + 1); // parked on the server
       await client.kv.set('idx/not-watched', 'x');
+      await feedWaitersReach(registry.node, waiting + 1); // woken by that write's event, and parked again
       await client.kv.set('idx/watched', 'v2');
       const woken = await withTimeout(blocked, 5_000, 'the blocking query did not answer after the write');
       expect(woken.pair.Value).toBe('v2');

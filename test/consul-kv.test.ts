@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigDocument, CreateTokenDocument, EventsDocument, LatestEventIdDocument, OnConfigChangedDocument, SetConfigDocument } from '@switchboard/client';
 import { take } from './support/client.js';
 import { withTimeout } from './support/wait.js';
+import { feedWaiters, feedWaitersReach } from './support/feed-waiters.js';
 import { useRegistryNode } from './support/nodes.js';
 
 const ADMIN = 'consul-kv-test-admin-token-0123456789';
@@ -220,16 +221,21 @@ describe('the npm consul client', () => {
     const get = client.kv.get.bind(client.kv) as (options: Record<string, unknown>) => Promise<unknown>;
     const [first] = (await get({ key: 'npm/blocking', ctx })) as [{ headers: Record<string, string> }];
     const index = first.headers['x-consul-index']!;
-    const started = Date.now();
-    const blocked = get({ key: 'npm/blocking', index, wait: '30s', ctx }) as Promise<[{ headers: Record<string, string> }, { Value: string }]>;
-    // An unrelated write does not wake it.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const waiting = feedWaiters(registry.node);
+    let answeredAt: number | undefined;
+    const blocked = (get({ key: 'npm/blocking', index, wait: '30s', ctx }) as Promise<[{ headers: Record<string, string> }, { Value: string }]>).finally(
+      () => (answeredAt = Date.now()),
+    );
+    await feedWaitersReach(registry.node, waiting + 1); // parked on the server
+    // An unrelated write does not wake it: its event (applied before the PUT answers) leaves the query parked again.
     await client.kv.set('npm/unrelated', 'x');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await feedWaitersReach(registry.node, waiting + 1);
+    expect(answeredAt).toBeUndefined();
+    const writtenAt = Date.now();
     await client.kv.set('npm/blocking', 'v2');
     const [response, pair] = await withTimeout(blocked, 5_000, 'the blocking get did not return after the write');
     expect(pair.Value).toBe('v2');
     expect(Number(response.headers['x-consul-index'])).toBeGreaterThan(Number(index));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    expect(answeredAt).toBeGreaterThanOrEqual(writtenAt); // it waited for the write
   });
 });

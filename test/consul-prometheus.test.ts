@@ -1,37 +1,16 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegisterServiceDocument, SetMaintenanceDocument } from '@switchboard/client';
 import { instance } from './support/client.js';
 import { eventually } from './support/wait.js';
-import { trackOpen } from './support/leaks.js';
 import { useRegistryNode } from './support/nodes.js';
+import { prometheusMissing as missing, startPrometheus, type RunningPrometheus } from './support/prometheus.js';
 
-const PROMETHEUS = '/usr/bin/prometheus';
-const missing = existsSync(PROMETHEUS) ? undefined : `${PROMETHEUS} is not installed (apt-get install prometheus)`;
 if (missing) console.warn(`Prometheus service discovery tests skipped: ${missing}`);
 
 const TOKEN = 'prometheus-sd-test-admin-token-0123456789';
 const registry = useRegistryNode({ SWITCHBOARD_ADMIN_TOKEN: TOKEN, SWITCHBOARD_DATACENTER: 'eu-west' });
 const admin = () => registry.clients.create(registry.node.url, TOKEN);
 const origin = () => new URL(registry.node.url).origin;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface ActiveTarget {
-  discoveredLabels: Record<string, string>;
-  labels: Record<string, string>;
-  scrapePool: string;
-}
 
 describe('Prometheus HTTP service discovery', () => {
   it('answers the HTTP SD format with Consul-style labels', async () => {
@@ -69,7 +48,7 @@ describe('Prometheus HTTP service discovery', () => {
   });
 
   describe.skipIf(missing !== undefined)('with a real Prometheus', () => {
-    const prometheus = { url: '', stop: async () => {} };
+    let prometheus: RunningPrometheus | undefined;
 
     beforeAll(async () => {
       await admin().request(RegisterServiceDocument, {
@@ -83,58 +62,23 @@ describe('Prometheus HTTP service discovery', () => {
       });
       await admin().request(SetMaintenanceDocument, { id: 'prom-web-2', enabled: true, reason: 'test' });
 
-      const directory = mkdtempSync(join(tmpdir(), 'switchboard-prometheus-'));
       const sd = (query: string) => ({
         url: `${origin()}/v1/sd/prometheus${query}`,
         refresh_interval: '1s',
         authorization: { type: 'Bearer', credentials: TOKEN },
       });
-      // JSON is YAML: no YAML library needed.
-      const config = {
+      prometheus = await startPrometheus({
         global: { scrape_interval: '1h' },
         scrape_configs: [
           { job_name: 'all', http_sd_configs: [sd('')] },
           { job_name: 'web-passing', http_sd_configs: [sd('?service=prom-web&tag=metrics&passing')] },
         ],
-      };
-      writeFileSync(join(directory, 'prometheus.yml'), JSON.stringify(config));
-      const port = await freePort();
-      const child = spawn(
-        PROMETHEUS,
-        [`--config.file=${join(directory, 'prometheus.yml')}`, `--storage.tsdb.path=${join(directory, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      let log = '';
-      child.stderr.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      const release = trackOpen('process', `prometheus (pid ${child.pid})`, async () => {
-        child.kill('SIGKILL');
-        await exited;
       });
-      prometheus.url = `http://127.0.0.1:${port}`;
-      prometheus.stop = async () => {
-        child.kill('SIGTERM');
-        await exited;
-        release();
-        rmSync(directory, { recursive: true, force: true });
-      };
-      await eventually(
-        async () => {
-          if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${log}`);
-          return (await fetch(`${prometheus.url}/-/ready`).catch(() => undefined))?.ok || undefined;
-        },
-        30_000,
-        200,
-      );
     });
-    afterAll(() => prometheus.stop());
+    afterAll(() => prometheus?.stop());
 
-    const activeTargets = async (): Promise<ActiveTarget[]> => {
-      const body = (await (await fetch(`${prometheus.url}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: ActiveTarget[] } };
-      return body.data.activeTargets;
-    };
     const targetsOf = async (job: string) =>
-      (await activeTargets())
+      (await prometheus!.activeTargets())
         .filter((target) => target.scrapePool === job)
         .map((target) => target.discoveredLabels)
         .sort((a, b) => (a['__address__']! < b['__address__']! ? -1 : 1));

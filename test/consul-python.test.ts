@@ -4,9 +4,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SetConfigDocument } from '@switchboard/client';
-import { withTimeout } from './support/wait.js';
+import { sleep, withTimeout } from './support/wait.js';
 import { trackOpen } from './support/leaks.js';
 import { useRegistryNode } from './support/nodes.js';
+import { feedWaiters, feedWaitersReach } from './support/feed-waiters.js';
 
 // Debian's python3-consul installs for Debian's own Python, which need not be the python3 first on PATH.
 const PYTHON = '/usr/bin/python3';
@@ -27,6 +28,7 @@ const registry = useRegistryNode({ SWITCHBOARD_ADMIN_TOKEN: TOKEN });
 describe.skipIf(missing !== undefined)("Debian's python3-consul", () => {
   it('registers, discovers, reads passing instances, and blocks on a key until setConfig changes it', async () => {
     const port = new URL(registry.node.url).port;
+    const waiting = feedWaiters(registry.node);
     const child = spawn(PYTHON, [SCRIPT, port, TOKEN], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -48,13 +50,17 @@ describe.skipIf(missing !== undefined)("Debian's python3-consul", () => {
       const blocking = await step();
       expect(blocking).toMatchObject({ step: 'blocking', found: false });
       expect(blocking['index']).toEqual(expect.any(String)); // python-consul keeps X-Consul-Index as text
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await feedWaitersReach(registry.node, waiting + 1); // its blocking get is parked on the server
+      const parkedAt = performance.now();
+      await sleep(200); // time passing is the subject: while nothing changes, the get stays blocked
       const client = registry.clients.create(registry.node.url, TOKEN);
+      const writtenAt = performance.now();
       await client.request(SetConfigDocument, { key: 'py.feature', value: 'enabled' });
       const woken = await step();
       expect(woken).toMatchObject({ step: 'woken', value: 'enabled' });
       expect(Number(woken['index'])).toBeGreaterThan(Number(blocking['index']));
-      expect(woken['waited_ms']).toBeGreaterThanOrEqual(400);
+      // Its get started before it was parked and ended after the write began: it waited all that time.
+      expect(woken['waited_ms']).toBeGreaterThanOrEqual(Math.floor(writtenAt - parkedAt) - 1);
       expect(await exited).toBe(0);
     } finally {
       child.kill();

@@ -1,4 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'node:http';
+import type { Socket } from 'node:net';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -7,13 +8,16 @@ import { clientFactory, take } from './support/client.js';
 import { ask, inDatabase, readiness, untilOk, type Answer } from './support/faults.js';
 import { spawnNode, type NodeProcess } from './support/nodes.js';
 import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.js';
+import { untilPeerHasRead } from './support/tcp.js';
+import { eventually, sleep } from './support/wait.js';
 
 /**
  * Two `switchboard serve` processes on a PostgreSQL of the test's own, which the tests restart,
  * stop and freeze under them (never the server other tests share).
  */
 const REQUEST_TIMEOUT_MS = 2_000;
-const SHUTDOWN_TIMEOUT_MS = 3_000;
+// Short: each SIGTERM test below waits it out (PostgreSQL away, the pool cannot close cleanly).
+const SHUTDOWN_TIMEOUT_MS = 1_500;
 
 const REGISTER = 'mutation ($input: ServiceDefinitionInput!) { registerService(input: $input) { id } }';
 const SET_CONFIG = 'mutation ($key: String!, $value: JSON!) { setConfig(key: $key, value: $value) { version } }';
@@ -70,6 +74,7 @@ async function writeLoops(node: NodeProcess, name: string, loops: number, runnin
               ? await ask(node.url, SET_CONFIG, { key: id, value: i })
               : await ask(node.url, PUBLISH, { input: { type: 'fault.tick', source: 'faults', data: { id } } });
         writes.push({ kind, id, answer });
+        // A writer's pause after a refusal (pacing, not a wait for an event): no hot loop while PostgreSQL is away.
         if (!answer.ok) await sleep(20);
       }
     }),
@@ -100,6 +105,12 @@ async function storedRows(writes: Write[]): Promise<Set<string>> {
   });
 }
 
+/** Resolves once `count` more writes than now are acknowledged: the load runs (again) against PostgreSQL. */
+async function acknowledgedMore(writes: Write[], count: number): Promise<void> {
+  const from = writes.length;
+  await eventually(() => (writes.slice(from).filter((write) => write.answer.ok).length >= count ? true : undefined), 30_000);
+}
+
 describe('PostgreSQL restarted under write load', () => {
   it('five restarts: both servers stay up and serve after each; answers are success or UNAVAILABLE; every acknowledged write is stored once', async () => {
     const writes: Write[] = [];
@@ -108,7 +119,7 @@ describe('PostgreSQL restarted under write load', () => {
     const recoveries: number[] = [];
     try {
       for (let restart = 1; restart <= 5; restart++) {
-        await sleep(1_000); // under load
+        await acknowledgedMore(writes, 20); // under load: writes are being served when PostgreSQL goes
         await pg.restart();
         for (const node of [a, b]) {
           const probe = `probe-${restart}-${node === a ? 'a' : 'b'}`;
@@ -116,7 +127,7 @@ describe('PostgreSQL restarted under write load', () => {
           expect(alive(node), `server ${node === a ? 'A' : 'B'} died at restart ${restart}`).toBe(true);
         }
       }
-      await sleep(500);
+      await acknowledgedMore(writes, 20); // and served again after the last restart
     } finally {
       running = false;
       await load;
@@ -180,6 +191,7 @@ describe('PostgreSQL stopped for five seconds', () => {
     expect.soft(read).toMatchObject({ ok: false, code: 'UNAVAILABLE' });
     expect(read.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 500);
 
+    // The outage itself: time passing with PostgreSQL away (the driver's reconnect backoff grows meanwhile).
     await sleep(5_000 - (performance.now() - stoppedAt));
     await pg.start();
     const startedAt = performance.now();
@@ -217,12 +229,13 @@ describe('PostgreSQL frozen (connections open, no answers)', () => {
     const frozenAt = performance.now();
     try {
       await during();
+      // The freeze itself: time passing with PostgreSQL answering nothing.
       await sleep(freezeMs - (performance.now() - frozenAt));
     } finally {
       pg.resume();
     }
     for (const key of keys) await untilOk(() => ask(a.url, SET_CONFIG, { key, value: 'newer' }), 10_000);
-    await sleep(1_000); // time for a late write to land, were one still coming
+    await sleep(1_000); // nothing may land meanwhile: time for a late write to land, were one still coming
     return inDatabase(pg.url, async (sql) => {
       const events = await sql<{ key: string; value: unknown }[]>`
         select data->>'key' as key, data->'newValue' as value from events
@@ -262,7 +275,8 @@ describe('PostgreSQL frozen (connections open, no answers)', () => {
 
   it('a write whose deadline passed before its COMMIT is answered UNAVAILABLE, outcome not_applied, and not applied when PostgreSQL answers again', async () => {
     const keys = ['timed-out'];
-    const history = await writesAcrossFreeze(keys, REQUEST_TIMEOUT_MS * 2, async () => {
+    // `during` returns once the deadline's answer came: the freeze has outlasted the deadline by then.
+    const history = await writesAcrossFreeze(keys, REQUEST_TIMEOUT_MS, async () => {
       const timedOut = await ask(b.url, SET_CONFIG, { key: 'timed-out', value: 'timed out' });
       expect(timedOut).toMatchObject({ ok: false, code: 'UNAVAILABLE', outcome: 'not_applied' });
       expect(timedOut.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 500);
@@ -301,6 +315,26 @@ describe('tokens while PostgreSQL is stopped', () => {
   }, 60_000);
 });
 
+/**
+ * A GraphQL POST on a connection of its own. Resolves once the server has read all of it (it is in
+ * flight), with `answered`: its status, or its error (the server may close the connection instead).
+ */
+async function sendInFlight(url: string, query: string, variables: Record<string, unknown>): Promise<{ answered: Promise<unknown> }> {
+  const body = JSON.stringify({ query, variables });
+  const sent = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+  const answered = new Promise<unknown>((resolve) => {
+    sent.on('response', (response) => {
+      response.on('error', resolve).on('end', () => resolve(response.statusCode));
+      response.resume();
+    });
+    sent.on('error', resolve);
+  });
+  const socket = new Promise<Socket>((resolve) => sent.once('socket', resolve));
+  await new Promise<void>((resolve) => sent.end(body, resolve));
+  await untilPeerHasRead(await socket);
+  return { answered };
+}
+
 describe('SIGTERM while PostgreSQL is away', () => {
   // The signal ends the process (exit code, not killed) within the shutdown timeout; a little slack for process exit.
   const withinShutdownTimeout = async (node: NodeProcess) => {
@@ -313,10 +347,9 @@ describe('SIGTERM while PostgreSQL is away', () => {
   it('a server exits within its shutdown timeout while PostgreSQL is frozen, a request in flight', async () => {
     pg.pause();
     try {
-      const inFlight = ask(a.url, SET_CONFIG, { key: 'at-shutdown', value: 1 });
-      await sleep(200);
+      const inFlight = await sendInFlight(a.url, SET_CONFIG, { key: 'at-shutdown', value: 1 });
       await withinShutdownTimeout(a);
-      await inFlight;
+      await inFlight.answered;
     } finally {
       pg.resume();
     }

@@ -5,7 +5,7 @@ import { ConfigDocument, SetConfigDocument } from '@switchboard/client';
 import { SwitchboardError } from '@switchboard/contracts';
 import { loadSettings } from '../src/settings.js';
 import { connectDatabase } from '../src/db/client.js';
-import { runWithSignal } from '../src/db/deadline.js';
+import { runWithSignal } from '../src/request-signal.js';
 import { configHistory } from '../src/db/schema/index.js';
 import { runTransaction } from '../src/db/transaction.js';
 import { maskError } from '../src/graphql/errors.js';

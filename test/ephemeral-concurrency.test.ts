@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OnServiceChangedDocument, RegisterServiceDocument, type SwitchboardClient } from '@switchboard/client';
-import { eventually } from './support/wait.js';
+import { eventually, sleep } from './support/wait.js';
 import { useServerPair } from './support/nodes.js';
 
 /**
@@ -23,8 +23,6 @@ const SESSIONS = 40;
 const PER_SESSION = 8;
 /** Every fourth session drops after half its registrations were answered, the other half in flight. */
 const drops = (session: number) => session % 4 === 3;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Session {
   index: number;
@@ -80,7 +78,7 @@ async function churn(sessions: Session[]): Promise<void> {
       }
       // Dropped with its second half in flight: whatever of it the server wrote is bound to a gone session.
       const inFlight = second.map((id) => register(session, id).catch(() => undefined));
-      await sleep(Math.random() * 20);
+      await sleep(Math.random() * 20); // not a wait: a random moment to drop at, so drops meet registrations at different stages
       await session.client.close();
       await Promise.all(inFlight);
     }),
@@ -100,7 +98,26 @@ async function churn(sessions: Session[]): Promise<void> {
     GRACE_MS + SWEEP_MS + 10_000,
     100,
   );
-  await sleep(3 * GRACE_MS);
+  // And the live ones go on being renewed: every live lease is renewed to a whole grace period past the one it
+  // held when the dropped instances were gone, so each outlived that lease on renewals alone (an instance whose
+  // renewals stopped cannot get there: its lease lapses, and a sweep removes it).
+  const leases = async () =>
+    new Map(
+      (
+        await servers.database.sql<{ id: string; expires_ms: number }[]>`
+          select id, (extract(epoch from expires_at) * 1000)::float8 as expires_ms from services where name = 'ephemeral-load'`
+      ).map((row) => [row.id, row.expires_ms]),
+    );
+  const held = await leases();
+  await eventually(
+    async () => {
+      const now = await leases();
+      // A live instance gone ends the wait too: the assertions below say which.
+      return liveIds.every((id) => !now.has(id) || now.get(id)! >= held.get(id)! + GRACE_MS) ? true : undefined;
+    },
+    3 * GRACE_MS + 10_000,
+    100,
+  );
 
   // The live sessions stayed connected throughout: a removal of theirs could not be a lost connection.
   expect(live.filter((session) => session.connectionEnded).map((session) => session.index)).toEqual([]);

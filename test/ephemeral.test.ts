@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { HeartbeatDocument, RegisterServiceDocument, ServiceDocument } from '@switchboard/client';
 import { errorCode, instance } from './support/client.js';
-import { eventually } from './support/wait.js';
+import { eventually, sleep } from './support/wait.js';
 import { trackOpen } from './support/leaks.js';
 import { useServerPair } from './support/nodes.js';
 
@@ -18,8 +18,6 @@ const SWEEP_MS = 200;
 const SLACK_MS = 1_500;
 
 const servers = useServerPair({ SWITCHBOARD_EPHEMERAL_GRACE: `${GRACE_MS}ms`, SWITCHBOARD_EXPIRY_SWEEP: `${SWEEP_MS}ms` });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface ClientProcess {
   registered: { id: string; registeredAt: string; ttl: string | null };
@@ -57,6 +55,18 @@ async function storedInstance(id: string) {
   return row;
 }
 
+/** Until the instance's lease, as its server renews it, ends at `leaseEnd` or later (or the instance is gone: the caller's assertions say so). */
+async function renewedUntil(id: string, leaseEnd: number, timeoutMs: number): Promise<void> {
+  await eventually(
+    async () => {
+      const row = await storedInstance(id);
+      return row === undefined || new Date(row.expires_at).getTime() >= leaseEnd ? true : undefined;
+    },
+    timeoutMs,
+    50,
+  );
+}
+
 async function removals(id: string) {
   return servers.database.sql<{ data: { reason: string } }[]>`
     select data from events where type = 'service.unregistered' and data->>'id' = ${id} order by id`;
@@ -86,15 +96,18 @@ describe('ephemeral instances (bound to their connection)', () => {
     const client = await spawnClient(sessionId, id, [servers.a.url]);
     try {
       expect(client.registered).toMatchObject({ id, ttl: '1.5s' });
-      // Discoverable through the other server too; its session stays on the server.
+      // Discoverable through the other server too, once its catalog has read the registration; its session stays on the server.
       const other = servers.clients.create(servers.b.url);
-      expect((await other.request(ServiceDocument, { id })).service).toMatchObject({ id, name: 'ephemeral-demo' });
+      const seen = await eventually(async () => (await other.request(ServiceDocument, { id })).service ?? undefined, 10_000);
+      expect(seen).toMatchObject({ id, name: 'ephemeral-demo' });
       expect((await storedInstance(id))?.session_id).toBe(sessionId);
       // A heartbeat on it is harmless: it renews the same lease, the instance stays ephemeral.
       expect((await other.request(HeartbeatDocument, { id })).heartbeat.id).toBe(id);
 
-      // Several grace periods with no traffic from the client: server A's renewals keep it.
-      await sleep(4 * GRACE_MS);
+      // Several grace periods with no traffic from the client: server A's renewals keep it, until it has
+      // outlived the lease it holds now by three whole grace periods.
+      const firstLeaseEnd = new Date((await storedInstance(id))!.expires_at).getTime();
+      await renewedUntil(id, firstLeaseEnd + 3 * GRACE_MS, 4 * GRACE_MS + SLACK_MS + 5_000);
       expect(await storedInstance(id)).toMatchObject({ id, session_id: sessionId });
       expect(await removals(id)).toEqual([]);
     } finally {
@@ -106,7 +119,7 @@ describe('ephemeral instances (bound to their connection)', () => {
     const leaseEnd = new Date((await storedInstance(id))!.expires_at).getTime();
     expect(leaseEnd - killedAt).toBeGreaterThan(0);
     expect(leaseEnd - killedAt).toBeLessThanOrEqual(GRACE_MS + 100);
-    // Not removed before its lease ends; removed soon after, by the sweep.
+    // Not removed before its lease ends (time passing, with nothing happening, is the subject); removed soon after, by the sweep.
     await sleep(leaseEnd - Date.now() - 100);
     expect(await storedInstance(id)).toBeDefined();
     await eventually(async () => ((await storedInstance(id)) ? undefined : true), SWEEP_MS + SLACK_MS, 50);
@@ -122,7 +135,9 @@ describe('ephemeral instances (bound to their connection)', () => {
 
       // Server A dies: it renews nothing any more, and the client reconnects to B with the same session id.
       await servers.a.stop('SIGKILL');
-      await sleep(4 * GRACE_MS);
+      // B holds it: B's renewals keep it a whole grace period past the moment A's last lease ran out.
+      const leaseFromA = new Date((await storedInstance(id))!.expires_at).getTime();
+      await renewedUntil(id, leaseFromA + 2 * GRACE_MS, 4 * GRACE_MS + SLACK_MS + 5_000);
       // The same instance (never removed, nor registered again), and no removal event.
       expect(await storedInstance(id)).toMatchObject({ id, registered_at: registered!.registered_at, session_id: registered!.session_id });
       expect(await removals(id)).toEqual([]);

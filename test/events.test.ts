@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   EventsDocument,
   HeartbeatDocument,
@@ -12,7 +11,7 @@ import {
 } from '@switchboard/client';
 import { appendEvents } from '../src/events/append.js';
 import { errorCode, instance, take } from './support/client.js';
-import { withTimeout } from './support/wait.js';
+import { sleep, withTimeout } from './support/wait.js';
 import { startTestNode, useRegistryNode } from './support/nodes.js';
 
 const registry = useRegistryNode();
@@ -34,7 +33,7 @@ describe('event ids follow commit order', () => {
           seen.push(Number(row.id));
           cursor = Number(row.id);
         }
-        await sleep(1);
+        await sleep(1); // the reader's polling pace, not a wait for an event
       }
     })();
 
@@ -43,7 +42,7 @@ describe('event ids follow commit order', () => {
         for (let i = 0; i < perWriter; i++) {
           await registry.database.db.transaction(async (tx) => {
             await appendEvents(tx, [{ type: 'test.ordered', source: `writer-${writer}`, data: { i } }]);
-            await sleep(Math.random() * 8);
+            await sleep(Math.random() * 8); // time is the subject: the window between drawing an id and committing
           });
         }
       }),
@@ -181,7 +180,7 @@ describe('events subscription (WebSocket)', () => {
 
     await client.request(RegisterServiceDocument, { input: instance({ id: 'leased-1', name: 'leased', ttl: '30s', tags: ['a'] }) });
     const [registered] = await take(changes, 1);
-    await sleep(10); // a heartbeat in the same millisecond would not tell the two leases apart
+    await sleep(10); // time passing is the subject: a heartbeat in the same millisecond would not tell the two leases apart
     const { heartbeat } = await client.request(HeartbeatDocument, { id: 'leased-1' });
     // Heartbeats write no event; the next change of the instance does.
     await client.request(RegisterServiceDocument, { input: instance({ id: 'leased-1', name: 'leased', ttl: '30s', tags: ['b'] }) });

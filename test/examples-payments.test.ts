@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './support/wait.js';
 import { trackOpen } from './support/leaks.js';
 import { useRegistryNode } from './support/nodes.js';
+import { unreadFrom } from './support/sockets.js';
 
 /**
  * examples/payments as its README runs it: the payments service, ledger instances and the caller as processes
@@ -179,7 +180,8 @@ describe.sequential('examples/payments', () => {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ amount: 42, currency: 'EUR' }),
         });
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        // In flight: payments has passed it on, and the call waits unread at the stopped ledger.
+        await eventually(() => (unreadFrom(payments.child.pid!, ports.ledgerB) > 0 ? true : undefined), 20_000);
 
         payments.child.kill('SIGTERM');
         await eventually(async () => ((await sdk.discoverServices('payments', { passingOnly: false })).length === 0 ? true : undefined));

@@ -51,7 +51,7 @@ async function withCheck(check: HealthCheckInput, name = 'health'): Promise<Heal
 const readCheck = async (id: string) => (await registry.client.request(HealthCheckDocument, { id })).healthCheck!;
 
 /** Waits until the check satisfies `predicate` (checks run every second, so this takes a few). */
-async function until(id: string, predicate: (check: HealthCheckFieldsFragment) => boolean, timeoutMs = 8_000): Promise<HealthCheckFieldsFragment> {
+async function until(id: string, predicate: (check: HealthCheckFieldsFragment) => boolean, timeoutMs = 15_000): Promise<HealthCheckFieldsFragment> {
   return eventually(
     async () => {
       const check = await readCheck(id);
@@ -65,7 +65,7 @@ async function until(id: string, predicate: (check: HealthCheckFieldsFragment) =
 /** Waits for `runs` more runs than the check has now, and returns it then. */
 async function afterRuns(id: string, runs: number): Promise<HealthCheckFieldsFragment> {
   const start = (await readCheck(id)).checkCount;
-  return until(id, (check) => check.checkCount >= start + runs, 4_000 + runs * 1_500);
+  return until(id, (check) => check.checkCount >= start + runs, 10_000 + runs * 2_000);
 }
 
 describe.concurrent('check kinds', () => {
@@ -152,7 +152,7 @@ describe.concurrent('check kinds', () => {
 
     const updated = await registry.client.request(UpdateTtlCheckDocument, { checkId: check.id, status: 'PASSING', output: 'pool: 4/20 in use' });
     expect(updated.updateTtlCheck).toMatchObject({ status: 'PASSING', output: 'pool: 4/20 in use' });
-    const lapsed = await until(check.id, (c) => c.status === 'CRITICAL', 5_000);
+    const lapsed = await until(check.id, (c) => c.status === 'CRITICAL');
     expect(lapsed.output).toBe('TTL expired: no update within 1s.');
 
     await registry.client.request(HeartbeatDocument, { id: check.serviceId });
@@ -279,8 +279,8 @@ describe('instance health', () => {
 
   it('deregisterCriticalServiceAfter removes an instance critical that long, saying why', async () => {
     const { latestEventId } = await registry.client.request(LatestEventIdDocument);
-    const check = await withCheck({ tcp: tcp.closed, interval: '1s', deregisterCriticalServiceAfter: '2s' }, 'doomed');
-    await eventually(async () => ((await registry.client.request(ServiceDocument, { id: check.serviceId })).service === null ? true : undefined), 10_000);
+    const check = await withCheck({ tcp: tcp.closed, interval: '1s', deregisterCriticalServiceAfter: '1s' }, 'doomed');
+    await eventually(async () => ((await registry.client.request(ServiceDocument, { id: check.serviceId })).service === null ? true : undefined), 15_000);
     const { events } = await registry.client.request(EventsDocument, { after: latestEventId, types: ['service.unregistered'] });
     expect(events.find((event) => (event.data as { id: string }).id === check.serviceId)?.data).toMatchObject({
       reason: 'critical-too-long',
@@ -293,7 +293,7 @@ describe('instance health', () => {
     const stream = registry.client.subscribe(OnHealthChangedDocument, { name: 'watched', after: latestEventId });
     http.answer('/watched', { status: 200 });
     const check = await withCheck({ http: http.url('/watched'), interval: '1s' }, 'watched');
-    const [added, passed] = await take(stream, 2, 8_000);
+    const [added, passed] = await take(stream, 2, 15_000);
     expect(added!.healthChanged).toMatchObject({ checkId: check.id, previousStatus: null, status: 'CRITICAL', instanceStatus: 'CRITICAL' });
     expect(passed!.healthChanged).toMatchObject({
       checkId: check.id,

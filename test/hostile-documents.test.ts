@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { documentProblem, jsonNestsDeeperThan, nestingExceeds } from '../src/server/document-limits.js';
+import { documentProblem, jsonNestsDeeperThan, nestingExceeds } from '../src/http/document-limits.js';
 import { withTimeout } from './support/wait.js';
 import { startTestNode, useRegistryNode, type TestNode } from './support/nodes.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { withTimeout } from './support/wait.js';
+import { untilOpenSubscriptions } from './support/subscriptions.js';
+import { sleep, withTimeout } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 
 const registry = useRegistryNode({ SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3' });
@@ -82,9 +83,10 @@ const overLimit: [string, string, RegExp][] = [
 
 describe('WebSocket: a document over a limit is that operation’s error, not the connection’s end', () => {
   it('depth, aliases, directives, cost and a NUL each answer BAD_USER_INPUT; the live subscription beside them keeps delivering', async () => {
+    await untilOpenSubscriptions(registry.node, 0);
     const ws = await rawSocket();
     ws.subscribe('live', LIVE, { types: ['hostile.limits'] });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await untilOpenSubscriptions(registry.node, 1);
 
     for (const [name, query, message] of overLimit) {
       ws.subscribe(name, query);
@@ -109,9 +111,10 @@ describe('WebSocket: a document over a limit is that operation’s error, not th
   });
 
   it('per connection: exactly SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_CONNECTION (3) are served, the next is LIMIT_EXCEEDED', async () => {
+    await untilOpenSubscriptions(registry.node, 0);
     const ws = await rawSocket();
     for (const id of ['s1', 's2', 's3']) ws.subscribe(id, LIVE, { types: ['hostile.per-connection'] });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await untilOpenSubscriptions(registry.node, 3);
     ws.subscribe('s4', LIVE, { types: ['hostile.per-connection'] });
     const refused = await ws.next((m) => m.id === 's4');
     expect(refused.type).toBe('error');
@@ -157,7 +160,7 @@ describe('invalid UTF-8 is refused, never replaced with U+FFFD and stored', () =
         .replace(/^\{"query":/, '{"type":"subscribe","id":"bad","payload":{"query":') + '}';
     ws.socket.send(Buffer.from(json, 'latin1'), { binary });
     expect((await withTimeout(ws.closed, 5_000, 'not closed')).code).toBe(1007);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200); // nothing may be written meanwhile: time for a late write to land, were one coming
     expect(await written(prefix, `${prefix}.event`)).toEqual({ configs: 0, events: 0 });
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OnEventsDocument, RegisterServiceDocument, ServiceDocument } from '@switchboard/client';
 import { clientFactory, instance } from './support/client.js';
-import { withTimeout } from './support/wait.js';
+import { eventually, withTimeout } from './support/wait.js';
 import { createTestDatabase } from './support/database.js';
 import { spawnNode } from './support/nodes.js';
 
@@ -18,7 +18,8 @@ afterAll(async () => {
 });
 
 describe('process lifecycle with the embedded database', () => {
-  it('starts with no DATABASE_URL, shuts down cleanly on SIGTERM, and keeps its data across a restart', async () => {
+  // Two starts of a real process with its own PostgreSQL (initdb on the first): minutes on a loaded machine, not seconds.
+  it('starts with no DATABASE_URL, shuts down cleanly on SIGTERM, and keeps its data across a restart', { timeout: 120_000 }, async () => {
     const first = await spawnNode({ DATABASE_URL: undefined, SWITCHBOARD_DATA_DIR: dataDir });
     const client = clients.create(first.url);
     await client.request(RegisterServiceDocument, { input: instance({ id: 'durable-1', name: 'durable', ttl: '1h' }) });
@@ -39,7 +40,8 @@ describe('process lifecycle with the embedded database', () => {
 
     const postmasterPid = Number(readFileSync(join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
     const exitCode = first.stop('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The shutdown has begun (it logs this as it stops accepting connections); then the upload completes.
+    await eventually(() => (first.logs.some((entry) => String(entry['msg']).startsWith('shutting down')) ? true : undefined), 10_000);
     inFlight.finish();
 
     expect(await inFlight.response).toEqual({ status: 200, body: { data: { service: { id: 'durable-1' } } } });
@@ -62,7 +64,7 @@ describe('process lifecycle with the embedded database', () => {
     }
   });
 
-  it('keeps data across a restart with DATABASE_URL too', async () => {
+  it('keeps data across a restart with DATABASE_URL too', { timeout: 120_000 }, async () => {
     const database = await createTestDatabase();
     try {
       const first = await spawnNode({ DATABASE_URL: database.url });
@@ -88,12 +90,16 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** A POST whose body is sent in two halves, so the request is in flight until `finish()`. */
+/**
+ * A POST whose body is sent in two halves, so the request is in flight until `finish()`. It asks for
+ * `100 Continue`, which the server answers once it has the headers and is handling the request:
+ * `headersSent` resolves then.
+ */
 function startSlowRequest(url: string, body: string) {
   const half = Math.floor(body.length / 2);
   const req = httpRequest(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
   });
   const response = new Promise<{ status: number; body: unknown }>((resolve, reject) => {
     req.on('response', (res) => {
@@ -104,7 +110,7 @@ function startSlowRequest(url: string, body: string) {
     req.on('error', reject);
   });
   req.write(body.slice(0, half));
-  const headersSent = new Promise<void>((resolve) => req.once('socket', (socket) => socket.once('connect', () => setTimeout(resolve, 100))));
+  const headersSent = new Promise<void>((resolve) => req.once('continue', () => resolve()));
   return {
     headersSent,
     response,

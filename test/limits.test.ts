@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { OnEventsDocument, PublishEventDocument } from '@switchboard/client';
 import { take } from './support/client.js';
+import { untilOpenSubscriptions } from './support/subscriptions.js';
 import { withTimeout } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';
 
@@ -155,27 +156,29 @@ describe.each(Object.keys(transports))('cost of page sizes given as variables or
 
 describe('subscription limits', () => {
   it('per connection: the fourth subscription on one WebSocket is refused with LIMIT_EXCEEDED', async () => {
+    await untilOpenSubscriptions(registry.node, 0);
     const client = registry.clients.create(registry.node.url);
     const streams = Array.from({ length: 3 }, () => client.subscribe(OnEventsDocument, {}));
     // Start them (graphql-ws subscribes on the first next()); they end when returned below.
     streams.forEach((stream) => void stream.next().catch(() => {}));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await untilOpenSubscriptions(registry.node, 3);
     const fourth = client.subscribe(OnEventsDocument, {});
     await expect(withTimeout(fourth.next(), 3_000, 'no answer')).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
     for (const stream of streams) await stream.return!();
   });
 
   it('per token: across connections, the sixth open subscription is refused', async () => {
+    await untilOpenSubscriptions(registry.node, 0);
     const clients = [registry.clients.create(registry.node.url), registry.clients.create(registry.node.url)];
     const streams = [0, 1, 2, 3, 4].map((i) => clients[i % 2]!.subscribe(OnEventsDocument, {}));
     streams.forEach((stream) => void stream.next().catch(() => {}));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await untilOpenSubscriptions(registry.node, 5);
     const sixth = clients[1]!.subscribe(OnEventsDocument, {});
     await expect(withTimeout(sixth.next(), 3_000, 'no answer')).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
 
     // Closing one frees a place.
     await streams[0]!.return!();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await untilOpenSubscriptions(registry.node, 4);
     const again = clients[0]!.subscribe(OnEventsDocument, { after: '0' });
     await registry.client.request(PublishEventDocument, { input: { type: 'limits.ping', source: 'test', data: {} } });
     expect((await take(again, 1))[0]!.events).toBeDefined();

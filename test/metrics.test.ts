@@ -26,6 +26,7 @@ const registry = useRegistryNode({
   SWITCHBOARD_HEALTH_WORKER: 'false',
   SWITCHBOARD_BREAKER_MIN_CALLS: '2',
   SWITCHBOARD_WEBHOOK_ALLOW_LOCAL: 'true', // the alert receiver listens on 127.0.0.1
+  SWITCHBOARD_DB_POOL_SIZE: '7', // the pool's size metric must show this setting
 });
 const admin = () => registry.clients.create(registry.node.url, TOKEN);
 const metricsUrl = () => new URL('/metrics', registry.node.url).toString();
@@ -226,7 +227,7 @@ describe('/metrics on serve', () => {
 
   it('reports the database pool: its size and connections open', async () => {
     const samples = await serve();
-    expect(sumOf(samples, 'switchboard_db_pool_max_connections')).toBe(10);
+    expect(sumOf(samples, 'switchboard_db_pool_max_connections')).toBe(7);
     expect(sumOf(samples, 'switchboard_database_up')).toBe(1);
     // At least the event feed's LISTEN connection and the pool's idle ones.
     expect(sumOf(samples, 'switchboard_db_connections', { state: 'idle' })).toBeGreaterThan(0);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CircuitBreakerDocument,
   DeleteConfigDocument,
@@ -155,7 +154,10 @@ describe('two server processes on one database', () => {
     await untilCandidatesOn(servers.b.url, 'guarded', (candidates) => candidates.some((c) => c.instance.id === ids[0] && c.circuit === 'OPEN'));
     expect(new Set(await picks(servers.b.url, 'guarded', 50, 'RANDOM'))).toEqual(new Set([ids[1]]));
 
-    await sleep(1_100); // the cooldown
+    // The cooldown passes: both servers see the breaker half-open (explaining takes no probe).
+    for (const url of [servers.b.url, servers.a.url]) {
+      await untilCandidatesOn(url, 'guarded', (candidates) => candidates.some((c) => c.instance.id === ids[0] && c.circuit === 'HALF_OPEN'));
+    }
     const fromBoth = [...(await picks(servers.b.url, 'guarded', 50, 'ROUND_ROBIN')), ...(await picks(servers.a.url, 'guarded', 50, 'ROUND_ROBIN'))];
     expect(fromBoth.filter((id) => id === ids[0])).toHaveLength(1); // one probe, whichever server asked first
 

@@ -18,7 +18,7 @@ import { useRegistryNode } from './support/nodes.js';
 import { tracked } from './support/leaks.js';
 
 // One registration, four views: the mutation's answer, the event's data, the pushes of the
-// subscriptions, and the next read. STYLE.md trap 8: the answer said CRITICAL while the pushed
+// subscriptions, and the next read. Once the answer said CRITICAL while the pushed
 // REGISTERED change said PASSING, and the SDK believed the push.
 const registry = useRegistryNode();
 

@@ -12,6 +12,7 @@ import { connectDatabase } from '../src/db/client.js';
 import { OutcomeReporter } from '../src/registry/breakers/index.js';
 import { errorCode } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
+import { eventually } from './support/wait.js';
 import { picks as selectMany, registerInstances, shares } from './support/selection.js';
 import { SYSTEM_PRINCIPAL } from '../src/registry/access/index.js';
 
@@ -157,8 +158,10 @@ describe('circuit breakers', () => {
     expect(opened.at(-1)!.reportCallOutcome.circuitBreaker).toMatchObject({ state: 'OPEN' });
     expect(new Set(await picks(name, 50, 'RANDOM'))).toEqual(new Set([other]));
 
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the cooldown
-    expect((await registry.client.request(CircuitBreakerDocument, { id: target })).service!.circuitBreaker.state).toBe('HALF_OPEN');
+    // The cooldown passes: the breaker reads HALF_OPEN (reading it takes no probe).
+    const state = async () => (await registry.client.request(CircuitBreakerDocument, { id: target })).service!.circuitBreaker.state;
+    await eventually(async () => ((await state()) === 'HALF_OPEN' ? true : undefined), 10_000);
+    expect(await state()).toBe('HALF_OPEN');
     // Exactly one selection is let through as the probe.
     const probing = await picks(name, 100, 'ROUND_ROBIN');
     expect(probing.filter((id) => id === target)).toHaveLength(1);

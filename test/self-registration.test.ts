@@ -6,7 +6,8 @@ import { eventually } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { spawnNode, startTestNode, startTestWorker, type TestNode } from './support/nodes.js';
 
-const SELF = { SWITCHBOARD_SELF_REGISTER: 'true', SWITCHBOARD_EXPIRY_SWEEP: '200ms' };
+// A one-second self-check (the default is 5 s), so a killed server is seen critical within a test.
+const SELF = { SWITCHBOARD_SELF_REGISTER: 'true', SWITCHBOARD_EXPIRY_SWEEP: '200ms', SWITCHBOARD_SELF_CHECK_INTERVAL: '1s' };
 const clients = clientFactory();
 let database: TestDatabase;
 let node: TestNode;
@@ -75,7 +76,7 @@ describe('the registry in its own catalog', () => {
   });
 
   it('a real server process registers itself, leaves on SIGTERM, and goes critical when killed', { timeout: 120_000 }, async () => {
-    const env = { DATABASE_URL: database.url, SWITCHBOARD_SELF_REGISTER: 'true', SWITCHBOARD_HEALTH_WORKER: 'false' };
+    const env = { DATABASE_URL: database.url, SWITCHBOARD_SELF_REGISTER: 'true', SWITCHBOARD_SELF_CHECK_INTERVAL: '1s', SWITCHBOARD_HEALTH_WORKER: 'false' };
     const [graceful, crashed] = await Promise.all([spawnNode(env), spawnNode(env)]);
     try {
       const [gracefulPort, crashedPort] = [graceful, crashed].map((process) => Number(new URL(process.url).port));

@@ -14,7 +14,7 @@ import {
   type ServiceStatusFieldsFragment,
 } from '@switchboard/client';
 import { errorCode, instance, take } from './support/client.js';
-import { eventually, withTimeout } from './support/wait.js';
+import { eventually, sleep, withTimeout } from './support/wait.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestNode, useRegistryNode, type TestNode } from './support/nodes.js';
 import { SettingsError, loadSettings } from '../src/settings.js';
@@ -66,8 +66,6 @@ async function registeredAt(id: string): Promise<number> {
   return Date.parse(event.timestamp as string);
 }
 
-const sleepUntil = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(ms - Date.now(), 0)));
-
 describe('service states', () => {
   it('goes HEALING when an instance goes critical, DOWN when none passes, and stays HEALING while recovering', async () => {
     http.answer('/flip-a', { status: 200 });
@@ -112,7 +110,8 @@ describe('service states', () => {
     await register('scale', 'scale-1');
     const first = await statusOf('scale', '2s');
     expect(first).toMatchObject({ state: 'SCALING', instances: 1, passing: 1 });
-    await sleepUntil(Date.parse(first!.until as string));
+    // A state that ends by time alone is the subject: wait out the time until `until`.
+    await sleep(Math.max(Date.parse(first!.until as string) - Date.now(), 0));
     expect(await statusOf('scale', '2s')).toMatchObject({ state: 'ACTIVE', reasons: [], until: null });
 
     await register('scale', 'scale-2');
@@ -122,7 +121,7 @@ describe('service states', () => {
     const until = Date.parse(scaling!.until as string);
     expect(until - expected, 'until is the registration plus the window').toBeGreaterThanOrEqual(0);
     expect(until - expected).toBeLessThanOrEqual(1);
-    await sleepUntil(until);
+    await sleep(Math.max(until - Date.now(), 0));
     expect((await statusOf('scale', '2s'))!.state).toBe('ACTIVE');
 
     await admin().request(UnregisterServiceDocument, { id: 'scale-2' });
@@ -141,7 +140,8 @@ describe('service states', () => {
 
     await register('pool', 'pool-1');
     await register('pool', 'pool-2');
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the 1s window: only the policy speaks
+    // Past the 1s window after the last registration (time passing is the subject): only the policy speaks.
+    await sleep(Math.max((await registeredAt('pool-2')) + 1_000 + 50 - Date.now(), 0));
     expect(await statusOf('pool', '1s')).toMatchObject({ state: 'SCALING', reasons: ['1 instance fewer than minInstances 3'], until: null, instances: 2 });
 
     await admin().request(SetServicePolicyDocument, { service: 'pool', minInstances: 0, maxInstances: 1 });

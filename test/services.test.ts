@@ -13,6 +13,7 @@ import {
 } from '@switchboard/client';
 import { errorCode, instance } from './support/client.js';
 import { useRegistryNode } from './support/nodes.js';
+import { eventually } from './support/wait.js';
 
 // A slow sweep, so a lapsed lease stays observable (ttl.test.ts covers the sweep).
 const registry = useRegistryNode({ SWITCHBOARD_EXPIRY_SWEEP: '60s' });
@@ -24,6 +25,17 @@ async function removeAll() {
 }
 
 afterEach(removeAll);
+
+/** Waits until the database's clock, which stamps writes, is a millisecond past `timestamp`: the next write's stamp is later. */
+const databaseClockPast = (timestamp: string) =>
+  eventually(
+    async () => {
+      const [row] = await registry.database.sql<{ past: boolean }[]>`select now() > ${timestamp}::timestamptz + interval '1 millisecond' as past`;
+      return row!.past ? true : undefined;
+    },
+    5_000,
+    5,
+  );
 
 const register = (overrides: Parameters<typeof instance>[0] = {}) =>
   registry.client.request(RegisterServiceDocument, { input: instance(overrides) }).then((result) => result.registerService);
@@ -98,7 +110,7 @@ describe('registration', () => {
     const first = await register({ id: 'upsert-1', version: '1.0.0', port: 8000 });
     const latestEventId = (await registry.client.request(EventsDocument, { types: ['service.*'] })).events.at(-1)!.id;
 
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await databaseClockPast(first.updatedAt);
     const second = await register({ id: 'upsert-1', version: '1.1.0', port: 8001 });
     expect(second).toMatchObject({ id: 'upsert-1', version: '1.1.0', port: 8001, registeredAt: first.registeredAt });
     expect(Date.parse(second.updatedAt)).toBeGreaterThan(Date.parse(first.updatedAt));
@@ -140,7 +152,7 @@ describe('registration', () => {
 
   it('heartbeat renews the lease; an unknown id is NOT_FOUND', async () => {
     const registered = await register({ id: 'beat-1', ttl: '10s' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await databaseClockPast(registered.updatedAt);
     const { heartbeat } = await registry.client.request(HeartbeatDocument, { id: 'beat-1' });
     expect(Date.parse(heartbeat.expiresAt!)).toBeGreaterThan(Date.parse(registered.expiresAt!));
     expect(Date.parse(heartbeat.expiresAt!) - Date.parse(heartbeat.lastHeartbeatAt!)).toBe(10_000);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CreateTokenDocument, OnEventsDocument, PublishEventDocument } from '@switchboard/client';
 import { Authenticator } from '../src/server/auth.js';
-import { callAt, MAX_TIMEOUT_MS } from '../src/server/timers.js';
+import { callAt, MAX_TIMEOUT_MS } from '../src/timers.js';
 import { take } from './support/client.js';
 import { withTimeout } from './support/wait.js';
 import { useRegistryNode } from './support/nodes.js';

@@ -32,24 +32,28 @@ describe('TTL leases', () => {
 
     await client.request(RegisterServiceDocument, { input: instance({ id: 'lapses', ttl: '1s' }) });
     await client.request(RegisterServiceDocument, { input: instance({ id: 'kept-alive', ttl: '1s' }) });
-    await client.request(RegisterServiceDocument, { input: instance({ id: 'no-lease' }) });
     const beats = setInterval(() => void client.request(HeartbeatDocument, { id: 'kept-alive' }).catch(() => {}), 250);
 
     try {
-      // No queries from here on: only the subscription and direct reads of the table.
-      const [removal] = await take(removals, 1, 5_000);
-      expect(removal!.events.data).toMatchObject({ id: 'lapses', reason: 'ttl-expired', instance: { id: 'lapses', ttl: '1s' } });
-      expect(await ids()).toEqual(['kept-alive', 'no-lease']);
+      await client.request(RegisterServiceDocument, { input: instance({ id: 'no-lease' }) });
+      // A witness with twice the TTL: its removal proves the sweeps went on well past kept-alive's TTL.
+      await client.request(RegisterServiceDocument, { input: instance({ id: 'outlasts', ttl: '2s' }) });
 
-      // Well past the TTL, the heartbeated instance is still there.
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // No queries from here on: only the subscription and direct reads of the table.
+      const [removal] = await take(removals, 1, 10_000);
+      expect(removal!.events.data).toMatchObject({ id: 'lapses', reason: 'ttl-expired', instance: { id: 'lapses', ttl: '1s' } });
+      expect((await ids()).filter((id) => id !== 'outlasts')).toEqual(['kept-alive', 'no-lease']); // the witness may have lapsed too, on a slow machine
+
+      // Well past the TTL (the witness lapsed and was swept), the heartbeated instance is still there.
+      const [witness] = await take(removals, 1, 10_000);
+      expect(witness!.events.data).toMatchObject({ id: 'outlasts', reason: 'ttl-expired' });
       expect(await ids()).toEqual(['kept-alive', 'no-lease']);
     } finally {
       clearInterval(beats);
     }
 
     // Once the heartbeats stop, it goes too.
-    const [second] = await take(removals, 1, 5_000);
+    const [second] = await take(removals, 1, 10_000);
     expect(second!.events.data).toMatchObject({ id: 'kept-alive', reason: 'ttl-expired' });
     expect(await ids()).toEqual(['no-lease']);
     await removals.return!();

@@ -6,6 +6,7 @@ import type { EventFeed } from '../events/feed.js';
 import type { StoredEvent } from '../events/types.js';
 import type { Logger } from '../logger.js';
 import { acquireLeadership, EVALUATOR_ROLE, evaluateRule, KINDS, LeadershipLost, loadRuleRows, releaseLeadership } from '../registry/alerts/index.js';
+import { WakeLoop } from './wake-loop.js';
 
 export interface AlertEvaluatorOptions {
   /** Names this process as the leader (diagnostics); a random suffix keeps restarts apart. */
@@ -43,10 +44,7 @@ export class AlertEvaluator {
   private nextTickAt = 0;
   private rulesReadAt = 0;
   private nextDueAt: number | undefined;
-  private stopped = false;
-  private woken = false;
-  private wakeUp: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
+  private readonly loop = new WakeLoop({ round: () => this.round(), waitMs: () => this.waitMs() });
   private unobserve: (() => void) | undefined;
 
   constructor(
@@ -63,14 +61,12 @@ export class AlertEvaluator {
       (events) => this.noticeEvents(events),
       () => this.wake(true), // events may have been missed while LISTEN reconnected: look at everything
     );
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unobserve?.();
-    this.wake();
-    await this.loop;
+    await this.loop.stop();
     if (this.holding) {
       this.holding = false;
       await releaseLeadership(this.db, EVALUATOR_ROLE, this.id).catch((error: unknown) =>
@@ -93,21 +89,23 @@ export class AlertEvaluator {
 
   private wake(everything = false): void {
     if (everything) this.everything = true;
-    this.woken = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        await this.renewIfDue();
-        if (this.holding) await this.evaluateDue();
-      } catch (error) {
-        this.log.warn({ err: toError(error) }, 'alert evaluation failed; retrying');
-        this.nextTickAt = Date.now() + this.options.intervalMs;
-      }
-      await this.sleep();
+  private async round(): Promise<void> {
+    try {
+      await this.renewIfDue();
+      if (this.holding) await this.evaluateDue();
+    } catch (error) {
+      this.log.warn({ err: toError(error) }, 'alert evaluation failed; retrying');
+      this.nextTickAt = Date.now() + this.options.intervalMs;
     }
+  }
+
+  /** Until the next renewal, tick or rule deadline, whichever is first. */
+  private waitMs(): number {
+    const until = Math.min(this.nextRenewAt, this.holding ? this.nextTickAt : Infinity, this.holding ? (this.nextDueAt ?? Infinity) : Infinity);
+    return Math.min(Math.max(until - Date.now(), 5), MAX_WAIT_MS);
   }
 
   private async renewIfDue(): Promise<void> {
@@ -148,7 +146,7 @@ export class AlertEvaluator {
     this.dirty.clear();
     let queued = 0;
     for (const id of ids) {
-      if (this.stopped) return;
+      if (this.loop.stopped) return;
       try {
         const result = await evaluateRule(this.db, id, { holder: this.id, externalUrl: this.options.externalUrl() });
         if (!result) continue;
@@ -164,25 +162,5 @@ export class AlertEvaluator {
       }
     }
     if (queued > 0) this.options.onQueued?.();
-  }
-
-  private async sleep(): Promise<void> {
-    if (this.stopped) return;
-    if (this.woken) {
-      this.woken = false;
-      return;
-    }
-    const now = Date.now();
-    const until = Math.min(this.nextRenewAt, this.holding ? this.nextTickAt : Infinity, this.holding ? (this.nextDueAt ?? Infinity) : Infinity);
-    const waitMs = Math.min(Math.max(until - now, 5), MAX_WAIT_MS);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wakeUp = undefined;
-    this.woken = false;
   }
 }

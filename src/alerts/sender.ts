@@ -20,6 +20,7 @@ import {
 } from '../registry/alerts/index.js';
 import { addressRefusal, REFUSED_CODE, webhookLookup } from '../registry/alerts/webhook-addresses.js';
 import type { TargetPolicy } from '../registry/health/policy.js';
+import { WakeLoop } from './wake-loop.js';
 
 export interface WebhookSenderOptions {
   name: string;
@@ -69,10 +70,7 @@ export class WebhookSender {
   private readonly http: HttpAgent;
   private readonly https: HttpsAgent;
   private readonly running = new Set<Promise<void>>();
-  private stopped = false;
-  private woken = false;
-  private wakeUp: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
+  private readonly loop = new WakeLoop({ round: () => this.round(), waitMs: () => this.waitMs() });
 
   constructor(
     private readonly db: Db,
@@ -88,19 +86,16 @@ export class WebhookSender {
   }
 
   start(): void {
-    this.loop = this.run();
+    this.loop.start();
   }
 
   /** Look for due deliveries now (one was just queued). */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake();
-    await this.loop;
+    await this.loop.stop();
     await Promise.allSettled(this.running);
     await releaseDeliveryClaims(this.db, this.id).catch((error: unknown) => this.log.warn({ err: toError(error) }, 'could not release webhook claims'));
     this.http.destroy();
@@ -111,21 +106,27 @@ export class WebhookSender {
     return this.options.concurrency ?? 16;
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      const free = this.concurrency - this.running.size;
-      if (free > 0) {
-        try {
-          // Claimed for longer than a POST may take, so no other server sends it meanwhile.
-          const claimed = await claimDueDeliveries(this.db, this.id, free, this.options.timeoutMs + 5_000);
-          for (const delivery of claimed) this.launch(delivery);
-          if (claimed.length === free) continue;
-        } catch (error) {
-          this.log.warn({ err: toError(error) }, 'could not claim webhook deliveries; retrying');
-        }
-      }
-      await this.sleep();
+  /** Claims and launches what is due, as many as there is room for; true when that filled the room (look again at once). */
+  private async round(): Promise<boolean> {
+    const free = this.concurrency - this.running.size;
+    if (free <= 0) return false;
+    try {
+      // Claimed for longer than a POST may take, so no other server sends it meanwhile.
+      const claimed = await claimDueDeliveries(this.db, this.id, free, this.options.timeoutMs + 5_000);
+      for (const delivery of claimed) this.launch(delivery);
+      return claimed.length === free;
+    } catch (error) {
+      this.log.warn({ err: toError(error) }, 'could not claim webhook deliveries; retrying');
+      return false;
     }
+  }
+
+  /** Until the next delivery falls due (with room to send it), at most pollMs. */
+  private async waitMs(): Promise<number> {
+    const pollMs = this.options.pollMs ?? 10_000;
+    if (this.running.size >= this.concurrency) return pollMs;
+    const untilDue = await millisUntilNextDelivery(this.db).catch(() => undefined);
+    return untilDue === undefined ? pollMs : Math.min(Math.max(untilDue, 10), pollMs);
   }
 
   private launch(delivery: ClaimedDelivery): void {
@@ -191,32 +192,5 @@ export class WebhookSender {
       req.on('error', (error) => reject(error.name === 'AbortError' ? new Error(`no answer within ${this.options.timeoutMs}ms`) : error));
       req.end(body);
     });
-  }
-
-  private async sleep(): Promise<void> {
-    if (this.stopped) return;
-    if (this.woken) {
-      this.woken = false;
-      return;
-    }
-    const pollMs = this.options.pollMs ?? 10_000;
-    let waitMs = pollMs;
-    if (this.running.size < this.concurrency) {
-      const untilDue = await millisUntilNextDelivery(this.db).catch(() => undefined);
-      if (untilDue !== undefined) waitMs = Math.min(Math.max(untilDue, 10), pollMs);
-    }
-    if (this.woken || this.stopped) {
-      this.woken = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wakeUp = undefined;
-    this.woken = false;
   }
 }

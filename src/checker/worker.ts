@@ -28,6 +28,8 @@ export interface HealthWorkerOptions {
   targets: TargetPolicy;
   /** Longest sleep between looks for due checks (new checks from other processes wait at most this). */
   maxIdleMs?: number;
+  /** Claim time past a probe's timeout, for writing its result back (default CLAIM_GRACE_MS). */
+  claimGraceMs?: number;
   /** How often routine results are written, batched. */
   flushIntervalMs?: number;
   /** Where runs, failures, lag, claims and transitions are counted (the node's registry). */
@@ -99,7 +101,7 @@ export class HealthWorker {
           const checks = await claimDueChecks(this.db, this.id, {
             limit: Math.min(free, CLAIM_BATCH),
             includeScripts: this.options.includeScripts,
-            graceMs: CLAIM_GRACE_MS,
+            graceMs: this.options.claimGraceMs ?? CLAIM_GRACE_MS,
           });
           claimed = checks.length;
           this.metrics.claimed(claimed);

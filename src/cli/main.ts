@@ -5,7 +5,7 @@ import { printSchemaCommand } from './print-schema.js';
 import { migrateCommand } from './migrate.js';
 import { serveCommand, workerCommand } from './run.js';
 
-const program = new Command().name('switchboard').description('A service registry with a GraphQL API. Configuration comes from the environment (see README).');
+const program = new Command().name('switchboard').description('A service registry with a GraphQL API. Settings come from the environment (docs/settings.md).');
 
 program.command('serve').description('Run a registry node: GraphQL over HTTP, SSE and WebSocket on PORT (default 4000).').action(serveCommand);
 program

@@ -5,10 +5,10 @@ import type { EventFeed } from '../events/feed.js';
 import type { Logger } from '../logger.js';
 import { actorOf, hasScope, type Principal } from '../registry/access/index.js';
 import type { Catalog } from '../registry/catalog/index.js';
-import type { Db } from '../registry/index.js';
+import type { Db } from '../db/handle.js';
 import type { RegistrationWriter } from '../registry/services/index.js';
 import type { RegistrySettings } from '../registry/settings.js';
-import { runWithinDeadline } from '../server/deadline.js';
+import { runWithinDeadline } from '../http/deadline.js';
 import { parseBlocking, waitForIndex } from './blocking.js';
 import { ConsulError, isServerFault, toConsulError } from './errors.js';
 import { IndexTracker, type TopicsOf } from './indexes.js';
@@ -94,7 +94,7 @@ export class ConsulApi {
     const url = readTarget(req.url ?? '/');
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
     const match = this.router.match(method, url.pathname);
-    if (!match) throw new ConsulError(404, `Unknown Consul API endpoint ${url.pathname.slice(0, 200)}; see the "Consul compatibility" section of the README.`);
+    if (!match) throw new ConsulError(404, `Unknown Consul API endpoint ${url.pathname.slice(0, 200)}; see docs/consul.md.`);
     if ('allowed' in match)
       throw new ConsulError(405, `Method ${method} not allowed on ${url.pathname.slice(0, 200)}; use ${match.allowed.join(' or ')}.`, {
         allow: match.allowed.join(', '),

@@ -1,6 +1,6 @@
 import { parseDuration } from '@switchboard/contracts';
 import type { EventFeed } from '../events/feed.js';
-import { callAt } from '../server/timers.js';
+import { callAt } from '../timers.js';
 import { ConsulError } from './errors.js';
 
 /** Consul's defaults: a blocking query waits 5 minutes unless told, 10 at most. */
@@ -46,8 +46,8 @@ export async function waitForIndex(feed: EventFeed, query: BlockingQuery, curren
   if (currentIndex() > query.index || signal.aborted) return;
   // The wait's end is a timer held here (Node's timer list keeps it), not a signal: on Node 20,
   // `AbortSignal.any([signal, AbortSignal.timeout(ms)])` holds the timeout signal only weakly, a
-  // garbage collection takes it, and the wait never ends (STYLE.md trap 10). callAt re-arms past
-  // setTimeout's 2^31−1 ms (trap 5), should the cap on `wait` ever allow that long.
+  // garbage collection takes it, and the wait never ends. callAt re-arms past
+  // setTimeout's 2^31−1 ms, should the cap on `wait` ever allow that long.
   const over = new AbortController();
   const end = () => over.abort();
   const cancelTimer = callAt(new Date(Date.now() + query.waitMs), end);

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@switchboard/contracts';
-import { toDomainError } from '../registry/index.js';
+import { toDomainError } from '../db/handle.js';
 
 /** An answer other than success, in Consul's style: a status and a plain-text sentence. */
 export class ConsulError extends Error {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../registry/access/index.js';
-import { BodyRefusedError, readBody } from '../server/body.js';
-import { jsonNestsDeeperThan } from '../server/document-limits.js';
+import { BodyRefusedError, readBody } from '../http/body.js';
+import { jsonNestsDeeperThan } from '../http/document-limits.js';
 import { ConsulError } from './errors.js';
 
 /** Levels of arrays and objects a body may nest (Consul's own decoder stops at 10,000; no Consul body needs 10). */

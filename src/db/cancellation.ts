@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type postgres from 'postgres';
-import { unavailable, type WriteOutcome } from '@switchboard/contracts';
-import { currentSignal } from './deadline.js';
+import { unavailable } from '@switchboard/contracts';
+import { currentSignal, noteWriteInDoubt } from '../request-signal.js';
 
 /**
  * What a request's deadline needs from its writes: to cancel the statements a transaction still
@@ -93,18 +93,6 @@ function tracked<S extends postgres.TransactionSql>(tx: S, tracker: StatementTra
 }
 
 /**
- * Per request (keyed by its signal, src/db/deadline.ts): whether one of its writes may have been
- * applied: a COMMIT was sent, or the write was handed to a batch that commits it on its own.
- * Until then, the request's abort guarantees nothing of it commits: the deadline may say `not_applied`.
- */
-const writesInDoubt = new WeakSet<AbortSignal>();
-
-/** Called as a transaction of the current request sends its COMMIT. */
-export function noteCommitSent(signal: AbortSignal | undefined): void {
-  if (signal) writesInDoubt.add(signal);
-}
-
-/**
  * For a write that leaves the request (a group commit writes it later, under no request's signal):
  * refused once the request was abandoned; otherwise the request's outcome is in doubt from here on.
  */
@@ -112,12 +100,7 @@ export function handOffWrite(): void {
   const signal = currentSignal();
   if (!signal) return;
   if (signal.aborted) throw abandoned();
-  writesInDoubt.add(signal);
-}
-
-/** What a request abandoned now can say of its writes. */
-export function writeOutcome(signal: AbortSignal): WriteOutcome {
-  return writesInDoubt.has(signal) ? 'unknown' : 'not_applied';
+  noteWriteInDoubt(signal);
 }
 
 export const abandoned = () =>

@@ -5,7 +5,8 @@
  * We drive the binaries ourselves rather than through that package's class: the
  * class installs process-exit hooks (async-exit-hook) that stop the database and
  * exit with 143 on SIGTERM, before in-flight requests finish. Graceful shutdown
- * is ours to order (src/cli/serve.ts).
+ * is ours to order: src/cli/run.ts handles the signals, and the node's stop
+ * (src/server/node.ts) stops this database last, after the requests are done.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';

@@ -1,8 +1,8 @@
 import { ExponentialBackoff, handleWhen, retry, wrap } from 'cockatiel';
 import type { WriteOutcome } from '@switchboard/contracts';
-import { abandoned, noteCommitSent, StatementTracker, withStatementTracker } from './cancellation.js';
+import { currentSignal, noteWriteInDoubt } from '../request-signal.js';
+import { abandoned, StatementTracker, withStatementTracker } from './cancellation.js';
 import type { Db, Tx } from './client.js';
-import { currentSignal } from './deadline.js';
 import { isConnectionError, isRetryableTransactionError, toDomainError } from './errors.js';
 
 export interface TransactionOptions {
@@ -49,7 +49,7 @@ function contentionRetry(maxAttempts: number) {
  *   (only a transaction known not to have committed runs again).
  * - Database errors become answers (CONFLICT, UNAVAILABLE) with `outcome`: `not_applied`, or
  *   `unknown` when the connection was lost while committing.
- * - A request abandoned (its client left, its deadline passed: see deadline.ts) is refused before
+ * - A request abandoned (its client left, its deadline passed: see src/request-signal.ts) is refused before
  *   its transaction begins, once the connection is held, and before COMMIT; the statements it is
  *   waiting on (a lock) are cancelled in the database (cancellation.ts). So a write nobody waits for
  *   never lands late, after newer ones, and only a COMMIT already sent leaves its outcome in doubt.
@@ -74,10 +74,10 @@ export async function runTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>, opti
             if (signal?.aborted) throw abandoned();
             const result = await fn(tx);
             // And once more, in the same tick as the phase changes: a request answered "not applied"
-            // at its deadline (deadline.ts reads the phase through noteCommitSent) never commits.
+            // at its deadline (src/http/deadline.ts reads the phase through noteWriteInDoubt) never commits.
             if (signal?.aborted) throw abandoned();
             phase = 'committing';
-            noteCommitSent(signal);
+            noteWriteInDoubt(signal);
             return result;
           }, config),
         );

@@ -2,7 +2,7 @@ import type { EventFeed } from '../events/feed.js';
 import type { OutcomeReporter } from '../registry/breakers/index.js';
 import type { Principal } from '../registry/access/index.js';
 import type { Catalog } from '../registry/catalog/index.js';
-import type { Db } from '../registry/index.js';
+import type { Db } from '../db/handle.js';
 import type { SelectionState } from '../registry/selection/index.js';
 import type { RegistrationWriter, SessionBinding } from '../registry/services/index.js';
 import type { RegistrySettings } from '../registry/settings.js';

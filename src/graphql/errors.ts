@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { ErrorCode } from '@switchboard/contracts';
-import { toDomainError } from '../registry/index.js';
+import { toDomainError } from '../db/handle.js';
 
 /**
  * Every error a client sees carries `extensions.code`:

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import { getBreakers, type BreakerState } from '../registry/breakers/index.js';
 import { getComponentsByReferences, getComponentsDependingOn, referencesOf, type Component } from '../registry/components/index.js';
 import { getHealthChecksByServiceIds, type HealthCheck } from '../registry/health/index.js';
-import { isConnectionError, type Db } from '../registry/index.js';
+import { isConnectionError, type Db } from '../db/handle.js';
 import type { ExecutionCounters } from './context.js';
 import { getLeases, type Lease } from '../registry/services/index.js';
 

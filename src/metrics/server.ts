@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { CircuitEventType } from '@switchboard/contracts';
 import type { Db } from '../db/client.js';
 import type { EventFeed } from '../events/feed.js';
-import { RESERVED_EVENT_PREFIXES } from '../events/publish.js';
+import { RESERVED_EVENT_PREFIXES } from '../registry/custom-events/publish.js';
 import { latestEventId } from '../events/read.js';
 import type { StoredEvent } from '../events/types.js';
 import type { ExecutionCounters } from '../graphql/context.js';

@@ -1,5 +1,5 @@
 import { handOffWrite } from '../db/cancellation.js';
-import { outsideRequest } from '../db/deadline.js';
+import { outsideRequest } from '../request-signal.js';
 import { outsideWrites } from '../events/actor.js';
 
 /** A queued item and how to answer the caller who submitted it. */

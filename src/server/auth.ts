@@ -1,14 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { TokenEventType, unavailable } from '@switchboard/contracts';
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/client.js';
 import { toDomainError } from '../db/errors.js';
 import type { EventFeed } from '../events/feed.js';
 import { ADMIN_PRINCIPAL, OPEN_PRINCIPAL, principalFromToken, type Principal } from '../registry/access/index.js';
 import { findActiveToken, hashSecret } from '../registry/tokens/index.js';
-import { withinDeadline } from './deadline.js';
+import { withinDeadline } from '../http/deadline.js';
 import { sendJson } from './responses.js';
-import { callAt } from './timers.js';
+import { callAt } from '../timers.js';
 
 const CACHE_TTL_MS = 1_000;
 const CACHE_MAX = 10_000;
@@ -57,12 +58,16 @@ interface TokenWatch {
  */
 export class Authenticator {
   private readonly adminDigest: Buffer | undefined;
-  private readonly cache = new Map<string, CachedToken>();
+  /**
+   * By secret hash; the least recently used go first when it is full. No ttl: an entry older than
+   * CACHE_TTL_MS is asked again, but still serves during an outage (within the grace).
+   */
+  private readonly cache = new LRUCache<string, CachedToken>({ max: CACHE_MAX });
   private readonly watches = new Map<string, TokenWatch>();
   /** Lookups in flight by secret hash: concurrent requests with one token share one query. */
   private readonly lookups = new Map<string, Promise<Principal | undefined>>();
   /** Token ids revoked since this server started: a lookup that raced a revocation must not bring the token back. */
-  private readonly revokedIds = new Set<string>();
+  private readonly revokedIds = new LRUCache<string, true>({ max: CACHE_MAX });
   private readonly graceMs: number;
   private readonly lookupTimeoutMs: number;
 
@@ -132,8 +137,6 @@ export class Authenticator {
   }
 
   private remember(key: string, principal: Principal | undefined): void {
-    this.cache.delete(key); // re-inserted last: the oldest entries go first when the cache is full
-    if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(key, { principal, verifiedAt: Date.now() });
   }
 
@@ -173,8 +176,7 @@ export class Authenticator {
   }
 
   private revoked(tokenId: string): void {
-    if (this.revokedIds.size >= CACHE_MAX) this.revokedIds.delete(this.revokedIds.values().next().value!);
-    this.revokedIds.add(tokenId);
+    this.revokedIds.set(tokenId, true);
     // Kept as a refusal rather than dropped: a revocation is final, and stands through an outage.
     for (const entry of this.cache.values()) if (entry.principal?.id === tokenId) Object.assign(entry, { principal: undefined, verifiedAt: Date.now() });
     this.ended(tokenId, 'revoked');

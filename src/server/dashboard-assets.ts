@@ -1,11 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { brotliCompress, constants as zlib, gzip } from 'node:zlib';
-import { chooseEncoding } from './graphiql-assets.js';
+import { answer, builtOnce, IMMUTABLE, notFound, prepareFile, readMethod, serveFile, type StaticFile } from './static-files.js';
 
 /** Where the dashboard is served. Its files are built by `npm run build:ui` (Vite, from ui/) into dist/ui. */
 export const DASHBOARD_PATH = '/ui';
@@ -15,7 +12,6 @@ const BUILT_DIR = fileURLToPath(new URL('../../dist/ui/', import.meta.url));
 
 /** Vite names these files by their content hash: a new build gets new names, so they may be kept forever. */
 const HASHED_DIR = `${DASHBOARD_PATH}/assets/`;
-const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -32,15 +28,6 @@ const TYPES: Record<string, string> = {
 };
 const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.map', '.json', '.svg', '.txt']);
 
-type Encoding = ReturnType<typeof chooseEncoding>;
-
-interface File {
-  type: string;
-  etag: string;
-  cacheControl: string;
-  bodies: Partial<Record<Encoding, Buffer>> & { identity: Buffer };
-}
-
 /**
  * The dashboard's static files, read and compressed once (on the first request for /ui) and
  * then served from memory. Only files found in the build are ever served: a request names a key
@@ -48,7 +35,8 @@ interface File {
  * file get index.html (the app routes /ui/services/x itself); a missing asset is a 404.
  */
 export class DashboardAssets {
-  private loaded: Promise<Map<string, File>> | undefined;
+  /** One read, shared by concurrent first requests; a failed one (not built yet) is tried again next time. */
+  private readonly load: () => Promise<Map<string, StaticFile>>;
 
   /**
    * `tokenRequired` is written into the page (a `switchboard-token` meta tag), so that on a server
@@ -63,18 +51,20 @@ export class DashboardAssets {
      * made with maps is served without them, and without the comments in its scripts that point to them.
      */
     private readonly sourceMaps = false,
-  ) {}
+  ) {
+    this.load = builtOnce(() => readBuild(this.dir, this.tokenRequired, this.sourceMaps));
+  }
 
   async serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return endWith(res, 405, { allow: 'GET, HEAD' });
+    if (!readMethod(req, res)) return;
     // "/ui" → "/ui/": the page's relative URLs and its router expect the trailing slash.
-    if (path === DASHBOARD_PATH) return endWith(res, 308, { location: `${DASHBOARD_PATH}/${(req.url ?? '').slice(path.length)}` });
+    if (path === DASHBOARD_PATH) return answer(res, 308, { location: `${DASHBOARD_PATH}/${(req.url ?? '').slice(path.length)}` });
 
-    let files: Map<string, File>;
+    let files: Map<string, StaticFile>;
     try {
       files = await this.load();
     } catch {
-      return endWith(
+      return answer(
         res,
         503,
         { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
@@ -82,37 +72,14 @@ export class DashboardAssets {
       );
     }
     const file = files.get(path) ?? (looksLikeFile(path) ? undefined : files.get(`${DASHBOARD_PATH}/index.html`));
-    if (!file) return endWith(res, 404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, Buffer.from('Not found.\n'));
-
-    const encoding = chooseEncoding(req.headers['accept-encoding']);
-    const body = file.bodies[encoding] ?? file.bodies.identity;
-    const used = body === file.bodies.identity ? 'identity' : encoding;
-    const etag = `"${file.etag}${used === 'identity' ? '' : `-${used}`}"`;
-    const headers: Record<string, string> = {
-      'content-type': file.type,
-      'cache-control': file.cacheControl,
-      etag,
-      vary: 'Accept-Encoding',
-      ...securityHeaders(req.headers.host),
-    };
-    if (used !== 'identity') headers['content-encoding'] = used;
-    if (notModified(req, etag)) return endWith(res, 304, headers);
-    endWith(res, 200, { ...headers, 'content-length': String(body.length) }, req.method === 'HEAD' ? undefined : body);
-  }
-
-  private load(): Promise<Map<string, File>> {
-    // One read, shared by concurrent first requests; a failed one (not built yet) is tried again next time.
-    this.loaded ??= readBuild(this.dir, this.tokenRequired, this.sourceMaps).catch((error: unknown) => {
-      this.loaded = undefined;
-      throw error;
-    });
-    return this.loaded;
+    if (!file) return notFound(res);
+    serveFile(req, res, file, securityHeaders(req.headers.host));
   }
 }
 
-async function readBuild(dir: string, tokenRequired: boolean, sourceMaps: boolean): Promise<Map<string, File>> {
+async function readBuild(dir: string, tokenRequired: boolean, sourceMaps: boolean): Promise<Map<string, StaticFile>> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files = new Map<string, File>();
+  const files = new Map<string, StaticFile>();
   for (const entry of entries) {
     if (!entry.isFile()) continue;
     const full = join(entry.parentPath, entry.name);
@@ -123,20 +90,15 @@ async function readBuild(dir: string, tokenRequired: boolean, sourceMaps: boolea
     if (extension === '.map' && !sourceMaps) continue;
     const read = await readFile(full);
     const raw = isPage ? withTokenHint(read, tokenRequired) : sourceMaps ? read : withoutSourceMapComment(read, extension);
-    const bodies: File['bodies'] = { identity: raw };
-    if (COMPRESSIBLE.has(extension) && raw.length > 1024) {
-      [bodies.br, bodies.gzip] = await Promise.all([
-        promisify(brotliCompress)(raw, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9, [zlib.BROTLI_PARAM_SIZE_HINT]: raw.length } }),
-        promisify(gzip)(raw, { level: 9 }),
-      ]);
-    }
-    files.set(urlPath, {
-      type: TYPES[extension] ?? 'application/octet-stream',
-      etag: createHash('sha256').update(raw).digest('hex').slice(0, 32),
-      // The page itself is checked every time, so a new build is picked up on the next load.
-      cacheControl: urlPath.startsWith(HASHED_DIR) ? IMMUTABLE : 'no-cache',
-      bodies,
-    });
+    files.set(
+      urlPath,
+      await prepareFile(raw, {
+        type: TYPES[extension] ?? 'application/octet-stream',
+        // The page itself is checked every time, so a new build is picked up on the next load.
+        cacheControl: urlPath.startsWith(HASHED_DIR) ? IMMUTABLE : 'no-cache',
+        level: COMPRESSIBLE.has(extension) && raw.length > 1024 ? 9 : undefined,
+      }),
+    );
   }
   if (!files.has(`${DASHBOARD_PATH}/index.html`)) throw new Error(`${dir} holds no index.html`);
   return files;
@@ -172,17 +134,6 @@ function securityHeaders(host: string | undefined): Record<string, string> {
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   };
-}
-
-function notModified(req: IncomingMessage, etag: string): boolean {
-  const header = req.headers['if-none-match'];
-  if (!header) return false;
-  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag || tag.trim() === '*');
-}
-
-function endWith(res: ServerResponse, status: number, headers: Record<string, string>, body?: Buffer): void {
-  res.writeHead(status, headers);
-  res.end(body);
 }
 
 /** A script or stylesheet without its `sourceMappingURL` comment, which would point to a map that is not served. */

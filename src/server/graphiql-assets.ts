@@ -1,26 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { promisify } from 'node:util';
-import { brotliCompress, constants as zlib, gzip } from 'node:zlib';
+import { builtOnce, IMMUTABLE, notFound, prepareFile, readMethod, serveFile, type StaticFile } from './static-files.js';
+
+export { chooseEncoding } from './static-files.js';
 
 /** Where GraphiQL's scripts, styles and icon are served; a content hash follows, so they never go stale. */
 export const GRAPHIQL_ASSETS_PATH = '/graphiql/';
 
-const IMMUTABLE = 'public, max-age=31536000, immutable';
-
-type Encoding = 'br' | 'gzip' | 'identity';
-
-interface Asset {
-  type: string;
-  etag: string;
-  bodies: Record<Encoding, Buffer>;
-}
-
 interface Built {
-  page: Buffer;
-  pageEtag: string;
+  page: StaticFile;
   /** By path, e.g. "/graphiql/<hash>/graphiql.js". */
-  assets: Map<string, Asset>;
+  assets: Map<string, StaticFile>;
 }
 
 /**
@@ -34,39 +24,24 @@ interface Built {
  * with ETag and Cache-Control so browsers keep them.
  */
 export class GraphiQLAssets {
-  private built: Promise<Built> | undefined;
+  /** One build, shared by every request, even the concurrent first ones; a failed one is retried next time. */
+  private readonly build: () => Promise<Built>;
 
-  constructor(private readonly options: { title: string; subscriptionsProtocol: 'SSE' | 'WS' | 'GRAPHQL_SSE' | 'LEGACY_WS' }) {}
+  constructor(private readonly options: { title: string; subscriptionsProtocol: 'SSE' | 'WS' | 'GRAPHQL_SSE' | 'LEGACY_WS' }) {
+    this.build = builtOnce(() => buildAssets(this.options));
+  }
 
   /** The GraphiQL page (what a browser gets for GET /graphql). */
   async servePage(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { page, pageEtag } = await this.build();
-    const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', etag: pageEtag };
-    if (notModified(req, pageEtag)) return endWith(res, 304, headers);
-    endWith(res, 200, { ...headers, 'content-length': String(page.length) }, req.method === 'HEAD' ? undefined : page);
+    serveFile(req, res, (await this.build()).page);
   }
 
   /** A script, stylesheet or icon under GRAPHIQL_ASSETS_PATH. */
   async serveAsset(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return endWith(res, 405, { allow: 'GET, HEAD' });
+    if (!readMethod(req, res)) return;
     const asset = (await this.build()).assets.get(path);
-    if (!asset) return endWith(res, 404, { 'cache-control': 'no-store' });
-    const encoding = chooseEncoding(req.headers['accept-encoding']);
-    const etag = `"${asset.etag}${encoding === 'identity' ? '' : `-${encoding}`}"`;
-    const headers: Record<string, string> = { 'content-type': asset.type, 'cache-control': IMMUTABLE, etag, vary: 'Accept-Encoding' };
-    if (encoding !== 'identity') headers['content-encoding'] = encoding;
-    if (notModified(req, etag)) return endWith(res, 304, headers);
-    const body = asset.bodies[encoding];
-    endWith(res, 200, { ...headers, 'content-length': String(body.length) }, req.method === 'HEAD' ? undefined : body);
-  }
-
-  private build(): Promise<Built> {
-    // One build, shared by every request, even the concurrent first ones; a failed one is retried next time.
-    this.built ??= buildAssets(this.options).catch((error: unknown) => {
-      this.built = undefined;
-      throw error;
-    });
-    return this.built;
+    if (!asset) return notFound(res);
+    serveFile(req, res, asset);
   }
 }
 
@@ -91,19 +66,13 @@ async function buildAssets(options: GraphiQLAssets['options']): Promise<Built> {
   const hash = version.digest('hex').slice(0, 16);
   const base = `${GRAPHIQL_ASSETS_PATH}${hash}/`;
 
-  const assets = new Map<string, Asset>();
+  const assets = new Map<string, StaticFile>();
   for (const [name, { type, raw }] of Object.entries(sources)) {
-    const etag = createHash('sha256').update(raw).digest('hex').slice(0, 32);
-    // Compressed in libuv's thread pool, so the event loop keeps serving meanwhile.
-    const [br, gz] = await Promise.all([
-      promisify(brotliCompress)(raw, { params: { [zlib.BROTLI_PARAM_QUALITY]: 6, [zlib.BROTLI_PARAM_SIZE_HINT]: raw.length } }),
-      promisify(gzip)(raw, { level: 6 }),
-    ]);
-    assets.set(`${base}${name}`, { type, etag, bodies: { br, gzip: gz, identity: raw } });
+    assets.set(`${base}${name}`, await prepareFile(raw, { type, cacheControl: IMMUTABLE, level: 6 }));
   }
 
-  const page = Buffer.from(renderPage(base, options));
-  return { page, pageEtag: `"${createHash('sha256').update(page).digest('hex').slice(0, 32)}"`, assets };
+  const page = await prepareFile(Buffer.from(renderPage(base, options)), { type: 'text/html; charset=utf-8', cacheControl: 'no-cache' });
+  return { page, assets };
 }
 
 function renderPage(base: string, options: GraphiQLAssets['options']): string {
@@ -126,28 +95,4 @@ function renderPage(base: string, options: GraphiQLAssets['options']): string {
   </body>
 </html>
 `;
-}
-
-/** Brotli if the client takes it, else gzip, else the raw bytes (q=0 refuses an encoding). */
-export function chooseEncoding(acceptEncoding: string | undefined): Encoding {
-  const accepted = new Set<string>();
-  for (const part of (acceptEncoding ?? '').toLowerCase().split(',')) {
-    const [name, ...params] = part.trim().split(';');
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    if (name && (q === undefined || Number(q.slice(2)) > 0)) accepted.add(name.trim());
-  }
-  if (accepted.has('br')) return 'br';
-  if (accepted.has('gzip') || accepted.has('*')) return 'gzip';
-  return 'identity';
-}
-
-function notModified(req: IncomingMessage, etag: string): boolean {
-  const header = req.headers['if-none-match'];
-  if (!header) return false;
-  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag || tag.trim() === '*');
-}
-
-function endWith(res: ServerResponse, status: number, headers: Record<string, string>, body?: Buffer): void {
-  res.writeHead(status, headers);
-  res.end(body);
 }

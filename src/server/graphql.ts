@@ -19,9 +19,9 @@ import type { Principal } from '../registry/access/index.js';
 import { SessionLimits, type SessionBinding } from '../registry/services/index.js';
 import type { Authenticator } from './auth.js';
 import { costLimitCountingPageSizes } from './cost.js';
-import { useRequestDeadline, withinDeadline } from './deadline.js';
+import { useRequestDeadline, withinDeadline } from '../http/deadline.js';
 import { DocumentCaches } from './document-cache.js';
-import { useDocumentLimits } from './document-limits.js';
+import { useDocumentLimits } from '../http/document-limits.js';
 import { useJitForHotOperations } from './jit.js';
 import { useSharedSubscriptionResults } from './shared-subscriptions.js';
 import { guardSubscriptions } from './subscriptions.js';
@@ -104,7 +104,7 @@ export function createGraphQLHandler(
       useUnavailableStatus(),
       ...(options.jitAfterRuns === undefined ? [] : [useJitForHotOperations(options.jitAfterRuns, limits.documentCacheBytes)]),
       ...(options.metrics === undefined ? [] : [useOperationMetrics(options.metrics)]),
-      // Last: it wraps whichever execute the plugins above chose (see deadline.ts).
+      // Last: it wraps whichever execute the plugins above chose (see src/http/deadline.ts).
       ...(options.requestTimeoutMs === undefined ? [] : [useRequestDeadline(options.requestTimeoutMs)]),
     ],
   });
@@ -234,8 +234,14 @@ export function attachWebSocket(
         };
         return args;
       },
-      onError: (_ctx, _id, _payload, errors) => {
-        for (const error of errors) if (!isClientError(error)) log.error({ err: error }, 'websocket operation failed');
+      onError: (ctx, _id, _payload, errors) => {
+        // A client that went away fails its operations' last sends (EPIPE, ECONNRESET): routine.
+        const { socket } = ctx.extra as unknown as ConnectionExtra;
+        const routine = socket.readyState !== socket.OPEN;
+        for (const error of errors) {
+          if (routine || isClientError(error)) log.debug({ err: error }, 'websocket operation ended');
+          else log.error({ err: error }, 'websocket operation failed');
+        }
       },
     },
     log,

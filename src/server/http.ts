@@ -10,14 +10,14 @@ import type { ServerMetrics } from '../metrics/server.js';
 import type { Registry } from 'prom-client';
 import { CONSUL_PATH_PREFIX, createConsulApi } from '../consul/index.js';
 import { sendTokenUnchecked, type Authenticator } from './auth.js';
-import { BodyRefusedError, readBody } from './body.js';
+import { BodyRefusedError, readBody } from '../http/body.js';
 import { DASHBOARD_PATH, DashboardAssets } from './dashboard-assets.js';
 import { disconnectFields, isClientDisconnect } from './disconnects.js';
 import { GRAPHIQL_ASSETS_PATH, GraphiQLAssets } from './graphiql-assets.js';
 import { attachWebSocket, createGraphQLHandler, GRAPHIQL_OPTIONS, GRAPHQL_PATH, WsCloseCode, type AuthenticatedRequest } from './graphql.js';
 import { applyConnectionLimits, connectionsCheckingInterval } from './limits.js';
 import { METRICS_PATH, serveMetrics } from './metrics.js';
-import { withinDeadline } from './deadline.js';
+import { withinDeadline } from '../http/deadline.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 import type { ConnectedSessions } from './sessions.js';
 

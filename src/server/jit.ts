@@ -29,7 +29,7 @@ type Execute = (args: ExecutionArgs) => unknown;
  * One-off queries (someone exploring in GraphiQL) never pay for a compilation.
  *
  * Results, errors and masking are the same either way (test/jit.test.ts); see
- * README, Performance, for what it gains. Subscriptions stay on graphql-js.
+ * docs/performance.md for what it gains. Subscriptions stay on graphql-js.
  * Each run served compiled is counted in the context's `counters.compiledRuns`.
  *
  * Compilations are held for at most `maxBytes` of documents (estimated as the parser cache

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import { hostPort } from '../net.js';
 import { hasScope, type Principal } from '../registry/access/index.js';
 import { sendTokenUnchecked } from './auth.js';
-import { withinDeadline } from './deadline.js';
+import { withinDeadline } from '../http/deadline.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 
 export const METRICS_PATH = '/metrics';

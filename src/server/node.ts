@@ -103,6 +103,7 @@ export async function startNode(settings: Settings, log: Logger, role: NodeRole 
         concurrency: settings.healthConcurrency,
         includeScripts: settings.scriptChecksEnabled,
         targets: registrySettings.health.policy.targets,
+        claimGraceMs: settings.healthClaimGraceMs,
         metrics: new HealthMetrics(metrics),
       });
       worker.start();
@@ -197,6 +198,7 @@ export async function startNode(settings: Settings, log: Logger, role: NodeRole 
         port: http.port,
         nodeName: settings.nodeName,
         checkPolicy: registrySettings.health.policy,
+        checkIntervalMs: settings.selfCheckIntervalMs,
       }).catch((error: unknown) => {
         log.warn({ err: toError(error) }, 'could not register this server in its own catalog');
         return undefined;
@@ -224,7 +226,7 @@ export async function startNode(settings: Settings, log: Logger, role: NodeRole 
   }
 }
 
-/** The alert evaluator (one holder of its lease across servers), and prompt sending of what it queues. */
+/** The alert evaluator (run by one leader across servers), and prompt sending of what it queues. */
 function startAlerts(db: Db, feed: EventFeed, sender: WebhookSender, settings: Settings, url: string, log: Logger): { stop(): Promise<void> } {
   const externalUrl = settings.alerts.externalUrl ?? url.replace(/\/graphql$/, '');
   const evaluator = new AlertEvaluator(db, feed, log.child({ component: 'alerts' }), {

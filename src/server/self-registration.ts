@@ -24,6 +24,8 @@ export interface SelfRegistrationOptions {
   port?: number | undefined;
   nodeName: string;
   checkPolicy: CheckPolicy;
+  /** How often a server's HTTP self-check runs (default CHECK_INTERVAL_MS). */
+  checkIntervalMs?: number | undefined;
 }
 
 export interface SelfRegistration {
@@ -58,7 +60,7 @@ export async function startSelfRegistration(db: Db, log: Logger, options: SelfRe
         id: `${id}-readyz`,
         name: 'readyz',
         http: `http://${hostPort(probeHost, options.port ?? null)}/readyz`,
-        intervalMs: CHECK_INTERVAL_MS,
+        intervalMs: options.checkIntervalMs ?? CHECK_INTERVAL_MS,
         timeoutMs: 2_000,
         deregisterCriticalAfterMs: DEREGISTER_AFTER_MS,
       }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
 import type { GraphQLContext } from '../graphql/context.js';
 import { createLoaders } from '../graphql/loaders.js';
 
@@ -20,11 +21,8 @@ import { createLoaders } from '../graphql/loaders.js';
  * loaders of its own (table reads are as of the event, not as of the subscription's start).
  */
 export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLContext> {
-  const results = new Map<string, Promise<ExecutionResult> | ExecutionResult>();
-  const remember = (key: string, result: Promise<ExecutionResult> | ExecutionResult) => {
-    results.set(key, result);
-    if (results.size > capacity) results.delete(results.keys().next().value!);
-  };
+  // Read with peek, which leaves the order alone: what goes first is the pair stored longest ago.
+  const results = new LRUCache<string, Promise<ExecutionResult> | ExecutionResult>({ max: capacity });
 
   return {
     onSubscribe({ setSubscribeFn }) {
@@ -49,10 +47,10 @@ export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLCon
           const eventId = (payload as { eventId?: unknown } | null)?.eventId;
           if (typeof eventId !== 'number') return executeFor(payload);
           const key = `${eventId} ${operation}`;
-          let result = results.get(key);
+          let result = results.peek(key);
           if (result === undefined) {
             result = executeFor(payload);
-            remember(key, result);
+            results.set(key, result);
           }
           return result;
         });

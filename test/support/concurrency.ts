@@ -172,7 +172,7 @@ export async function spawnWorker(env: Record<string, string>): Promise<WorkerPr
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start within 30s: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`worker did not start within 60s: ${stderr}`)), 60_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line.includes('health-check worker running')) {
         clearTimeout(timer);

@@ -22,7 +22,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.end();
   }
   const url = databaseUrl(server.adminUrl, name);
-  const database = connectDatabase(url, { poolSize: 10, applicationName: 'switchboard-test' });
+  const database = connectDatabase(url, { poolSize: 4, applicationName: 'switchboard-test' });
   return tracked<TestDatabase, 'drop'>(
     'database',
     name,

@@ -19,10 +19,16 @@ export type TestNode = SwitchboardNode & { url: string };
  * only the services they register; a test about self-registration turns it on in `env`.
  */
 const NO_SELF_REGISTRATION = { SWITCHBOARD_SELF_REGISTER: 'false' };
+/**
+ * Test nodes' defaults, which a test's `env` overrides: no self-registration (above), and a pool of
+ * 6 connections rather than 10, since several files run at once against one PostgreSQL whose
+ * max_connections may be the default 100.
+ */
+const TEST_NODE_DEFAULTS = { ...NO_SELF_REGISTRATION, SWITCHBOARD_DB_POOL_SIZE: '6' };
 
 /** A registry node in this process, on an ephemeral port, against `databaseUrl`. */
 export async function startTestNode(databaseUrl: string, env: Record<string, string> = {}): Promise<TestNode> {
-  const config = loadSettings({ DATABASE_URL: databaseUrl, PORT: '0', ...NO_SELF_REGISTRATION, ...env });
+  const config = loadSettings({ DATABASE_URL: databaseUrl, PORT: '0', ...TEST_NODE_DEFAULTS, ...env });
   const node = await startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'));
   if (node.url === undefined) throw new Error('a serving node has a URL');
   return tracked('node', `in-process node at ${node.url}`, node as TestNode, 'stop');
@@ -30,7 +36,7 @@ export async function startTestNode(databaseUrl: string, env: Record<string, str
 
 /** A `switchboard worker` in this process: the health-check pool and the sweeps, no API. */
 export async function startTestWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<SwitchboardNode> {
-  const config = loadSettings({ DATABASE_URL: databaseUrl, PORT: '0', ...NO_SELF_REGISTRATION, ...env });
+  const config = loadSettings({ DATABASE_URL: databaseUrl, PORT: '0', ...TEST_NODE_DEFAULTS, ...env });
   const node = await startNode(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), 'worker');
   return tracked('worker', `in-process worker ${node.worker!.id}`, node, 'stop');
 }
@@ -53,7 +59,7 @@ export interface NodeProcess {
  * processes can show: NOTIFY fan-out between nodes, signals, restarts.
  */
 export async function spawnNode(env: Record<string, string | undefined>): Promise<NodeProcess> {
-  const merged: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...NO_SELF_REGISTRATION, ...env };
+  const merged: Record<string, string | undefined> = { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...TEST_NODE_DEFAULTS, ...env };
   // `undefined` removes a variable (say, DATABASE_URL for an embedded node).
   for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
@@ -77,7 +83,7 @@ export async function spawnNode(env: Record<string, string | undefined>): Promis
   );
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start within 30s: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`node did not start within 60s: ${stderr}`)), 60_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       stdoutLines.push(line);
       let entry: Record<string, unknown>;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { useRegistryNode } from '../../../test/support/nodes.js';
-import { installIntoEmptyProject, packWorkspaces, run, serverPackagesIn, usePackDirectory } from '../../../test/support/packing.js';
+import { installIntoEmptyProject, run, serverPackagesIn, tarballOf, usePackDirectory, usePackedWorkspaces } from '../../../test/support/packing.js';
 
 /** A small program of the kind a user writes: a query, then a subscription that sees a published event. */
 const PROGRAM = `
@@ -22,10 +22,12 @@ console.log(JSON.stringify({ published: publishEvent.id, received: value.events.
 
 const registry = useRegistryNode();
 const directory = usePackDirectory('switchboard-client-pack-');
+const packed = usePackedWorkspaces();
 
 describe('@switchboard/client installs alone', () => {
-  it('packed with @switchboard/contracts into an empty project, it queries and subscribes there, with nothing of the server installed', async () => {
-    const tarballs = await packWorkspaces(['contracts', 'client'], directory.path);
+  it('packed by `npm run pack` with @switchboard/contracts and installed from there into an empty project, it queries and subscribes there, with nothing of the server installed', async () => {
+    // The two of the three tarballs `npm run pack` printed that a client needs.
+    const tarballs = ['contracts', 'client'].map((name) => tarballOf(packed.tarballs, name));
     // Node 20 has no global WebSocket: the program brings `ws`, as the README says.
     const app = await installIntoEmptyProject(directory.path, [...tarballs, 'ws@^8']);
     expect(serverPackagesIn(app)).toEqual([]);

@@ -72,7 +72,7 @@ describe('the same choices as selectInstance', () => {
 
     for (const id of ids.slice(0, 2)) await registry.client.request(SetMaintenanceDocument, { id, enabled: true });
     // Pushed to the cache: no request.
-    await eventually(() => (discovery.cached(name)!.instances.length === 1 ? true : undefined), 2_000);
+    await eventually(() => (discovery.cached(name)!.instances.length === 1 ? true : undefined), 10_000);
     const cached = discovery.cached(name, { passingOnly: false })!.instances;
     expect(cached.map((entry) => entry.health.status)).toEqual(['CRITICAL', 'CRITICAL', 'PASSING']);
     expect(new Set(sdkPicks(balancer, cached, 50, 'PRIORITY'))).toEqual(new Set([ids[2]]));

@@ -6,7 +6,7 @@ import { SwitchboardRegistry, type RegistryEvent } from '@switchboard/sdk';
 import { tsImport } from 'tsx/esm/api';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/wait.js';
+import { eventually, sleep } from '../../../test/support/wait.js';
 import { trackOpen } from '../../../test/support/leaks.js';
 import { useRegistryNode } from '../../../test/support/nodes.js';
 import type * as Misused from './fixtures/misused.js';
@@ -20,8 +20,20 @@ import type * as Payments from './fixtures/payments.js';
 const fixture = useRegistryNode();
 const load = <T>(file: string): Promise<T> => tsImport(`./fixtures/${file}`, import.meta.url) as Promise<T>;
 
-function registry() {
-  return new SwitchboardRegistry(fixture.clients.create(fixture.node.url));
+function registry(options: { fetch?: typeof fetch } = {}) {
+  return new SwitchboardRegistry(fixture.clients.create(fixture.node.url, undefined, options));
+}
+
+/** A fetch that records the name of each GraphQL operation once the server has answered it. */
+function answeredFetch() {
+  const answered: string[] = [];
+  const fetchImpl: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    const { query } = JSON.parse(String(init?.body)) as { query: string };
+    answered.push(/^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? 'anonymous');
+    return response;
+  };
+  return { answered, fetch: fetchImpl };
 }
 
 describe('misused decorators fail naming the class and the field', () => {
@@ -64,7 +76,8 @@ describe("the README's @service example", () => {
 
   it('registers, becomes ready only once a ledger@^2 instance passes, injects its fields and keeps @config current', async () => {
     const { PaymentService, start } = await load<typeof Payments>('payments.ts');
-    const sdk = registry();
+    const requests = answeredFetch();
+    const sdk = registry({ fetch: requests.fetch });
     const events: RegistryEvent[] = [];
     const stopEvents = await sdk.subscribe(['service.registered'], (event) => events.push(event));
     await sdk.setConfig('payments.rate_limit', 120);
@@ -78,10 +91,13 @@ describe("the README's @service example", () => {
       ready = true;
       return running;
     });
-    await eventually(() => events.find((event) => event.data['service_name'] === 'payments'));
+    await eventually(() => events.find((event) => event.data['service_name'] === 'payments'), 30_000);
     const registered = await sdk.getService('payments-127-0-0-1-8443');
     expect(registered).toMatchObject({ name: 'payments', version: '2.4.1', address: '127.0.0.1', port: 8443 });
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // start() has had its answer about ledger (no passing ledger@^2)…
+    await eventually(() => (requests.answered.includes('DiscoverInstances') ? true : undefined), 10_000);
+    // …and, time passing with nothing happening, is still waiting for one.
+    await sleep(300);
     expect(ready).toBe(false);
 
     await fixture.client.request(UpdateTtlCheckDocument, { checkId: check.id, status: 'PASSING' });
@@ -92,7 +108,7 @@ describe("the README's @service example", () => {
     expect(running.instance.rateLimit).toBe(120);
 
     await sdk.setConfig('payments.rate_limit', 250);
-    await eventually(() => (running.instance.rateLimit === 250 ? true : undefined));
+    await eventually(() => (running.instance.rateLimit === 250 ? true : undefined), 30_000);
 
     await running.stop();
     expect(await sdk.getService(running.id)).toBeUndefined();

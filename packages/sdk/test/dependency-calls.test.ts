@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CircuitBreakerRegistry, discoveryPicker, ServiceClient, ServiceDiscovery, SwitchboardRegistry } from '@switchboard/sdk';
 import { tsImport } from 'tsx/esm/api';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/wait.js';
+import { eventually, sleep } from '../../../test/support/wait.js';
 import { trackOpen } from '../../../test/support/leaks.js';
 import { useRegistryNode } from '../../../test/support/nodes.js';
 import { startHttpTarget } from '../../../test/support/targets.js';
@@ -79,7 +79,7 @@ describe('a @dependency is a ServiceClient over discovery', () => {
     }
   });
 
-  it('as a process: SIGTERM deregisters first, lets the call in flight finish, then exits 0', async () => {
+  it('as a process: SIGTERM deregisters first, lets the call in flight finish, then exits 0', { timeout: 120_000 }, async () => {
     const sdk = registry();
     // A ledger that holds every call until the test releases it.
     const held: ServerResponse[] = [];
@@ -105,14 +105,15 @@ describe('a @dependency is a ServiceClient over discovery', () => {
       const ready = await eventually(() => {
         if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`);
         return lines.find((line) => 'ready' in line)?.['ready'] as string | undefined;
-      });
-      await eventually(() => (held.length === 1 ? true : undefined));
+      }, 60_000);
+      await eventually(() => (held.length === 1 ? true : undefined), 30_000);
 
       child.kill('SIGTERM');
       // Deregistered while the call is still held, the process still running.
-      await eventually(async () => ((await sdk.getService(ready)) === undefined ? true : undefined));
+      await eventually(async () => ((await sdk.getService(ready)) === undefined ? true : undefined), 30_000);
       expect(child.exitCode).toBeNull();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Time passing with nothing happening: the process does not exit while the call is held.
+      await sleep(300);
       expect(child.exitCode).toBeNull();
 
       held[0]!.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'entry-1' }));

@@ -5,7 +5,7 @@ import { UnregisterServiceDocument } from '@switchboard/client';
 import type { ServiceDefinition } from '@switchboard/sdk';
 import { tsImport } from 'tsx/esm/api';
 import { describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/wait.js';
+import { eventually, sleep } from '../../../test/support/wait.js';
 import { createTestDatabase } from '../../../test/support/database.js';
 import { trackOpen } from '../../../test/support/leaks.js';
 import { spawnNode, useServerPair, type NodeProcess } from '../../../test/support/nodes.js';
@@ -21,7 +21,6 @@ const GRACE_MS = 1_500;
 const SWEEP_MS = 200;
 const servers = useServerPair({ SWITCHBOARD_EPHEMERAL_GRACE: `${GRACE_MS}ms`, SWITCHBOARD_EXPIRY_SWEEP: `${SWEEP_MS}ms` });
 const RUN_KEPT = fileURLToPath(new URL('./fixtures/run-kept.ts', import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface ServiceProcess {
   id: string;
@@ -55,15 +54,38 @@ async function runService(kind: 'inventory' | 'leased' | 'session', urls: string
   };
 }
 
-type Row = { id: string; registered_at: string; session_id: string | null; last_heartbeat_at: string | null };
+type Row = {
+  id: string;
+  registered_at: string;
+  session_id: string | null;
+  last_heartbeat_at: string | null;
+  /** When the lease runs out; `expires_at - ttl_ms` is its last renewal (or the registration). */
+  expires_at: string | null;
+  ttl_ms: number | null;
+};
 
 /** Every stored instance of the service at `address` (a duplicate would show here; each test uses an address of its own). */
 async function stored(name: string, address: string): Promise<Row[]> {
   return servers.database.sql<Row[]>`
-    select id, registered_at, session_id, last_heartbeat_at from services where name = ${name} and address = ${address} order by id`;
+    select id, registered_at, session_id, last_heartbeat_at, expires_at, ttl_ms from services where name = ${name} and address = ${address} order by id`;
 }
 
 const time = (row: Row | undefined) => Date.parse(row!.registered_at);
+
+/** When the row's lease was last renewed (or written by its registration), in ms. */
+const renewedAt = (row: Row) => Date.parse(row.expires_at!) - row.ttl_ms!;
+
+/**
+ * The instances at `address` once one has been renewed after `lapseAt` (ms, database clock): it has then outlived a
+ * lease that ran out at `lapseAt`, renewed all along (a lapsed one is swept within SWEEP_MS). Time is the subject,
+ * but what is waited for is the renewal that proves it passed, not a fixed sleep.
+ */
+async function renewedAfter(name: string, address: string, lapseAt: number): Promise<Row[]> {
+  return eventually(async () => {
+    const rows = await stored(name, address);
+    return rows.some((row) => renewedAt(row) > lapseAt) ? rows : undefined;
+  }, 30_000);
+}
 
 async function serviceEvents(id: string): Promise<{ type: string; reason: string | null }[]> {
   return servers.database.sql<{ type: string; reason: string | null }[]>`
@@ -84,7 +106,7 @@ function spawnServer(port: number, databaseUrl = servers.database.url): Promise<
 const portOf = (url: string) => Number(new URL(url).port);
 
 describe('a started service keeps its registration', () => {
-  it('deregistered by another client: registers again under the same id, once; SIGTERM then deregisters for good', async () => {
+  it('deregistered by another client: registers again under the same id, once; SIGTERM then deregisters for good', { timeout: 90_000 }, async () => {
     const service = await runService('inventory', [servers.a.url], '127.0.1.1');
     try {
       const [first] = await stored('inventory', '127.0.1.1');
@@ -92,13 +114,15 @@ describe('a started service keeps its registration', () => {
 
       // No lease on this one: only the watch can notice.
       await servers.clients.create(servers.b.url).request(UnregisterServiceDocument, { id: service.id });
-      const back = await eventually(async () => (await stored('inventory', '127.0.1.1')).find((row) => row.id === service.id), 5_000);
+      const back = await eventually(async () => (await stored('inventory', '127.0.1.1')).find((row) => row.id === service.id), 30_000);
       expect(time(back)).toBeGreaterThan(time(first));
       expect(await stored('inventory', '127.0.1.1')).toHaveLength(1);
 
       expect(await service.stop('SIGTERM')).toBe(0);
       expect(await stored('inventory', '127.0.1.1')).toEqual([]);
-      await sleep(1_000);
+      // Time passing with nothing happening: the process has exited, and no registration it sent reaches the
+      // registry after its deregistration.
+      await sleep(500);
       expect(await stored('inventory', '127.0.1.1')).toEqual([]);
       expect(await serviceEvents(service.id)).toEqual([
         { type: 'service.registered', reason: null },
@@ -111,16 +135,17 @@ describe('a started service keeps its registration', () => {
     }
   });
 
-  it('its rows deleted in PostgreSQL (no event): the lease renewal answers NOT_FOUND and it registers again', async () => {
+  it('its rows deleted in PostgreSQL (no event): the lease renewal answers NOT_FOUND and it registers again', { timeout: 90_000 }, async () => {
     const service = await runService('leased', [servers.a.url], '127.0.1.2');
     try {
       await servers.database.sql`delete from services where id = ${service.id}`;
       expect(await stored('leased-inventory', '127.0.1.2')).toEqual([]);
-      // Renewed every third of its 1s lease: back within a few renewals.
-      const back = await eventually(async () => (await stored('leased-inventory', '127.0.1.2'))[0], 3_000);
+      // Renewed every third of its 1s lease: back at the next renewal (nothing else can notice: no event).
+      const back = await eventually(async () => (await stored('leased-inventory', '127.0.1.2'))[0], 30_000);
       expect(back.id).toBe(service.id);
-      await sleep(1_500);
-      expect((await stored('leased-inventory', '127.0.1.2')).map((row) => row.id)).toEqual([service.id]);
+      // And kept: still the one instance once renewed past the lease its re-registration began.
+      const kept = await renewedAfter('leased-inventory', '127.0.1.2', Date.parse(back.expires_at!));
+      expect(kept.map((row) => row.id)).toEqual([service.id]);
     } finally {
       await service.stop('SIGKILL');
     }
@@ -134,13 +159,13 @@ describe('a started service keeps its registration', () => {
       const [before] = await stored('leased-inventory', '127.0.1.3');
       await server.stop('SIGKILL');
       // Server B sweeps the lapsed lease while the service's only registry is down.
-      await eventually(async () => ((await stored('leased-inventory', '127.0.1.3')).length === 0 ? true : undefined), 5_000);
+      await eventually(async () => ((await stored('leased-inventory', '127.0.1.3')).length === 0 ? true : undefined), 30_000);
       server = await spawnServer(port);
-      const back = await eventually(async () => (await stored('leased-inventory', '127.0.1.3'))[0], 10_000);
+      const back = await eventually(async () => (await stored('leased-inventory', '127.0.1.3'))[0], 30_000);
       expect(back.id).toBe(service.id);
       expect(time(back)).toBeGreaterThan(time(before));
-      await sleep(1_500);
-      expect((await stored('leased-inventory', '127.0.1.3')).map((row) => row.id)).toEqual([service.id]);
+      const kept = await renewedAfter('leased-inventory', '127.0.1.3', Date.parse(back.expires_at!));
+      expect(kept.map((row) => row.id)).toEqual([service.id]);
       expect((await serviceEvents(service.id)).map((event) => event.reason)).toEqual([null, 'ttl-expired', null]);
     } finally {
       await service.stop('SIGKILL');
@@ -151,8 +176,7 @@ describe('a started service keeps its registration', () => {
   it('its registry restarted on the same port with a reset database: registers there, once', { timeout: 90_000 }, async () => {
     let server = await spawnServer(0);
     const port = portOf(server.url);
-    const service = await runService('inventory', [server.url], '127.0.1.4');
-    const reset = await createTestDatabase();
+    const [service, reset] = await Promise.all([runService('inventory', [server.url], '127.0.1.4'), createTestDatabase()]);
     try {
       await server.stop('SIGKILL');
       server = await spawnServer(port, reset.url);
@@ -161,7 +185,7 @@ describe('a started service keeps its registration', () => {
       const rows = await eventually(async () => {
         const found = await reset.sql<{ id: string }[]>`select id from services where name = 'inventory'`;
         return found.length > 0 ? found : undefined;
-      }, 10_000);
+      }, 30_000);
       expect(rows.map((row) => row.id)).toEqual([service.id]);
     } finally {
       await service.stop('SIGKILL');
@@ -175,11 +199,15 @@ describe('stopping is final', () => {
   it('a re-registration in flight when stop() begins is answered before the deregistration, so it cannot undo it', async () => {
     const kept = await tsImport('./fixtures/kept.js', import.meta.url).then((module) => module as typeof Kept);
     let delayMs = 0;
+    /** Every registration sent, until answered (or failed). */
+    const sent: Promise<unknown>[] = [];
     /** A registry whose registrations take a while to reach the server (a slow network). */
     class SlowRegistry extends kept.SwitchboardRegistry {
-      override async registerService(definition: ServiceDefinition, options?: { ephemeral?: boolean }) {
-        await sleep(delayMs);
-        return super.registerService(definition, options);
+      override registerService(definition: ServiceDefinition, options?: { ephemeral?: boolean }) {
+        // The simulated network latency, not a wait for an event.
+        const registering = sleep(delayMs).then(() => super.registerService(definition, options));
+        sent.push(registering);
+        return registering;
       }
     }
     const { registry, close } = kept.registryAt(servers.a.url, SlowRegistry);
@@ -188,28 +216,33 @@ describe('stopping is final', () => {
       delayMs = 500;
       await servers.clients.create(servers.b.url).request(UnregisterServiceDocument, { id: running.id });
       // The watch saw the removal: a re-registration is on its way.
-      await eventually(() => (running.registrations() === 2 ? true : undefined), 5_000, 10);
+      await eventually(() => (running.registrations() === 2 ? true : undefined), 30_000, 10);
     } finally {
       await running.stop();
       await close();
     }
-    await sleep(delayMs + 500);
+    // Until every registration sent has been answered (one sent meanwhile too): one that reached the registry after
+    // the deregistration would have brought the instance back by then.
+    for (let answered = 0; answered < sent.length;) {
+      answered = sent.length;
+      await Promise.allSettled(sent);
+    }
     expect(await stored('inventory', '127.0.1.5')).toEqual([]);
     expect((await serviceEvents(running.id)).at(-1)).toEqual({ type: 'service.unregistered', reason: 'deregistered' });
   });
 });
 
 describe('ephemeral: bound to the registry connection', () => {
-  it('registers with no lease traffic; killed with SIGKILL, it is removed as connection-lost within the grace period', async () => {
+  it('registers with no lease traffic; killed with SIGKILL, it is removed as connection-lost within the grace period', { timeout: 90_000 }, async () => {
     const service = await runService('session', [servers.a.url], '127.0.1.6');
     let killedAt = 0;
     try {
       const [row] = await stored('session-inventory', '127.0.1.6');
       expect(row).toMatchObject({ id: service.id });
       expect(row!.session_id).not.toBeNull();
-      await sleep(3 * GRACE_MS);
-      // Still there, and never renewed by the client: the server renews the session's lease.
-      const [later] = await stored('session-inventory', '127.0.1.6');
+      // Still there past the end of the lease it was registered with, and never renewed by the client: the server
+      // renews the session's lease.
+      const [later] = await renewedAfter('session-inventory', '127.0.1.6', Date.parse(row!.expires_at!));
       expect(later).toMatchObject({ id: service.id, registered_at: row!.registered_at, last_heartbeat_at: row!.last_heartbeat_at });
     } finally {
       await service.stop('SIGKILL');
@@ -228,9 +261,12 @@ describe('ephemeral: bound to the registry connection', () => {
       const [before] = await stored('session-inventory', '127.0.1.8');
       expect(before?.session_id).toBeTruthy();
       await server.stop('SIGKILL');
+      // The killed server renewed the lease last before now (database clock): that lease is out by `lapse`.
+      const [clock] = await servers.database.sql<{ now: string }[]>`select clock_timestamp() as now`;
+      const lapse = Date.parse(clock!.now) + GRACE_MS;
       // Its session reconnects to B (the next URL) and B renews it; had it lapsed first, the keeper registers it again.
-      await sleep(3 * GRACE_MS);
-      const after = await stored('session-inventory', '127.0.1.8');
+      // Either way, once renewed past that lease's end it has outlived the killed server.
+      const after = await renewedAfter('session-inventory', '127.0.1.8', lapse);
       expect(after.map((row) => [row.id, row.session_id])).toEqual([[service.id, before!.session_id]]);
     } finally {
       await service.stop('SIGKILL');

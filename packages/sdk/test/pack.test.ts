@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useRegistryNode } from '../../../test/support/nodes.js';
-import { installIntoEmptyProject, packWorkspaces, run, serverPackagesIn, usePackDirectory } from '../../../test/support/packing.js';
+import { installIntoEmptyProject, run, serverPackagesIn, tarballOf, usePackDirectory, usePackedWorkspaces } from '../../../test/support/packing.js';
 
 /**
  * A program of the kind a user writes, in plain JavaScript (decorators would need a transpiler): it
@@ -40,10 +40,14 @@ console.log(JSON.stringify({ discovered: instances.map(({ id, port }) => ({ id, 
 
 const registry = useRegistryNode();
 const directory = usePackDirectory('switchboard-sdk-pack-');
+const packed = usePackedWorkspaces();
 
 describe('@switchboard/sdk installs alone', () => {
-  it('packed with @switchboard/client and @switchboard/contracts into an empty project, it registers, discovers and balances there, with nothing of the server installed', async () => {
-    const tarballs = await packWorkspaces(['contracts', 'client', 'sdk'], directory.path);
+  it('packed by `npm run pack` with @switchboard/client and @switchboard/contracts and installed by the line it prints into an empty project, it registers, discovers and balances there, with nothing of the server installed', async () => {
+    // The line names the three tarballs, in one folder.
+    const tarballs = packed.tarballs;
+    expect(tarballs).toEqual(['contracts', 'client', 'sdk'].map((name) => tarballOf(tarballs, name)));
+    expect(new Set(tarballs.map((path) => dirname(path))).size).toBe(1);
     // Node 20 has no global WebSocket: the program brings `ws`.
     const app = await installIntoEmptyProject(directory.path, [...tarballs, 'ws@^8']);
     expect(serverPackagesIn(app)).toEqual([]);

@@ -85,8 +85,17 @@ describe('Registry methods round-trip', () => {
     expect(heard).toEqual([['api.rate_limit', 100, 250]]);
 
     await stop();
-    await registry.setConfig('api.rate_limit', 300);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A second watch on the same connection hears the next change: had the stopped one still been subscribed, the
+    // server would have pushed it the same change alongside.
+    const witnessed: unknown[][] = [];
+    const stopWitness = await registry.watchConfig('api.rate_limit', (...args) => witnessed.push(args));
+    try {
+      await registry.setConfig('api.rate_limit', 300);
+      await eventually(() => (witnessed.length >= 1 ? true : undefined), 10_000);
+      expect(witnessed).toEqual([['api.rate_limit', 250, 300]]);
+    } finally {
+      await stopWitness();
+    }
     expect(heard).toHaveLength(1);
   });
 

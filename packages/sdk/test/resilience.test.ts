@@ -115,6 +115,9 @@ describe('ServiceClient', () => {
       breakers: new CircuitBreakerRegistry({ outliers: false, breaker: noBreaker }),
       budget,
       retry: { maxRetries: 3, initialDelayMs: 1, maxDelayMs: 5 },
+      // Not the subject: a hundred concurrent calls on a loaded machine must each end with the instance's answer.
+      tryTimeoutMs: 30_000,
+      timeoutMs: 60_000,
     });
 
     const calls = 100;
@@ -172,7 +175,8 @@ describe('ServiceClient', () => {
 });
 
 describe('OutcomeReporter', () => {
-  const registry = useRegistryNode();
+  // A report slow to be answered on a loaded machine must not be cut off by the request deadline (and dropped).
+  const registry = useRegistryNode({ SWITCHBOARD_REQUEST_TIMEOUT: '60s' });
 
   it('coalesces outcomes into a few reportCallOutcome requests, and the server breakers reflect them', async () => {
     const [healthy, failing] = await Promise.all([startTarget('ok'), startTarget('fail')]);

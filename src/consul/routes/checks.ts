@@ -1,5 +1,5 @@
 import { getHealthChecksByServiceIds, type HealthCheck } from '../../registry/health/index.js';
-import type { Db } from '../../registry/index.js';
+import type { Db } from '../../db/handle.js';
 import type { ServiceInstance } from '../../registry/services/index.js';
 
 /** The checks of these instances, by instance id, in one query. */

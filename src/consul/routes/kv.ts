@@ -13,7 +13,7 @@ import type { Answer } from '../router.js';
  * kv-mapping.ts for how keys and values map). Every write is a configuration write, with its
  * version, history, event and actor. A value's CreateIndex and ModifyIndex are the indexes of
  * the events that created and last changed it, on X-Consul-Index's scale (a single key's
- * X-Consul-Index is its ModifyIndex, as in Consul): clients block on either (STYLE.md trap 9).
+ * X-Consul-Index is its ModifyIndex, as in Consul): clients block on either.
  */
 export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
   const indexOf = (request: ConsulRequest) => {
@@ -185,10 +185,7 @@ function flagsOf(request: ConsulRequest): string {
 
 function refuseSessions(request: ConsulRequest): void {
   if (request.query.has('acquire') || request.query.has('release')) {
-    throw new ConsulError(
-      501,
-      'Not supported by Switchboard: sessions, so ?acquire and ?release (locks). See the "Consul compatibility" section of the README.',
-    );
+    throw new ConsulError(501, 'Not supported by Switchboard: sessions, so ?acquire and ?release (locks). See docs/consul.md.');
   }
 }
 

@@ -61,7 +61,7 @@ export const unsupportedRoutes: RouteModule = () =>
         pattern,
         scope: 'READ',
         handle: () => {
-          throw new ConsulError(501, `Not supported by Switchboard: ${feature}. See the "Consul compatibility" section of the README.`);
+          throw new ConsulError(501, `Not supported by Switchboard: ${feature}. See docs/consul.md.`);
         },
       })),
     ),

@@ -1,4 +1,4 @@
-import { publishEvent } from '../../events/publish.js';
+import { publishEvent } from '../../registry/custom-events/publish.js';
 import { EVENT_PAGE_DEFAULT, latestEventId, listEvents } from '../../events/read.js';
 import { watchEvents } from '../../events/subscribe.js';
 import type { EventActor } from '../../events/actor.js';

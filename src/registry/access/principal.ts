@@ -1,5 +1,4 @@
 import { SwitchboardError, type EventActor, type TokenScopeValue } from '@switchboard/contracts';
-import type { Token } from '../tokens/model.js';
 
 export type Scope = TokenScopeValue;
 
@@ -31,7 +30,20 @@ export const SYSTEM_PRINCIPAL: Principal = { id: 'system', name: 'switchboard', 
 /** Whoever presents SWITCHBOARD_ADMIN_TOKEN. */
 export const ADMIN_PRINCIPAL: Principal = { id: 'admin', name: 'admin', scopes: ALL_SCOPES, servicePrefix: null, keyPrefix: null, expiresAt: null };
 
-export function principalFromToken(token: Token): Principal {
+/**
+ * The grants of a token (a `Token` of tokens/model.ts has them), described here rather than imported:
+ * tokens/ imports this module to check its callers, and no two folders import each other.
+ */
+export interface TokenGrants {
+  id: string;
+  name: string;
+  scopes: readonly Scope[];
+  servicePrefix: string | null;
+  keyPrefix: string | null;
+  expiresAt: Date | null;
+}
+
+export function principalFromToken(token: TokenGrants): Principal {
   return {
     id: token.id,
     name: token.name,

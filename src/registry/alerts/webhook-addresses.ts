@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import type { TargetPolicy } from '../health/policy.js';
 
-/** The setting that lets webhooks reach the addresses below (see README, Alerts). */
+/** The setting that lets webhooks reach the addresses below (docs/alerts.md). */
 export const ALLOW_LOCAL_SETTING = 'SWITCHBOARD_WEBHOOK_ALLOW_LOCAL';
 
 /** The error code of a lookup that found only refused addresses (the health policy's code too). */

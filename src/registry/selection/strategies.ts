@@ -1,4 +1,5 @@
 import { rendezvousIndex, weightedIndex } from '@switchboard/contracts';
+import { LRUCache } from 'lru-cache';
 import type { Candidate } from './candidates.js';
 
 export type Strategy = 'ROUND_ROBIN' | 'WEIGHTED' | 'RANDOM' | 'PRIORITY' | 'CONSISTENT_HASH';
@@ -9,9 +10,12 @@ export type Strategy = 'ROUND_ROBIN' | 'WEIGHTED' | 'RANDOM' | 'PRIORITY' | 'CON
  * same instance at once; each server's rotation is even, so their union is too.
  */
 export class RoundRobin {
-  private readonly positions = new Map<string, number>();
+  /** By rotation key; past `maxKeys` the rotation used longest ago is forgotten (it restarts at random). */
+  private readonly positions: LRUCache<string, number>;
 
-  constructor(private readonly maxKeys = 10_000) {}
+  constructor(maxKeys = 10_000) {
+    this.positions = new LRUCache<string, number>({ max: maxKeys });
+  }
 
   /** The index to pick now, moving the rotation on. */
   next(key: string, size: number): number {
@@ -28,7 +32,6 @@ export class RoundRobin {
   private position(key: string): number {
     let position = this.positions.get(key);
     if (position === undefined) {
-      if (this.positions.size >= this.maxKeys) this.positions.delete(this.positions.keys().next().value!);
       // The random start is kept, so a peek and the next pick agree.
       position = Math.floor(Math.random() * 1_000_000);
       this.positions.set(key, position);

@@ -38,7 +38,7 @@ export interface LapsedInstance {
  * the work instead of queueing on each other, and a row a heartbeat or a renewal holds is
  * left for the next sweep (by then it is renewed).
  *
- * The decision is the database's, on its clock, under the row lock (trap 1 in STYLE.md):
+ * The decision is the database's, on its clock, under the row lock:
  * the first statement locks the candidates; the second, with a fresh snapshot, deletes only
  * those whose newest committed lease has still run out. A renewal that committed before the
  * lock is seen there; one that comes after waits for this transaction. Leases are stamped

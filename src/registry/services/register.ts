@@ -133,7 +133,7 @@ export async function writeRegistrations(tx: Tx, batch: readonly Registration[])
  * removed): the very object the caller answers with. The event is what every push (serviceChanged,
  * instancesChanged) and every server's in-memory catalog are made of, so answer, event, pushes and the next read
  * are one state. Built before the checks were written, it said PASSING for an instance whose new check was
- * CRITICAL, and the SDK's cache believed it (STYLE.md trap 8). It still comes first among the events: a
+ * CRITICAL, and the SDK's cache believed it. It still comes first among the events: a
  * subscriber learns of the instance before its checks' health changes.
  */
 async function writeRegistration(

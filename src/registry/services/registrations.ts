@@ -1,6 +1,6 @@
 import { SwitchboardError, type ServiceDefinitionInput } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
-import { currentSignal } from '../../db/deadline.js';
+import { currentSignal } from '../../request-signal.js';
 import { abandoned, runTransaction } from '../../db/transaction.js';
 import { noteAppended } from '../../events/actor.js';
 import type { Principal } from '../access/principal.js';

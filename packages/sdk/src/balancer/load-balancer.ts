@@ -1,5 +1,6 @@
 import type { LoadBalancingStrategy } from '@switchboard/client';
 import { rendezvousIndex, weightedIndex } from '@switchboard/contracts';
+import { LRUCache } from 'lru-cache';
 
 /** The server's strategies, and LEAST_OUTSTANDING: the instance with the fewest calls in flight from this process. */
 export type BalancingStrategy = LoadBalancingStrategy | 'LEAST_OUTSTANDING';
@@ -31,7 +32,7 @@ export interface SelectOptions {
   strategy?: BalancingStrategy;
 }
 
-/** Rotations remembered at most (one per service name). */
+/** Rotations remembered at most (one per service name); the one used longest ago is forgotten first. */
 const MAX_ROTATIONS = 10_000;
 
 /**
@@ -44,7 +45,7 @@ const MAX_ROTATIONS = 10_000;
  * key picks the same instance here and there.
  */
 export class LoadBalancer<I extends BalancedInstance = BalancedInstance> {
-  private readonly rotations = new Map<string, number>();
+  private readonly rotations = new LRUCache<string, number>({ max: MAX_ROTATIONS });
   private readonly weights = new Map<string, number>();
   private readonly inFlight = new Map<string, number>();
 
@@ -151,7 +152,6 @@ export class LoadBalancer<I extends BalancedInstance = BalancedInstance> {
   private rotate(key: string, size: number): number {
     let position = this.rotations.get(key);
     if (position === undefined) {
-      if (this.rotations.size >= MAX_ROTATIONS) this.rotations.delete(this.rotations.keys().next().value!);
       position = Math.floor(Math.random() * 1_000_000);
     }
     this.rotations.set(key, position + 1);

@@ -1,4 +1,5 @@
 import type { OnDiscoveredInstancesChangedSubscription } from '@switchboard/client';
+import { LRUCache } from 'lru-cache';
 import type { DiscoveredInstance } from './types.js';
 
 type InstanceChange = OnDiscoveredInstancesChangedSubscription['instancesChanged'];
@@ -13,7 +14,7 @@ interface Tracked {
   statusVersion: number;
 }
 
-/** Remembered removals and early health changes, per service, at most. */
+/** Remembered removals and early health changes, per service, at most (the least recently used go first). */
 const MEMORY = 1_000;
 
 /**
@@ -25,9 +26,9 @@ const MEMORY = 1_000;
 export class CachedService {
   private readonly tracked = new Map<string, Tracked>();
   /** Instances removed, by the removal's event id: older changes for them are ignored. */
-  private readonly removed = new Map<string, number>();
+  private readonly removed = new LRUCache<string, number>({ max: MEMORY });
   /** Health changes that arrived before their instance did. */
-  private readonly earlyHealth = new Map<string, { eventId: number; change: HealthChange }>();
+  private readonly earlyHealth = new LRUCache<string, { eventId: number; change: HealthChange }>({ max: MEMORY });
   /** Events up to this id are reflected in the last query's answer. */
   private floor = 0;
   /** instances(), kept until the next change: a warm read is the hot path of every call. */
@@ -84,7 +85,7 @@ export class CachedService {
     if (change.kind === 'DEREGISTERED' || change.kind === 'EXPIRED' || change.kind === 'REAPED') {
       this.ordered = undefined;
       this.tracked.delete(change.serviceId);
-      remember(this.removed, change.serviceId, eventId);
+      this.removed.set(change.serviceId, eventId);
       return true;
     }
     let next: Tracked = { instance: change.instance, version: eventId, statusVersion: eventId };
@@ -106,7 +107,7 @@ export class CachedService {
     const current = this.tracked.get(change.serviceId);
     if (!current) {
       const waiting = this.earlyHealth.get(change.serviceId);
-      if (!waiting || waiting.eventId < eventId) remember(this.earlyHealth, change.serviceId, { eventId, change });
+      if (!waiting || waiting.eventId < eventId) this.earlyHealth.set(change.serviceId, { eventId, change });
       return false;
     }
     if (eventId <= current.statusVersion) return false;
@@ -115,10 +116,4 @@ export class CachedService {
     this.ordered = undefined;
     return true;
   }
-}
-
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > MEMORY) map.delete(map.keys().next().value!);
 }

@@ -3,8 +3,7 @@ import { GraphQLError, getOperationAST, type ExecutionArgs, type ExecutionResult
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket } from 'ws';
 import { unavailable, type SwitchboardError, type WriteOutcome } from '@switchboard/contracts';
-import { writeOutcome } from '../db/cancellation.js';
-import { runWithSignal } from '../db/deadline.js';
+import { runWithSignal, writeOutcome } from '../request-signal.js';
 
 /** What the transports put in the context: the HTTP response, or the operation's WebSocket. */
 interface TransportContext {
@@ -16,7 +15,7 @@ type Execute = (args: ExecutionArgs) => unknown;
 
 /**
  * Every query and mutation, over HTTP or WebSocket, runs with a deadline and an AbortSignal
- * (src/db/deadline.ts) that aborts when the deadline passes or the client goes away.
+ * (src/request-signal.ts) that aborts when the deadline passes or the client goes away.
  *
  * - The client gets an answer by the deadline: `UNAVAILABLE`, instead of hanging for as long
  *   as the database is away. A mutation's says `outcome: "not_applied"` unless one of its writes
@@ -143,7 +142,7 @@ function watchClose(socket: WebSocket): Set<() => void> {
 
 /**
  * Runs `work` (a request outside GraphQL: the Consul-compatible API) under the same rules as
- * a GraphQL operation: a request signal (src/db/deadline.ts) that aborts when the deadline
+ * a GraphQL operation: a request signal (src/request-signal.ts) that aborts when the deadline
  * passes or `clientGone` aborts, so no transaction begins for a request nobody waits for,
  * and UNAVAILABLE at the deadline (for a write, its outcome as for a mutation above).
  */

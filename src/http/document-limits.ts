@@ -2,7 +2,7 @@ import { findInJson } from '@switchboard/contracts';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
-/** What a GraphQL document and its variables may be before anything parses them (see README, Limits). */
+/** What a GraphQL document and its variables may be before anything parses them (docs/security.md, Limits). */
 export interface DocumentLimits {
   /** UTF-8 bytes of the query text. */
   maxDocumentBytes: number;
@@ -16,7 +16,7 @@ export interface DocumentLimits {
  * recursively: a document nesting 4,000 brackets overflowed the stack inside the
  * parser, and the RangeError came back as INTERNAL. Every later stage (the parser and
  * its caches, validation, JIT) is bounded by what passes here, so the size is what
- * bounds the memory a cached document can pin (see document-cache.ts).
+ * bounds the memory a cached document can pin (see src/server/document-cache.ts).
  * Runs on HTTP and WebSocket alike: both parse and execute through yoga's envelop.
  */
 export function useDocumentLimits(limits: DocumentLimits): Plugin {

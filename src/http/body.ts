@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 
-/** A request body refused before GraphQL sees it; `status` is the HTTP answer. */
+/** A request body refused before an API (GraphQL, Consul) sees it; `status` is the HTTP answer. */
 export class BodyRefusedError extends Error {
   override readonly name = 'BodyRefusedError';
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { jsonObject, parseInput, safeText } from '@switchboard/contracts';
-import type { Db } from '../db/client.js';
-import { runTransaction } from '../db/transaction.js';
-import { assertHasScope, type Principal } from '../registry/access/index.js';
-import { appendEvents } from './append.js';
-import type { StoredEvent } from './types.js';
+import type { Db } from '../../db/client.js';
+import { runTransaction } from '../../db/transaction.js';
+import { appendEvents } from '../../events/append.js';
+import type { StoredEvent } from '../../events/types.js';
+import { assertHasScope, type Principal } from '../access/index.js';
 
 export interface EventInput {
   type: string;

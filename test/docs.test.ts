@@ -1,0 +1,206 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Kind, parse, validate, type OperationDefinitionNode } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { getSchema } from '../src/graphql/schema/index.js';
+import { createTestDatabase } from './support/database.js';
+import { brokenLink, differences, documentationFiles, parseJsonValues, readPage, type CodeBlock, type Page } from './support/docs.js';
+import { startTestNode, type TestNode } from './support/nodes.js';
+
+/**
+ * The documentation works: every link and anchor resolves, every GraphQL example is valid for the
+ * schema, and every example marked runnable runs against a real server and answers what the page
+ * shows. The rules are in docs/development.md ("Documentation").
+ */
+
+const run = promisify(execFile);
+const pages = new Map<string, Page>();
+const pageOf = (file: string): Page => {
+  let page = pages.get(file);
+  if (!page) pages.set(file, (page = readPage(file)));
+  return page;
+};
+const files = documentationFiles();
+const where = (block: CodeBlock) => `${block.file}:${block.line}`;
+
+describe('links', () => {
+  it('every relative link and anchor in the documentation resolves', () => {
+    const broken = files.flatMap((file) =>
+      pageOf(file)
+        .links.map((link) => brokenLink(link, pageOf))
+        .filter((why) => why !== undefined),
+    );
+    expect(broken).toEqual([]);
+  });
+
+  it('the pages checked include the README, docs/ and the other READMEs', () => {
+    expect(files).toEqual(
+      expect.arrayContaining(['README.md', 'docs/architecture.md', 'docs/api/README.md', 'packages/sdk/README.md', 'src/registry/README.md']),
+    );
+  });
+});
+
+describe('GraphQL examples', () => {
+  it('every graphql block is a valid document for the schema', () => {
+    const schema = getSchema();
+    const invalid = files.flatMap((file) =>
+      pageOf(file)
+        .blocks.filter((block) => block.lang === 'graphql')
+        .flatMap((block) => {
+          try {
+            return validate(schema, parse(block.code)).map((error) => `${where(block)}: ${error.message}`);
+          } catch (error) {
+            return [`${where(block)}: ${(error as Error).message}`];
+          }
+        }),
+    );
+    expect(invalid).toEqual([]);
+  });
+});
+
+describe('runnable examples', () => {
+  const runnable = files.filter((file) => pageOf(file).blocks.some((block) => block.runnable));
+
+  it('the README tour is runnable, and shows the output of each step', () => {
+    const tour = pageOf('README.md').blocks.filter((block) => block.runnable);
+    expect(tour.filter((block) => block.lang === 'sh').length).toBeGreaterThanOrEqual(5);
+    expect(tour.filter((block) => !block.expected).map(where)).toEqual([]);
+  });
+
+  // Each page against a fresh server, as `npm start` runs it: no admin token, the server in its own catalog.
+  // A few pages run side by side (most of the time goes to waiting on servers and processes), each
+  // server with a small pool, so the file holds few connections of the PostgreSQL the suite shares.
+  const slots = new Slots(3);
+  it.concurrent.each(runnable)('%s: its runnable examples run in order and answer what the page shows', async (file) => {
+    const release = await slots.take();
+    try {
+      await runPage(file);
+    } finally {
+      release();
+    }
+  });
+});
+
+/** The page's runnable blocks, in order, against a fresh server on a fresh database. */
+async function runPage(file: string): Promise<void> {
+  const database = await createTestDatabase();
+  let node: TestNode | undefined;
+  const workDir = await mkdtemp(path.join(tmpdir(), 'docs-'));
+  try {
+    node = await startTestNode(database.url, { SWITCHBOARD_SELF_REGISTER: 'true', SWITCHBOARD_DB_POOL_SIZE: '2' });
+    const failures: string[] = [];
+    for (const block of pageOf(file).blocks.filter((candidate) => candidate.runnable)) {
+      const failure = await runBlock(block, node, workDir);
+      if (failure) failures.push(failure);
+    }
+    expect(failures).toEqual([]);
+  } finally {
+    await node?.stop();
+    await database.drop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs one block; returns why it failed, or undefined. */
+async function runBlock(block: CodeBlock, node: TestNode, workDir: string): Promise<string | undefined> {
+  let outputs: { text: string; values: unknown[] | undefined };
+  try {
+    if (block.lang === 'sh') outputs = await runShell(block, node, workDir);
+    else if (block.lang === 'graphql') outputs = await runGraphQL(block, node);
+    else return `${where(block)}: a runnable block must be sh or graphql, not "${block.lang}"`;
+  } catch (error) {
+    return `${where(block)}: ${(error as Error).message}`;
+  }
+  const expected = block.expected;
+  if (!expected) {
+    const failed = (outputs.values ?? []).filter(hasErrors);
+    return failed.length === 0 ? undefined : `${where(block)}: answered with errors: ${JSON.stringify(failed)}`;
+  }
+  if (expected.lang === 'text') {
+    return outputs.text.trim() === expected.code.trim()
+      ? undefined
+      : `${where(block)}: printed ${JSON.stringify(outputs.text)}; ${where(expected)} shows ${JSON.stringify(expected.code.trim())}`;
+  }
+  if (outputs.values === undefined) return `${where(block)}: printed something that is not JSON: ${JSON.stringify(outputs.text.slice(0, 300))}`;
+  const shown = parseJsonValues(expected.code);
+  if (shown.length !== outputs.values.length) {
+    return `${where(block)}: printed ${outputs.values.length} JSON value(s), ${where(expected)} shows ${shown.length}: ${outputs.text.slice(0, 500)}`;
+  }
+  const found = shown.flatMap((value, index) => differences(value, outputs.values![index]));
+  return found.length === 0 ? undefined : `${where(block)}: the answer differs from ${where(expected)}:\n  ${found.join('\n  ')}`;
+}
+
+/** A sh block, with bash, against the test server instead of localhost:4000. */
+async function runShell(block: CodeBlock, node: TestNode, workDir: string) {
+  const address = new URL(node.url).host;
+  const script = block.code.replaceAll('localhost:4000', address).replaceAll('127.0.0.1:4000', address);
+  try {
+    const { stdout } = await run('bash', ['-e', '-o', 'pipefail', '-c', script], {
+      cwd: workDir,
+      env: { PATH: process.env['PATH'], HOME: workDir, LANG: 'C.UTF-8' },
+      timeout: 15_000,
+    });
+    return { text: stdout, values: tryJson(stdout) };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    throw new Error(`exited with ${failed.code}: ${failed.stderr || failed.stdout}`);
+  }
+}
+
+/**
+ * A graphql block, POSTed to /graphql: each operation in turn (by name, when it holds several). The
+ * answers must hold no errors, but the last one's when the page shows errors; the last answer is the output.
+ */
+async function runGraphQL(block: CodeBlock, node: TestNode) {
+  const operations = parse(block.code).definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
+  const showsErrors = block.expected?.lang === 'json' && parseJsonValues(block.expected.code).some(hasErrors);
+  let last: unknown;
+  for (const [index, operation] of operations.entries()) {
+    if (operation.operation === 'subscription') throw new Error('a subscription cannot be runnable (it never ends)');
+    const operationName = operations.length > 1 ? operation.name?.value : undefined;
+    const response = await fetch(node.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: block.code, ...(operationName ? { operationName } : {}) }),
+    });
+    last = await response.json();
+    const mayFail = showsErrors && index === operations.length - 1;
+    if (hasErrors(last) && !mayFail) throw new Error(`${operation.name?.value ?? 'the operation'} answered with errors: ${JSON.stringify(last)}`);
+  }
+  return { text: JSON.stringify(last), values: [last] };
+}
+
+function tryJson(text: string): unknown[] | undefined {
+  try {
+    return parseJsonValues(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function hasErrors(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'errors' in value;
+}
+
+/** At most `size` holders at once; the others wait their turn. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async take(): Promise<() => void> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return () => {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    };
+  }
+}
