@@ -17,7 +17,8 @@ export default defineConfig({
     pool: 'forks',
     // Most files spend their time waiting on other processes (PostgreSQL, servers, probes), so
     // more files run at once than there are cores (vitest's default is one fewer than the cores).
-    maxWorkers: Math.max(3, availableParallelism() * 2),
+    // SWITCHBOARD_TEST_WORKERS overrides it: .ci/run runs two suites side by side at 2 each.
+    maxWorkers: Number(process.env['SWITCHBOARD_TEST_WORKERS']) || Math.max(3, availableParallelism() * 2),
     // Every run leaves a JSON report: `npm run test:slowest` prints the slowest files from it.
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest/report.json' },

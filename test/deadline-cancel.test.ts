@@ -12,8 +12,7 @@ import { startTestNode, type TestNode } from './support/nodes.js';
  * cancelled in the database and answered `not_applied`, and that answer is true; only a COMMIT
  * sent and not answered is `unknown`. No load: the waits are made by holding locks.
  */
-// Long enough that on a loaded machine both stuck reads reach their lock wait (and are seen there) before it passes.
-const DEADLINE = '3s';
+const DEADLINE = '1s';
 const SET_CONFIG = 'mutation ($key: String!, $value: JSON!) { setConfig(key: $key, value: $value) { version } }';
 
 let database: TestDatabase;
