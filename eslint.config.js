@@ -191,6 +191,18 @@ const layerRules = [
     why: 'they must run in a browser; use what ES2024 (and, in the client, the DOM) provides',
   },
   {
+    rule: 'backends → sdk and contracts',
+    from: ['packages/etcd/src', 'packages/consul/src', 'packages/kubernetes/src'],
+    modules: ['^@switchboard/(?!(sdk|contracts)$)'],
+    why: 'a backend is a Registry for the sdk: it builds on the sdk and contracts, and on no other backend',
+  },
+  {
+    rule: 'sdk → no backend',
+    from: ['packages/sdk/src'],
+    modules: ['^@switchboard/(etcd|consul|kubernetes)'],
+    why: 'backends build on the sdk, which names none (MultiRegistry takes any Registry): a service installs only the backends it uses',
+  },
+  {
     rule: 'examples → packages by name',
     from: ['examples'],
     leaves: true,

@@ -1,11 +1,13 @@
 /**
  * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`),
  * side by side with a real etcd started for the run. Sections: discovery,
- * registrations, changes, fanout, health, selection, sdk, consul, metrics, alerts, dashboard (default: all). Prints one
+ * registrations, changes, fanout, health, selection, sdk, backends, consul, metrics, alerts, dashboard (default: all). Prints one
  * table and writes bench/results.json.
  */
 import { writeFileSync } from 'node:fs';
 import { runAlertLatency } from './alerts.js';
+import { BACKEND_CHANGES, BACKEND_INSTANCES, runBackendCaches } from './backends.js';
+import { runEtcdBackendBench } from './etcd-backend.js';
 import { runChangeLatency } from './changes.js';
 import { runConsulBench } from './consul.js';
 import { DASHBOARD_LOADS, DASHBOARD_SERVICES, runDashboardBench } from './dashboard.js';
@@ -43,7 +45,7 @@ function row(name: string, ours: number, etcd: number | undefined, unit: string,
 
 const database = await benchDatabase();
 const etcdStart =
-  sections.length === 0 || ['discovery', 'registrations', 'changes', 'sdk', 'consul', 'metrics'].some(wanted)
+  sections.length === 0 || ['discovery', 'registrations', 'changes', 'sdk', 'backends', 'consul', 'metrics'].some(wanted)
     ? await startEtcd()
     : { skipped: 'not needed by these sections' };
 const etcd: Etcd | undefined = 'skipped' in etcdStart ? undefined : etcdStart;
@@ -173,6 +175,56 @@ try {
       'KiB/connection',
       `server RSS growth ÷ ${MEMORY_CONNECTIONS} ServiceDiscovery connections (another process), each watching ${WATCHED_SERVICES} services, opened after a first round of as many had closed (the first round, from a cold server: ${(sdk.memory.coldBytesPerConnection / 1024).toFixed(0)} KiB); goal ≤ 30`,
     );
+  }
+  if (wanted('backends') && etcd) {
+    // The etcd column here is the etcd3 client used directly on the same etcd: what the EtcdRegistry adds to it.
+    const backend = await runEtcdBackendBench({ endpoint: etcd.endpoint, seconds: Math.min(SECONDS, 5) });
+    const direct = 'etcd column: the etcd3 client used directly';
+    for (const { concurrency, ours, etcd3 } of backend.registrations) {
+      row(
+        `EtcdRegistry registrations, ${concurrency} clients`,
+        ours.perSecond,
+        etcd3.perSecond,
+        'req/s',
+        `registerService (lease granted, kept alive, key put under it); ${direct} (lease + put); p99 ${ours.p99Ms.toFixed(1)} vs ${etcd3.p99Ms.toFixed(1)} ms`,
+      );
+    }
+    const { discovery } = backend;
+    row(
+      'EtcdRegistry discovery reads',
+      discovery.ours.perSecond,
+      discovery.etcd3.perSecond,
+      'req/s',
+      `discoverServices(name) → ${discovery.instances} instances, ${discovery.concurrency} loops; ${direct} (prefix range + JSON.parse)`,
+    );
+    row(
+      'EtcdRegistry change → cache p99',
+      backend.changes.ours.p99Ms,
+      backend.changes.etcd3.p99Ms,
+      'ms',
+      `a put seen by a ServiceDiscovery over the EtcdRegistry, ${backend.changes.ours.changes} one at a time (p50 ${backend.changes.ours.p50Ms.toFixed(1)} ms); ${direct} (a raw watch, p50 ${backend.changes.etcd3.p50Ms.toFixed(1)} ms)`,
+    );
+  }
+  if (wanted('backends')) {
+    for (const result of await runBackendCaches({ databaseUrl: database.url, etcd, seconds: Math.min(SECONDS, 3) })) {
+      const over = `ServiceDiscovery + LoadBalancer over the ${result.backend} backend`;
+      rows.push({
+        name: `cached discovery, ${result.backend}`,
+        ours: result.callsPerSecond,
+        etcd: null,
+        ratio: null,
+        unit: 'calls/s',
+        conditions: `${over}: discover(name) + select() over ${BACKEND_INSTANCES} instances, warm cache, one loop`,
+      });
+      rows.push({
+        name: `change → cache p99, ${result.backend}`,
+        ours: result.changeP99Ms,
+        etcd: null,
+        ratio: null,
+        unit: 'ms',
+        conditions: `${over}: registerService → the same process's cache holds it, ${BACKEND_CHANGES} one at a time (p50 ${result.changeP50Ms.toFixed(1)} ms)`,
+      });
+    }
   }
   if (wanted('consul')) {
     const blockers = 1_000;

@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Kind, parse, validate, type OperationDefinitionNode } from 'graphql';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { getSchema } from '../src/graphql/schema/index.js';
 import { createTestDatabase } from './support/database.js';
-import { brokenLink, differences, documentationFiles, parseJsonValues, readPage, type CodeBlock, type Page } from './support/docs.js';
+import { brokenLink, differences, documentationFiles, parseJsonValues, readPage, ROOT, type CodeBlock, type Page } from './support/docs.js';
 import { startTestNode, type TestNode } from './support/nodes.js';
 
 /**
@@ -59,6 +60,45 @@ describe('GraphQL examples', () => {
     );
     expect(invalid).toEqual([]);
   });
+});
+
+describe('TypeScript examples', () => {
+  const marked = files.flatMap((file) => pageOf(file).blocks.filter((block) => block.typechecked));
+
+  it('the backends are shown in examples the compiler checks', () => {
+    expect(marked.map((block) => block.file)).toEqual(expect.arrayContaining(['README.md', 'docs/backends/multi.md']));
+    expect(marked.filter((block) => block.lang !== 'ts').map(where)).toEqual([]);
+  });
+
+  it('every example marked typechecked compiles against the packages as a service would use them', async () => {
+    // Under the repository, so that `@switchboard/*` and their dependencies resolve from its node_modules.
+    const dir = path.join(ROOT, '.vitest', 'doc-examples');
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const sources = new Map<string, CodeBlock>();
+    for (const block of marked) {
+      const file = path.join(dir, `${block.file.replace(/\W+/g, '-')}-${block.line}.ts`);
+      await writeFile(file, `${block.code}\nexport {};\n`);
+      sources.set(file, block);
+    }
+    const program = ts.createProgram([...sources.keys()], {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ['node'],
+      lib: ['lib.es2024.d.ts', 'lib.dom.d.ts'],
+    });
+    const errors = ts.getPreEmitDiagnostics(program).map((diagnostic) => {
+      const block = diagnostic.file && sources.get(path.resolve(diagnostic.file.fileName));
+      const line = diagnostic.file && diagnostic.start !== undefined ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line : 0;
+      const at = block ? `${block.file}:${block.line + 1 + line}` : (diagnostic.file?.fileName ?? '?');
+      return `${at}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ')}`;
+    });
+    expect(errors).toEqual([]);
+  }, 60_000);
 });
 
 describe('runnable examples', () => {

@@ -23,6 +23,7 @@ const STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   CURSOR_EXPIRED: 400,
   UNAVAILABLE: 503,
+  NOT_SUPPORTED: 501,
   INTERNAL: 500,
 };
 

@@ -12,6 +12,8 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The line that makes the code block right after it runnable (an HTML comment: GitHub shows nothing). */
 export const RUNNABLE_MARKER = '<!-- runnable -->';
+/** The line that makes the TypeScript block right after it compile, as a module of its own, against the packages. */
+export const TYPECHECKED_MARKER = '<!-- typechecked -->';
 
 /** The pages checked: README.md, docs/**, and the READMEs of packages, src and examples (repository-relative). */
 export function documentationFiles(): string[] {
@@ -42,6 +44,8 @@ export interface CodeBlock {
   lang: string;
   code: string;
   runnable: boolean;
+  /** A whole TypeScript module: `tsc` must accept it as written. */
+  typechecked: boolean;
   /** The next code block of the page when it is a json or text block: what this one's output should be. */
   expected?: CodeBlock;
 }
@@ -85,7 +89,8 @@ export function readPage(file: string): Page {
     if (fence) {
       prose.push('');
       const runnable = lines[index - 1]?.trim() === RUNNABLE_MARKER;
-      open = { fence: fence[1]!, block: { file, line: index + 1, lang: fence[2]!.toLowerCase(), code: '', runnable }, body: [] };
+      const typechecked = lines[index - 1]?.trim() === TYPECHECKED_MARKER;
+      open = { fence: fence[1]!, block: { file, line: index + 1, lang: fence[2]!.toLowerCase(), code: '', runnable, typechecked }, body: [] };
       return;
     }
     prose.push(text);

@@ -17,6 +17,8 @@ export type ErrorCode =
    * may have been applied ("unknown") or certainly was not ("not_applied").
    */
   | 'UNAVAILABLE'
+  /** The backend cannot do this at all (registering on Kubernetes, where the platform registers): do not retry. */
+  | 'NOT_SUPPORTED'
   | 'INTERNAL';
 
 export class SwitchboardError extends Error {
@@ -44,6 +46,8 @@ export const conflict = (message: string, details?: Record<string, unknown>) => 
  * compare-and-set).
  */
 export type WriteOutcome = 'not_applied' | 'unknown';
+
+export const notSupported = (message: string) => new SwitchboardError('NOT_SUPPORTED', message);
 
 export const unavailable = (message: string, outcome?: WriteOutcome) => new SwitchboardError('UNAVAILABLE', message, outcome ? { outcome } : undefined);
 

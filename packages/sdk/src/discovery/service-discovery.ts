@@ -7,6 +7,9 @@ import {
   SwitchboardRequestError,
   type SwitchboardClientOptions,
 } from '@switchboard/client';
+import { SwitchboardError } from '@switchboard/contracts';
+import { toDiscovered } from '../registry/convert.js';
+import type { Registry, Stop } from '../registry/registry.js';
 import { CachedService, type HealthChange, type ServiceChange } from './cached-service.js';
 import { observedWebSocket } from './connection.js';
 import { DiscoveryError } from './errors.js';
@@ -19,8 +22,11 @@ export interface ServiceDiscoveryOptions {
    * How to reach the registry: `url` (one server or several), `token`, `webSocketImpl`, `fetch`, … Or a client
    * to share (a SwitchboardRegistry's): its connection cannot be watched, so the cache is not marked stale the
    * moment it drops (only when a subscription or a refresh fails), and `close()` leaves the client open.
+   * Or any `Registry` (etcd, Consul, Kubernetes, a MultiRegistry): each service is followed by its
+   * `watchService`, and `close()` ends those watches but leaves the registry open. A SwitchboardRegistry
+   * is followed through its client, as above.
    */
-  registry: SwitchboardClientOptions | SwitchboardClient;
+  registry: SwitchboardClientOptions | SwitchboardClient | Registry;
   /** After this long, a service whose subscription is not live is asked for again on its next lookup (default 30 s). */
   ttlMs?: number;
   /** How long a lookup waits for the registry when nothing is cached (default 5 s); then `DISCOVERY_TIMEOUT`. */
@@ -67,7 +73,11 @@ interface ChangeStream {
  * that is not cached make one request.
  */
 export class ServiceDiscovery {
-  private readonly client: SwitchboardClient;
+  /** The Switchboard server followed through one multiplexed subscription; undefined for another backend. */
+  private readonly client: SwitchboardClient | undefined;
+  /** Another backend, whose services are followed by one `watchService` each. */
+  private readonly watched: Registry | undefined;
+  private readonly watches = new Map<CachedService, Stop>();
   private readonly services = new Map<string, CachedService>();
   private readonly listeners = new Set<(service: string) => void>();
   private readonly snapshot: DiscoverySnapshot | undefined;
@@ -87,18 +97,25 @@ export class ServiceDiscovery {
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.snapshot = options.snapshotPath === undefined ? undefined : new DiscoverySnapshot(options.snapshotPath);
-    this.sharedClient = isClient(options.registry);
-    if (isClient(options.registry)) {
-      this.client = options.registry;
+    const client = isRegistry(options.registry) ? clientOf(options.registry) : options.registry;
+    if (!client) {
+      this.watched = options.registry as Registry;
+      this.sharedClient = true;
+      this.connected = true;
+      return;
+    }
+    this.sharedClient = isClient(client);
+    if (isClient(client)) {
+      this.client = client;
       // Its subscriptions resume after a reconnect by themselves; one that ends for good marks its services stale.
       this.connected = true;
       return;
     }
-    const socket = options.registry.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
+    const socket = client.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket;
     this.client = new SwitchboardClient({
       retryAttempts: Infinity,
       retryWait: reconnectWait,
-      ...options.registry,
+      ...client,
       webSocketImpl: observedWebSocket(socket, { open: () => this.connectionOpened(), close: () => this.connectionLost() }),
     });
   }
@@ -138,9 +155,12 @@ export class ServiceDiscovery {
     this.stream?.stop();
     this.stream = undefined;
     this.followed.clear();
+    const watches = [...this.watches.values()];
+    this.watches.clear();
+    await Promise.all(watches.map((stop) => stop().catch(() => {})));
     // graphql-ws's dispose rejects while a reconnect attempt is pending (the registry is down): the
     // subscriptions are gone either way.
-    if (!this.sharedClient) await this.client.close().catch(() => {});
+    if (!this.sharedClient) await this.client?.close().catch(() => {});
     await this.snapshot?.flush();
   }
 
@@ -150,7 +170,8 @@ export class ServiceDiscovery {
       service = new CachedService(name);
       this.services.set(name, service);
     }
-    const live = this.followed.has(service) && this.connected;
+    // A watched backend's watch resumes by itself: a service it follows is live unless its watch said stale.
+    const live = this.followed.has(service) && (this.watched ? !service.stale : this.connected);
     if (service.hasData && (live || Date.now() - service.loadedAt < this.ttlMs)) return service;
 
     const loading = this.load(service);
@@ -171,13 +192,13 @@ export class ServiceDiscovery {
         throw new DiscoveryError(
           'DISCOVERY_TIMEOUT',
           name,
-          `Discovery of service "${name}" timed out after ${timeoutMs}ms: the registry at ${this.client.url} did not answer.`,
+          `Discovery of service "${name}" timed out after ${timeoutMs}ms: the registry at ${this.registryName} did not answer.`,
         );
       }
       throw new DiscoveryError(
         'DISCOVERY_UNAVAILABLE',
         name,
-        `Discovery of service "${name}" failed: the registry at ${this.client.url} could not be reached (${describe(error)}).`,
+        `Discovery of service "${name}" failed: the registry at ${this.registryName} could not be reached (${describe(error)}).`,
         {
           cause: error,
         },
@@ -186,19 +207,56 @@ export class ServiceDiscovery {
     return service;
   }
 
+  private get registryName(): string {
+    return this.client?.url ?? this.watched!.backend;
+  }
+
   /** Asks the registry for the service and follows its changes from there on: one request at a time per service. */
   private load(service: CachedService): Promise<void> {
+    if (this.watched) return this.watch(this.watched, service);
+    const client = this.client!;
     service.loading ??= (async () => {
       service.loadedAt = Date.now();
       try {
         // The log's position first: the subscription replays from it whatever the query may not have seen.
-        const { latestEventId } = await this.client.request(LatestEventIdDocument);
-        const { discoverServices } = await this.client.request(DiscoverInstancesDocument, { name: service.name, passingOnly: false });
+        const { latestEventId } = await client.request(LatestEventIdDocument);
+        const { discoverServices } = await client.request(DiscoverInstancesDocument, { name: service.name, passingOnly: false });
         service.replace(discoverServices, Number(latestEventId));
         service.stale = false;
         service.knownAt = Date.now();
         if (!this.followed.has(service) && !this.closed) this.follow(service);
         this.changed(service);
+      } catch (error) {
+        if (service.hasData) service.stale = true;
+        throw error;
+      } finally {
+        service.loading = undefined;
+      }
+    })();
+    return service.loading;
+  }
+
+  /**
+   * Follows the service by the backend's own watch, which delivers the whole set on every change and
+   * resumes by itself. Once it runs, a lookup never asks again: a stale service waits for the watch.
+   */
+  private watch(registry: Registry, service: CachedService): Promise<void> {
+    if (this.watches.has(service)) return Promise.resolve();
+    service.loading ??= (async () => {
+      service.loadedAt = Date.now();
+      try {
+        const stop = await registry.watchService(
+          service.name,
+          (instances) => {
+            service.replace(instances.map(toDiscovered), 0);
+            service.stale = false;
+            this.changed(service);
+          },
+          { onStale: () => this.markStale(service) },
+        );
+        if (this.closed) return void (await stop());
+        this.watches.set(service, stop);
+        this.followed.add(service);
       } catch (error) {
         if (service.hasData) service.stale = true;
         throw error;
@@ -237,7 +295,7 @@ export class ServiceDiscovery {
     if (this.closed || this.followed.size === 0) return;
     const services = new Set(this.followed);
     const after = Math.min(...[...services].map((service) => service.cursor));
-    const changes = this.client.subscribe(OnDiscoveredInstancesChangedDocument, { names: [...services].map((service) => service.name), after: String(after) });
+    const changes = this.client!.subscribe(OnDiscoveredInstancesChangedDocument, { names: [...services].map((service) => service.name), after: String(after) });
     const stream: ChangeStream = {
       services,
       position: after,
@@ -307,6 +365,18 @@ function isClient(registry: SwitchboardClientOptions | SwitchboardClient): regis
   return typeof (registry as Partial<SwitchboardClient>).request === 'function';
 }
 
+function isRegistry(registry: SwitchboardClientOptions | SwitchboardClient | Registry): registry is Registry {
+  return typeof (registry as Partial<Registry>).watchService === 'function';
+}
+
+/** The client of a SwitchboardRegistry (by shape: another copy of the SDK may have made it). */
+export function clientOf(registry: Registry): SwitchboardClient | undefined {
+  const client = (registry as { client?: Partial<SwitchboardClient> }).client;
+  // Other backends have clients of their own (EtcdRegistry's etcd3): only Switchboard's has all three.
+  const isSwitchboard = typeof client?.request === 'function' && typeof client.subscribe === 'function' && typeof client.requestOverWebSocket === 'function';
+  return isSwitchboard ? (client as SwitchboardClient) : undefined;
+}
+
 function view(service: CachedService, filter: ReturnType<typeof compileFilter>): Discovery {
   return {
     instances: service.instances().filter((instance) => matches(instance, filter)),
@@ -329,6 +399,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  */
 function rethrowAnswers(error: unknown): void {
   if (error instanceof SwitchboardRequestError && error.code !== undefined && error.code !== 'UNAVAILABLE') throw error;
+  // Another backend's answer (credentials refused, registration not supported…), as every backend throws it.
+  if (error instanceof SwitchboardError && error.code !== 'UNAVAILABLE') throw error;
 }
 
 function describe(error: unknown): string {

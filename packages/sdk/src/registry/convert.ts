@@ -5,6 +5,7 @@ import type {
   ParameterLocation,
   ServiceDefinitionInput as WireDefinition,
 } from '@switchboard/client';
+import type { DiscoveredInstance } from '../discovery/types.js';
 import type { HealthCheck, RegisteredComponent, ServiceDefinition, ServiceInstance } from './registry.js';
 import { wireDuration } from './validate.js';
 
@@ -61,6 +62,35 @@ export function toInstance(instance: InstanceFieldsFragment): ServiceInstance {
     lastHeartbeatAt: instance.lastHeartbeatAt,
     expiresAt: instance.expiresAt,
     health: { status: instance.health.status, output: instance.health.output },
+  };
+}
+
+/** What a discovery cache keeps, as the Registry's instance: lease times and check output are not in it. */
+export function fromDiscovered(instance: DiscoveredInstance): ServiceInstance {
+  return toInstance({ ...instance, lastHeartbeatAt: null, expiresAt: null, health: { status: instance.health.status, output: '', lastCheck: null } });
+}
+
+/**
+ * A Registry's instance as a discovery cache keeps it. Health a backend could not tell (`UNKNOWN`) counts as
+ * CRITICAL: selection only routes to instances known to pass.
+ */
+export function toDiscovered(instance: ServiceInstance): DiscoveredInstance {
+  return {
+    id: instance.id,
+    name: instance.name,
+    version: instance.version,
+    address: instance.address,
+    port: instance.port,
+    tags: instance.tags,
+    metadata: instance.metadata,
+    endpoints: instance.endpoints.map(({ path, method, description }) => ({ path, method, description, parameters: [], responses: [] })),
+    protocols: instance.protocols,
+    weight: instance.weight,
+    priority: instance.priority,
+    ttl: instance.ttl,
+    registeredAt: instance.registeredAt,
+    updatedAt: instance.updatedAt,
+    health: { status: instance.health.status === 'UNKNOWN' ? 'CRITICAL' : instance.health.status },
   };
 }
 

@@ -8,6 +8,9 @@ import type { CheckStatusValue, ComponentInput, ComponentTypeValue, EndpointInpu
  * `CONFLICT`, `UNAVAILABLE`…) and `details` (for bad input, `issues`: `{ field, message }[]`).
  */
 export interface Registry {
+  /** Names this backend in errors, health reports and provenance: "switchboard http://…", "etcd 127.0.0.1:2379". */
+  readonly backend: string;
+
   // Service registration
   registerService(definition: ServiceDefinition, options?: RegisterOptions): Promise<ServiceInstance>;
   unregisterService(serviceId: string): Promise<void>;
@@ -42,6 +45,62 @@ export interface Registry {
   /** Calls `handler` for every event of `eventType` (or of any listed type) from now on; resolves once subscribed. */
   subscribe(eventType: EventType | readonly EventType[], handler: EventHandler, options?: SubscribeOptions): Promise<Stop>;
   publish(event: EventDefinition): Promise<RegistryEvent>;
+
+  // Watching and lifecycle (not in the seed: what a push-fed cache and a multi-registry need of every backend)
+  /**
+   * Follows every instance of `name`, whatever its health: `listener` gets the whole set now and again after each
+   * change. Resolves once the first set was delivered; throws as `discoverServices` would when it cannot be had.
+   * While the backend does not answer, `options.onStale(error)` is called once and the last set stands; the next
+   * set delivered means current again. Resumes by itself (from where it was, or by listing again).
+   */
+  watchService(name: string, listener: InstancesListener, options?: WatchOptions): Promise<Stop>;
+  /** Whether the backend answers now, and how fast: the seed's `monitorRegistryHealth`, without writing a probe. */
+  health(): Promise<BackendHealth>;
+  /** Ends the watches, keep-alives and connections this registry opened (a client it was given stays open). */
+  close(): Promise<void>;
+}
+
+/**
+ * A registry whose whole catalog can be followed: what `switchboard serve` follows as a source
+ * (`SWITCHBOARD_SOURCES`). etcd, Consul and Kubernetes backends are; a MultiRegistry is not.
+ */
+export interface CatalogSource {
+  readonly backend: string;
+  /** As `watchService`, over every instance of every service the backend holds (under its prefix or selector). */
+  watchCatalog(listener: InstancesListener, options?: WatchOptions): Promise<Stop>;
+  close(): Promise<void>;
+}
+
+export type InstancesListener = (instances: ServiceInstance[]) => void;
+
+export interface WatchOptions {
+  /** The backend stopped answering; the last set delivered stands until the next one. */
+  onStale?: (error: unknown) => void;
+}
+
+export interface BackendHealth {
+  backend: string;
+  healthy: boolean;
+  /** How long the probe took, when it was answered. */
+  latencyMs: number | null;
+  /** Why it is not healthy. */
+  error: string | null;
+  /** For a MultiRegistry, each of its backends. */
+  backends?: BackendHealth[];
+}
+
+/** Where an instance a MultiRegistry merged came from, and where its backends disagree. */
+export interface Provenance {
+  /** Every backend that returned the instance, in the MultiRegistry's order. */
+  backends: string[];
+  /** Empty when they agree. */
+  divergences: Divergence[];
+}
+
+export interface Divergence {
+  field: 'address' | 'port' | 'health';
+  /** Each backend's value, by backend name. */
+  values: Record<string, unknown>;
 }
 
 export interface RegisterOptions {
@@ -116,6 +175,8 @@ export interface ServiceInstance {
   lastHeartbeatAt: string | null;
   expiresAt: string | null;
   health: { status: HealthStatusType; output: string };
+  /** Set by a MultiRegistry (and by a backend that knows the instance's origin). */
+  provenance?: Provenance;
 }
 
 export interface Endpoint {

@@ -2,11 +2,13 @@ import {
   ComponentDocument,
   ComponentsDocument,
   ConfigDocument,
+  DiscoverInstancesDocument,
   DiscoverServicesByTagDocument,
   DiscoverServicesDocument,
   HeartbeatDocument,
   LatestEventIdDocument,
   OnConfigChangedDocument,
+  OnDiscoveredInstancesChangedDocument,
   OnEventsDocument,
   PublishEventDocument,
   RegisterComponentDocument,
@@ -20,7 +22,8 @@ import {
   type SwitchboardClient,
 } from '@switchboard/client';
 import { ExponentialBackoff, handleWhen, noJitterGenerator, retry, type RetryPolicy } from 'cockatiel';
-import { toComponent, toInstance, toWireCheck, toWireDefinition } from './convert.js';
+import { CachedService } from '../discovery/cached-service.js';
+import { fromDiscovered, toComponent, toInstance, toWireCheck, toWireDefinition } from './convert.js';
 import { isTransient, toRegistryError } from './errors.js';
 import type {
   Component,
@@ -38,10 +41,13 @@ import type {
   RegisterOptions,
   Registry,
   RegistryEvent,
+  BackendHealth,
+  InstancesListener,
   ServiceDefinition,
   ServiceInstance,
   Stop,
   SubscribeOptions,
+  WatchOptions,
 } from './registry.js';
 import { validateComponent, validateConfig, validateHealthCheck, validateServiceDefinition } from './validate.js';
 
@@ -62,6 +68,8 @@ export interface SwitchboardRegistryOptions {
 export class SwitchboardRegistry implements Registry {
   private readonly registration: RetryPolicy;
   private readonly onError: (error: unknown) => void;
+  /** Watches and subscriptions still running: `close()` ends them. */
+  private readonly running = new Set<Stop>();
 
   constructor(
     readonly client: SwitchboardClient,
@@ -72,6 +80,10 @@ export class SwitchboardRegistry implements Registry {
       backoff: new ExponentialBackoff({ initialDelay: options.registerBackoffMs ?? 1000, exponent: 2, generator: noJitterGenerator }),
     });
     this.onError = options.onError ?? ((error) => console.error('switchboard registry:', error));
+  }
+
+  get backend(): string {
+    return `switchboard ${this.client.url}`;
   }
 
   async registerService(definition: ServiceDefinition, options: RegisterOptions = {}): Promise<ServiceInstance> {
@@ -180,6 +192,39 @@ export class SwitchboardRegistry implements Registry {
     return { id, type, source, data: data as Record<string, unknown>, timestamp };
   }
 
+  async watchService(name: string, listener: InstancesListener, options: WatchOptions = {}): Promise<Stop> {
+    // The query's answer as of the log's position, then every change after it: nothing missed, nothing twice.
+    const after = await this.latestEventId();
+    const { discoverServices } = await this.call(() => this.client.request(DiscoverInstancesDocument, { name, passingOnly: false }));
+    const service = new CachedService(name);
+    service.replace(discoverServices, Number(after ?? 0));
+    const deliver = () => listener(service.instances().map(fromDiscovered));
+    deliver();
+    return this.follow(
+      this.client.subscribe(OnDiscoveredInstancesChangedDocument, { names: [name], after }),
+      ({ instancesChanged: change }) => {
+        const applied = change.__typename === 'ServiceChange' ? service.applyServiceChange(change) : service.applyHealthChange(change);
+        if (applied) deliver();
+      },
+      options.onStale,
+    );
+  }
+
+  async health(): Promise<BackendHealth> {
+    const started = performance.now();
+    try {
+      await this.latestEventId();
+      return { backend: this.backend, healthy: true, latencyMs: Math.round(performance.now() - started), error: null };
+    } catch (error) {
+      return { backend: this.backend, healthy: false, latencyMs: null, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** Ends this registry's watches and subscriptions; the client it was given stays open (it is the caller's). */
+  async close(): Promise<void> {
+    await Promise.all([...this.running].map((stop) => stop()));
+  }
+
   /** Where the event log ends now: a watch starts after it, so it misses nothing between this call and its first event. */
   private async latestEventId(): Promise<string | null> {
     const { latestEventId } = await this.call(() => this.client.request(LatestEventIdDocument));
@@ -203,11 +248,14 @@ export class SwitchboardRegistry implements Registry {
       if (onEnd) onEnd(failure);
       else if (failure !== undefined) this.onError(failure);
     })();
-    return async () => {
+    const stop = async () => {
       stopped = true;
+      this.running.delete(stop);
       await stream.return?.();
       await following;
     };
+    this.running.add(stop);
+    return stop;
   }
 
   private async call<T>(request: () => Promise<T>): Promise<T> {

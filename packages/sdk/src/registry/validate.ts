@@ -55,6 +55,11 @@ function toCheckInput(check: HealthCheck): HealthCheckInput {
   };
 }
 
+/** A Duration as milliseconds; a string that is not one fails as BAD_USER_INPUT naming `field`. */
+export function toMilliseconds(duration: Duration | null | undefined, field = 'duration'): number | null | undefined {
+  return milliseconds(duration, field);
+}
+
 function milliseconds(duration: Duration | null | undefined, field: string): number | null | undefined {
   if (typeof duration !== 'string') return duration;
   const ms = parseDuration(duration);

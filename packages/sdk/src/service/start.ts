@@ -3,7 +3,7 @@ import { formatDuration, SwitchboardError } from '@switchboard/contracts';
 import { SwitchboardClient } from '@switchboard/client';
 import type { BalancingStrategy } from '../balancer/load-balancer.js';
 import { DiscoveryError } from '../discovery/errors.js';
-import { ServiceDiscovery } from '../discovery/service-discovery.js';
+import { clientOf, ServiceDiscovery } from '../discovery/service-discovery.js';
 import type { Registry, Stop } from '../registry/registry.js';
 import { SwitchboardRegistry } from '../registry/switchboard-registry.js';
 import { CircuitBreakerRegistry, type CircuitBreakerOptions } from '../resilience/breakers.js';
@@ -139,15 +139,15 @@ function registryFromEnvironment(): SwitchboardRegistry {
 /** The discovery cache and the outcome reporter every dependency shares; what start made, it closes on stop. */
 function dependencyCalls(options: StartOptions & { registry: Registry }, stops: Stop[]) {
   const client = clientOf(options.registry);
-  const need = (what: string) => new Error(`start: pass \`${what}\`: the registry given is not a SwitchboardRegistry, whose client it would use.`);
   let discovery = options.discovery;
   if (!discovery) {
-    if (!client) throw need('discovery');
-    discovery = new ServiceDiscovery({ registry: client });
+    // A SwitchboardRegistry's client carries one subscription for every dependency; another backend is watched.
+    discovery = new ServiceDiscovery({ registry: client ?? options.registry });
     const owned = discovery;
     stops.push(() => owned.close());
   }
   let reporter = options.reporter === false ? undefined : options.reporter;
+  // Outcome reports feed Switchboard's breakers and outlier view; other backends have nowhere to take them.
   if (options.reporter === undefined && client) {
     const owned = new OutcomeReporter({ client });
     reporter = owned;
@@ -164,12 +164,6 @@ function dependencyCalls(options: StartOptions & { registry: Registry }, stops: 
       return new ServiceClient({ ...callOptions, service, picker, breakers: registry, inFlight, ...(reporter ? { reporter } : {}) });
     },
   };
-}
-
-/** The client of a SwitchboardRegistry (by shape: another copy of the SDK may have made it). */
-function clientOf(registry: Registry): SwitchboardClient | undefined {
-  const client = (registry as Partial<SwitchboardRegistry>).client;
-  return typeof client?.request === 'function' && typeof client.subscribe === 'function' ? client : undefined;
 }
 
 /**
