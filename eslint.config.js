@@ -19,6 +19,8 @@ const ignored = [
   'drizzle/',
   '.switchboard/',
   'coverage/',
+  // Test output: the report, and the documentation's TypeScript examples written out for the compiler.
+  '.vitest/',
 ];
 
 const ourPackages = readdirSync(path.join(root, 'packages'));

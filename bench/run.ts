@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { runAlertLatency } from './alerts.js';
 import { BACKEND_CHANGES, BACKEND_INSTANCES, runBackendCaches } from './backends.js';
 import { runEtcdBackendBench } from './etcd-backend.js';
+import { runSourcePropagation, SOURCE_CHANGES } from './sources.js';
 import { runChangeLatency } from './changes.js';
 import { runConsulBench } from './consul.js';
 import { DASHBOARD_LOADS, DASHBOARD_SERVICES, runDashboardBench } from './dashboard.js';
@@ -204,6 +205,11 @@ try {
       'ms',
       `a put seen by a ServiceDiscovery over the EtcdRegistry, ${backend.changes.ours.changes} one at a time (p50 ${backend.changes.ours.p50Ms.toFixed(1)} ms); ${direct} (a raw watch, p50 ${backend.changes.etcd3.p50Ms.toFixed(1)} ms)`,
     );
+  }
+  if (wanted('backends') && etcd) {
+    const source = await runSourcePropagation({ databaseUrl: database.url, etcd });
+    const conditions = `EtcdRegistry.registerService under a prefix the server follows (SWITCHBOARD_SOURCES) → an instancesChanged subscriber of that server, ${SOURCE_CHANGES} one at a time (p50 ${source.ours.p50Ms.toFixed(1)} ms); etcd: a put → a raw watch (p50 ${source.etcd.p50Ms.toFixed(1)} ms)`;
+    row('followed source → subscriber p99', source.ours.p99Ms, source.etcd.p99Ms, 'ms', conditions);
   }
   if (wanted('backends')) {
     for (const result of await runBackendCaches({ databaseUrl: database.url, etcd, seconds: Math.min(SECONDS, 3) })) {

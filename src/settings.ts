@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { parseDuration } from '@switchboard/contracts';
 import type { BreakerConfig } from './registry/breakers/machine.js';
 import { TargetPolicy } from './registry/health/policy.js';
+import { parseSources, type SourceConfig } from './registry/sources/config.js';
 
 /** Everything the process reads from its environment, parsed once at start-up. */
 export interface Settings {
@@ -68,6 +69,17 @@ export interface Settings {
    * port): how a worker is scraped; on `serve`, a second listener beside /metrics on PORT. Unset: none.
    */
   metricsPort: number | undefined;
+  sources: SourceSettings;
+}
+
+/** External registries `serve` follows into the catalog (docs/sources.md). */
+export interface SourceSettings {
+  /** SWITCHBOARD_SOURCES; empty: none. */
+  list: SourceConfig[];
+  /** How long a source that does not answer keeps its instances (SWITCHBOARD_SOURCE_GRACE). */
+  graceMs: number;
+  /** How long a source's follower leads unrenewed: a dead follower is replaced after at most this (SWITCHBOARD_SOURCE_LEADER_TTL). */
+  leaderTtlMs: number;
 }
 
 /** Alert evaluation and webhook delivery (docs/alerts.md). */
@@ -187,6 +199,11 @@ export function loadSettings(env: Env = process.env): Settings {
       halfOpenProbes: integer(env, 'SWITCHBOARD_BREAKER_HALF_OPEN_PROBES', 1, 1, 1_000),
       slowCallMs: nonEmpty(env, 'SWITCHBOARD_BREAKER_SLOW_CALL') === undefined ? undefined : duration(env, 'SWITCHBOARD_BREAKER_SLOW_CALL', 0, 1, 3_600_000),
     },
+    sources: {
+      list: sources(env, 'SWITCHBOARD_SOURCES'),
+      graceMs: duration(env, 'SWITCHBOARD_SOURCE_GRACE', 60_000, 0, 7 * DAY_MS),
+      leaderTtlMs: duration(env, 'SWITCHBOARD_SOURCE_LEADER_TTL', 10_000, 300, 600_000),
+    },
     alerts: {
       intervalMs: duration(env, 'SWITCHBOARD_ALERT_INTERVAL', 1_000, 50, 600_000),
       leaderTtlMs: duration(env, renamed(env, 'SWITCHBOARD_ALERT_LEADER_TTL', 'SWITCHBOARD_ALERT_LEASE_TTL'), 10_000, 300, 600_000),
@@ -278,6 +295,16 @@ function networks(env: Env, name: string): string[] | undefined {
     throw new SettingsError(`${name}: ${(error as Error).message}`);
   }
   return list;
+}
+
+function sources(env: Env, name: string): SourceConfig[] {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return [];
+  try {
+    return parseSources(raw);
+  } catch (error) {
+    throw new SettingsError(`${name} ${(error as Error).message}`);
+  }
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {

@@ -3,6 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServiceInstance as DeliveredInstance } from '@switchboard/sdk';
+import { acquireLeadership } from '../src/registry/leadership/index.js';
+import { reconcileSource, sourceRole, wantedInstances } from '../src/registry/sources/index.js';
 import { useRegistryNode } from './support/nodes.js';
 
 // One access table, every adapter: (principal, operation, target) -> outcome, run over GraphQL
@@ -21,7 +24,7 @@ const PRINCIPALS: PrincipalName[] = ['none', 'read', 'writeA', 'write', 'admin']
 const ADAPTERS: Adapter[] = ['graphql-http', 'graphql-ws', 'consul'];
 
 /** Who owns a target, which decides the expected outcome for each principal. */
-type Owner = 'reader' | 'team-a' | 'team-b' | 'admin' | 'writer';
+type Owner = 'reader' | 'team-a' | 'team-b' | 'admin' | 'writer' | 'source';
 
 const EXPECTED: Record<Owner, Record<PrincipalName, Outcome>> = {
   reader: { none: 'UNAUTHENTICATED', read: 'ok', writeA: 'ok', write: 'ok', admin: 'ok' },
@@ -29,6 +32,8 @@ const EXPECTED: Record<Owner, Record<PrincipalName, Outcome>> = {
   'team-a': { none: 'UNAUTHENTICATED', read: 'FORBIDDEN', writeA: 'ok', write: 'ok', admin: 'ok' },
   'team-b': { none: 'UNAUTHENTICATED', read: 'FORBIDDEN', writeA: 'FORBIDDEN', write: 'ok', admin: 'ok' },
   admin: { none: 'UNAUTHENTICATED', read: 'FORBIDDEN', writeA: 'FORBIDDEN', write: 'FORBIDDEN', admin: 'ok' },
+  // An instance followed from a source (SWITCHBOARD_SOURCES) is read-only here, whoever asks.
+  source: { none: 'UNAUTHENTICATED', read: 'FORBIDDEN', writeA: 'FORBIDDEN', write: 'FORBIDDEN', admin: 'FORBIDDEN' },
 };
 
 interface GraphQLCall {
@@ -196,6 +201,22 @@ async function setKey(key: string): Promise<void> {
   await asAdmin(`mutation($key: String!) { setConfig(key: $key, value: "seed") { version } }`, { key });
 }
 
+/**
+ * A fresh instance of service "team-a-api" (a name team A's token may write) followed from a source, written as its
+ * follower writes it: the source decides, not the name.
+ */
+const MATRIX_SOURCE = { source: 'matrix-etcd', role: sourceRole('matrix-etcd'), holder: 'access-matrix' };
+async function sourceInstance(): Promise<string> {
+  const id = `team-a-src-${unique()}`;
+  const delivered: DeliveredInstance = {
+    ...{ id, name: 'team-a-api', version: null, address: '10.0.0.9', port: 80, tags: [], metadata: {}, endpoints: [], protocols: [], weight: 1 },
+    ...{ priority: 0, ttl: null, registeredAt: '', updatedAt: '', lastHeartbeatAt: null, expiresAt: null, health: { status: 'PASSING', output: '' } },
+  };
+  await acquireLeadership(registry.database.db, MATRIX_SOURCE.role, MATRIX_SOURCE.holder, 3_600_000);
+  await reconcileSource(registry.database.db, MATRIX_SOURCE, wantedInstances([delivered]).wanted);
+  return id;
+}
+
 async function makeToken(name: string, input: Record<string, unknown>): Promise<{ id: string; token: string }> {
   const data = await asAdmin(`mutation($input: TokenInput!) { createToken(input: $input) { id token } }`, { input: { name, ...input } });
   return data['createToken'] as { id: string; token: string };
@@ -325,6 +346,42 @@ const CASES: Case[] = [
     name: "set another team's service policy",
     owner: 'team-b',
     graphql: () => gql(`mutation($n: Int!) { setServicePolicy(service: "team-b-api", minInstances: $n) { service } }`, { n: nextNumber() }),
+  },
+
+  // An instance followed from a source: every write refused, whatever the name allows.
+  {
+    name: "register over a source's instance",
+    owner: 'source',
+    prepare: sourceInstance,
+    graphql: (id) => gql(REGISTER, { input: { id, name: 'team-a-api', address: '10.0.0.1', port: 80 } }),
+    consul: (id) => ({ method: 'PUT', path: '/v1/agent/service/register', body: { ID: id, Name: 'team-a-api', Port: 80 } }),
+  },
+  {
+    name: "unregister a source's instance",
+    owner: 'source',
+    prepare: sourceInstance,
+    graphql: (id) => gql(`mutation($id: ID!) { unregisterService(id: $id) }`, { id }),
+    consul: (id) => ({ method: 'PUT', path: `/v1/agent/service/deregister/${id}` }),
+  },
+  {
+    name: "put a source's instance in maintenance",
+    owner: 'source',
+    prepare: sourceInstance,
+    graphql: (id) => gql(`mutation($id: ID!) { setMaintenance(id: $id, enabled: true, reason: "matrix") { id } }`, { id }),
+    consul: (id) => ({ method: 'PUT', path: `/v1/agent/service/maintenance/${id}?enable=true&reason=matrix` }),
+  },
+  {
+    name: "change a source's instance's weight or lease",
+    owner: 'source',
+    prepare: sourceInstance,
+    graphql: (id) => gql(`mutation($id: ID!) { updateWeight(id: $id, weight: 0) { id } heartbeat(id: $id) { id } }`, { id }),
+  },
+  {
+    name: "add a check to a source's instance",
+    owner: 'source',
+    prepare: sourceInstance,
+    graphql: (id) => gql(REGISTER_CHECK, { id, check: { ttl: '1h', id: `${id}-ttl` } }),
+    consul: (id) => ({ method: 'PUT', path: '/v1/agent/check/register', body: { ID: `${id}-ttl`, Name: 'extra', ServiceID: id, TTL: '1h' } }),
   },
 
   // Checks belong to their instance; script checks are ADMIN's whoever owns the instance.

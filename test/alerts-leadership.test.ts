@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishEvent } from '../src/registry/custom-events/publish.js';
-import {
-  acquireLeadership,
-  createAlertRule,
-  EVALUATOR_ROLE,
-  evaluateRule,
-  LeadershipLost,
-  listAlerts,
-  releaseLeadership,
-} from '../src/registry/alerts/index.js';
+import { createAlertRule, EVALUATOR_ROLE, evaluateRule, LeadershipLost, listAlerts } from '../src/registry/alerts/index.js';
+import { acquireLeadership, releaseLeadership } from '../src/registry/leadership/index.js';
 import { TargetPolicy } from '../src/registry/health/policy.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { eventually, sleep } from './support/wait.js';

@@ -5,7 +5,8 @@ import type { AlertRuleRow } from '../db/schema/index.js';
 import type { EventFeed } from '../events/feed.js';
 import type { StoredEvent } from '../events/types.js';
 import type { Logger } from '../logger.js';
-import { acquireLeadership, EVALUATOR_ROLE, evaluateRule, KINDS, LeadershipLost, loadRuleRows, releaseLeadership } from '../registry/alerts/index.js';
+import { EVALUATOR_ROLE, evaluateRule, KINDS, LeadershipLost, loadRuleRows } from '../registry/alerts/index.js';
+import { acquireLeadership, releaseLeadership } from '../registry/leadership/index.js';
 import { WakeLoop } from './wake-loop.js';
 
 export interface AlertEvaluatorOptions {

@@ -149,11 +149,39 @@ export function maintenanceCheck(instance: ServiceInstance, view: NodeView) {
   };
 }
 
+/**
+ * The check Consul shows for an instance followed from a source (SWITCHBOARD_SOURCES): its health as
+ * the source reports it. Such an instance has no checks of its own here; without this one it would
+ * pass every `?passing` filter whatever the source said.
+ */
+export function sourceCheck(instance: ServiceInstance & { source: string }, view: NodeView) {
+  const index = view.indexes.of(`instance:${instance.id}`);
+  return {
+    Node: nodeOf(instance),
+    CheckID: `_source:${instance.id}`,
+    Name: `Source ${instance.source}`,
+    Status: STATUS[instance.checkStatus],
+    Notes: `The health source ${instance.source} reports (the instance is followed from it, read-only here).`,
+    Output: '',
+    ServiceID: instance.id,
+    ServiceName: instance.name,
+    ServiceTags: instance.tags,
+    Type: 'source',
+    Interval: '',
+    Timeout: '',
+    ExposedPort: 0,
+    Definition: {},
+    CreateIndex: index,
+    ModifyIndex: index,
+  };
+}
+
 export type ConsulCheck = ReturnType<typeof consulCheck>;
 
-/** Every check Consul would show for an instance: its own, and the maintenance check while in maintenance. */
+/** Every check Consul would show for an instance: its own, its source's, and the maintenance check while in maintenance. */
 export function checksOf(instance: ServiceInstance, checks: readonly HealthCheck[], view: NodeView): ConsulCheck[] {
   const shown = checks.map((check) => consulCheck(check, instance, view));
+  if (instance.source !== null) shown.push(sourceCheck({ ...instance, source: instance.source }, view));
   if (instance.maintenanceSince) shown.push(maintenanceCheck(instance, view));
   return shown;
 }

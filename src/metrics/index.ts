@@ -6,3 +6,4 @@ export { observeDatabasePool } from './database.js';
 export { ServerMetrics, countCatalogReloads } from './server.js';
 export { useOperationMetrics } from './graphql.js';
 export { ScrapeReads } from './scrape.js';
+export { observeSources } from './sources.js';

@@ -18,6 +18,7 @@ import {
   GroupCommitMetrics,
   HealthMetrics,
   observeDatabasePool,
+  observeSources,
   ScrapeReads,
   ServerMetrics,
 } from '../metrics/index.js';
@@ -29,6 +30,7 @@ import { Catalog } from '../registry/catalog/index.js';
 import { SelectionState } from '../registry/selection/index.js';
 import { RegistrationWriter } from '../registry/services/index.js';
 import type { RegistrySettings } from '../registry/settings.js';
+import { closeAll, followSources, openSources } from '../registry/sources/index.js';
 import { Authenticator } from './auth.js';
 import { startHttpServer } from './http.js';
 import { startMetricsServer } from './metrics.js';
@@ -143,6 +145,10 @@ export async function startNode(settings: Settings, log: Logger, role: NodeRole 
       };
     }
 
+    // Before serving: a source whose package is missing, or whose options its backend refuses, fails the start.
+    const sources = await openSources(settings.sources.list, log.child({ component: 'sources' }));
+    cleanups.unshift(() => closeAll(sources, log));
+
     const groupCommits = new GroupCommitMetrics(metrics);
     const outcomes = new OutcomeReporter(database.db, registrySettings.breaker, groupCommits.observer('call_outcomes'));
     cleanups.unshift(() => outcomes.flush());
@@ -207,6 +213,15 @@ export async function startNode(settings: Settings, log: Logger, role: NodeRole 
 
     const evaluator = startAlerts(database.db, feed, sender, settings, http.url, log);
     cleanups.unshift(() => evaluator.stop());
+
+    const followers = followSources(database.db, sources, {
+      nodeName: settings.nodeName,
+      leaderTtlMs: settings.sources.leaderTtlMs,
+      graceMs: settings.sources.graceMs,
+      log: log.child({ component: 'sources' }),
+    });
+    cleanups.unshift(() => followers.stop());
+    observeSources(metrics, () => followers.followers.map((follower) => follower.status), catalog);
 
     const stop = async () => {
       // Out of the catalog first, so clients stop choosing this server while it drains.

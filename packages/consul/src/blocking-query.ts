@@ -36,8 +36,8 @@ const waitTimeout = (waitMs: number) => waitMs + waitMs / 16 + 5_000;
  * - the index going backwards (a snapshot restored, the newest key of a listing deleted) resets it to 0,
  *   which reads afresh without blocking;
  * - an index of 0 (or none) is never sent back as such, which would not block: 1 is, which always does;
- * - the loop is rate limited (a token bucket), and backs off exponentially after a failure, after which it
- *   reads afresh without blocking.
+ * - the loop is rate limited (a token bucket, spent only by answers that brought no new data), and backs off
+ *   exponentially after a failure, after which it reads afresh without blocking.
  *
  * An answer is delivered only when its data changed: a blocking query may return on a timeout or an
  * idempotent write. `stop()` aborts the request held on the server.
@@ -50,6 +50,8 @@ export class BlockingQuery<T> {
   private readonly bucket: TokenBucket;
   private loop: Promise<void> | undefined;
   private firstRound: (() => void) | undefined;
+  /** The last answer brought new data: the next request goes at once, without a token. */
+  private changed = false;
 
   constructor(private readonly options: BlockingQueryOptions<T>) {
     this.bucket = new TokenBucket(options.rate.burst, options.rate.intervalMs);
@@ -85,7 +87,10 @@ export class BlockingQuery<T> {
     let backoff: IBackoff<unknown> | undefined;
     while (!signal.aborted) {
       try {
-        await this.bucket.take(signal);
+        // Only answers that brought nothing new spend tokens: a change is delivered at once however many came
+        // before it (blocking queries answer no faster than the data changes), while a loop that churns
+        // without news (an index moving for other data, a reset) degrades into polling.
+        if (!this.changed) await this.bucket.take(signal);
         const answer = await this.fetch();
         backoff = undefined;
         const recovered = this.stale;
@@ -129,6 +134,7 @@ export class BlockingQuery<T> {
   }
 
   private accept(answer: ConsulAnswer, force: boolean): void {
+    this.changed = false;
     const next = answer.index ?? 0;
     // 0 (or none) is Consul's bug, not a reset: block on 1. Any other index below the last one is a reset.
     this.index = next === 0 ? 1 : next < this.index ? 0 : next;
@@ -145,6 +151,7 @@ export class BlockingQuery<T> {
   private deliver(value: T, force: boolean): void {
     const print = (this.options.fingerprint ?? JSON.stringify)(value);
     if (!force && print === this.delivered) return;
+    this.changed = print !== this.delivered;
     this.delivered = print;
     try {
       this.options.onChange(value);

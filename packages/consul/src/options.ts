@@ -29,8 +29,8 @@ export interface ConsulRegistryOptions {
   watchWait?: Duration;
   /**
    * Blocking-query loops are rate limited by a token bucket (Consul's advice): `burst` answers in a row are
-   * followed at once, then one every `interval`. Default: burst 10, interval 100ms (a steady stream of
-   * changes is delivered ten times a second, not once: a cache behind by a second is too stale to route on).
+   * followed at once, then one every `interval`. Only answers that brought no new data spend a token, so changes
+   * are delivered at once however often they come. Default: burst 5, interval 1s.
    */
   watchRateLimit?: { burst?: number; interval?: Duration };
   /** KV prefixes (each ends in "/"): configuration values, components and the event log. */
@@ -94,8 +94,8 @@ export function resolveSettings(options: ConsulRegistryOptions): ConsulSettings 
     requestTimeoutMs: duration(options.requestTimeout, 'requestTimeout') ?? 10_000,
     watchWaitMs,
     watchRate: {
-      burst: Math.max(1, options.watchRateLimit?.burst ?? 10),
-      intervalMs: duration(options.watchRateLimit?.interval, 'watchRateLimit.interval') ?? 100,
+      burst: Math.max(1, options.watchRateLimit?.burst ?? 5),
+      intervalMs: duration(options.watchRateLimit?.interval, 'watchRateLimit.interval') ?? 1_000,
     },
     configPrefix: prefix(options.configPrefix ?? 'switchboard/config/', 'configPrefix'),
     componentPrefix: prefix(options.componentPrefix ?? 'switchboard/components/', 'componentPrefix'),

@@ -272,15 +272,16 @@ describe('watching', () => {
       expect(Number(resumed)).toBeGreaterThan(Number(blocking)); // then block again on the real index
 
       // A server that answers index 0: the loop asks with 1 (which blocks on a real Consul); here every answer comes
-      // at once, and the token bucket spaces them: 2 at once, then one per 150 ms.
+      // at once, and the token bucket spaces the answers that bring nothing new: 2 at once, then one per 150 ms.
       proxy.rewriteIndex(() => '0');
       const from = indexes().length;
       const started = performance.now();
       await writer.registerService({ id: 'indexed-2', name: 'indexed', address: '127.0.0.1', port: 7030 });
-      await eventually(() => (indexes().length >= from + 6 ? true : undefined), 10_000, 5);
+      await eventually(() => (indexes().length >= from + 7 ? true : undefined), 10_000, 5);
       const elapsed = performance.now() - started;
-      expect(indexes().slice(from, from + 6)).toEqual(['1', '1', '1', '1', '1', '1']);
-      // Six requests, two of them from the burst: four intervals at least (some timer slack allowed), not a hot loop.
+      expect(indexes().slice(from, from + 7)).toEqual(['1', '1', '1', '1', '1', '1', '1']);
+      // Seven requests: the one after the answer with indexed-2 free, two from the burst, then four intervals at
+      // least (some timer slack allowed): not a hot loop.
       expect(elapsed).toBeGreaterThanOrEqual(3.5 * 150);
     } finally {
       proxy.rewriteIndex(undefined);
@@ -291,6 +292,25 @@ describe('watching', () => {
       await writer.unregisterService('indexed-2').catch(() => {});
       await writer.close();
       await proxy.close();
+    }
+  });
+
+  it('delivers a stream of real changes as they happen: only answers without news spend the rate limit', async () => {
+    // One token, refilled once a minute: were changes charged, the second would wait a minute.
+    const registry = consulRegistry({ address, token: ADMIN, watchRateLimit: { burst: 1, interval: '60s' } });
+    const writer = consulRegistry({ address, token: ADMIN });
+    const sets: number[] = [];
+    const stop = await registry.watchService('streamed', (instances) => sets.push(instances.length));
+    try {
+      for (let i = 1; i <= 5; i++) {
+        await writer.registerService({ id: `streamed-${i}`, name: 'streamed', address: '127.0.0.1', port: 7040 + i });
+        await eventually(() => (sets.at(-1) === i ? true : undefined), 5_000);
+      }
+    } finally {
+      await stop();
+      await registry.close();
+      for (let i = 1; i <= 5; i++) await writer.unregisterService(`streamed-${i}`).catch(() => {});
+      await writer.close();
     }
   });
 

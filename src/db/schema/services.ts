@@ -42,6 +42,11 @@ export const services = pgTable(
      * ordinary instance. A bearer secret of its client: never copied into events.
      */
     sessionId: text('session_id'),
+    /**
+     * The external registry this instance is followed from (a SWITCHBOARD_SOURCES name): only that
+     * source's follower writes it; every other write is refused. Null: registered here (native).
+     */
+    source: text('source'),
   },
   (t) => [
     index('services_name_idx').on(t.name),
@@ -54,5 +59,9 @@ export const services = pgTable(
     index('services_session_id_idx')
       .on(t.sessionId)
       .where(sql`session_id is not null`),
+    // A source's follower reads its own instances on every delivered set.
+    index('services_source_idx')
+      .on(t.source)
+      .where(sql`source is not null`),
   ],
 );

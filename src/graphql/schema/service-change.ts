@@ -14,6 +14,11 @@ export const ServiceChangeRef = builder.objectRef<ServiceChange>('ServiceChange'
     name: t.exposeString('name'),
     instance: t.expose('instance', { type: ServiceInstanceRef, description: 'The instance as of this change (its last state, for removals).' }),
     reason: t.exposeString('reason', { nullable: true }),
+    detail: t.exposeString('detail', {
+      nullable: true,
+      description:
+        'Why, in words, when the reason code says too little: a source\'s removals ("source etcd-prod unreachable for 1m", "withdrawn by source etcd-prod").',
+    }),
     timestamp: t.expose('timestamp', { type: 'DateTime' }),
   }),
 });

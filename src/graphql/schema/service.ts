@@ -40,6 +40,11 @@ export const ServiceInstanceRef = builder.loadableObject('ServiceInstance', {
       resolve: async (instance, _args, context) => ((await context.loaders.leasesById.load(instance.id)) ?? instance).expiresAt,
     }),
     health: t.field({ type: HealthStatusRef, resolve: (instance) => instance }),
+    source: t.exposeString('source', {
+      nullable: true,
+      description:
+        'The external registry this instance is followed from (a name in SWITCHBOARD_SOURCES): read-only here, every write to it is refused FORBIDDEN; it changes in that registry. Null: registered here.',
+    }),
   }),
 });
 

@@ -13,6 +13,11 @@ export interface Principal {
   /** Configuration keys it may write, and read when secret (null: any). */
   keyPrefix: string | null;
   expiresAt: Date | null;
+  /**
+   * Set only for the follower of a source (SWITCHBOARD_SOURCES): it writes that source's
+   * instances and nothing else, and no one else writes them (instanceChangeRefusal).
+   */
+  source?: string;
 }
 
 const ALL_SCOPES: ReadonlySet<Scope> = new Set(['READ', 'WRITE', 'ADMIN']);
@@ -26,6 +31,11 @@ export const OPEN_PRINCIPAL: Principal = { id: 'anonymous', name: 'anonymous', s
  * internal callers say so by passing this one.
  */
 export const SYSTEM_PRINCIPAL: Principal = { id: 'system', name: 'switchboard', scopes: ALL_SCOPES, servicePrefix: null, keyPrefix: null, expiresAt: null };
+
+/** The registry following source `name`: a system principal that may write that source's instances only. */
+export function sourcePrincipal(name: string): Principal {
+  return { id: `source:${name}`, name: `source ${name}`, scopes: ALL_SCOPES, servicePrefix: null, keyPrefix: null, expiresAt: null, source: name };
+}
 
 /** Whoever presents SWITCHBOARD_ADMIN_TOKEN. */
 export const ADMIN_PRINCIPAL: Principal = { id: 'admin', name: 'admin', scopes: ALL_SCOPES, servicePrefix: null, keyPrefix: null, expiresAt: null };
@@ -165,18 +175,56 @@ export function assertMayChangeRule(principal: Principal, rule: WatchedTargets, 
 /** Secret values are for those who may write the key. */
 export const canReadSecret = canWriteKey;
 
+/** What decides who may change an instance: its name (a token's service prefix) and where it comes from. */
+export interface InstanceOwnership {
+  id: string;
+  name: string;
+  /** The source it is followed from; null: registered here. */
+  source: string | null;
+}
+
 /**
- * May `principal` change the instance now named `name`? Called by domain writes under the
+ * May `principal` change `instance` (as its row is now)? Called by domain writes under the
  * instance's row lock, in their own transaction: who owns an id is stored state, and a check
  * made before the write, in another transaction, lets two tokens both take a new id at once.
  * Internal writes (a worker, a sweep) pass SYSTEM_PRINCIPAL.
  */
-export function assertMayChangeInstance(principal: Principal, name: string): void {
-  const refusal = instanceChangeRefusal(principal, name);
+export function assertMayChangeInstance(principal: Principal, instance: InstanceOwnership): void {
+  const refusal = instanceChangeRefusal(principal, instance);
   if (refusal) throw refusal;
 }
 
-/** assertMayChangeInstance's answer as a value (FORBIDDEN, or undefined), for a batch that refuses one entry and writes the others. */
-export function instanceChangeRefusal(principal: Principal, name: string): SwitchboardError | undefined {
+/**
+ * assertMayChangeInstance's answer as a value (FORBIDDEN, or undefined), for a batch that refuses one entry and writes the others.
+ * An instance followed from a source is that source's alone, whoever asks (ADMIN and the registry's own work too):
+ * a change made here would be undone by the source's next set, or would hide what the source says. And a source's
+ * follower writes only its own: an id registered here or by another source is a collision, never taken over.
+ */
+export function instanceChangeRefusal(principal: Principal, instance: InstanceOwnership): SwitchboardError | undefined {
+  if (instance.source !== null && principal.source !== instance.source) {
+    return new SwitchboardError(
+      'FORBIDDEN',
+      `Instance "${instance.id}" of service "${instance.name}" is followed from source "${instance.source}" (SWITCHBOARD_SOURCES) and is read-only here: change it in ${instance.source}.`,
+      { source: instance.source },
+    );
+  }
+  if (principal.source !== undefined && instance.source !== principal.source) {
+    const holder = instance.source === null ? 'registered here' : `followed from source "${instance.source}"`;
+    return new SwitchboardError(
+      'FORBIDDEN',
+      `Source "${principal.source}" may not change instance "${instance.id}" of service "${instance.name}": that id is ${holder}.`,
+      {
+        source: principal.source,
+      },
+    );
+  }
+  return serviceNameRefusal(principal, instance.name);
+}
+
+/**
+ * The service-prefix rule alone, for what does not change the instance itself: a call outcome
+ * reported for its breaker (a source's instances have breakers like any other).
+ */
+export function serviceNameRefusal(principal: Principal, name: string): SwitchboardError | undefined {
   return canWriteService(principal, name) ? undefined : serviceWriteForbidden(principal, name);
 }

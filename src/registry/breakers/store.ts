@@ -5,7 +5,7 @@ import { runTransaction } from '../../db/transaction.js';
 import { circuitBreakers, services, type CircuitBreakerRow } from '../../db/schema/index.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewBuiltInEvent, NewEvent } from '../../events/types.js';
-import { instanceChangeRefusal, type Principal } from '../access/principal.js';
+import { serviceNameRefusal, type Principal } from '../access/principal.js';
 import {
   applyOutcomesInOrder,
   closedBreaker,
@@ -94,13 +94,14 @@ export async function applyOutcomes(
     const names = new Map(instances.map((instance) => [instance.id, instance.name]));
     const known = ids.filter((id) => names.has(id));
     if (known.length === 0) return { known: new Set<string>(), refused, lastEventId: 0 };
-    // Under the lock: who owns the id decides who may feed its breaker (a token's servicePrefix).
+    // Under the lock: who owns the id decides who may feed its breaker (a token's servicePrefix). Not its source:
+    // an outcome is the caller's report, not a change of the instance, so a source's instances have breakers too.
     const accepted = new Map<string, ReportedOutcome[]>();
     for (const id of known) {
       accepted.set(
         id,
         (outcomes.get(id) ?? []).filter((outcome) => {
-          const refusal = instanceChangeRefusal(outcome.principal, names.get(id)!);
+          const refusal = serviceNameRefusal(outcome.principal, names.get(id)!);
           if (refusal) refused.set(outcome, refusal);
           return !refusal;
         }),

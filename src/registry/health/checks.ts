@@ -137,7 +137,7 @@ export async function deregisterHealthCheck(db: Db, checkId: string, principal: 
     const [check] = await tx.select({ serviceId: healthChecks.serviceId }).from(healthChecks).where(eq(healthChecks.id, checkId));
     if (!check) throw notFound('Health check', checkId);
     const instance = await lockInstance(tx, check.serviceId);
-    if (instance) assertMayChangeInstance(principal, instance.name);
+    if (instance) assertMayChangeInstance(principal, instance);
     const [removed] = await tx.delete(healthChecks).where(eq(healthChecks.id, checkId)).returning();
     if (!removed) throw notFound('Health check', checkId);
     if (instance) {

@@ -35,7 +35,7 @@ export async function updateTtlCheck(db: Db, checkId: string, update: TtlUpdate,
     // The instance goes with its checks (cascade): gone here means the check is gone too.
     const instance = await lockInstance(tx, found.serviceId);
     if (!instance) throw notFound('Health check', checkId);
-    assertMayChangeInstance(principal, instance.name);
+    assertMayChangeInstance(principal, instance);
     const [previous] = await tx.select().from(healthChecks).where(eq(healthChecks.id, checkId)).for('update');
     if (!previous) throw notFound('Health check', checkId);
     if (previous.kind !== 'TTL') throw badInput(`Health check "${checkId}" is a ${previous.kind} check; only TTL checks take updates.`, { field: 'checkId' });

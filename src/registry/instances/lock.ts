@@ -19,6 +19,6 @@ export async function lockInstance(tx: Tx, serviceId: string): Promise<ServiceIn
 export async function lockInstanceToChange(tx: Tx, serviceId: string, principal: Principal): Promise<ServiceInstance> {
   const instance = await lockInstance(tx, serviceId);
   if (!instance) throw notFound('Service instance', serviceId);
-  assertMayChangeInstance(principal, instance.name);
+  assertMayChangeInstance(principal, instance);
   return instance;
 }

@@ -26,4 +26,6 @@ export interface ServiceInstance {
   /** Maintenance takes the instance out of passing discovery without deregistering it. */
   maintenanceReason: string | null;
   maintenanceSince: Date | null;
+  /** The external registry it is followed from (SWITCHBOARD_SOURCES), read-only here; null: registered here. */
+  source: string | null;
 }

@@ -17,6 +17,8 @@ export interface ServiceChange {
   /** The instance as of this change; for removals, its last state. */
   instance: ServiceInstance;
   reason: string | null;
+  /** Why, in words, when a reason code says too little: a source's removals ("source etcd-prod unreachable for 1m"). */
+  detail: string | null;
   timestamp: Date;
 }
 
@@ -30,7 +32,7 @@ const REMOVAL_KINDS: Record<string, ServiceChangeKind> = {
 export const SERVICE_EVENT_TYPES = [ServiceEventType.REGISTERED, ServiceEventType.UNREGISTERED];
 
 export function toServiceChange(event: StoredEvent): ServiceChange {
-  const data = event.data as { id: string; name: string; created?: boolean; reason?: string; instance: InstanceSnapshot };
+  const data = event.data as { id: string; name: string; created?: boolean; reason?: string; detail?: string; instance: InstanceSnapshot };
   const removed = event.type === ServiceEventType.UNREGISTERED;
   const kind: ServiceChangeKind = removed ? (REMOVAL_KINDS[data.reason ?? ''] ?? 'DEREGISTERED') : data.created ? 'REGISTERED' : 'UPDATED';
   return {
@@ -40,6 +42,7 @@ export function toServiceChange(event: StoredEvent): ServiceChange {
     name: data.name,
     instance: fromSnapshot(data.instance),
     reason: data.reason ?? null,
+    detail: data.detail ?? null,
     timestamp: event.createdAt,
   };
 }

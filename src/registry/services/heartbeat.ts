@@ -26,7 +26,7 @@ export async function heartbeat(db: Db, id: string, principal: Principal): Promi
       .returning();
     if (!renewed) throw notFound('Service instance', id);
     // The update holds the row lock: the owner checked here is the owner at commit (FORBIDDEN rolls the renewal back).
-    assertMayChangeInstance(principal, renewed.name);
+    assertMayChangeInstance(principal, renewed);
     return withOutbox(tx, (outbox) => passTtlChecks(tx, renewed, outbox));
   });
 }

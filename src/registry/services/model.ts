@@ -74,9 +74,11 @@ export function toSnapshot(instance: ServiceInstance): InstanceSnapshot {
  * left out stays a string in `rest`, which does not type-check as the instance.
  */
 export function fromSnapshot(snapshot: InstanceSnapshot): ServiceInstance {
-  const { ttl, registeredAt, updatedAt, lastHeartbeatAt, expiresAt, maintenanceSince, ...rest } = snapshot;
+  const { ttl, registeredAt, updatedAt, lastHeartbeatAt, expiresAt, maintenanceSince, source, ...rest } = snapshot;
   return {
     ...rest,
+    // Events written before sources existed lack it: a native instance.
+    source: source ?? null,
     ttlMs: typeof ttl === 'string' ? (parseDuration(ttl) ?? null) : null,
     registeredAt: new Date(registeredAt),
     updatedAt: new Date(updatedAt),

@@ -6,7 +6,7 @@ import { services } from '../../db/schema/index.js';
 import { currentActor } from '../../events/actor.js';
 import { appendEvents } from '../../events/append.js';
 import type { NewEvent } from '../../events/types.js';
-import { assertMayAddChecks, assertMayChangeInstance, instanceChangeRefusal, type Principal } from '../access/principal.js';
+import { assertCanWriteService, assertMayAddChecks, instanceChangeRefusal, type Principal } from '../access/principal.js';
 import { removeChecksNotIn, upsertChecks } from '../health/checks.js';
 import { parseCheckDefinition, type CheckPolicy, type NewCheck } from '../health/definition.js';
 import { worstStatus } from '../health/model.js';
@@ -57,7 +57,8 @@ export function parseRegistration(input: ServiceDefinitionInput, policy: CheckPo
   const parsed = parseServiceDefinition(input);
   const definition = session ? { ...parsed, ttlMs: session.graceMs } : parsed;
   const checks = (input.healthChecks ?? []).map((check) => parseCheckDefinition(definition.id, check, policy));
-  assertMayChangeInstance(principal, definition.name);
+  // A new id is the name's (who may take over an existing one is decided under its row lock, in writeRegistrations).
+  assertCanWriteService(principal, definition.name);
   assertMayAddChecks(principal, input.healthChecks ?? []);
   return {
     definition,
@@ -146,8 +147,8 @@ async function writeRegistration(
   let instance = row;
   let recorded = created;
   if (!created) {
-    // Under the row lock: a token may not take over an id registered under another name.
-    const refused = instanceChangeRefusal(registration.principal, row.name);
+    // Under the row lock: a token may not take over an id registered under another name, nor one a source follows.
+    const refused = instanceChangeRefusal(registration.principal, row);
     if (refused) return refused;
     const changed = !sameDefinition(row, definition);
     // The session is not part of the definition: a client re-registering from a new session

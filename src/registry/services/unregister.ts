@@ -14,7 +14,7 @@ export async function unregisterService(db: Db, id: string, principal: Principal
     const [removed] = await tx.delete(services).where(eq(services.id, id)).returning();
     if (!removed) throw notFound('Service instance', id);
     // The delete holds the row lock: FORBIDDEN here rolls the removal back.
-    assertMayChangeInstance(principal, removed.name);
+    assertMayChangeInstance(principal, removed);
     await appendEvents(tx, [unregisteredEvent(removed, 'deregistered')]);
     return removed;
   });
