@@ -77,7 +77,7 @@ const layerOrder = [
   },
   {
     name: 'helpers',
-    entries: ['src/periodic.ts', 'src/timers.ts', 'src/net.ts', 'src/request-signal.ts'],
+    entries: ['src/periodic.ts', 'src/wake-loop.ts', 'src/timers.ts', 'src/net.ts', 'src/request-signal.ts'],
     why: 'helpers any layer may use (timers, addresses, the signal of the request a piece of work runs for) know nothing of what uses them',
   },
   { name: 'logger', entries: ['src/logger.ts'], why: 'everything logs, and the logger uses nothing of ours' },

@@ -4,6 +4,7 @@ import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchboardRequestError, take, type SwitchboardClient } from './support/client.js';
 import { etcdMissing, startEtcd, type EtcdServer } from '../packages/etcd/test/support/etcd-server.js';
+import { DashboardServiceDocument } from '../ui/src/generated/graphql.js';
 import { scrape, sumOf } from './support/metrics.js';
 import { spawnNode, useServerPair, type NodeProcess } from './support/nodes.js';
 import { eventually } from './support/wait.js';
@@ -145,6 +146,12 @@ describe.skipIf(etcdMissing() !== undefined)('a source followed by two servers',
     expect((JSON.parse(catalog.text) as { ServiceID: string }[]).map((entry) => entry.ServiceID)).toEqual(['orders-1', 'orders-2']);
     const passing = await consul(servers.b, 'GET', '/v1/health/service/orders?passing');
     expect((JSON.parse(passing.text) as { Service: { ID: string } }[]).map((entry) => entry.Service.ID)).toEqual(['orders-1']);
+    // The dashboard's own query carries the origin its instance table shows ("from etcd-…").
+    const dashboard = await client(servers.a).request(DashboardServiceDocument, { name: 'orders' });
+    expect(dashboard.discoverServices.map(({ id, source }) => ({ id, source }))).toEqual([
+      { id: 'orders-1', source: SOURCE },
+      { id: 'orders-2', source: SOURCE },
+    ]);
   });
 
   it('carries a change in etcd to a subscriber of either server', async () => {

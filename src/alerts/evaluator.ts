@@ -7,7 +7,7 @@ import type { StoredEvent } from '../events/types.js';
 import type { Logger } from '../logger.js';
 import { EVALUATOR_ROLE, evaluateRule, KINDS, LeadershipLost, loadRuleRows } from '../registry/alerts/index.js';
 import { acquireLeadership, releaseLeadership } from '../registry/leadership/index.js';
-import { WakeLoop } from './wake-loop.js';
+import { WakeLoop } from '../wake-loop.js';
 
 export interface AlertEvaluatorOptions {
   /** Names this process as the leader (diagnostics); a random suffix keeps restarts apart. */

@@ -20,7 +20,7 @@ import {
 } from '../registry/alerts/index.js';
 import { addressRefusal, REFUSED_CODE, webhookLookup } from '../registry/alerts/webhook-addresses.js';
 import type { TargetPolicy } from '../registry/health/policy.js';
-import { WakeLoop } from './wake-loop.js';
+import { WakeLoop } from '../wake-loop.js';
 
 export interface WebhookSenderOptions {
   name: string;

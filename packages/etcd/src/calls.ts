@@ -25,7 +25,14 @@ export function openClient(options: { endpoints: string[]; dialTimeoutMs: number
     // etcd3 declares an IBackoff here but calls `.next()` on it first: it takes a factory, as its own default is.
     faultHandling: { host: () => noop, global: noop, watchBackoff: new ExponentialBackoff(RECONNECT) as unknown as IBackoff<unknown> },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + options.dialTimeoutMs }),
-    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': RECONNECT.initialDelay, 'grpc.max_reconnect_backoff_ms': RECONNECT.maxDelay },
+    grpcOptions: {
+      'grpc.initial_reconnect_backoff_ms': RECONNECT.initialDelay,
+      'grpc.max_reconnect_backoff_ms': RECONNECT.maxDelay,
+      // A prefix's range is one answer: gRPC's 4 MiB default would make a few large values under the prefix
+      // (each within etcd's own 1.5 MiB limit) fail every read, and with it the whole backend. etcd bounds
+      // what it sends; what a prefix holds is the operator's to bound.
+      'grpc.max_receive_message_length': -1,
+    },
   });
 }
 

@@ -168,10 +168,12 @@ export class RangeFollower {
   private apply(responses: readonly IWatchResponse[]): void {
     const changes: FollowedChange[] = [];
     for (const response of responses) {
+      // The events of one transaction share its revision: each is applied, not only the first.
+      const applied = this.revision;
       for (const event of response.events) {
         const revision = Number(event.kv.mod_revision);
-        if (revision <= this.revision) continue;
-        this.revision = revision;
+        if (revision <= applied) continue;
+        this.revision = Math.max(this.revision, revision);
         const key = event.kv.key.toString();
         const before = this.entries.get(key);
         if (event.type === 'Put') {

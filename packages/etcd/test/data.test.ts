@@ -132,3 +132,25 @@ describe.skipIf(missing !== undefined)('EtcdRegistry: configuration, events, com
     }
   });
 });
+
+describe.skipIf(missing !== undefined)('EtcdRegistry: large values under the prefix', () => {
+  const etcd = useEtcd();
+
+  it('reads a service whose values add up past gRPC’s 4 MiB default answer size', async () => {
+    const { registry } = openRegistry(etcd.server.endpoint);
+    const raw = openClient(etcd.server.endpoint);
+    try {
+      // Five values of 1 MiB, each within etcd's own request limit: one range answer of 5 MiB.
+      const padding = 'x'.repeat(1024 * 1024);
+      for (let i = 1; i <= 5; i++) {
+        await raw.client.put(`/services/bulky/bulky-${i}`).value(JSON.stringify({ Op: 0, Addr: `127.0.0.1:${7700 + i}`, Metadata: { padding } }));
+      }
+      const found = await registry.discoverServices('bulky');
+      expect(found.map((instance) => instance.id)).toEqual(['bulky-1', 'bulky-2', 'bulky-3', 'bulky-4', 'bulky-5']);
+    } finally {
+      await raw.client.delete().prefix('/services/bulky/');
+      await raw.close();
+      await registry.close();
+    }
+  });
+});

@@ -14,6 +14,32 @@ const ids = (instances: readonly ServiceInstance[]) => instances.map((instance) 
 describe.skipIf(missing !== undefined)('EtcdRegistry: watches', () => {
   const etcd = useEtcd();
 
+  it('applies every key of one transaction (they share its revision), as Go naming writes several endpoints at once', async () => {
+    const { registry: watcher } = openRegistry(etcd.server.endpoint);
+    const raw = openClient(etcd.server.endpoint);
+    const sets: string[][] = [];
+    try {
+      const stop = await watcher.watchService('batched', (instances) => sets.push(ids(instances)));
+      const value = (port: number) => JSON.stringify({ Op: 0, Addr: `127.0.0.1:${port}`, Metadata: {} });
+      await raw.client
+        .if('/services/batched/batched-1', 'Create', '==', 0)
+        .then(
+          raw.client.put('/services/batched/batched-1').value(value(7601)),
+          raw.client.put('/services/batched/batched-2').value(value(7602)),
+          raw.client.put('/services/batched/batched-3').value(value(7603)),
+        )
+        .commit();
+      await eventually(() => (sets.at(-1)?.length === 3 ? true : undefined), 5_000);
+      expect(sets.at(-1)).toEqual(['batched-1', 'batched-2', 'batched-3']);
+      await raw.client.delete().prefix('/services/batched/');
+      await eventually(() => (sets.at(-1)?.length === 0 ? true : undefined), 5_000);
+      await stop();
+    } finally {
+      await raw.close();
+      await watcher.close();
+    }
+  });
+
   it('watchService resumes after etcd restarts under it, says it was stale meanwhile, and misses no change', async () => {
     const { registry } = openRegistry(etcd.server.endpoint);
     const { registry: watcher } = openRegistry(etcd.server.endpoint);

@@ -3,6 +3,7 @@ import { formatDuration, toError } from '@switchboard/contracts';
 import type { CatalogSource, ServiceInstance as DeliveredInstance, Stop } from '@switchboard/sdk';
 import type { Db } from '../../db/client.js';
 import type { Logger } from '../../logger.js';
+import { WakeLoop } from '../../wake-loop.js';
 import { acquireLeadership, lapseLeadership } from '../leadership/index.js';
 import type { SourceConfig, SourceType } from './config.js';
 import { reconcileSource, removeSourceInstances, sourceRole, SourceLeadershipLost, type SourceLease } from './reconcile.js';
@@ -36,7 +37,7 @@ export interface SourceStatus {
 const RETRY_WRITE_MS = 1_000;
 /** Reconnecting to a source that failed to answer backs off up to this. */
 const MAX_CONNECT_BACKOFF_MS = 30_000;
-/** setTimeout holds at most 2^31-1 ms; the waits here are far shorter, but a computed one is never trusted. */
+/** The round runs at least once a minute, whatever the computed wait: a wrong computation cannot stall the follower. */
 const MAX_WAIT_MS = 60_000;
 
 /**
@@ -73,9 +74,7 @@ export class SourceFollower {
   private colliding: DeliveredInstance[] | undefined;
   private nextRenewAt = 0;
   private stopping = false;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
-  private running: Promise<void> | undefined;
+  private readonly loop = new WakeLoop({ round: () => this.round(), waitMs: () => this.waitMs() });
 
   constructor(
     private readonly db: Db,
@@ -99,7 +98,7 @@ export class SourceFollower {
   }
 
   start(): void {
-    this.running ??= this.run();
+    this.loop.start();
   }
 
   /**
@@ -108,8 +107,7 @@ export class SourceFollower {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake();
-    await this.running;
+    await this.loop.stop();
     await this.connecting;
     await this.stopWatching();
     if (this.holding) {
@@ -121,31 +119,7 @@ export class SourceFollower {
   }
 
   private wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      await this.round();
-      await this.sleep();
-    }
-  }
-
-  private async sleep(): Promise<void> {
-    if (this.woken || this.stopping) {
-      this.woken = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.waitMs());
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wakeUp = undefined;
-    this.woken = false;
+    this.loop.wake();
   }
 
   /** Until the next renewal, connection attempt, write retry or end of the grace period, whichever is first. */

@@ -67,6 +67,14 @@ export function InstanceTable({
                 <tr data-instance={instance.id}>
                   <th scope="row">
                     {instance.id}
+                    {instance.source && (
+                      <>
+                        {' '}
+                        <Badge tone="info" title={`Followed from source ${instance.source} (SWITCHBOARD_SOURCES): read-only here`}>
+                          from {instance.source}
+                        </Badge>
+                      </>
+                    )}
                     {instance.maintenance && (
                       <>
                         {' '}
