@@ -88,6 +88,8 @@ export async function start<T extends object>(Class: new () => T, given: StartOp
   const stops: Stop[] = [];
   const inFlight = new InFlightCalls();
   let stopped = false;
+  /** False on a backend that registers nothing (Kubernetes: the platform does): nothing to deregister either. */
+  let registered = true;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
@@ -95,16 +97,27 @@ export async function start<T extends object>(Class: new () => T, given: StartOp
     // before the deregistration is sent, so it cannot arrive after it and undo it.
     await keeper.halt();
     // Deregistered first, so callers stop choosing this instance while its own calls finish.
-    await registry.unregisterService(id).catch((error: unknown) => {
-      if (!(error instanceof SwitchboardError && error.code === 'NOT_FOUND')) throw error;
-    });
+    if (registered) {
+      await registry.unregisterService(id).catch((error: unknown) => {
+        if (!(error instanceof SwitchboardError && error.code === 'NOT_FOUND')) throw error;
+      });
+    }
     await inFlight.drain(options.drainTimeoutMs ?? 10_000);
     await Promise.all([keeper.close(), ...stops.splice(0).map((each) => each())]);
     await ownRegistry?.client.close();
   };
 
   try {
-    await keeper.start();
+    registered = await keeper.start().then(
+      () => true,
+      async (error: unknown) => {
+        // By code, not class: the backend's package may hold another copy of @switchboard/contracts.
+        if ((error as Partial<SwitchboardError> | undefined)?.code !== 'NOT_SUPPORTED') throw error;
+        // The platform registers the service (Kubernetes): it runs, and finds its dependencies, all the same.
+        await keeper.close();
+        return false;
+      },
+    );
 
     const calls = declaration.dependencies.length === 0 ? undefined : dependencyCalls(options, stops);
     if (calls) await waitForDependencies(calls.discovery, declaration, options.dependencyTimeoutMs ?? 30_000);
