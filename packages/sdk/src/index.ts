@@ -1,17 +1,9 @@
 // Registry: the seed's interface, implemented over a Switchboard server.
 export type * from './registry/registry.js';
 export { SwitchboardRegistry, type SwitchboardRegistryOptions } from './registry/switchboard-registry.js';
-export {
-  MultiRegistry,
-  MultiRegistryError,
-  mergeInstances,
-  type BackendFailure,
-  type MultiRegistryOptions,
-  type MultiStrategy,
-} from './registry/multi-registry.js';
+export { MultiRegistry, MultiRegistryError, type BackendFailure, type MultiRegistryOptions, type MultiStrategy } from './registry/multi-registry.js';
 // For other backends (@switchboard/etcd, consul, kubernetes): the same checks before anything is sent.
 export { toMilliseconds, validateComponent, validateConfig, validateHealthCheck, validateServiceDefinition } from './registry/validate.js';
-export { toDiscovered } from './registry/convert.js';
 // @service: standard decorators and the start-up flow.
 export { config, dependency, describeService, service } from './service/decorators.js';
 export {

@@ -421,7 +421,7 @@ class MergedWatch {
  * Instances merged by id across backends' answers (in the registries' order): the first backend's fields,
  * the worst health any reports, and the provenance of each.
  */
-export function mergeInstances(answers: readonly { backend: string; value: readonly ServiceInstance[] }[]): ServiceInstance[] {
+function mergeInstances(answers: readonly { backend: string; value: readonly ServiceInstance[] }[]): ServiceInstance[] {
   const merged = new Map<string, { base: ServiceInstance; seen: { backend: string; instance: ServiceInstance }[] }>();
   for (const { backend, value } of answers) {
     for (const instance of value) {
