@@ -1,10 +1,10 @@
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tracked } from './leaks.js';
 import { frontendReader } from './statement-proxy.js';
+import { startTcpProxy } from './tcp-proxy.js';
 
 /**
- * A TCP proxy in front of PostgreSQL that a test turns into an outage: `cut()` drops every
- * connection and refuses new ones (as a stopped or partitioned server does), `restore()` listens
+ * A TCP proxy (./tcp-proxy.ts) in front of PostgreSQL that a test turns into an outage: `cut()` drops
+ * every connection and refuses new ones (as a stopped or partitioned server does), `restore()` listens
  * again on the same port. `swallowCommitAfter(pattern)` lets a COMMIT through to PostgreSQL but
  * never returns its answer: a commit in flight, made deterministic.
  */
@@ -23,12 +23,9 @@ export interface FaultProxy {
 
 export async function startFaultProxy(databaseUrl: string): Promise<FaultProxy> {
   const target = new URL(databaseUrl);
-  const sockets = new Set<Socket>();
   let swallow: { pattern: RegExp; sent: () => void } | undefined;
 
-  const onConnection = (client: Socket) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    sockets.add(client).add(upstream);
+  const tcp = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) }, (client, upstream) => {
     let matched = false;
     let mute = false;
     const reader = frontendReader((text) => {
@@ -46,48 +43,17 @@ export async function startFaultProxy(databaseUrl: string): Promise<FaultProxy> 
     upstream.on('data', (chunk: Buffer) => {
       if (!mute) client.write(chunk);
     });
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', close).on('error', close);
-    upstream.on('close', close).on('error', close);
-  };
+  });
 
-  let server: Server | undefined;
-  const listen = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const next = createServer(onConnection);
-      next.once('error', reject);
-      next.listen(port, '127.0.0.1', () => {
-        server = next;
-        resolve((next.address() as AddressInfo).port);
-      });
-    });
-  const close = () =>
-    new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-      if (!server) return resolve();
-      const closing = server;
-      server = undefined;
-      closing.close(() => resolve());
-    });
-
-  const port = await listen(0);
   const url = new URL(databaseUrl);
   url.hostname = '127.0.0.1';
-  url.port = String(port);
+  url.port = String(tcp.port);
   const proxy: FaultProxy = {
     url: url.toString(),
-    cut: close,
-    async restore() {
-      if (!server) await listen(port);
-    },
+    cut: tcp.cut,
+    restore: tcp.restore,
     swallowCommitAfter: (pattern) => new Promise<void>((sent) => (swallow = { pattern, sent })),
-    stop: close,
+    stop: tcp.cut,
   };
   return tracked('proxy', `fault proxy at ${proxy.url}`, proxy, 'stop');
 }

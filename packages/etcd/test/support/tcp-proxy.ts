@@ -1,11 +1,12 @@
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { trackOpen } from '../../../../test/support/leaks.js';
+import { startTcpProxy as startSharedProxy } from '../../../../test/support/tcp-proxy.js';
 
 /**
- * A TCP proxy in front of etcd that a test turns into a partition for one client: `cut()` drops its
- * connections and refuses new ones while etcd keeps serving everyone else; `restore()` listens again on the
- * same port. `silent()` makes a server that accepts connections and never answers (a host that is up but
- * whose etcd hangs).
+ * The shared TCP proxy (test/support/tcp-proxy.ts) in front of etcd, which a test turns into a partition
+ * for one client: `cut()` drops its connections and refuses new ones while etcd keeps serving everyone
+ * else; `restore()` listens again on the same port. `startSilentServer()` makes a server that accepts
+ * connections and never answers (a host that is up but whose etcd hangs).
  */
 export interface TcpProxy {
   /** "http://127.0.0.1:<port>". */
@@ -17,49 +18,16 @@ export interface TcpProxy {
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
-  const sockets = new Set<Socket>();
-  const onConnection = (client: Socket) => {
-    const upstream = connect(target.port, target.host);
-    sockets.add(client).add(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', close).on('error', close);
-    upstream.on('close', close).on('error', close);
-  };
-  let server: Server | undefined;
-  const listen = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      const next = createServer(onConnection);
-      next.once('error', reject);
-      next.listen(port, '127.0.0.1', () => {
-        server = next;
-        resolve((next.address() as AddressInfo).port);
-      });
-    });
-  const cut = () =>
-    new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-      if (!server) return resolve();
-      const closing = server;
-      server = undefined;
-      closing.close(() => resolve());
-    });
-  const port = await listen(0);
-  const release = trackOpen('proxy', `tcp proxy 127.0.0.1:${port} → ${target.host}:${target.port}`, () => cut());
+  const proxy = await startSharedProxy(target);
+  const address = `127.0.0.1:${proxy.port}`;
+  const release = trackOpen('proxy', `tcp proxy ${address} → ${target.host}:${target.port}`, () => proxy.cut());
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    address: `127.0.0.1:${port}`,
-    cut,
-    restore: async () => void (await listen(port)),
+    endpoint: `http://${address}`,
+    address,
+    cut: proxy.cut,
+    restore: proxy.restore,
     close: async () => {
-      await cut();
+      await proxy.cut();
       release();
     },
   };
