@@ -23,7 +23,7 @@ import { documentBytes } from './document-cache.js';
 type Execute = (args: ExecutionArgs) => unknown;
 
 /**
- * Runs hot queries and mutations through graphql-jit: an operation (a parsed
+ * Runs hot queries and mutations (of one root field: see isSerialMutation) through graphql-jit: an operation (a parsed
  * document, which yoga's parser cache shares between requests) is compiled into a
  * plain function once it has run `afterRuns` times, and served by it from then on.
  * One-off queries (someone exploring in GraphiQL) never pay for a compilation.
@@ -87,7 +87,7 @@ export function useJitForHotOperations(afterRuns: number, maxBytes: number): Plu
   return {
     onExecute(payload) {
       const document = operationDocument(payload.args.document, payload.args.operationName);
-      if (document === undefined || !canCompile(payload.args.schema, document) || !isHot(document)) return;
+      if (document === undefined || !canCompile(payload.args.schema, document) || isSerialMutation(document) || !isHot(document)) return;
       let compiled: Execute | undefined;
       void jit.onExecute!({ ...payload, args: { ...payload.args, document }, setExecuteFn: (execute) => (compiled = execute as Execute) });
       if (compiled === undefined) return;
@@ -103,6 +103,19 @@ export function useJitForHotOperations(afterRuns: number, maxBytes: number): Plu
       });
     },
   };
+}
+
+/**
+ * A mutation of more than one root field. Its fields run one after another and the first that fails
+ * stops the rest (graphql-js, as the spec has it): a client that batches writes (the SDK's outcome
+ * reports) learns that those after the failure were not applied, and sends them again. graphql-jit runs
+ * the later fields anyway, so they would be applied twice: such mutations stay on graphql-js.
+ */
+function isSerialMutation(document: DocumentNode): boolean {
+  const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+  if (operation?.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'mutation') return false;
+  const selections = operation.selectionSet.selections;
+  return selections.length > 1 || selections.some((selection) => selection.kind !== Kind.FIELD);
 }
 
 /**
