@@ -75,6 +75,13 @@ export const manifestSchema = z
   .object({
     $schema: z.string().optional(),
     manifestVersion: z.literal(MANIFEST_VERSION),
+    project: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "What this manifest describes (scan takes package.json's name): `apply` marks what it registers with it, and `--prune` removes only what it marked.",
+      ),
     services: z.array(manifestServiceSchema).default([]),
     components: z.array(manifestComponentSchema).default([]),
   })
