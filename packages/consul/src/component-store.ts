@@ -31,6 +31,8 @@ export class ComponentStore {
         description: component.description ?? null,
         dependencies: [...(component.dependencies ?? [])],
         metadata: (component.metadata ?? {}) as Record<string, unknown>,
+        flows: [...(component.flows ?? [])],
+        provider: component.provider ?? null,
         registeredAt: existing?.registeredAt ?? now,
         updatedAt: now,
       };
@@ -87,6 +89,9 @@ export class ComponentStore {
       return undefined;
     }
     const { type, name, version, description, dependencies, metadata, registeredAt, updatedAt } = value as unknown as RegisteredComponent;
-    return { id: id!, type, name, version, description, dependencies, metadata, registeredAt, updatedAt };
+    // Absent from components written before flows and providers were stored.
+    const flows = Array.isArray(value['flows']) && value['flows'].every((flow) => typeof flow === 'string') ? (value['flows'] as string[]) : [];
+    const provider = typeof value['provider'] === 'string' ? value['provider'] : null;
+    return { id: id!, type, name, version, description, dependencies, metadata, flows, provider, registeredAt, updatedAt };
   }
 }

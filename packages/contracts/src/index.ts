@@ -1,3 +1,4 @@
+export * from './compose.js';
 export * from './duration.js';
 export * from './errors.js';
 export * from './events.js';

@@ -19,6 +19,8 @@ export async function registerComponent(calls: EtcdCalls, prefix: string, compon
     description: parsed.description ?? null,
     dependencies: [...(component.dependencies ?? [])],
     metadata: parsed.metadata,
+    flows: parsed.flows ?? [],
+    provider: parsed.provider ?? null,
     registeredAt: (existing && decodeComponent(existing.value.toString())?.registeredAt) ?? now,
     updatedAt: now,
   };
@@ -82,6 +84,9 @@ function decodeComponent(value: string): RegisteredComponent | undefined {
     description: typeof component.description === 'string' ? component.description : null,
     dependencies: component.dependencies!,
     metadata: typeof component.metadata === 'object' && component.metadata !== null ? component.metadata : {},
+    // Absent from components written before flows and providers were stored.
+    flows: strings(component.flows) ? component.flows! : [],
+    provider: typeof component.provider === 'string' ? component.provider : null,
     registeredAt: typeof component.registeredAt === 'string' ? component.registeredAt : '',
     updatedAt: typeof component.updatedAt === 'string' ? component.updatedAt : '',
   };

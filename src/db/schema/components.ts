@@ -20,6 +20,13 @@ export const components = pgTable(
       .notNull()
       .default(sql`'{}'::text[]`),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** The flows it declares it serves, as written: "checkout", "checkout@^2", "tag:payments". */
+    flows: text('flows')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /** The service whose instances run it; null when it runs in-process. */
+    provider: text('provider'),
     registeredAt: timestamptz('registered_at').notNull().defaultNow(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },

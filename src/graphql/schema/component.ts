@@ -3,7 +3,7 @@ import { getComponentsByIds, listComponents, registerComponent, unregisterCompon
 import { builder } from '../builder.js';
 import type { GraphQLContext } from '../context.js';
 
-const ComponentTypeEnum = builder.enumType('ComponentType', { values: COMPONENT_TYPES });
+export const ComponentTypeEnum = builder.enumType('ComponentType', { values: COMPONENT_TYPES });
 
 export const ComponentRef = builder.loadableObjectRef('Component', {
   load: (ids: string[], context: GraphQLContext) => getComponentsByIds(context.db, ids),
@@ -19,6 +19,14 @@ ComponentRef.implement({
     version: t.exposeString('version'),
     description: t.exposeString('description', { nullable: true }),
     metadata: t.expose('metadata', { type: 'JSON' }),
+    flows: t.exposeStringList('flows', {
+      description:
+        'The flows it declares it serves: "checkout" (any version), "checkout@^2" (a range of the flow\'s version), "tag:payments" (flows tagged so).',
+    }),
+    provider: t.exposeString('provider', {
+      nullable: true,
+      description: 'The service whose instances run it; composition leaves the component out while no instance passes.',
+    }),
     registeredAt: t.expose('registeredAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -57,6 +65,11 @@ const ComponentInput = builder.inputType('ComponentInput', {
         'Other components by id or name, optionally with a range: "http-client", "http-client@^1.2", "custom-api-step-v1". A component with a display name is named by its id.',
     }),
     metadata: t.field({ type: 'JSON', description: 'Any JSON object, up to 64 KiB.' }),
+    flows: t.stringList({
+      description:
+        'The flows it serves (steps, transformers, validators, middleware): "checkout", "checkout@^2" (a semver range of the flow\'s version), "tag:payments" (any flow whose FLOW component has that tag in metadata.tags). At most 64.',
+    }),
+    provider: t.string({ description: 'The service (a name) whose instances run it.' }),
   }),
 });
 

@@ -14,6 +14,7 @@ import './selection.js';
 import './circuit-breaker.js';
 import './component.js';
 import './component-dependencies.js';
+import './composition.js';
 import './config.js';
 import './config-history.js';
 import './config-change.js';

@@ -10,6 +10,8 @@ export interface ComponentDefinition {
   dependencies: ComponentDependencyRecord[];
   dependencyNames: string[];
   metadata: Record<string, unknown>;
+  flows: string[];
+  provider: string | null;
 }
 
 export function parseComponentDefinition(input: ComponentInput): ComponentDefinition {
@@ -24,5 +26,7 @@ export function parseComponentDefinition(input: ComponentInput): ComponentDefini
     dependencies,
     dependencyNames: dependencies.map((dependency) => dependency.name),
     metadata: parsed.metadata,
+    flows: parsed.flows ?? [],
+    provider: parsed.provider ?? null,
   };
 }

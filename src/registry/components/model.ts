@@ -16,6 +16,10 @@ export interface Component {
   /** The names in `dependencies` (derived; not part of the event snapshot). */
   dependencyNames: string[];
   metadata: Record<string, unknown>;
+  /** The flows it declares it serves: "checkout", "checkout@^2", "tag:payments" (empty: none declared). */
+  flows: string[];
+  /** The service (a name) whose instances run it; null when it needs none. */
+  provider: string | null;
   registeredAt: Date;
   updatedAt: Date;
 }

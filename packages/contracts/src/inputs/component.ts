@@ -2,6 +2,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import { textFaults } from '../text.js';
 import { jsonObject, safeText, semanticVersion } from '../validation.js';
+import { serviceNameSchema } from './service.js';
 import { COMPONENT_TYPES, type ComponentTypeValue } from '../values.js';
 
 export interface ComponentInput {
@@ -18,6 +19,14 @@ export interface ComponentInput {
   /** A component id or name, optionally with a range: "http-client@^1.2", "custom-api-step-v1". */
   dependencies?: readonly string[] | null | undefined;
   metadata?: unknown;
+  /**
+   * The flows this component declares it serves (STEP, TRANSFORMER, VALIDATOR, MIDDLEWARE):
+   * "checkout" (any version), "checkout@^2" (a range of the flow's version), "tag:payments"
+   * (any flow whose FLOW component carries that tag in `metadata.tags`).
+   */
+  flows?: readonly string[] | null | undefined;
+  /** The service whose instances run this component (a service name); composition leaves it out while none passes. */
+  provider?: string | null | undefined;
 }
 
 /** A dependency as parsed from "reference" or "reference@range" ("*": any version). */
@@ -33,6 +42,7 @@ export const ComponentLimits = {
   dependencies: 64,
   metadataBytes: 64 * 1024,
   metadataDepth: 16,
+  flows: 64,
 } as const;
 
 /** npm-like names, scopes allowed: "http-client", "CustomAPIStep", "@acme/retry". Their default id is "name@version". */
@@ -90,6 +100,28 @@ export function parseDependencySpec(spec: string): DependencySpec | undefined {
   return { name, range: rawRange === '*' ? '*' : rawRange };
 }
 
+/** A flow a component declares it serves, as parsed from "flow", "flow@range" or "tag:tag". */
+export type FlowDeclaration = { kind: 'flow'; flow: string; range: string } | { kind: 'tag'; tag: string };
+
+/** What names a flow: a FLOW component's id or package-like name ("checkout", "user-registration-flow-v1"). */
+export const FLOW_NAME = DEPENDENCY_REFERENCE;
+const FLOW_TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
+
+/** Parses one entry of `flows`; undefined when it is none of "flow", "flow@range", "tag:tag". */
+export function parseFlowDeclaration(spec: string): FlowDeclaration | undefined {
+  if (spec.startsWith('tag:')) {
+    const tag = spec.slice(4);
+    return FLOW_TAG.test(tag) && tag.length <= 128 ? { kind: 'tag', tag } : undefined;
+  }
+  const parsed = parseDependencySpec(spec);
+  return parsed ? { kind: 'flow', flow: parsed.name, range: parsed.range } : undefined;
+}
+
+/** A FLOW component's name as an argument ("checkout"): the same characters a dependency may name. */
+export function isFlowName(name: string): boolean {
+  return name.length > 0 && name.length <= ComponentLimits.idLength && FLOW_NAME.test(name);
+}
+
 /** A component as a client sends it, with its id defaulted and its dependencies parsed. */
 export const componentSchema = z
   .object({
@@ -121,6 +153,17 @@ export const componentSchema = z
       .max(ComponentLimits.dependencies, `must have at most ${ComponentLimits.dependencies} entries`)
       .nullish(),
     metadata: jsonObject({ maxBytes: ComponentLimits.metadataBytes, maxDepth: ComponentLimits.metadataDepth }),
+    flows: z
+      .array(
+        z.string().refine((spec) => parseFlowDeclaration(spec) !== undefined, {
+          // A bad range here would make the component silently serve no flow: refuse it.
+          message: 'must be "flow", "flow@range" (a semver range of the flow\'s version) or "tag:tag" (e.g. "checkout@^2", "tag:payments")',
+        }),
+      )
+      .max(ComponentLimits.flows, `must have at most ${ComponentLimits.flows} entries`)
+      .refine((flows) => new Set(flows).size === flows.length, 'must not name a flow twice')
+      .nullish(),
+    provider: serviceNameSchema.nullish(),
   })
   .transform((input, ctx) => {
     const id = input.id ?? defaultComponentId(input.name, input.version);

@@ -1,10 +1,12 @@
 import type {
   ComponentFieldsFragment,
+  FlowCompositionFieldsFragment,
   HealthCheckInput as WireCheck,
   InstanceFieldsFragment,
   ParameterLocation,
   ServiceDefinitionInput as WireDefinition,
 } from '@switchboard/client';
+import type { FlowComposition } from '@switchboard/contracts';
 import type { DiscoveredInstance } from '../discovery/types.js';
 import type { HealthCheck, RegisteredComponent, ServiceDefinition, ServiceInstance } from './registry.js';
 import { wireDuration } from './validate.js';
@@ -103,7 +105,25 @@ export function toComponent(component: ComponentFieldsFragment): RegisteredCompo
     description: component.description,
     dependencies: component.dependencies.map((dependency) => dependency.spec),
     metadata: component.metadata as Record<string, unknown>,
+    flows: component.flows,
+    provider: component.provider ?? null,
     registeredAt: component.registeredAt,
     updatedAt: component.updatedAt,
+  };
+}
+
+/** The server's FlowComposition with its components as the SDK's. */
+export function toComposition(composition: FlowCompositionFieldsFragment): FlowComposition<RegisteredComponent> {
+  return {
+    flow: { ...composition.flow, component: composition.flow.component ? toComponent(composition.flow.component) : null },
+    components: composition.components.map((entry) => ({ component: toComponent(entry.component), role: entry.role, dependsOn: entry.dependsOn })),
+    excluded: composition.excluded.map((entry) => ({
+      component: toComponent(entry.component),
+      reason: entry.reason,
+      message: entry.message,
+      related: entry.related,
+    })),
+    problems: composition.problems.map((problem) => ({ code: problem.code, subject: problem.subject, message: problem.message })),
+    complete: composition.complete,
   };
 }

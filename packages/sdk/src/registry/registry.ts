@@ -216,6 +216,10 @@ export interface RegisteredComponent {
   /** As written: "http-client@^1.2", "custom-api-step-v1". */
   dependencies: string[];
   metadata: Record<string, unknown>;
+  /** The flows it declares it serves, as written: "checkout", "checkout@^2", "tag:payments". */
+  flows: string[];
+  /** The service (a name) whose instances run it; null when none. */
+  provider: string | null;
   registeredAt: string;
   updatedAt: string;
 }

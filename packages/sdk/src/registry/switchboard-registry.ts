@@ -1,6 +1,7 @@
 import {
   ComponentDocument,
   ComponentsDocument,
+  ComposeFlowDocument,
   ConfigDocument,
   DiscoverInstancesDocument,
   DiscoverServicesByTagDocument,
@@ -23,7 +24,8 @@ import {
 } from '@switchboard/client';
 import { ExponentialBackoff, handleWhen, noJitterGenerator, retry, type RetryPolicy } from 'cockatiel';
 import { CachedService } from '../discovery/cached-service.js';
-import { fromDiscovered, toComponent, toInstance, toWireCheck, toWireDefinition } from './convert.js';
+import { parseComposeRequest, type ComposeRequirementsInput, type FlowComposition } from '@switchboard/contracts';
+import { fromDiscovered, toComponent, toComposition, toInstance, toWireCheck, toWireDefinition } from './convert.js';
 import { isTransient, toRegistryError } from './errors.js';
 import type {
   Component,
@@ -137,7 +139,7 @@ export class SwitchboardRegistry implements Registry {
 
   async registerComponent(component: Component): Promise<RegisteredComponent> {
     validateComponent(component);
-    const input = { ...component, dependencies: component.dependencies && [...component.dependencies] };
+    const input = { ...component, dependencies: component.dependencies && [...component.dependencies], flows: component.flows && [...component.flows] };
     const { registerComponent } = await this.call(() => this.client.request(RegisterComponentDocument, { input }));
     return toComponent(registerComponent);
   }
@@ -154,6 +156,18 @@ export class SwitchboardRegistry implements Registry {
   async listComponents(type?: ComponentType): Promise<RegisteredComponent[]> {
     const { components } = await this.call(() => this.client.request(ComponentsDocument, { type }));
     return components.map(toComponent);
+  }
+
+  /** The server's composition of `flow` (what `composeFlow(registry, …)` asks on this backend). */
+  async composeFlow(flow: string, requirements?: ComposeRequirementsInput | null): Promise<FlowComposition<RegisteredComponent>> {
+    parseComposeRequest(flow, requirements);
+    const wire = requirements && {
+      types: requirements.types && ([...requirements.types] as ComponentType[]),
+      flowVersion: requirements.flowVersion,
+      require: requirements.require && [...requirements.require],
+    };
+    const { composeFlow } = await this.call(() => this.client.request(ComposeFlowDocument, { flow, requirements: wire }));
+    return toComposition(composeFlow);
   }
 
   async setConfig(key: string, value: unknown): Promise<ConfigEntry> {

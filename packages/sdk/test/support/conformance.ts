@@ -204,9 +204,25 @@ export function describeRegistryConformance(backendName: string, options: Confor
 
     it.runIf(options.components)('catalogues components by type, and forgets one unregistered', async () => {
       const id = `conformance-step-${run}`;
-      await registry.registerComponent({ id, type: 'STEP', name: id, version: '1.2.0', dependencies: ['http-client@^1'] });
+      await registry.registerComponent({
+        id,
+        type: 'STEP',
+        name: id,
+        version: '1.2.0',
+        dependencies: ['http-client@^1'],
+        flows: ['checkout@^2', 'tag:payments'],
+        provider: 'payments',
+      });
       await registry.registerComponent({ id: `${id}-t`, type: 'TRANSFORMER', name: `${id}-t`, version: '1.0.0' });
-      expect(await observer.getComponent(id)).toMatchObject({ id, type: 'STEP', version: '1.2.0', dependencies: ['http-client@^1'] });
+      expect(await observer.getComponent(id)).toMatchObject({
+        id,
+        type: 'STEP',
+        version: '1.2.0',
+        dependencies: ['http-client@^1'],
+        flows: ['checkout@^2', 'tag:payments'],
+        provider: 'payments',
+      });
+      expect((await registry.getComponent(`${id}-t`))?.flows).toEqual([]);
       const steps = (await observer.listComponents('STEP')).map((component) => component.id);
       expect(steps).toContain(id);
       expect(steps).not.toContain(`${id}-t`);
