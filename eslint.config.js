@@ -36,6 +36,11 @@ const nodeBuiltins = `^(node:|(${builtinModules.filter((name) => !name.startsWit
 const layerOrder = [
   { name: 'commands', entries: ['src/cli'], why: 'the commands start a process; nothing imports them' },
   {
+    name: 'build',
+    entries: ['src/build'],
+    why: 'the build-time tools (scan, check, generate, plan) read source code and manifests for the commands; they reuse pure domain functions, and only the commands import them',
+  },
+  {
     name: 'process',
     entries: ['src/server'],
     why: 'the process mounts the APIs on its HTTP server and starts the workers; none of them imports it back',

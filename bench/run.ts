@@ -1,7 +1,7 @@
 /**
  * `npm run bench [section...]` — standalone benchmarks (not part of `npm test`),
  * side by side with a real etcd started for the run. Sections: discovery,
- * registrations, changes, fanout, health, selection, sdk, backends, consul, metrics, alerts, dashboard (default: all). Prints one
+ * registrations, changes, fanout, health, selection, sdk, backends, consul, metrics, alerts, dashboard, startup (default: all). Prints one
  * table and writes bench/results.json.
  */
 import { writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { runMetricsBench, SCRAPE_CHECKS, SCRAPE_INSTANCES } from './metrics.js';
 import { runRegistrations } from './registrations.js';
 import { CACHES, CACHE_INSTANCES, MEMORY_CONNECTIONS, REGISTRATIONS, runSdkBench, WATCHED_SERVICES } from './sdk.js';
 import { runSelectionBench } from './selection.js';
+import { runStartupBench, STARTUP_COMPONENTS } from './startup.js';
 import { benchDatabase, machine, printTable } from './support.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
@@ -281,6 +282,19 @@ try {
     else {
       const conditions = `overview at /ui with ${DASHBOARD_SERVICES.toLocaleString('en')} services, Chromium headless, fresh context per load; navigation start to the first frame with every service row in the table; median of ${DASHBOARD_LOADS} loads after a warm-up (each: ${dashboard.firstRenderMs.map((ms) => Math.round(ms)).join(', ')} ms)`;
       row('dashboard overview first render', dashboard.p50Ms, undefined, 'ms', conditions);
+    }
+  }
+  if (wanted('startup')) {
+    const samples = Number(process.env['BENCH_STARTUP_SAMPLES'] ?? 15);
+    const startup = await runStartupBench({ databaseUrl: database.url, samples });
+    const conditions = `a fresh process per sample (${samples} of each, alternating): import a service providing ${STARTUP_COMPONENTS} components, then start() against one server registers it and them in dependency order; median`;
+    const modes = [
+      ['decorators', startup.decorators, 'declared by @service/@component (each validated at class definition), ordered at start'],
+      ['generated module', startup.generated, 'declared by the module `switchboard generate` wrote (constants, precomputed order), on an undecorated class'],
+    ] as const;
+    for (const [mode, times, how] of modes) {
+      rows.push({ name: `start-up: import, ${mode}`, ours: times.declareP50Ms, etcd: null, ratio: null, unit: 'ms', conditions: `${how}; ${conditions}` });
+      rows.push({ name: `start-up: start(), ${mode}`, ours: times.startP50Ms, etcd: null, ratio: null, unit: 'ms', conditions: `${how}; ${conditions}` });
     }
   }
 } finally {

@@ -1,14 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { SwitchboardRegistry } from '@switchboard/sdk';
+import { EventsDocument } from '@switchboard/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './support/wait.js';
 import { trackOpen } from './support/leaks.js';
 import { useRegistryNode } from './support/nodes.js';
 import { unreadFrom } from './support/sockets.js';
+import { scan } from '../src/build/scan/index.js';
+import { generateModule } from '../src/build/generate.js';
+import { validateManifest } from '../src/build/manifest.js';
 
 /**
  * examples/payments as its README runs it: the payments service, ledger instances and the caller as processes
@@ -43,11 +48,19 @@ function runExample(file: string, env: Record<string, string>, args: string[] = 
   return example;
 }
 
+interface ReadyLine {
+  ready: string;
+  url: string;
+  /** Where start() took the declaration from: the generated module, or the decorators. */
+  declaredBy: 'generated' | 'decorators';
+  components?: string[];
+}
+
 /** The `{ ready }` line a service prints once started; fails when the process exits first. */
-function readyLine(example: ExampleProcess, timeoutMs = 20_000): Promise<{ ready: string; url: string }> {
+function readyLine(example: ExampleProcess, timeoutMs = 20_000): Promise<ReadyLine> {
   return eventually(() => {
     if (example.child.exitCode !== null) throw new Error(`exited ${example.child.exitCode}: ${example.stderr()}`);
-    return example.lines.find((line) => 'ready' in line) as { ready: string; url: string } | undefined;
+    return example.lines.find((line) => 'ready' in line) as ReadyLine | undefined;
   }, timeoutMs);
 }
 
@@ -99,6 +112,26 @@ async function endAll() {
 // Each step starts processes through tsx (seconds each on a loaded machine).
 const STEP_TIMEOUT_MS = 90_000;
 
+describe('examples/payments builds with a scan step', () => {
+  const manifestPath = `${EXAMPLE}switchboard.manifest.json`;
+  const committed = JSON.parse(readFileSync(manifestPath, 'utf8')) as unknown;
+
+  it('its committed manifest is what `switchboard scan examples/payments` writes', () => {
+    const { manifest, errors } = scan({ paths: [EXAMPLE], out: manifestPath });
+    expect(errors).toEqual([]);
+    expect(JSON.parse(JSON.stringify(manifest))).toEqual(committed);
+    expect(manifest.services.map((service) => service.className)).toEqual(['Ledger', 'PaymentService']);
+    expect(manifest.components.map((component) => component.id)).toEqual(['checkout@1.0.0', 'fraud-check@1.0.0', 'record-entry@1.0.0']);
+  }, 60_000);
+
+  it('its committed generated module is what `switchboard generate` writes from that manifest', () => {
+    const validated = validateManifest(committed);
+    if (!('manifest' in validated)) throw new Error(JSON.stringify(validated.problems));
+    const out = `${EXAMPLE}switchboard.generated.ts`;
+    expect(readFileSync(out, 'utf8')).toBe(generateModule(validated.manifest, { manifestPath, out }));
+  });
+});
+
 describe.sequential('examples/payments', () => {
   it(
     'payments registers at once, and is ready only once a ledger instance passes',
@@ -117,8 +150,19 @@ describe.sequential('examples/payments', () => {
       expect(payments.lines).toEqual([]);
 
       ledgerA = runExample('ledger.ts', { PORT: String(ports.ledgerA) });
-      expect((await readyLine(ledgerA)).ready).toBe(instanceId('ledger', ports.ledgerA));
-      expect((await readyLine(payments)).ready).toBe(id);
+      expect(await readyLine(ledgerA)).toMatchObject({ ready: instanceId('ledger', ports.ledgerA), declaredBy: 'generated' });
+      // Declared from the generated module, on the port PORT gave (the declared one is 8443), and the two steps
+      // payments provides registered by its start(), fraud-check first: record-entry depends on it.
+      expect(await readyLine(payments)).toEqual({
+        ready: id,
+        url: `http://127.0.0.1:${ports.payments}`,
+        declaredBy: 'generated',
+        components: ['fraud-check@1.0.0', 'record-entry@1.0.0'],
+      });
+      expect((await sdk.getService(id))?.port).toBe(ports.payments);
+      expect(await sdk.getComponent('record-entry@1.0.0')).toMatchObject({ type: 'STEP', provider: 'payments', dependencies: ['fraud-check@^1'] });
+      const { events } = await fixture.clients.create(fixture.node.url).request(EventsDocument, { types: ['component.registered'] });
+      expect(events.map((event) => (event.data as { id: string }).id)).toEqual(['fraud-check@1.0.0', 'record-entry@1.0.0']);
       await eventually(async () => ((await sdk.discoverServices('payments', { passingOnly: true })).some((each) => each.id === id) ? true : undefined));
     },
     STEP_TIMEOUT_MS,

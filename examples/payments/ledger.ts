@@ -1,3 +1,4 @@
+import './switchboard.generated.js';
 import { service, start, type RunningService } from '@switchboard/sdk';
 import { BadRequest, serveJson } from './http.js';
 import { connectRegistry, host, portFromEnvironment } from './registry.js';
@@ -14,9 +15,10 @@ interface Entry {
   currency: string;
 }
 
-const port = portFromEnvironment(9101);
+const DEFAULT_PORT = 9101;
+const port = portFromEnvironment(DEFAULT_PORT);
 
-@service({ name: 'ledger', version: '2.1.0', port, healthCheck: { ttl: '30s' } })
+@service({ name: 'ledger', version: '2.1.0', port: DEFAULT_PORT, healthCheck: { ttl: '30s' } })
 class Ledger {
   readonly entries: Entry[] = [];
 
@@ -39,5 +41,5 @@ await serveJson(host, port, {
   'GET /entries': () => [200, running?.instance.entries ?? []],
 });
 
-running = await start(Ledger, { registry: connectRegistry(), address: host });
-console.log(JSON.stringify({ ready: running.id, url: `http://${host}:${port}` }));
+running = await start(Ledger, { registry: connectRegistry(), address: host, port });
+console.log(JSON.stringify({ ready: running.id, url: `http://${host}:${port}`, declaredBy: running.declaredBy }));

@@ -1,4 +1,8 @@
+// The generated registry (`switchboard generate`): imported first, start() declares PaymentService and registers
+// its components from these constants instead of reading decorator metadata.
+import './switchboard.generated.js';
 import { config, dependency, service, start, type ServiceClient } from '@switchboard/sdk';
+import { FraudCheck } from './components.js';
 import { BadRequest, serveJson } from './http.js';
 import { connectRegistry, host, portFromEnvironment } from './registry.js';
 
@@ -12,13 +16,21 @@ interface Payment {
   currency: string;
 }
 
-const port = portFromEnvironment(8443);
+// A constant, so `switchboard scan` can read the declared port; PORT overrides it when the process starts.
+const DEFAULT_PORT = 8443;
+const port = portFromEnvironment(DEFAULT_PORT);
 
-@service({ name: 'payments', version: '2.4.1', port, dependsOn: ['ledger@^2'], healthCheck: { http: '/healthz', interval: '1s' } })
+@service({ name: 'payments', version: '2.4.1', port: DEFAULT_PORT, dependsOn: ['ledger@^2'], healthCheck: { http: '/healthz', interval: '1s' } })
 class PaymentService {
   @dependency('ledger') ledger!: ServiceClient;
   @config('payments.rate_limit') rateLimit = 100;
   private window = { second: 0, count: 0 };
+  private fraudCheck = new FraudCheck();
+
+  /** The checkout flow's fraud-check step. */
+  allows(payment: Payment): boolean {
+    return this.fraudCheck.allows(payment);
+  }
 
   async process(payment: Payment) {
     return this.ledger.post('/entries', payment);
@@ -40,6 +52,7 @@ await serveJson(host, port, {
   'POST /payments': async (body) => {
     if (!payments) return [503, { error: { code: 'UNAVAILABLE', message: 'Not ready: waiting for ledger@^2.' } }];
     const payment = parsePayment(body);
+    if (!payments.allows(payment)) return [422, { error: { code: 'REFUSED', message: 'The fraud check refused this payment.' } }];
     if (!payments.allow()) return [429, { error: { code: 'RATE_LIMITED', message: `Over ${payments.rateLimit} payments a second.` } }];
     try {
       return [201, { payment, entry: await payments.process(payment) }];
@@ -52,9 +65,9 @@ await serveJson(host, port, {
     payments ? [200, { next: payments.ledger.url(), unavailable: [...payments.ledger.breakers.unavailable()] }] : [503, { error: { code: 'UNAVAILABLE' } }],
 });
 
-const running = await start(PaymentService, { registry: connectRegistry(), address: host });
+const running = await start(PaymentService, { registry: connectRegistry(), address: host, port });
 payments = running.instance;
-console.log(JSON.stringify({ ready: running.id, url: `http://${host}:${port}` }));
+console.log(JSON.stringify({ ready: running.id, url: `http://${host}:${port}`, declaredBy: running.declaredBy, components: running.components }));
 
 function parsePayment(body: unknown): Payment {
   const { amount, currency } = (body ?? {}) as Partial<Payment>;

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import semver from 'semver';
 import { z } from 'zod';
-import { COMPONENT_TYPES } from '@switchboard/contracts';
+import { COMPONENT_TYPES, componentSchema, parseDuration, serviceDefinitionSchema, serviceNameSchema, validateKey } from '@switchboard/contracts';
 
 /**
  * switchboard.manifest.json: what `switchboard scan` found in a code base, read by `check`, `generate`,
@@ -110,4 +112,95 @@ export function jsonPath(path: readonly PropertyKey[]): string {
 /** The JSON Schema of the manifest (draft 2020-12), as committed in schemas/. */
 export function manifestJsonSchema(): Record<string, unknown> {
   return { $id: 'https://switchboard.dev/schemas/switchboard.manifest.schema.json', ...z.toJSONSchema(manifestSchema, { io: 'input' }) };
+}
+
+/**
+ * Reads a manifest: the structural schema first (so every later rule sees the right shapes), then the
+ * registry's own rules for each item, the same schemas the server validates a registration with. Every
+ * problem is reported, each at its JSON path; the manifest comes back only when there is none.
+ */
+export function validateManifest(value: unknown): { manifest: Manifest } | { problems: ManifestProblem[] } {
+  const structural = manifestSchema.safeParse(value);
+  if (!structural.success) return { problems: structural.error.issues.map((issue) => ({ path: jsonPath(issue.path), message: issue.message })) };
+  const manifest = structural.data;
+  const problems: ManifestProblem[] = [];
+  const services = manifest.services.map((service, index) => checkService(service, ['services', index], problems));
+  const components = manifest.components.map((component, index) => checkComponent(component, ['components', index], problems));
+  duplicates(manifest.services, (service) => service.name, 'services', 'a service named', problems);
+  duplicates(manifest.components, (component) => component.id, 'components', 'a component with id', problems);
+  return problems.length > 0 ? { problems } : { manifest: { ...manifest, services, components } };
+}
+
+/** Reads and validates a manifest file; a file that cannot be read or is not JSON is a problem at `$`. */
+export function readManifest(path: string): { manifest: Manifest } | { problems: ManifestProblem[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { problems: [{ path: '$', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }] };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { problems: [{ path: '$', message: `${path} is not JSON: ${(error as Error).message}` }] };
+  }
+  return validateManifest(value);
+}
+
+/** A service through the registry's rules (the SDK's @service runs the same), its version normalised as the server stores it. */
+function checkService(service: ManifestService, at: PropertyKey[], problems: ManifestProblem[]): ManifestService {
+  const { name, version, port, address, tags, metadata } = service;
+  const parsed = serviceDefinitionSchema.safeParse({ name, version, port, address, tags, metadata });
+  if (!parsed.success) for (const issue of parsed.error.issues) problems.push({ path: jsonPath([...at, ...issue.path]), message: issue.message });
+  const check = service.healthCheck;
+  if (check && 'ttl' in check) {
+    if (service.ephemeral)
+      problems.push({ path: jsonPath([...at, 'healthCheck', 'ttl']), message: 'an ephemeral service is kept by its connection, not a lease' });
+  } else if (check && !/^\/|^https?:\/\//.test(check.http)) {
+    problems.push({ path: jsonPath([...at, 'healthCheck', 'http']), message: 'must be a path on the service ("/healthz") or an http(s) URL' });
+  }
+  for (const [key, text] of Object.entries(check ?? {})) {
+    if (key !== 'http' && parseDuration(String(text)) === undefined) {
+      problems.push({ path: jsonPath([...at, 'healthCheck', key]), message: `must be a duration like "250ms", "30s" or "5m"; got ${JSON.stringify(text)}` });
+    }
+  }
+  service.dependencies.forEach((dependency, index) => {
+    if (!serviceNameSchema.safeParse(dependency.service).success) {
+      problems.push({ path: jsonPath([...at, 'dependencies', index, 'service']), message: `${JSON.stringify(dependency.service)} is not a service name` });
+    }
+    if (semver.validRange(dependency.range) === null) {
+      problems.push({ path: jsonPath([...at, 'dependencies', index, 'range']), message: `${JSON.stringify(dependency.range)} is not a semver range` });
+    }
+  });
+  service.dependencyFields.forEach((field, index) => {
+    if (!service.dependencies.some((dependency) => dependency.service === field.service)) {
+      problems.push({ path: jsonPath([...at, 'dependencyFields', index, 'service']), message: `"${field.service}" is not in the service's dependencies` });
+    }
+  });
+  service.configFields.forEach((field, index) => {
+    try {
+      validateKey(field.key);
+    } catch (error) {
+      problems.push({ path: jsonPath([...at, 'configFields', index, 'key']), message: (error as Error).message });
+    }
+  });
+  return parsed.success && parsed.data.version ? { ...service, version: parsed.data.version } : service;
+}
+
+/** A component through contracts' componentSchema, as registerComponent runs it (its flows and provider too). */
+function checkComponent(component: ManifestComponent, at: PropertyKey[], problems: ManifestProblem[]): ManifestComponent {
+  const { id, type, name, version, description, dependencies, metadata, flows, provider } = component;
+  const parsed = componentSchema.safeParse({ id, type, name, version, description, dependencies, metadata, flows, provider });
+  if (!parsed.success) for (const issue of parsed.error.issues) problems.push({ path: jsonPath([...at, ...issue.path]), message: issue.message });
+  return parsed.success ? { ...component, version: parsed.data.version } : component;
+}
+
+function duplicates<T>(items: readonly T[], key: (item: T) => string, list: string, what: string, problems: ManifestProblem[]): void {
+  const first = new Map<string, number>();
+  items.forEach((item, index) => {
+    const seen = first.get(key(item));
+    if (seen === undefined) first.set(key(item), index);
+    else problems.push({ path: jsonPath([list, index]), message: `${what} "${key(item)}" is declared twice (also at ${jsonPath([list, seen])})` });
+  });
 }

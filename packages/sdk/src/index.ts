@@ -2,6 +2,8 @@
 export type * from './registry/registry.js';
 export { SwitchboardRegistry, type SwitchboardRegistryOptions } from './registry/switchboard-registry.js';
 export { MultiRegistry, MultiRegistryError, type BackendFailure, type MultiRegistryOptions, type MultiStrategy } from './registry/multi-registry.js';
+// Dynamic flow composition: the server's answer on SwitchboardRegistry, the same algorithm over any other registry.
+export { composeFlow, composeFlowLocally, type Composition } from './registry/compose.js';
 // For other backends (@switchboard/etcd, consul, kubernetes): the same checks before anything is sent.
 export { toMilliseconds, validateComponent, validateConfig, validateHealthCheck, validateServiceDefinition } from './registry/validate.js';
 // @service: standard decorators and the start-up flow.
@@ -14,6 +16,16 @@ export {
   type ServiceOptions,
 } from './service/declaration.js';
 export { start, type DependencyCallOptions, type RunningService, type StartOptions } from './service/start.js';
+// @component, and the registry `switchboard generate` writes (start() declares from it once it is imported).
+export { component, ComponentDeclarationError, describeComponent, type ComponentDeclaration, type ComponentOptions } from './service/component.js';
+export {
+  clearGeneratedRegistry,
+  generatedRegistry,
+  useGeneratedRegistry,
+  type GeneratedComponent,
+  type GeneratedRegistry,
+  type GeneratedService,
+} from './service/generated.js';
 
 // Discovery and balancing: a push-fed cache of instances, and per-call selection over it.
 export * from './discovery/index.js';

@@ -14,6 +14,8 @@ import { ServiceClient, type ServiceClientOptions } from '../resilience/service-
 import type { DependencyDeclaration, ServiceDeclaration } from './declaration.js';
 import { ServiceDeclarationError, toDefinition } from './declaration.js';
 import { describeService } from './decorators.js';
+import { declaredComponents } from './component.js';
+import { generatedDeclaration, generatedRegistry, type GeneratedComponent } from './generated.js';
 import { RegistrationKeeper } from './registration-keeper.js';
 
 export interface StartOptions {
@@ -24,6 +26,8 @@ export interface StartOptions {
   registry?: Registry;
   /** The address to register; default: the `@service` option, else this host's first non-loopback IPv4 address. */
   address?: string;
+  /** The port to register; default the `@service` option (a constant `scan` can read; this overrides it at run time). */
+  port?: number;
   /** How long to wait for every dependency to have a passing instance (default 30s). */
   dependencyTimeoutMs?: number;
   /** Deregister, let calls in flight finish, and exit on SIGTERM and SIGINT (default true). */
@@ -61,6 +65,10 @@ export interface RunningService<T> {
   stop(): Promise<void>;
   /** Registrations sent so far: the first, and each after the registry lost the instance. */
   registrations(): number;
+  /** Where the declaration came from: a generated module (`switchboard generate`) or the class's decorators. */
+  declaredBy: 'generated' | 'decorators';
+  /** The ids of the components this service provides (`provider`), registered in dependency order at start. */
+  components: string[];
 }
 
 /**
@@ -70,11 +78,13 @@ export interface RunningService<T> {
  * calls counted, so stopping waits for them) and `@config` fields (kept current), and returns the ready instance.
  */
 export async function start<T extends object>(Class: new () => T, given: StartOptions = {}): Promise<RunningService<T>> {
-  const declaration = describeService(Class);
+  // A generated module, once imported, answers by class name: no decorator metadata is read.
+  const generated = generatedDeclaration(Class.name);
+  const declaration = generated ?? describeService(Class);
   const ownRegistry = given.registry ? undefined : registryFromEnvironment();
   const registry = given.registry ?? ownRegistry!;
   const options = { ...given, registry };
-  const definition = toDefinition(declaration, options.address ?? declaration.address ?? detectAddress());
+  const definition = toDefinition({ ...declaration, port: options.port ?? declaration.port }, options.address ?? declaration.address ?? detectAddress());
   const id = definition.id!;
   const ephemeral = options.ephemeral ?? declaration.ephemeral;
   if (ephemeral && definition.ttl != null) {
@@ -119,6 +129,7 @@ export async function start<T extends object>(Class: new () => T, given: StartOp
       },
     );
 
+    const components = await registerProvidedComponents(registry, declaration.name, generated !== undefined);
     const calls = declaration.dependencies.length === 0 ? undefined : dependencyCalls(options, stops);
     if (calls) await waitForDependencies(calls.discovery, declaration, options.dependencyTimeoutMs ?? 30_000);
     const instance = new Class();
@@ -130,11 +141,51 @@ export async function start<T extends object>(Class: new () => T, given: StartOp
       if (value !== undefined) set(instance, value);
     }
     if (options.handleSignals !== false) stops.push(exitOnSignal(stop));
-    return { instance, id, stop, registrations: () => keeper.registrations };
+    return { instance, id, stop, registrations: () => keeper.registrations, declaredBy: generated ? 'generated' : 'decorators', components };
   } catch (error) {
     await stop().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Registers the components `service` provides, each after those it depends on: from the generated module (already
+ * in dependency order) or else from the `@component` classes evaluated so far. A backend without a component
+ * catalogue (NOT_SUPPORTED) registers none.
+ */
+async function registerProvidedComponents(registry: Registry, service: string, fromGenerated: boolean): Promise<string[]> {
+  const all = fromGenerated ? (generatedRegistry()?.components ?? []) : dependencyOrder(declaredComponents());
+  const provided = all.filter((component) => component.provider === service);
+  const ids: string[] = [];
+  for (const { id, type, name, version, description, dependencies, metadata, flows, provider } of provided) {
+    try {
+      await registry.registerComponent({ id, type, name, version, description, dependencies, metadata, flows, provider });
+    } catch (error) {
+      if ((error as Partial<SwitchboardError> | undefined)?.code === 'NOT_SUPPORTED') return [];
+      throw error;
+    }
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** Each component after the ones it names (by id or name) among `components`; a cycle keeps declaration order. */
+function dependencyOrder<C extends GeneratedComponent>(components: readonly C[]): C[] {
+  const order: C[] = [];
+  const state = new Map<C, 'visiting' | 'done'>();
+  const visit = (component: C) => {
+    if (state.has(component)) return;
+    state.set(component, 'visiting');
+    for (const spec of component.dependencies) {
+      const reference = spec.slice(0, spec.indexOf('@', 1) < 0 ? undefined : spec.indexOf('@', 1));
+      const target = components.find((other) => other.id === reference || other.name === reference);
+      if (target) visit(target);
+    }
+    state.set(component, 'done');
+    order.push(component);
+  };
+  components.forEach(visit);
+  return order;
 }
 
 /** The registry `start(Class)` uses when given none: the Switchboard server the environment names. */
