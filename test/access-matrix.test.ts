@@ -6,10 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceInstance as DeliveredInstance } from '@switchboard/sdk';
 import { acquireLeadership } from '../src/registry/leadership/index.js';
 import { reconcileSource, sourceRole, wantedInstances } from '../src/registry/sources/index.js';
+import { runCli } from './support/cli.js';
 import { useRegistryNode } from './support/nodes.js';
 
 // One access table, every adapter: (principal, operation, target) -> outcome, run over GraphQL
-// on HTTP, GraphQL on WebSocket, and the Consul API wherever the operation exists there. Who
+// on HTTP, GraphQL on WebSocket, the Consul API and the `switchboard` command line wherever the
+// operation exists there. Who
 // may do what is decided in the domain, so every adapter must give the same answer; a refusal
 // must also write nothing (no event by that principal), and a success must write (an event).
 
@@ -18,10 +20,10 @@ const registry = useRegistryNode({ SWITCHBOARD_ADMIN_TOKEN: ADMIN_TOKEN, SWITCHB
 
 type PrincipalName = 'none' | 'read' | 'writeA' | 'write' | 'admin';
 type Outcome = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT';
-type Adapter = 'graphql-http' | 'graphql-ws' | 'consul';
+type Adapter = 'graphql-http' | 'graphql-ws' | 'consul' | 'cli';
 
 const PRINCIPALS: PrincipalName[] = ['none', 'read', 'writeA', 'write', 'admin'];
-const ADAPTERS: Adapter[] = ['graphql-http', 'graphql-ws', 'consul'];
+const ADAPTERS: Adapter[] = ['graphql-http', 'graphql-ws', 'consul', 'cli'];
 
 /** Who owns a target, which decides the expected outcome for each principal. */
 type Owner = 'reader' | 'team-a' | 'team-b' | 'admin' | 'writer' | 'source';
@@ -59,6 +61,12 @@ interface Case {
   prepare?: () => Promise<string>;
   graphql?: (target: string) => GraphQLCall;
   consul?: (target: string) => ConsulCall;
+  /**
+   * The `switchboard` arguments doing the same. Each is a process (about half a second of CPU), so the CLI
+   * runs a row of each kind of write it offers (services own and another team's, maintenance, keys, a traversal,
+   * tokens), not every row.
+   */
+  cli?: (target: string) => string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +151,23 @@ async function consul(principal: PrincipalName, call: ConsulCall): Promise<Outco
   if (status === 400) return 'BAD_USER_INPUT';
   if (status === 403) return principal === 'none' ? 'UNAUTHENTICATED' : 'FORBIDDEN';
   return `${status} ${text.slice(0, 200)}`;
+}
+
+/**
+ * `switchboard ... --json` with the principal's token: exit 0 is done; otherwise the --json error's code, which
+ * must agree with the exit code (6 for UNAUTHENTICATED and FORBIDDEN, 2 for BAD_USER_INPUT).
+ */
+async function cli(principal: PrincipalName, args: string[]): Promise<Outcome | string> {
+  const result = await runCli([...args, '--json'], { env: { SWITCHBOARD_URL: registry.node.url, SWITCHBOARD_TOKEN: secrets[principal] } });
+  if (result.code === 0) return 'ok';
+  let code: string | undefined;
+  try {
+    code = result.json<{ error?: { code?: string } }>().error?.code;
+  } catch {
+    return `exit ${result.code}: ${result.stderr.slice(0, 200)}`;
+  }
+  const exitFor: Record<string, number> = { UNAUTHENTICATED: 6, FORBIDDEN: 6, BAD_USER_INPUT: 2 };
+  return code !== undefined && exitFor[code] === result.code ? code : `exit ${result.code} with ${code}: ${result.stderr.slice(0, 200)}`;
 }
 
 async function asAdmin(query: string, variables: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
@@ -297,12 +322,14 @@ const CASES: Case[] = [
     owner: 'team-a',
     graphql: () => gql(REGISTER, { input: { id: 'team-a-api-1', name: 'team-a-api', address: '10.0.0.1', port: 80, tags: [unique()] } }),
     consul: () => ({ method: 'PUT', path: '/v1/agent/service/register', body: { ID: 'team-a-api-1', Name: 'team-a-api', Port: 80, Tags: [unique()] } }),
+    cli: () => ['register', '--name', 'team-a-api', '--id', 'team-a-api-1', '--address', '10.0.0.1', '--port', '80', '--tag', unique()],
   },
   {
     name: "register another team's instance",
     owner: 'team-b',
     graphql: () => gql(REGISTER, { input: { id: 'team-b-api-1', name: 'team-b-api', address: '10.0.0.1', port: 80, tags: [unique()] } }),
     consul: () => ({ method: 'PUT', path: '/v1/agent/service/register', body: { ID: 'team-b-api-1', Name: 'team-b-api', Port: 80, Tags: [unique()] } }),
+    cli: () => ['register', '--name', 'team-b-api', '--id', 'team-b-api-1', '--address', '10.0.0.1', '--port', '80', '--tag', unique()],
   },
   {
     name: "take another team's instance id under one's own name",
@@ -325,6 +352,7 @@ const CASES: Case[] = [
     },
     graphql: (id) => gql(`mutation($id: ID!) { unregisterService(id: $id) }`, { id }),
     consul: (id) => ({ method: 'PUT', path: `/v1/agent/service/deregister/${id}` }),
+    cli: (id) => ['deregister', id],
   },
   {
     name: "change another team's weight",
@@ -341,6 +369,7 @@ const CASES: Case[] = [
     },
     graphql: (id) => gql(`mutation($id: ID!) { setMaintenance(id: $id, enabled: true, reason: "matrix") { id } }`, { id }),
     consul: (id) => ({ method: 'PUT', path: `/v1/agent/service/maintenance/${id}?enable=true&reason=matrix` }),
+    cli: (id) => ['maintenance', id, 'on', '--reason', 'matrix'],
   },
   {
     name: "set another team's service policy",
@@ -438,12 +467,14 @@ const CASES: Case[] = [
     owner: 'team-a',
     graphql: () => gql(`mutation($v: JSON!) { setConfig(key: "team-a.mode", value: $v) { version } }`, { v: unique() }),
     consul: () => ({ method: 'PUT', path: '/v1/kv/team-a/mode', body: unique() }),
+    cli: () => ['config', 'set', 'team-a.mode', unique(), '--string'],
   },
   {
     name: "set another team's key",
     owner: 'team-b',
     graphql: () => gql(`mutation($v: JSON!) { setConfig(key: "team-b.mode", value: $v) { version } }`, { v: unique() }),
     consul: () => ({ method: 'PUT', path: '/v1/kv/team-b/mode', body: unique() }),
+    cli: () => ['config', 'set', 'team-b.mode', unique(), '--string'],
   },
   {
     name: "delete another team's key",
@@ -455,6 +486,7 @@ const CASES: Case[] = [
     },
     graphql: (key) => gql(`mutation($key: String!) { deleteConfig(key: $key) }`, { key }),
     consul: (key) => ({ method: 'DELETE', path: `/v1/kv/${key.replaceAll('.', '/')}` }),
+    cli: (key) => ['config', 'delete', key],
   },
   {
     name: "roll back another team's key",
@@ -493,6 +525,7 @@ const CASES: Case[] = [
     writesNothing: true,
     graphql: () => gql(`mutation { setConfig(key: "team-a/../team-b.mode", value: 1) { version } }`),
     consul: () => ({ method: 'PUT', path: '/v1/kv/team-a/../team-b/mode', body: 'x' }),
+    cli: () => ['config', 'set', 'team-a/../team-b.mode', '1'],
   },
   {
     name: "reach another team's key through %2e%2e",
@@ -630,6 +663,7 @@ const CASES: Case[] = [
     owner: 'admin',
     prepare: async () => (await makeToken(`doomed-${unique()}`, { scopes: ['READ'] })).id,
     graphql: (id) => gql(`mutation($id: ID!) { revokeToken(id: $id) }`, { id }),
+    cli: (id) => ['token', 'revoke', id],
   },
   {
     name: 'list tokens',
@@ -651,12 +685,13 @@ function expected(test: Case, principal: PrincipalName): Outcome[] {
 
 async function run(adapter: Adapter, test: Case, principal: PrincipalName, target: string): Promise<Outcome | string> {
   if (adapter === 'consul') return consul(principal, test.consul!(target));
+  if (adapter === 'cli') return cli(principal, test.cli!(target));
   const call = test.graphql!(target);
   return adapter === 'graphql-http' ? graphqlOverHttp(principal, call) : graphqlOverWebSocket(principal, call);
 }
 
 describe.each(ADAPTERS)('access over %s', (adapter) => {
-  const cases = CASES.filter((test) => (adapter === 'consul' ? test.consul : test.graphql));
+  const cases = CASES.filter((test) => test[adapter === 'consul' || adapter === 'cli' ? adapter : 'graphql']);
   it.each(cases.map((test) => [test.name, test] as const))('%s', async (_name, test) => {
     const table: string[] = [];
     const mismatches: string[] = [];

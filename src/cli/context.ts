@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import WebSocket from 'ws';
-import { SwitchboardClient } from '@switchboard/client';
+import { SwitchboardClient, type SwitchboardClientOptions } from '@switchboard/client';
 import { CommandFailure, ExitCode, UsageError, errorCodeOf, exitCodeFor } from './exit-codes.js';
 import { color } from './output.js';
 
@@ -34,9 +34,12 @@ export function graphqlUrl(server: string): string {
   return url.toString();
 }
 
-/** A client for the registry the options name. WebSocket comes from `ws`: Node 20 has no global one. */
-export function clientFor(options: GlobalOptions): SwitchboardClient {
-  return new SwitchboardClient({ url: graphqlUrl(options.server), token: options.token, webSocketImpl: WebSocket });
+/**
+ * A client for the registry the options name. WebSocket comes from `ws`: Node 20 has no global one. `overrides`
+ * tune the rest (a follower's reconnect policy).
+ */
+export function clientFor(options: GlobalOptions, overrides: Partial<SwitchboardClientOptions> = {}): SwitchboardClient {
+  return new SwitchboardClient({ url: graphqlUrl(options.server), token: options.token, webSocketImpl: WebSocket, ...overrides });
 }
 
 /**

@@ -22,6 +22,8 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version', 'print the version')
     .showSuggestionAfterError()
     .showHelpAfterError('(run with --help for usage)')
+    // Program options only before the command: `discover api --version ^2` is discover's semver range, not -V.
+    .enablePositionalOptions()
     // Inherited by every command added after it: a usage mistake exits 2 everywhere, help and --version 0.
     .exitOverride((error: CommanderError) => {
       process.exit(error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE);

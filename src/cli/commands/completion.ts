@@ -1,4 +1,201 @@
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
+import { print } from '../output.js';
 
-/** switchboard completion bash|zsh. */
-export function registerCompletionCommand(_program: Command): void {}
+/**
+ * switchboard completion bash|zsh: a completion script generated from the command tree itself, so a new
+ * command, subcommand, option or choice completes without anyone editing a script. The shell function walks
+ * the words typed so far to the (sub)command being completed, skipping option values, then offers that
+ * command's subcommands and argument choices, its options after a "-", or an option's choices after it.
+ */
+export function registerCompletionCommand(program: Command): void {
+  program
+    .command('completion')
+    .description('Print a shell completion script for bash or zsh.')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  source <(switchboard completion bash)              # this shell; add the line to ~/.bashrc to keep it',
+        '  switchboard completion zsh > "${fpath[1]}/_switchboard"   # zsh, then start a new shell',
+        '',
+      ].join('\n'),
+    )
+    .action((shell: 'bash' | 'zsh') => print(shell === 'bash' ? bashScript(program) : zshScript(program)));
+}
+
+/** What completion needs to know of one (sub)command, `path` being its words after the program's name. */
+interface CompletionNode {
+  path: string;
+  subcommands: { name: string; description: string }[];
+  /** Every flag, short and long, --help included. */
+  flags: string[];
+  /** The flags that take a value (the next word is that value, not a command). */
+  valueFlags: string[];
+  /** The choices of a flag's value, where it has a fixed set. */
+  flagChoices: { flag: string; choices: readonly string[] }[];
+  /** The choices of its arguments (maintenance's on|off). */
+  argumentChoices: string[];
+}
+
+export function completionTree(program: Command): CompletionNode[] {
+  const nodes: CompletionNode[] = [];
+  const walk = (command: Command, path: string) => {
+    const visible = command.commands.filter((child) => !(child as unknown as { _hidden?: boolean })._hidden);
+    const options = command.options.filter((option) => !option.hidden);
+    const flagsOf = (option: (typeof options)[number]) => [option.long, option.short].filter((flag): flag is string => flag !== undefined);
+    nodes.push({
+      path,
+      subcommands: [
+        ...visible.map((child) => ({ name: child.name(), description: child.description() })),
+        // commander's implicit `help [command]`
+        ...(path === '' && visible.length > 0 ? [{ name: 'help', description: 'Show help for a command.' }] : []),
+      ],
+      flags: [...options.flatMap(flagsOf), '--help', '-h'],
+      valueFlags: options.filter((option) => option.required || option.optional).flatMap(flagsOf),
+      flagChoices: options.flatMap((option) => (option.argChoices ? flagsOf(option).map((flag) => ({ flag, choices: option.argChoices! })) : [])),
+      argumentChoices: command.registeredArguments.flatMap((argument) => argument.argChoices ?? []),
+    });
+    for (const child of visible) walk(child, path === '' ? child.name() : `${path} ${child.name()}`);
+  };
+  walk(program, '');
+  return nodes;
+}
+
+/** A shell function `name` answering, for its arguments, one line of words from `cases`. */
+function caseFunction(name: string, subject: string, cases: readonly { when: string; words: string }[]): string {
+  const arms = cases.filter((entry) => entry.words !== '').map((entry) => `    ${quote(entry.when)}) echo ${quote(entry.words)} ;;`);
+  return [`${name}() {`, `  case "${subject}" in`, ...arms, '  esac', '}'].join('\n');
+}
+
+/** The helpers both shells share: plain `case` statements over the command path. */
+function helpers(nodes: readonly CompletionNode[]): string {
+  return [
+    caseFunction(
+      '_switchboard_subcommands',
+      '$1',
+      nodes.map((node) => ({ when: node.path, words: node.subcommands.map((sub) => sub.name).join(' ') })),
+    ),
+    caseFunction(
+      '_switchboard_options',
+      '$1',
+      nodes.map((node) => ({ when: node.path, words: node.flags.join(' ') })),
+    ),
+    caseFunction(
+      '_switchboard_value_options',
+      '$1',
+      nodes.map((node) => ({ when: node.path, words: node.valueFlags.join(' ') })),
+    ),
+    caseFunction(
+      '_switchboard_values',
+      '$1|$2',
+      nodes.flatMap((node) => node.flagChoices.map(({ flag, choices }) => ({ when: `${node.path}|${flag}`, words: choices.join(' ') }))),
+    ),
+    caseFunction(
+      '_switchboard_argument_values',
+      '$1',
+      nodes.map((node) => ({ when: node.path, words: node.argumentChoices.join(' ') })),
+    ),
+  ].join('\n\n');
+}
+
+export function bashScript(program: Command): string {
+  return `# switchboard completion for bash (generated by \`switchboard completion bash\`).
+# Load it with:  source <(switchboard completion bash)
+
+${helpers(completionTree(program))}
+
+_switchboard() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" cmdpath='' expecting='' word i
+  # Walk what was typed before the cursor: a word naming a subcommand deepens the path; an option
+  # that takes a value makes the next word its value.
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    word="\${COMP_WORDS[i]}"
+    if [[ -n $expecting ]]; then expecting=''; continue; fi
+    if [[ $word == -* ]]; then
+      [[ $word != *=* && " $(_switchboard_value_options "$cmdpath") " == *" $word "* ]] && expecting="$word"
+      continue
+    fi
+    [[ " $(_switchboard_subcommands "$cmdpath") " == *" $word "* ]] && cmdpath="\${cmdpath:+$cmdpath }$word"
+  done
+  if [[ -n $expecting ]]; then
+    COMPREPLY=($(compgen -W "$(_switchboard_values "$cmdpath" "$expecting")" -- "$cur"))
+  elif [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$(_switchboard_options "$cmdpath")" -- "$cur"))
+  else
+    COMPREPLY=($(compgen -W "$(_switchboard_subcommands "$cmdpath") $(_switchboard_argument_values "$cmdpath")" -- "$cur"))
+  fi
+}
+
+# -o default: file names where nothing else fits (register's JSON file, a free option value).
+complete -o default -F _switchboard switchboard`;
+}
+
+export function zshScript(program: Command): string {
+  const nodes = completionTree(program);
+  // zsh shows a description beside each subcommand.
+  const described = nodes
+    .filter((node) => node.subcommands.length > 0)
+    .map((node) => {
+      const lines = node.subcommands.map((sub) => quote(`${sub.name}:${firstSentence(sub.description)}`)).join(' ');
+      return `    ${quote(node.path)}) print -l -- ${lines} ;;`;
+    });
+  return `#compdef switchboard
+# switchboard completion for zsh (generated by \`switchboard completion zsh\`).
+# Save it as _switchboard in a directory of $fpath, or load it with:  source <(switchboard completion zsh)
+
+${helpers(nodes)}
+
+_switchboard_described() {
+  case "$1" in
+${described.join('\n')}
+  esac
+}
+
+_switchboard() {
+  local cmdpath='' expecting='' word out i
+  local -a subs opts vals
+  for ((i = 2; i < CURRENT; i++)); do
+    word=\${words[i]}
+    if [[ -n $expecting ]]; then expecting=''; continue; fi
+    if [[ $word == -* ]]; then
+      [[ $word != *=* && " $(_switchboard_value_options "$cmdpath") " == *" $word "* ]] && expecting=$word
+      continue
+    fi
+    [[ " $(_switchboard_subcommands "$cmdpath") " == *" $word "* ]] && cmdpath="\${cmdpath:+$cmdpath }$word"
+  done
+  if [[ -n $expecting ]]; then
+    vals=(\${=$(_switchboard_values "$cmdpath" "$expecting")})
+    if (( \${#vals} )); then compadd -a vals; else _files; fi
+    return
+  fi
+  if [[ \${words[CURRENT]} == -* ]]; then
+    opts=(\${=$(_switchboard_options "$cmdpath")})
+    compadd -a opts
+    return
+  fi
+  out=$(_switchboard_described "$cmdpath")
+  [[ -n $out ]] && subs=(\${(f)out})
+  vals=(\${=$(_switchboard_argument_values "$cmdpath")})
+  (( \${#subs} )) && _describe -t commands 'switchboard command' subs
+  (( \${#vals} )) && compadd -a vals
+  (( \${#subs} + \${#vals} )) || _files
+}
+
+if [[ "\${funcstack[1]}" == _switchboard ]]; then
+  _switchboard "$@"
+else
+  compdef _switchboard switchboard
+fi`;
+}
+
+/** Single-quoted for the shell. */
+function quote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+function firstSentence(description: string): string {
+  const sentence = /^(.*?[.:])(\s|$)/.exec(description)?.[1] ?? description;
+  return sentence.replace(/[.:]$/, '');
+}
