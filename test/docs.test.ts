@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,8 +8,9 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { getSchema } from '../src/graphql/schema/index.js';
 import { createTestDatabase } from './support/database.js';
-import { brokenLink, differences, documentationFiles, parseJsonValues, readPage, ROOT, type CodeBlock, type Page } from './support/docs.js';
+import { brokenLink, differences, documentationFiles, parseJsonValues, readPage, ROOT, textMatches, type CodeBlock, type Page } from './support/docs.js';
 import { startTestNode, type TestNode } from './support/nodes.js';
+import { cliEntry } from './support/cli.js';
 
 /**
  * The documentation works: every link and anchor resolves, every GraphQL example is valid for the
@@ -130,6 +131,7 @@ async function runPage(file: string): Promise<void> {
   let node: TestNode | undefined;
   const workDir = await mkdtemp(path.join(tmpdir(), 'docs-'));
   try {
+    await prepareWorkDir(workDir);
     node = await startTestNode(database.url, { SWITCHBOARD_SELF_REGISTER: 'true', SWITCHBOARD_DB_POOL_SIZE: '2' });
     const failures: string[] = [];
     for (const block of pageOf(file).blocks.filter((candidate) => candidate.runnable)) {
@@ -160,7 +162,7 @@ async function runBlock(block: CodeBlock, node: TestNode, workDir: string): Prom
     return failed.length === 0 ? undefined : `${where(block)}: answered with errors: ${JSON.stringify(failed)}`;
   }
   if (expected.lang === 'text') {
-    return outputs.text.trim() === expected.code.trim()
+    return textMatches(expected.code, outputs.text)
       ? undefined
       : `${where(block)}: printed ${JSON.stringify(outputs.text)}; ${where(expected)} shows ${JSON.stringify(expected.code.trim())}`;
   }
@@ -173,17 +175,32 @@ async function runBlock(block: CodeBlock, node: TestNode, workDir: string): Prom
   return found.length === 0 ? undefined : `${where(block)}: the answer differs from ${where(expected)}:\n  ${found.join('\n  ')}`;
 }
 
-/** A sh block, with bash, against the test server instead of localhost:4000. */
+/**
+ * The directory sh blocks run in, laid out as the repository's root is for a reader: `switchboard` on the
+ * PATH (the CLI as the test support bundles it), examples/ and the packages they import.
+ */
+async function prepareWorkDir(workDir: string): Promise<void> {
+  const bin = path.join(workDir, '.bin');
+  await mkdir(bin);
+  await writeFile(path.join(bin, 'switchboard'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(await cliEntry())} "$@"\n`);
+  await chmod(path.join(bin, 'switchboard'), 0o755);
+  await cp(path.join(ROOT, 'examples'), path.join(workDir, 'examples'), { recursive: true });
+  await symlink(path.join(ROOT, 'node_modules'), path.join(workDir, 'node_modules'));
+}
+
+/** A sh block, with bash, against the test server instead of localhost:4000 (for `switchboard`, its default server). */
 async function runShell(block: CodeBlock, node: TestNode, workDir: string) {
   const address = new URL(node.url).host;
   const script = block.code.replaceAll('localhost:4000', address).replaceAll('127.0.0.1:4000', address);
   try {
     const { stdout } = await run('bash', ['-e', '-o', 'pipefail', '-c', script], {
       cwd: workDir,
-      env: { PATH: process.env['PATH'], HOME: workDir, LANG: 'C.UTF-8' },
+      env: { PATH: `${path.join(workDir, '.bin')}:${process.env['PATH']}`, HOME: workDir, LANG: 'C.UTF-8', NO_COLOR: '1', SWITCHBOARD_URL: node.url },
       timeout: 15_000,
     });
-    return { text: stdout, values: tryJson(stdout) };
+    // What the CLI prints of its server, as the reader's would be.
+    const text = stdout.replaceAll(address, '127.0.0.1:4000');
+    return { text, values: tryJson(text) };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };
     throw new Error(`exited with ${failed.code}: ${failed.stderr || failed.stdout}`);

@@ -3,7 +3,6 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   badInput,
   conflict,
-  notFound,
   SwitchboardError,
   validateExpectedVersion,
   validateFlags,
@@ -119,7 +118,13 @@ export async function rollbackConfig(db: Db, input: RollbackConfigInput, options
       .select()
       .from(configHistory)
       .where(and(eq(configHistory.key, target.key), eq(configHistory.environment, target.environment), eq(configHistory.version, input.version)));
-    if (!old) throw notFound('Configuration version', `${describe(target)} v${input.version}`);
+    if (!old) {
+      throw new SwitchboardError('NOT_FOUND', `Configuration key ${describe(target)} has no version ${input.version}.`, {
+        key: target.key,
+        environment: apiEnvironment(target.environment),
+        version: input.version,
+      });
+    }
     if (old.deleted) {
       throw badInput(`Version ${input.version} of ${describe(target)} is a deletion; use deleteConfig to delete the key.`, { field: 'version' });
     }
@@ -154,7 +159,12 @@ async function writeConfig(tx: Tx, target: Target, change: Change, options: Conf
   const current = entries.find((entry) => entry.environment === target.environment);
   const exists = current !== undefined && !current.deleted;
   checkExpectedVersion(target, current, exists);
-  if (change.kind === 'delete' && !exists) throw notFound('Configuration key', describe(target));
+  if (change.kind === 'delete' && !exists) {
+    throw new SwitchboardError('NOT_FOUND', `Configuration key ${describe(target)} does not exist.`, {
+      key: target.key,
+      environment: apiEnvironment(target.environment),
+    });
+  }
   const secret = (change.kind === 'set' ? change.secret : undefined) ?? current?.secret ?? false;
   // Flags belong to the value: a value written anew (created, or after a deletion) starts at 0.
   const flags = (change.kind === 'set' ? change.flags : undefined) ?? (exists ? current.flags : '0');
