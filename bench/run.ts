@@ -4,7 +4,7 @@
  * registrations, changes, fanout, health, selection, sdk, backends, consul, metrics, alerts, dashboard, startup (default: all). Prints one
  * table and writes bench/results.json.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { runAlertLatency } from './alerts.js';
 import { BACKEND_CHANGES, BACKEND_INSTANCES, runBackendCaches } from './backends.js';
 import { runEtcdBackendBench } from './etcd-backend.js';
@@ -312,7 +312,21 @@ printTable(
   ['name', 'ours', 'etcd', 'ratio', 'unit', 'conditions'],
   rows.map((r) => [r.name, format(r.ours), format(r.etcd), r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`, r.unit, r.conditions]),
 );
-writeFileSync(
-  new URL('./results.json', import.meta.url),
-  `${JSON.stringify({ machine: machine(), date: new Date().toISOString(), etcd: etcdNote, rows }, null, 2)}\n`,
-);
+writeResults(rows);
+
+/**
+ * bench/results.json keeps every figure: a run of some sections replaces the rows it measured (by name) and keeps
+ * the others, each row dated by the run that measured it.
+ */
+function writeResults(measured: typeof rows): void {
+  const file = new URL('./results.json', import.meta.url);
+  const date = new Date().toISOString();
+  const dated = measured.map((row) => ({ ...row, date }));
+  let kept: unknown[] = [];
+  if (sections.length > 0 && existsSync(file)) {
+    const previous = JSON.parse(readFileSync(file, 'utf8')) as { date?: string; rows?: { name: string; date?: string }[] };
+    const names = new Set(measured.map((row) => row.name));
+    kept = (previous.rows ?? []).filter((row) => !names.has(row.name)).map((row) => ({ ...row, date: row.date ?? previous.date }));
+  }
+  writeFileSync(file, `${JSON.stringify({ machine: machine(), date, etcd: etcdNote, rows: [...kept, ...dated] }, null, 2)}\n`);
+}
