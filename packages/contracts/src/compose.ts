@@ -18,6 +18,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import { COMPONENT_TYPES, type ComponentDependencyRecord, type ComponentTypeValue } from './values.js';
 import { badInput } from './errors.js';
+import { quoteInput } from './text.js';
 import { isFlowName, parseDependencySpec, parseFlowDeclaration, type DependencySpec } from './inputs/component.js';
 import { parseInput } from './validation.js';
 
@@ -132,7 +133,7 @@ const requirementsSchema = z.object({
       z.string().transform((spec, ctx) => {
         const parsed = parseDependencySpec(spec);
         if (!parsed) {
-          ctx.addIssue({ code: 'custom', message: `"${spec.slice(0, 80)}" is not a component name or id, optionally with "@range" (e.g. "charge@^1")` });
+          ctx.addIssue({ code: 'custom', message: `${quoteInput(spec)} is not a component name or id, optionally with "@range" (e.g. "charge@^1")` });
           return z.NEVER;
         }
         return parsed;
@@ -148,7 +149,7 @@ export function parseComposeRequest(
   requirements: ComposeRequirementsInput | null | undefined,
 ): { flow: string; requirements: ParsedRequirements } {
   if (typeof flow !== 'string' || !isFlowName(flow)) {
-    throw badInput(`"${String(flow).slice(0, 80)}" is not a flow name: a FLOW component's name or id ("checkout", "user-registration-flow-v1").`, {
+    throw badInput(`${quoteInput(String(flow))} is not a flow name: a FLOW component's name or id ("checkout", "user-registration-flow-v1").`, {
       field: 'flow',
     });
   }

@@ -49,3 +49,12 @@ export function describeTextFault(fault: TextFault): string {
       return 'a control character';
   }
 }
+
+/**
+ * A caller's text as an error message quotes it: cut to `max` characters and JSON-quoted, so a control
+ * character or an escape sequence in the input is shown escaped ("\u001b[31m"), never sent raw to a
+ * terminal or a log.
+ */
+export function quoteInput(value: string, max = 80): string {
+  return JSON.stringify(value.length > max ? `${value.slice(0, max)}…` : value);
+}

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   checkSchema,
   componentSchema,
+  parseComposeRequest,
   parseInput,
   serviceDefinitionSchema,
   SwitchboardError,
@@ -123,5 +124,26 @@ describe('configuration inputs', () => {
     expect(() => validateKey('api..timeout')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', details: { field: 'key' } }));
     expect(() => validateEnvironment('')).toThrow(expect.objectContaining({ details: { field: 'environment' } }));
     expect(() => validateValue({ 'a\u0000': 1 })).toThrow('The value contains a NUL character.');
+  });
+});
+
+describe('messages quote what the caller sent, escaped', () => {
+  // A message goes to a terminal (the CLI) and to logs: an escape sequence in the input must not reach them raw.
+  const hostile = 'pay\u001b[31mments\u0007';
+  it.each([
+    ['a configuration key', () => validateKey(hostile)],
+    ['a flow name', () => parseComposeRequest(hostile, null)],
+    ['a component dependency', () => parseInput(componentSchema, { type: 'STEP', name: 'x', version: '1.0.0', dependencies: [hostile] }, 'component')],
+  ])('%s', (_what, attempt) => {
+    const message = (() => {
+      try {
+        attempt();
+      } catch (error) {
+        return (error as Error).message + JSON.stringify((error as { details?: unknown }).details ?? '');
+      }
+      throw new Error('accepted');
+    })();
+    expect(message).toContain('pay\\u001b[31mments\\u0007');
+    expect(message).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
   });
 });

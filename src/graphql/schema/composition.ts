@@ -1,6 +1,7 @@
 import type { ComposedComponent, CompositionProblem, ExcludedComponent } from '@switchboard/contracts';
 import { composeFlow, watchFlow, type Component, type Composition } from '../../registry/components/index.js';
 import { builder } from '../builder.js';
+import type { GraphQLContext } from '../context.js';
 import { ComponentRef, ComponentTypeEnum } from './component.js';
 
 const CompositionRoleEnum = builder.enumType('CompositionRole', {
@@ -102,6 +103,8 @@ const ComposeRequirements = builder.inputType('ComposeRequirements', {
   }),
 });
 
+const flowDeps = (context: GraphQLContext) => ({ db: context.db, feed: context.feed, catalog: context.catalog });
+
 const FLOW_ARG = 'A FLOW component’s name or id, or the name components declare in `flows`.';
 
 builder.queryFields((t) => ({
@@ -109,7 +112,7 @@ builder.queryFields((t) => ({
     type: FlowCompositionRef,
     description: 'Which registered steps, transformers, validators and middleware fit the flow now, resolved to one version each and ordered.',
     args: { flow: t.arg.string({ required: true, description: FLOW_ARG }), requirements: t.arg({ type: ComposeRequirements }) },
-    resolve: (_root, args, context) => composeFlow(context.db, context.catalog, args.flow, args.requirements),
+    resolve: (_root, args, context) => composeFlow(flowDeps(context), args.flow, args.requirements),
   }),
 }));
 
@@ -119,7 +122,7 @@ builder.subscriptionFields((t) => ({
     description:
       'The composition at once, then again whenever it changes (a component registered or removed, a provider’s health moving); never the same twice.',
     args: { flow: t.arg.string({ required: true, description: FLOW_ARG }), requirements: t.arg({ type: ComposeRequirements }) },
-    subscribe: (_root, args, context) => watchFlow({ db: context.db, feed: context.feed, catalog: context.catalog }, args.flow, args.requirements),
+    subscribe: (_root, args, context) => watchFlow(flowDeps(context), args.flow, args.requirements),
     resolve: (composition) => composition,
   }),
 }));

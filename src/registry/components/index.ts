@@ -4,4 +4,5 @@ export { countComponents, getComponentsByIds, getComponentsByReferences, getComp
 export { resolveDependencies, dependentsOf, referencesOf, type MissingDependency, type Resolution } from './resolve.js';
 export { dependencyOrder, requireAll, MAX_ORDER_IDS, type LoadByReferences } from './order.js';
 export { dependencySpec, type Component, type ComponentType, type ComponentDependency } from './model.js';
-export { composeFlow, watchFlow, FLOW_COALESCE_MS, type Composition } from './compose.js';
+export { composeFlow, watchFlow, flowCompositions, FLOW_COALESCE_MS, type Composition, type FlowDeps } from './compose.js';
+export { flowCatalogReads } from './flow-catalog.js';

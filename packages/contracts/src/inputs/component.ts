@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { z } from 'zod';
-import { textFaults } from '../text.js';
+import { quoteInput, textFaults } from '../text.js';
 import { jsonObject, safeText, semanticVersion } from '../validation.js';
 import { serviceNameSchema } from './service.js';
 import { COMPONENT_TYPES, type ComponentTypeValue } from '../values.js';
@@ -143,7 +143,7 @@ export const componentSchema = z
           if (!parsed) {
             ctx.addIssue({
               code: 'custom',
-              message: `"${spec.slice(0, 80)}" is not a component id or name, optionally with "@range" (e.g. "http-client@^1.2", "custom-api-step-v1")`,
+              message: `${quoteInput(spec)} is not a component id or name, optionally with "@range" (e.g. "http-client@^1.2", "custom-api-step-v1")`,
             });
             return z.NEVER;
           }
@@ -176,6 +176,6 @@ export const componentSchema = z
       ctx.addIssue({ code: 'custom', path: ['dependencies'], message: 'must not name the component itself' });
     }
     const duplicate = names.find((name, index) => names.indexOf(name) !== index);
-    if (duplicate) ctx.addIssue({ code: 'custom', path: ['dependencies'], message: `name "${duplicate}" twice` });
+    if (duplicate) ctx.addIssue({ code: 'custom', path: ['dependencies'], message: `name ${quoteInput(duplicate)} twice` });
     return { ...input, id };
   });

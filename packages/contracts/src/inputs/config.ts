@@ -1,5 +1,6 @@
 import { badInput } from '../errors.js';
 import { jsonProblem } from '../json.js';
+import { quoteInput } from '../text.js';
 
 /**
  * Configuration inputs arrive one argument at a time (a key, an environment, a value), so each
@@ -20,7 +21,7 @@ const ENVIRONMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export function validateKey(key: string): string {
   if (key.length > ConfigLimits.keyLength || !KEY.test(key)) {
     throw badInput(
-      `"${key.slice(0, 80)}" is not a configuration key: use dotted names like "api.timeout" (letters, digits, "_" and "-" between dots, at most ${ConfigLimits.keyLength} characters).`,
+      `${quoteInput(key)} is not a configuration key: use dotted names like "api.timeout" (letters, digits, "_" and "-" between dots, at most ${ConfigLimits.keyLength} characters).`,
       { field: 'key' },
     );
   }
@@ -29,7 +30,7 @@ export function validateKey(key: string): string {
 
 export function validatePrefix(prefix: string): string {
   if (prefix.length > ConfigLimits.keyLength || !PREFIX.test(prefix)) {
-    throw badInput(`"${prefix.slice(0, 80)}" is not a key prefix (letters, digits, ".", "_" and "-").`, { field: 'prefix' });
+    throw badInput(`${quoteInput(prefix)} is not a key prefix (letters, digits, ".", "_" and "-").`, { field: 'prefix' });
   }
   return prefix;
 }
@@ -37,7 +38,7 @@ export function validatePrefix(prefix: string): string {
 /** An environment name ("production", "eu-1.staging"); the global value has none. */
 export function validateEnvironment(environment: string): string {
   if (environment.length > ConfigLimits.environmentLength || !ENVIRONMENT.test(environment)) {
-    throw badInput(`"${environment.slice(0, 80)}" is not an environment name (letters, digits, ".", "_" and "-"; omit it for the global value).`, {
+    throw badInput(`${quoteInput(environment)} is not an environment name (letters, digits, ".", "_" and "-"; omit it for the global value).`, {
       field: 'environment',
     });
   }
@@ -67,7 +68,7 @@ const UINT64_MAX = 18446744073709551615n;
  */
 export function validateFlags(flags: string): string {
   if (!/^[0-9]{1,20}$/.test(flags) || BigInt(flags) > UINT64_MAX) {
-    throw badInput(`"${flags.slice(0, 40)}" is not valid flags: an unsigned 64-bit number in decimal (0 to ${UINT64_MAX}).`, { field: 'flags' });
+    throw badInput(`${quoteInput(flags, 40)} is not valid flags: an unsigned 64-bit number in decimal (0 to ${UINT64_MAX}).`, { field: 'flags' });
   }
   return BigInt(flags).toString();
 }
