@@ -1,7 +1,7 @@
 import { parse } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { EventsDocument, LatestEventIdDocument, SwitchboardRequestError, type ComponentInput, type SwitchboardClient } from '@switchboard/client';
-import { findSwitchboardError } from '@switchboard/contracts';
+import { findInErrorChain, findSwitchboardError } from '@switchboard/contracts';
 import type { Plan } from './plan.js';
 
 /**
@@ -34,8 +34,14 @@ export interface ApplyReport {
   notApplied: Step[];
   /** Sent, but no answer came back (the connection failed): written or not, a `plan` tells. */
   unknown: Step[];
-  refusal: { step: Step | null; code: string; message: string } | null;
+  /**
+   * Why it stopped; `outcome` is the server's word on an UNAVAILABLE write ("not_applied", "unknown"). `step`
+   * is the step the error names (refused, or in `unknown` when its own write may have happened).
+   */
+  refusal: { step: Step | null; code: string; message: string; outcome?: string } | null;
   events: AppliedEvent[];
+  /** Set when the events could not be read after it stopped (the database away): the lists above still hold. */
+  eventsError?: string;
 }
 
 /**
@@ -75,16 +81,27 @@ export async function applySteps(client: SwitchboardClient, steps: readonly Step
       report.applied.push(...batch);
     } catch (error) {
       const outcome = failedAt(error, batch.length);
+      const unknownEnd = outcome.appliedCount + outcome.unknownCount;
       report.applied.push(...batch.slice(0, outcome.appliedCount));
-      if (outcome.unknown) report.unknown.push(...batch.slice(outcome.appliedCount));
-      else report.notApplied.push(...batch.slice(outcome.appliedCount));
-      report.notApplied.push(...steps.slice(start + batchSize));
-      report.refusal = { step: outcome.refusedIndex === null ? null : batch[outcome.refusedIndex]!, code: outcome.code, message: outcome.message };
+      report.unknown.push(...batch.slice(outcome.appliedCount, unknownEnd));
+      report.notApplied.push(...batch.slice(unknownEnd), ...steps.slice(start + batchSize));
+      report.refusal = {
+        step: outcome.refusedIndex === null ? null : batch[outcome.refusedIndex]!,
+        code: outcome.code,
+        message: outcome.message,
+        ...(outcome.outcome ? { outcome: outcome.outcome } : {}),
+      };
       break;
     }
     options.onProgress?.(Math.min(start + batchSize, steps.length), steps.length);
   }
-  report.events = await eventsOf(client, before, report.applied.concat(report.unknown));
+  try {
+    report.events = await eventsOf(client, before, report.applied.concat(report.unknown));
+  } catch (error) {
+    // Stopped by the same outage, most likely: the report of what was written matters more than its events.
+    if (!report.refusal) throw error;
+    report.eventsError = error instanceof Error ? error.message : String(error);
+  }
   return report;
 }
 
@@ -125,32 +142,46 @@ function batchMutation(batch: readonly Step[]): {
 interface Failure {
   /** Steps of the batch that were written before the failure. */
   appliedCount: number;
+  /** Steps after those whose fate the answer does not tell (then the rest of the batch was not written). */
+  unknownCount: number;
   refusedIndex: number | null;
-  unknown: boolean;
   code: string;
   message: string;
+  outcome?: string;
 }
 
-/** Where in a batch a failed request stopped (see the module comment). */
+/**
+ * Where in a batch a failed request stopped (see the module comment). An UNAVAILABLE answer carries the
+ * server's `outcome`: "not_applied" is believed; "unknown" (a COMMIT was sent and its answer lost), or
+ * UNAVAILABLE with no outcome, makes those steps unknown rather than claimed either way.
+ */
 function failedAt(error: unknown, size: number): Failure {
   if (error instanceof SwitchboardRequestError) {
     const located = error.errors.find((entry) => typeof entry.path?.[0] === 'string' && /^s\d+$/.test(entry.path[0]));
-    const code = String(located?.extensions?.['code'] ?? error.code ?? 'FAILED');
+    const first = located ?? error.errors[0];
+    const code = String(first?.extensions?.['code'] ?? error.code ?? 'FAILED');
+    const outcome = typeof first?.extensions?.['outcome'] === 'string' ? first.extensions['outcome'] : undefined;
+    const mayHaveWritten = outcome === 'unknown' || (code === 'UNAVAILABLE' && outcome === undefined);
+    const base = { code, ...(outcome ? { outcome } : {}) };
     if (located) {
       const index = Number((located.path![0] as string).slice(1));
       // An error below the field (path ["s3", "id"]) comes after its write: that step was applied.
-      const written = located.path!.length > 1;
-      return { appliedCount: written ? index + 1 : index, refusedIndex: written ? null : index, unknown: false, code, message: located.message };
+      if (located.path!.length > 1) return { ...base, appliedCount: index + 1, unknownCount: 0, refusedIndex: null, message: located.message };
+      // GraphQL ran no field after it: only its own write may have happened.
+      return { ...base, appliedCount: index, unknownCount: mayHaveWritten ? 1 : 0, refusedIndex: index, message: located.message };
     }
-    // No path: the request was refused before any field ran (validation, authentication), unless no answer came.
-    if (error.errors.length > 0) return { appliedCount: 0, refusedIndex: null, unknown: false, code, message: error.message };
-    return { appliedCount: 0, refusedIndex: null, unknown: true, code: 'FAILED', message: error.message };
+    // No path: refused before any field ran (validation, authentication), or answered at the request's
+    // deadline with the whole batch's outcome; no error at all is an HTTP failure without an answer.
+    if (error.errors.length > 0) return { ...base, appliedCount: 0, unknownCount: mayHaveWritten ? size : 0, refusedIndex: null, message: error.message };
+    return { appliedCount: 0, unknownCount: size, refusedIndex: null, code: 'FAILED', message: error.message };
   }
   const known = findSwitchboardError(error);
+  // Refused connections sent nothing; any other lost connection may have carried the request.
+  const neverSent = findInErrorChain(error, (current) => ((current as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? true : undefined)) === true;
   return {
     appliedCount: 0,
+    unknownCount: neverSent ? 0 : size,
     refusedIndex: null,
-    unknown: size > 0,
     code: known?.code ?? 'FAILED',
     message: error instanceof Error ? error.message : String(error),
   };

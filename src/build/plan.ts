@@ -1,7 +1,7 @@
 import { parseDependencySpec, type ComponentTypeValue } from '@switchboard/contracts';
 import type { ComponentInput } from '@switchboard/client';
-import { readFileSync } from 'node:fs';
-import { jsonPath, manifestSchema, readManifest, type Manifest, type ManifestComponent, type ManifestProblem } from './manifest.js';
+import { readJsonFile, type JsonFileLimits } from './read-json.js';
+import { jsonPath, manifestSchema, validateManifest, type Manifest, type ManifestComponent, type ManifestProblem } from './manifest.js';
 import { registrationOrder, removalOrder, type OrderNode } from './order.js';
 import type { LiveComponent, LiveState } from './live.js';
 
@@ -95,23 +95,26 @@ export function planProblems(manifest: Manifest): ManifestProblem[] {
 }
 
 /**
- * Reads a manifest to plan (manifest.ts's readManifest) and checks apply's own rules too. Every problem is
+ * What `plan` and `apply` read whole before sending anything: a manifest of thousands of components is a
+ * few MB; 64 levels is well past the 16 that metadata may nest (manifest.ts).
+ */
+const MANIFEST_FILE_LIMITS: JsonFileLimits = { what: 'a manifest', maxBytes: 16 * 1024 * 1024, maxDepth: 64 };
+
+/**
+ * Reads a manifest to plan (read-json.ts's limits, then manifest.ts's validation) and checks apply's own rules too. Every problem is
  * reported at once: apply's rules run even when the registry's found problems, unless the manifest has not
  * the shapes they need (a structurally invalid one gets the structural problems only).
  */
 export function readManifestToApply(file: string): { manifest: Manifest } | { problems: ManifestProblem[] } {
-  const read = readManifest(file);
-  if ('manifest' in read) {
-    const problems = planProblems(read.manifest);
-    return problems.length > 0 ? { problems } : read;
+  const read = readJsonFile(file, MANIFEST_FILE_LIMITS);
+  if ('problem' in read) return { problems: [{ path: '$', message: read.problem }] };
+  const validated = validateManifest(read.value);
+  if ('manifest' in validated) {
+    const problems = planProblems(validated.manifest);
+    return problems.length > 0 ? { problems } : validated;
   }
-  let structural: ReturnType<typeof manifestSchema.safeParse> | undefined;
-  try {
-    structural = manifestSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  } catch {
-    // readManifest has said why the file cannot be read.
-  }
-  return { problems: [...read.problems, ...(structural?.success ? planProblems(structural.data) : [])] };
+  const structural = manifestSchema.safeParse(read.value);
+  return { problems: [...validated.problems, ...(structural.success ? planProblems(structural.data) : [])] };
 }
 
 /** The plan for `manifest` against `live` (see the module comment). */

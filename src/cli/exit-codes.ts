@@ -23,6 +23,15 @@ export function errorCodeOf(error: unknown): string | undefined {
   return findSwitchboardError(error)?.code;
 }
 
+/**
+ * What became of a write the server could not finish (`extensions.outcome` of an UNAVAILABLE): "not_applied"
+ * (nothing was written; retrying is safe) or "unknown" (it may have been; read it back first).
+ */
+export function outcomeOf(error: unknown): string | undefined {
+  const outcome = error instanceof SwitchboardRequestError ? error.errors[0]?.extensions?.['outcome'] : findSwitchboardError(error)?.details?.['outcome'];
+  return typeof outcome === 'string' ? outcome : undefined;
+}
+
 export function exitCodeFor(error: unknown): ExitCode {
   switch (errorCodeOf(error)) {
     case 'NOT_FOUND':

@@ -77,7 +77,8 @@ export function renderApplyReport(report: ApplyReport): string {
   if (!report.refusal) {
     lines.push(color.green(`Applied ${total} change${total === 1 ? '' : 's'}.`));
   } else {
-    lines.push(color.red(`Stopped: ${report.refusal.code}: ${report.refusal.message}`));
+    const outcome = report.refusal.outcome ? ` (outcome: ${report.refusal.outcome})` : '';
+    lines.push(color.red(`Stopped: ${report.refusal.code}${outcome}: ${report.refusal.message}`));
     lines.push('', color.bold(`Applied (${report.applied.length} of ${total}):`));
     for (const step of report.applied) lines.push(`  ${stepLine(step)}`);
     if (report.applied.length === 0) lines.push('  nothing');
@@ -86,12 +87,13 @@ export function renderApplyReport(report: ApplyReport): string {
       for (const step of report.notApplied) lines.push(`  ${stepLine(step)}${step === report.refusal.step ? color.red('  (refused)') : ''}`);
     }
     if (report.unknown.length > 0) {
-      lines.push('', color.bold(`Unknown (${report.unknown.length}): sent, but no answer came back; run plan to see what the registry has:`));
+      lines.push('', color.bold(`Unknown (${report.unknown.length}): sent, but whether it was written is not known; run plan to see what the registry has:`));
       for (const step of report.unknown) lines.push(`  ${stepLine(step)}`);
     }
   }
   lines.push('');
-  if (report.events.length === 0) lines.push('No events.');
+  if (report.eventsError !== undefined) lines.push(`The events could not be read: ${report.eventsError}`);
+  else if (report.events.length === 0) lines.push('No events.');
   else
     lines.push(
       table(

@@ -11,6 +11,8 @@ import {
   type ConfigEntryFieldsFragment,
 } from '@switchboard/client';
 import { action, optionsOf, withConnection } from '../context.js';
+import { UsageError } from '../exit-codes.js';
+import { depthExceeds } from '../../build/read-json.js';
 import { color, print } from '../output.js';
 import { follow } from './follow.js';
 import { emit, examples, inline, integer, notFound, printTable, time, withClient } from './session.js';
@@ -34,7 +36,11 @@ export function registerConfigCommands(program: Command): void {
   );
   examples(withConnection(get), ['switchboard config get payments.timeout', 'switchboard config get payments.timeout --env prod --json']);
 
-  const set = keyCommand(config, 'set', 'Set a value. It is read as JSON when it parses as JSON (30, true, {"a":1}, "quoted"), else as a string.')
+  const set = keyCommand(
+    config,
+    'set',
+    'Set a value. It is read as JSON when it parses as JSON (30, true, {"a":1}, "quoted"), else as a string; one that starts like JSON ({, [, ") must be JSON.',
+  )
     .argument('<value>', 'the value')
     .option('--string', 'store the value as a string even when it parses as JSON ("30" stays "30")')
     .option('--secret', 'store it as a secret: redacted for tokens without its key prefix')
@@ -135,11 +141,22 @@ function keyCommand(config: Command, name: string, description: string): Command
     .option('--env <environment>', 'the environment ("prod"); default: the global value');
 }
 
-/** What the operator typed, as JSON when it is JSON: `30` is a number, `fast` a string. */
+const MAX_VALUE_DEPTH = 64;
+
+/**
+ * What the operator typed, as JSON when it is JSON: `30` is a number, `fast` a string. A value that starts as
+ * JSON does (`{`, `[`, `"`) but does not parse is a typo (a lost brace, shell quoting), not a string to
+ * store: refused, and `--string` stores it as text when that is what was meant.
+ */
 function parseValue(raw: string): unknown {
+  // JSON.parse copes with any depth; sending it (JSON.stringify) overflows the stack.
+  if (depthExceeds(raw, MAX_VALUE_DEPTH)) throw new UsageError(`the value nests deeper than ${MAX_VALUE_DEPTH} levels`);
   try {
     return JSON.parse(raw) as unknown;
-  } catch {
+  } catch (error) {
+    if (/^\s*[[{"]/.test(raw)) {
+      throw new UsageError(`the value ${JSON.stringify(raw)} is not valid JSON (${(error as Error).message}); fix it, or pass --string to store it as text`);
+    }
     return raw;
   }
 }

@@ -3,7 +3,7 @@ import { EventsDocument, LatestEventIdDocument, OnEventsDocument, type EventsQue
 import { action, optionsOf, withConnection } from '../context.js';
 import { color, print } from '../output.js';
 import { follow } from './follow.js';
-import { collect, emit, examples, inline, integer, time, withClient } from './session.js';
+import { collect, emit, eventId, examples, inline, integer, time, withClient } from './session.js';
 
 type Event = EventsQuery['events'][number];
 
@@ -22,7 +22,7 @@ export function registerEventCommands(program: Command): void {
       'Print events as they happen, until Ctrl-C. Survives a lost connection or a server restart: it resumes after the last event it printed, so none is lost or printed twice.',
     )
     .option('--type <type>', 'only this type ("service.registered") or prefix ("service.*"); repeat for several', collect)
-    .option('--after <id>', 'first replay every event after this id (default: only new events)')
+    .option('--after <id>', 'first replay every event after this id (default: only new events)', eventId)
     .action(
       action(async (_options: unknown, command: Command) => {
         const options = optionsOf<EventOptions>(command);
@@ -45,7 +45,7 @@ export function registerEventCommands(program: Command): void {
     .command('list')
     .description('Print a page of past events, oldest first.')
     .option('--type <type>', 'only this type or prefix; repeat for several', collect)
-    .option('--after <id>', 'events after this id (default: from the beginning)')
+    .option('--after <id>', 'events after this id (default: from the beginning)', eventId)
     .option('--first <n>', 'how many (1 to 1000)', integer, 100)
     .action(
       action(async (_options: unknown, command: Command) => {

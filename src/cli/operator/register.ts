@@ -6,6 +6,13 @@ import { UsageError } from '../exit-codes.js';
 import { print, status } from '../output.js';
 import { collect, emit, examples, integer, keyValue, withClient } from './session.js';
 import { hostPort } from './services.js';
+import { readJsonFile, type JsonFileLimits } from '../../build/read-json.js';
+
+/**
+ * One instance's definition is a few hundred bytes; the server refuses a request over 1 MB (by default) by
+ * closing the connection. Metadata is a flat string map: 64 levels is far past anything the server accepts.
+ */
+const DEFINITION_FILE_LIMITS: JsonFileLimits = { what: 'a definition', maxBytes: 1024 * 1024, maxDepth: 64 };
 
 interface RegisterFlags {
   name?: string;
@@ -145,18 +152,9 @@ function definitionFromFlags(flags: RegisterFlags): ServiceDefinitionInput {
 function definitionFromFile(file: string, flags: RegisterFlags): ServiceDefinitionInput {
   const given = DEFINITION_FLAGS.filter((flag) => flags[flag] !== undefined);
   if (given.length > 0) throw new UsageError(`give the definition in ${file} or as flags, not both (also given: --${given.map(kebab).join(', --')})`);
-  let text: string;
-  try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  let definition: unknown;
-  try {
-    definition = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${file} is not JSON: ${(error as Error).message}`);
-  }
+  const read = readJsonFile(file, DEFINITION_FILE_LIMITS, () => readFileSync(file === '-' ? 0 : file));
+  if ('problem' in read) throw new UsageError(read.problem);
+  const definition = read.value;
   if (typeof definition !== 'object' || definition === null || Array.isArray(definition)) {
     throw new UsageError(`${file} must hold one JSON object (a ServiceDefinitionInput: {"name": "payments", "port": 8080, ...})`);
   }

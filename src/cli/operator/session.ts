@@ -56,6 +56,12 @@ export function integer(value: string): number {
   return Number(value);
 }
 
+/** An event id (`--after`): the log's ids are whole numbers from 1, and 0 is "from the beginning". */
+export function eventId(value: string): string {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected an event id (a whole number, 0 or more)');
+  return value;
+}
+
 /** A JSON value as one line, for a table cell or a change line. */
 export function inline(value: unknown): string {
   return value === undefined ? '' : JSON.stringify(value);
