@@ -10,6 +10,7 @@ import {
 import { createHash } from 'node:crypto';
 import type { Db } from '../../db/client.js';
 import type { EventFeed } from '../../events/feed.js';
+import { FeedWatch } from '../../events/feed-watch.js';
 import type { StoredEvent } from '../../events/types.js';
 import { discover, type Catalog } from '../catalog/index.js';
 import type { Component } from './model.js';
@@ -141,109 +142,42 @@ function sharedFlowsOf(deps: FlowDeps): SharedFlows {
   return shared;
 }
 
-class FlowStream implements AsyncIterableIterator<Composition> {
-  private cursor: number;
-  private lastSent: string | undefined;
+class FlowStream extends FeedWatch<Composition> {
   /** The providers named in the catalog when last composed: only their health can change the answer. */
   private providers: ReadonlySet<string> = new Set<string>();
-  private done = false;
-  private stopWaiting: (() => void) | undefined;
 
   constructor(
     private readonly deps: FlowDeps,
     private readonly shared: SharedFlows,
     private readonly group: FlowGroup,
   ) {
-    this.cursor = deps.feed.head;
+    super(deps.feed);
   }
 
-  async next(): Promise<IteratorResult<Composition>> {
-    try {
-      while (!this.done && !this.deps.feed.isClosed) {
-        const first = this.lastSent === undefined;
-        if (!first) {
-          await this.waitForChange();
-          await this.pause(FLOW_COALESCE_MS);
-          this.consumeEvents(); // what arrived during the pause is in this computation
-          if (this.done || this.deps.feed.isClosed) break;
-        }
-        // Read-your-writes: the catalog's health reflects every event the feed has handed out so far.
-        await this.deps.catalog.waitFor(this.cursor);
-        // The first message is as fresh as a query (the subscriber may have just written through another
-        // server); later ones follow the feed, and share the read the change they follow caused.
-        const read = first ? await this.shared.components.fresh() : this.shared.components.current();
-        const components = await read.components;
-        if (this.done) break;
-        const { composition, fingerprint, providers } = this.shared.compose(this.group, read, components);
-        this.providers = providers;
-        if (fingerprint === this.lastSent) continue;
-        this.lastSent = fingerprint;
-        return { done: false, value: composition };
-      }
-    } catch (error) {
-      this.finish();
-      throw error;
-    }
-    this.finish();
-    return { done: true, value: undefined };
+  protected async compute(first: boolean): Promise<{ value: Composition; fingerprint: string }> {
+    // Read-your-writes: the catalog's health reflects every event the feed has handed out so far.
+    await this.deps.catalog.waitFor(this.position);
+    // The first message is as fresh as a query (the subscriber may have just written through another
+    // server); later ones follow the feed, and share the read the change they follow caused.
+    const read = first ? await this.shared.components.fresh() : this.shared.components.current();
+    const { composition, fingerprint, providers } = this.shared.compose(this.group, read, await read.components);
+    this.providers = providers;
+    return { value: composition, fingerprint };
   }
 
-  async return(): Promise<IteratorResult<Composition>> {
-    this.finish();
-    return { done: true, value: undefined };
+  protected async settle(): Promise<void> {
+    await this.pause(FLOW_COALESCE_MS);
+    this.consumeEvents(); // what arrived during the pause is in this computation
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<Composition> {
-    return this;
-  }
-
-  private async waitForChange(): Promise<void> {
-    while (!this.done && !this.deps.feed.isClosed) {
-      if (this.consumeEvents()) return;
-      await new Promise<void>((resolve) => {
-        const cancel = this.deps.feed.whenEventAfter(this.cursor, resolve);
-        this.stopWaiting = () => {
-          cancel();
-          resolve();
-        };
-      });
-      this.stopWaiting?.();
-      this.stopWaiting = undefined;
-    }
-  }
-
-  /** Moves the cursor over the feed's new events; true when one of them may change the composition. */
-  private consumeEvents(): boolean {
-    const head = this.deps.feed.head;
-    if (head <= this.cursor) return false;
-    const events = this.deps.feed.eventsAfter(this.cursor, head - this.cursor);
-    this.cursor = head;
-    // The window no longer reaches back that far: assume something relevant happened.
-    if (events === undefined) return true;
-    return events.some((event) => this.concerns(event));
-  }
-
-  private concerns(event: StoredEvent): boolean {
+  protected concerns(event: StoredEvent): boolean {
     if (COMPONENT_EVENT_TYPES.includes(event.type)) return true;
     const name = event.data['name'];
     return SERVICE_EVENT_TYPES.includes(event.type) && typeof name === 'string' && this.providers.has(name);
   }
 
-  private async pause(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.stopWaiting = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.stopWaiting = undefined;
-  }
-
-  private finish(): void {
-    if (!this.done) this.shared.leave(this.group);
-    this.done = true;
-    this.stopWaiting?.();
+  protected override onFinish(): void {
+    this.shared.leave(this.group);
   }
 }
 
