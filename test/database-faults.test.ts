@@ -208,8 +208,12 @@ describe('PostgreSQL stopped for five seconds', () => {
       `outage: /readyz ${Math.round(ready.ms)} ms, write ${Math.round(write.ms)} ms, read ${Math.round(read.ms)} ms; after start, seen on the other server in ${Math.round(caughtUpMs)} ms`,
     );
     expect(caughtUpMs).toBeLessThan(3_000);
-    expect((await readiness(a.url)).status).toBe(200);
-    expect((await readiness(b.url)).status).toBe(200);
+    // Ready again within a probe or two: the first check after the restart may still meet a pooled connection
+    // the outage broke (seen once under CI load), which the driver then replaces.
+    for (const node of [a, b]) {
+      const readyAgain = await eventually(async () => ((await readiness(node.url)).status === 200 ? true : undefined), 3_000, 100);
+      expect(readyAgain).toBe(true);
+    }
     await changes.return!();
   }, 60_000);
 });
