@@ -16,6 +16,8 @@ export interface DiscoveryResults {
   graphql: LoadResult;
   /** The same server with graphql-jit switched off: what compiling hot operations gains. */
   withoutJit: LoadResult;
+  /** The same server through yoga's fetch layer (an Origin header keeps a query off the direct path). */
+  throughYoga: LoadResult;
   bare: LoadResult;
   etcd: LoopResult | undefined;
 }
@@ -60,26 +62,27 @@ export async function runDiscoveryBench(options: {
   seconds: number;
 }): Promise<DiscoveryResults> {
   const body = JSON.stringify({ query: DISCOVERY_QUERY, variables: { name: TARGET } });
-  const measure = async (url: string) => {
+  const measure = async (url: string, headers: Record<string, string> = {}) => {
     const check = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as {
       data?: { discoverServices: unknown[] };
     };
     if (check.data?.discoverServices.length !== INSTANCES)
       throw new Error(`expected ${INSTANCES} instances from ${url}, got ${JSON.stringify(check).slice(0, 200)}`);
-    await loadTest({ url, body, connections: options.connections, seconds: 2 }); // warm-up
-    return loadTest({ url, body, connections: options.connections, seconds: options.seconds });
+    await loadTest({ url, body, headers, connections: options.connections, seconds: 2 }); // warm-up
+    return loadTest({ url, body, headers, connections: options.connections, seconds: options.seconds });
   };
 
-  const serve = async (env: Record<string, string> = {}) => {
+  const serve = async (env: Record<string, string> = {}, headers: Record<string, string> = {}) => {
     const server = await startServer({ DATABASE_URL: options.databaseUrl, SWITCHBOARD_HEALTH_WORKER: 'false', ...env });
     try {
-      return await measure(server.url);
+      return await measure(server.url, headers);
     } finally {
       await server.stop();
     }
   };
   const graphql = await serve();
   const withoutJit = await serve({ SWITCHBOARD_JIT_AFTER: 'off' });
+  const throughYoga = await serve({}, { origin: 'http://bench.test' });
 
   const bareServer = await startPortProcess(['bench/load/bare-discovery.ts', options.databaseUrl]);
   let bare: LoadResult;
@@ -90,7 +93,7 @@ export async function runDiscoveryBench(options: {
   }
 
   const etcd = options.etcd && (await etcdPrefixRange(options.etcd.endpoint, options));
-  return { graphql, withoutJit, bare, etcd };
+  return { graphql, withoutJit, throughYoga, bare, etcd };
 }
 
 /** etcd's answer to discovery: the catalog seeded, then a prefix range of TARGET's instances from `connections` loops. */

@@ -30,3 +30,25 @@ export async function runRegistrations(options: {
   }
   return { ours, etcd };
 }
+
+/** Instances per registerServices call in the bulk measurement. */
+export const BULK_BATCH = 50;
+/** Clients calling registerServices at once. */
+export const BULK_CONCURRENCY = 8;
+
+/**
+ * Bulk registrations: registerServices calls of BULK_BATCH fresh ids each (one transaction, one
+ * append of their BULK_BATCH events, one NOTIFY), from BULK_CONCURRENCY closed loops in a separate
+ * process. Reported in instances/s; the latencies are a whole call's.
+ */
+export async function runBulkRegistrations(options: { databaseUrl: string; seconds: number }): Promise<LoopResult & { instancesPerSecond: number }> {
+  const server = await startServer({ DATABASE_URL: options.databaseUrl, SWITCHBOARD_HEALTH_WORKER: 'false' });
+  try {
+    const params = { url: server.url, concurrency: BULK_CONCURRENCY, batch: BULK_BATCH };
+    await runLoadProcess<LoopResult>('registrations.ts', { ...params, seconds: 2, prefix: 'warm-bulk' });
+    const result = await runLoadProcess<LoopResult>('registrations.ts', { ...params, seconds: options.seconds, prefix: 'bulk' });
+    return { ...result, instancesPerSecond: result.perSecond * BULK_BATCH };
+  } finally {
+    await server.stop();
+  }
+}

@@ -5,15 +5,16 @@ import { SwitchboardRegistry } from '@switchboard/sdk';
 import { Etcd3 } from 'etcd3';
 import type { Etcd } from './etcd.js';
 import type { LoopResult } from './load/loops.js';
-import { percentile, residentBytes, runLoadProcess, startServer } from './support.js';
+import { Inspector, memoryGrowth, openWebSockets, untilWebSockets, type MemoryGrowth } from './heap.js';
+import { percentile, runLoadProcess, startServer } from './support.js';
 
 /** Instances of the service the warm-cache loop discovers, as in the discovery section. */
 export const CACHE_INSTANCES = 50;
 /** SDK caches (and etcd watchers) that must all know a new instance; half on each server. */
 export const CACHES = 100;
 export const REGISTRATIONS = 50;
-/** SDK connections held open for the memory row, and the services each watches. */
-export const MEMORY_CONNECTIONS = 200;
+/** SDK connections held open for the memory rows, and the services each watches. */
+export const MEMORY_CONNECTIONS = 1_000;
 export const WATCHED_SERVICES = 10;
 
 export interface ArrivalLatency {
@@ -27,8 +28,8 @@ export interface ArrivalLatency {
 export interface SdkResults {
   cache: { perSecond: number; etcd: LoopResult | undefined };
   propagation: { ours: ArrivalLatency; etcd: ArrivalLatency | undefined };
-  /** Per connection: the first round from a cold server (runtime growth included), then a second round after the first closed. */
-  memory: { bytesPerConnection: number; coldBytesPerConnection: number };
+  /** Server memory per SDK connection (see memoryPerConnection). */
+  memory: MemoryGrowth;
 }
 
 const CACHE_SERVICE = 'sdk-cache';
@@ -146,25 +147,30 @@ async function measureArrivals(script: string, params: unknown, change: (index: 
 }
 
 /**
- * Server RSS growth ÷ connections, as bench/fanout.ts measures it: MEMORY_CONNECTIONS SDK discoveries in
- * another process, each its own connection watching WATCHED_SERVICES services (on one subscription).
- * Twice: the first round, from the freshly started server, also pays the runtime's one-time growth
- * (compiled code, a larger young generation, allocator arenas kept after the 2,200 lookups that set the
- * caches up), which at 200 connections outweighs the connections themselves; the second round, after
- * the first closed and the server settled, is what each further connection costs.
+ * Server memory per SDK connection, as bench/fanout.ts measures it: MEMORY_CONNECTIONS SDK discoveries in
+ * another process, each its own connection watching WATCHED_SERVICES services (on one subscription), every
+ * one proved live (it holds a new instance of each service). A warm-up round of as many is opened and
+ * closed first; then the measured round. Heap and RSS are read through the server's inspector after forced
+ * collections, before and with the round open; the server is the compiled one, as in production.
  */
-async function memoryPerConnection(databaseUrl: string): Promise<SdkResults['memory']> {
-  const server = await startServer({
-    DATABASE_URL: databaseUrl,
-    SWITCHBOARD_HEALTH_WORKER: 'false',
-    SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_TOKEN: String(MEMORY_CONNECTIONS * 2 + 100),
-  });
+async function memoryPerConnection(databaseUrl: string): Promise<MemoryGrowth> {
+  const server = await startServer(
+    {
+      DATABASE_URL: databaseUrl,
+      SWITCHBOARD_HEALTH_WORKER: 'false',
+      SWITCHBOARD_MAX_SUBSCRIPTIONS_PER_TOKEN: String(MEMORY_CONNECTIONS * 2 + 100),
+      SWITCHBOARD_MAX_CONNECTIONS: String(MEMORY_CONNECTIONS + 100),
+    },
+    ['--inspect=127.0.0.1:0'],
+    { compiled: true },
+  );
+  const inspector = await Inspector.connect(server.inspectorUrl!, server.pid);
   const registry = new SwitchboardRegistry(new SwitchboardClient({ url: server.url }));
   const services = Array.from({ length: WATCHED_SERVICES }, (_, index) => `sdk-memory-${index}`);
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 1_000));
   let next = 3;
+  let idle = 0;
+  /** Opens the round's connections; once every one is live, reads the memory, then closes them. */
   const round = async () => {
-    const baseline = residentBytes(server.pid);
     const watchers = await startWatchers('sdk-caches.ts', { urls: [server.url], count: MEMORY_CONNECTIONS, services });
     try {
       // One new instance per service, until every connection has it: every subscription is live.
@@ -175,19 +181,22 @@ async function memoryPerConnection(databaseUrl: string): Promise<SdkResults['mem
         if (receipt.received < MEMORY_CONNECTIONS) throw new Error(`${receipt.received} of ${MEMORY_CONNECTIONS} SDK connections knew ${id}`);
       }
       next++;
-      return (residentBytes(server.pid) - baseline) / MEMORY_CONNECTIONS;
+      return await inspector.memoryAfterGc();
     } finally {
       await watchers.stop();
+      await untilWebSockets(server.url, idle);
     }
   };
   try {
     for (const name of services) for (let index = 0; index < 3; index++) await registry.registerService(definition(name, index));
-    // Let the server settle before its baseline.
-    await settle();
-    const coldBytesPerConnection = await round();
-    await settle();
-    return { coldBytesPerConnection, bytesPerConnection: await round() };
+    idle = await openWebSockets(server.url);
+    const cold = await inspector.memoryAfterGc();
+    const coldOpen = await round();
+    const before = await inspector.memoryAfterGc();
+    const after = await round();
+    return memoryGrowth({ cold: [cold, coldOpen], warm: [before, after] }, MEMORY_CONNECTIONS);
   } finally {
+    await inspector.close();
     await server.stop();
   }
 }

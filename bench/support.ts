@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import postgres from 'postgres';
 import { databaseUrl } from '../src/db/client.js';
@@ -93,14 +95,32 @@ export async function loadTest(options: {
 }
 
 /** A `switchboard serve` process for a benchmark, on a free port, once it is ready. */
-export async function startServer(env: Record<string, string>): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+export async function startServer(
+  env: Record<string, string>,
+  /** Node flags for the server process (e.g. `--cpu-prof`; `--inspect=127.0.0.1:0` sets `inspectorUrl`, for bench/heap.ts). */
+  nodeArgs: readonly string[] = [],
+  /** `compiled`: the server as `npm run build` compiles it (see compiledServer), not through tsx. */
+  options: { compiled?: boolean } = {},
+): Promise<{ url: string; pid: number; inspectorUrl: string | undefined; stop(): Promise<void> }> {
   const root = new URL('..', import.meta.url).pathname;
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const inspecting = nodeArgs.some((arg) => arg.startsWith('--inspect'));
+  const entry = options.compiled ? [await compiledServer()] : ['--import', 'tsx', 'src/cli/main.ts'];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, 'serve'], {
     cwd: root,
     env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', inspecting ? 'pipe' : 'inherit'],
   });
+  // Node announces its inspector on stderr before anything else; the rest passes through.
+  const inspectorUrl =
+    inspecting &&
+    new Promise<string>((resolve) => {
+      createInterface({ input: child.stderr! }).on('line', (line) => {
+        const announced = /^Debugger listening on (ws:\/\/\S+)/.exec(line)?.[1];
+        if (announced) resolve(announced);
+        else if (!/^(For help, see:|Debugger (attached|ending)|Waiting for the debugger)/.test(line)) process.stderr.write(`${line}\n`);
+      });
+    });
   const origin = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
@@ -115,12 +135,39 @@ export async function startServer(env: Record<string, string>): Promise<{ url: s
   return {
     url: `${origin}/graphql`,
     pid: child.pid!,
+    inspectorUrl: inspectorUrl ? await inspectorUrl : undefined,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
   };
+}
+
+let compiled: Promise<string> | undefined;
+
+/**
+ * The server's entry point compiled as `npm run build` compiles it (tsc; without its type check, which
+ * emits the same files), once per run, into a temporary directory beside links to what the compiled
+ * code reads from the checkout. What production runs: tsx keeps function names by redefining `name`
+ * on every function it creates, which turns each closure's properties into a 256-byte dictionary,
+ * several kilobytes per open subscription.
+ */
+export function compiledServer(): Promise<string> {
+  compiled ??= (async () => {
+    const root = new URL('..', import.meta.url).pathname;
+    const directory = mkdtempSync(join(tmpdir(), 'switchboard-bench-build-'));
+    process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
+    // The compiled modules find these two levels up, as dist/*/ does.
+    for (const name of ['package.json', 'drizzle', 'dist', 'node_modules']) symlinkSync(join(root, name), join(directory, name));
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const args = [tsc, '-p', 'tsconfig.build.json', '--noCheck', '--sourceMap', 'false', '--outDir', join(directory, 'build')];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`compiling the server exited with ${code}`);
+    return join(directory, 'build', 'cli', 'main.js');
+  })();
+  return compiled;
 }
 
 export async function freePort(): Promise<number> {

@@ -197,6 +197,7 @@ const nextNumber = () => ++counter;
 const fixture = { checkB: '', ruleA: '', ruleB: '' };
 
 const REGISTER = `mutation($input: ServiceDefinitionInput!) { registerService(input: $input) { id checks { id } } }`;
+const REGISTER_MANY = `mutation($inputs: [ServiceDefinitionInput!]!) { registerServices(inputs: $inputs) { id } }`;
 const REGISTER_CHECK = `mutation($id: ID!, $check: HealthCheckInput!) { registerHealthCheck(serviceId: $id, check: $check) { id } }`;
 const CREATE_RULE = `mutation($input: AlertRuleInput!) { createAlertRule(input: $input) { id } }`;
 const CREATE_SILENCE = `mutation($input: SilenceInput!) { createSilence(input: $input) { id } }`;
@@ -330,6 +331,22 @@ const CASES: Case[] = [
     graphql: () => gql(REGISTER, { input: { id: 'team-b-api-1', name: 'team-b-api', address: '10.0.0.1', port: 80, tags: [unique()] } }),
     consul: () => ({ method: 'PUT', path: '/v1/agent/service/register', body: { ID: 'team-b-api-1', Name: 'team-b-api', Port: 80, Tags: [unique()] } }),
     cli: () => ['register', '--name', 'team-b-api', '--id', 'team-b-api-1', '--address', '10.0.0.1', '--port', '80', '--tag', unique()],
+  },
+  {
+    name: "register own team's instances in one call",
+    owner: 'team-a',
+    graphql: () => gql(REGISTER_MANY, { inputs: [1, 2].map((n) => ({ id: `team-a-api-${n}`, name: 'team-a-api', address: '10.0.0.1', tags: [unique()] })) }),
+  },
+  {
+    name: "register own and another team's instances in one call",
+    owner: 'team-b',
+    graphql: () =>
+      gql(REGISTER_MANY, {
+        inputs: [
+          { id: 'team-a-api-1', name: 'team-a-api', address: '10.0.0.1', tags: [unique()] },
+          { id: 'team-b-api-1', name: 'team-b-api', address: '10.0.0.1', tags: [unique()] },
+        ],
+      }),
   },
   {
     name: "take another team's instance id under one's own name",

@@ -19,9 +19,10 @@ import { registrySettingsFrom } from '../src/server/node.js';
 import { Authenticator } from '../src/server/auth.js';
 import { OPEN_PRINCIPAL } from '../src/registry/access/index.js';
 import { OutcomeReporter } from '../src/registry/breakers/index.js';
-import { RegistrationWriter } from '../src/registry/services/index.js';
+import { HeartbeatWriter, RegistrationWriter } from '../src/registry/services/index.js';
 import { SelectionState } from '../src/registry/selection/index.js';
 import { Catalog } from '../src/registry/catalog/index.js';
+import { ConfigWriter } from '../src/registry/config/index.js';
 import { errorCode } from './support/client.js';
 import { tracked } from './support/leaks.js';
 import { useRegistryNode } from './support/nodes.js';
@@ -219,6 +220,8 @@ describe('graph reads are batched', () => {
         selection: new SelectionState(),
         outcomes: new OutcomeReporter(database.db, settings.breaker),
         registrations: new RegistrationWriter(database.db, settings.health.policy),
+        configWriter: new ConfigWriter(database.db, settings.config),
+        heartbeats: new HeartbeatWriter(database.db),
         catalog,
         counters: newExecutionCounters(),
       },

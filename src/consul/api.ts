@@ -5,8 +5,9 @@ import type { EventFeed } from '../events/feed.js';
 import type { Logger } from '../logger.js';
 import { actorOf, hasScope, type Principal } from '../registry/access/index.js';
 import type { Catalog } from '../registry/catalog/index.js';
+import type { ConfigWriter } from '../registry/config/index.js';
 import type { Db } from '../db/handle.js';
-import type { RegistrationWriter } from '../registry/services/index.js';
+import type { HeartbeatWriter, RegistrationWriter } from '../registry/services/index.js';
 import type { RegistrySettings } from '../registry/settings.js';
 import { runWithinDeadline } from '../http/deadline.js';
 import { parseBlocking, waitForIndex } from './blocking.js';
@@ -27,6 +28,8 @@ export interface ConsulDeps {
   feed: EventFeed;
   catalog: Catalog;
   registrations: RegistrationWriter;
+  configWriter: ConfigWriter;
+  heartbeats: HeartbeatWriter;
   settings: RegistrySettings;
   /** The token check every API shares (src/server/auth.ts). */
   authenticate: (credential: string | undefined) => Promise<Principal | undefined>;

@@ -2,9 +2,10 @@ import type { EventFeed } from '../events/feed.js';
 import type { OutcomeReporter } from '../registry/breakers/index.js';
 import type { Principal } from '../registry/access/index.js';
 import type { Catalog } from '../registry/catalog/index.js';
+import type { ConfigWriter } from '../registry/config/index.js';
 import type { Db } from '../db/handle.js';
 import type { SelectionState } from '../registry/selection/index.js';
-import type { RegistrationWriter, SessionBinding } from '../registry/services/index.js';
+import type { HeartbeatWriter, RegistrationWriter, SessionBinding } from '../registry/services/index.js';
 import type { RegistrySettings } from '../registry/settings.js';
 import type { Loaders } from './loaders.js';
 
@@ -19,6 +20,10 @@ export interface RegistryContext {
   outcomes: OutcomeReporter;
   /** Coalesces concurrent registrations into shared transactions. */
   registrations: RegistrationWriter;
+  /** Coalesces concurrent heartbeats (and TTL check passes) into shared transactions. */
+  heartbeats: HeartbeatWriter;
+  /** Commits concurrent writes to one configuration key together. */
+  configWriter: ConfigWriter;
   /** The in-memory catalog discovery and selection read. */
   catalog: Catalog;
   /** How this process served operations (see ExecutionCounters). */
@@ -39,10 +44,12 @@ export interface ExecutionCounters {
   openSubscriptions: number;
   /** Queries the batch loaders sent (one per batch): table reads beyond the in-memory catalog. */
   loaderQueries: number;
+  /** HTTP operations answered without yoga's fetch-API layer (src/server/direct-operations.ts). */
+  directAnswers: number;
 }
 
 export function newExecutionCounters(): ExecutionCounters {
-  return { compiledRuns: 0, subscriptionExecutions: 0, openSubscriptions: 0, loaderQueries: 0 };
+  return { compiledRuns: 0, subscriptionExecutions: 0, openSubscriptions: 0, loaderQueries: 0, directAnswers: 0 };
 }
 
 /** What resolvers get: the shared handles, who is asking, and this request's batch loaders. */

@@ -4,7 +4,7 @@ import { BATCH_SIZE_BUCKETS, DURATION_BUCKETS } from './registry.js';
 /** Told of every batch a group commit writes: how many items, and how long writing it took. */
 export type BatchObserver = (size: number, seconds: number) => void;
 
-/** The group-commit writers' batch sizes and write times, labelled by writer (`registrations`, `call_outcomes`). */
+/** The group-commit writers' batch sizes and write times, labelled by writer (`registrations`, `heartbeats`, `call_outcomes`, `config`). */
 export class GroupCommitMetrics {
   private readonly sizes: Histogram<'writer'>;
   private readonly durations: Histogram<'writer'>;

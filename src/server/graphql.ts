@@ -72,8 +72,8 @@ export function createGraphQLHandler(
       ...context,
       principal: (initial['principal'] as Principal | undefined) ?? (initial['req'] as AuthenticatedRequest | undefined)?.principal ?? denied(),
       loaders: createLoaders(context.db, context.counters),
-      // Over WebSocket `req` is the upgrade request: its socket is the connection's.
-      callerAddress: (initial['req'] as IncomingMessage | undefined)?.socket?.remoteAddress,
+      // Over WebSocket the connection's extra carries it (the upgrade request is not kept).
+      callerAddress: (initial['callerAddress'] as string | undefined) ?? (initial['req'] as IncomingMessage | undefined)?.socket?.remoteAddress,
       // Only a WebSocket connection has a session (its connectionParams.sessionId).
       session: initial['session'] as SessionBinding | undefined,
     }),
@@ -133,7 +133,7 @@ function useBadUserInputForInvalidDocuments(): Plugin {
 
 interface ConnectionExtra {
   socket: WebSocket;
-  request: IncomingMessage;
+  callerAddress: string | undefined;
   principal?: Principal;
   session?: SessionBinding;
 }
@@ -188,7 +188,7 @@ export function attachWebSocket(
           // From here until the socket closes, this server renews the session's ephemeral instances.
           const { binding, detach } = sessions.attach(sessionId);
           extra.session = binding;
-          extra.socket.once('close', detach);
+          extra.socket.on('close', detach);
         }
         return true;
       },
@@ -202,10 +202,12 @@ export function attachWebSocket(
             }),
           ];
         }
+        // Only what the context and the plugins read: the context is built on this object and a
+        // subscription keeps it while open. With the graphql-ws context's fields too, it outgrew a
+        // fast V8 object and became a dictionary of about a kilobyte per subscription.
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: extra.request,
           socket: extra.socket,
+          callerAddress: extra.callerAddress,
           principal: extra.principal,
           session: extra.session,
           params: payload,
@@ -252,7 +254,7 @@ export function attachWebSocket(
 /** A connection authenticated by a token lives no longer than the token. */
 function closeWhenRevokedOrExpired(socket: WebSocket, principal: Principal, authenticator: Authenticator): void {
   const unsubscribe = authenticator.onEnd(principal, (why) => socket.close(WsCloseCode.Unauthenticated, `UNAUTHENTICATED: token ${why}`));
-  socket.once('close', unsubscribe);
+  socket.on('close', unsubscribe);
 }
 
 /** `connectionParams.authorization`, whatever its case. */

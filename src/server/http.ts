@@ -18,6 +18,7 @@ import { attachWebSocket, createGraphQLHandler, GRAPHIQL_OPTIONS, GRAPHQL_PATH, 
 import { applyConnectionLimits, connectionsCheckingInterval } from './limits.js';
 import { METRICS_PATH, serveMetrics } from './metrics.js';
 import { withinDeadline } from '../http/deadline.js';
+import { directOperations } from './direct-operations.js';
 import { sendGraphQLError, sendJson } from './responses.js';
 import type { ConnectedSessions } from './sessions.js';
 
@@ -82,6 +83,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     requestTimeoutMs: options.requestTimeoutMs,
     metrics: options.metrics.registry,
   });
+  const answerDirectly = directOperations(yoga, options.context.counters);
   const metricsEndpoint = {
     registry: options.metrics.registry,
     authenticate: (credential: string | undefined) => authenticator.authenticate(credential),
@@ -147,13 +149,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     }
     (req as AuthenticatedRequest).principal = principal;
     if (req.method === 'POST') {
+      let body: Buffer;
       try {
-        // Yoga reads a body already on the request instead of the stream.
-        (req as IncomingMessage & { body?: Buffer }).body = await readBody(req, limits.maxBodyBytes);
+        body = await readBody(req, limits.maxBodyBytes);
       } catch (error) {
         if (!(error instanceof BodyRefusedError)) throw error;
         return sendGraphQLError(res, error.status, 'BAD_USER_INPUT', error.message, { connection: 'close' });
       }
+      if (await answerDirectly(req, res, body)) return;
+      // Yoga reads a body already on the request instead of the stream.
+      (req as IncomingMessage & { body?: Buffer }).body = body;
     }
     await yoga.requestListener(req, res);
   }

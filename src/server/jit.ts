@@ -99,7 +99,10 @@ export function useJitForHotOperations(afterRuns: number, maxBytes: number): Plu
         // coerce): graphql-js words those errors, and marks them 400, as clients know.
         if (!('data' in result)) return interpreted(args);
         (args.contextValue as GraphQLContext).counters.compiledRuns += 1;
-        return result.errors ? { ...result, errors: result.errors.map((error) => locatedIn(error, args.document)) } : result;
+        if (!result.errors) return result;
+        // graphql-js puts errors first (`{ errors, data }`); graphql-jit, data: the same text either way.
+        const { errors, data, ...rest } = result;
+        return { errors: errors.map((error) => locatedIn(error, args.document)), data, ...rest };
       });
     },
   };

@@ -27,8 +27,9 @@ import { DELIVERY_PRUNE_BATCH, pruneWebhookDeliveries } from '../registry/alerts
 import { pruneHealthHistory, TargetPolicy } from '../registry/health/index.js';
 import { HALF_OPEN_BATCH, OutcomeReporter, recordDueHalfOpens } from '../registry/breakers/index.js';
 import { Catalog } from '../registry/catalog/index.js';
+import { ConfigWriter } from '../registry/config/index.js';
 import { SelectionState } from '../registry/selection/index.js';
-import { RegistrationWriter } from '../registry/services/index.js';
+import { HeartbeatWriter, RegistrationWriter } from '../registry/services/index.js';
 import type { RegistrySettings } from '../registry/settings.js';
 import { closeAll, followSources, openSources } from '../registry/sources/index.js';
 import { Authenticator } from './auth.js';
@@ -154,6 +155,10 @@ export async function startNode(settings: Settings, log: Logger, role: NodeRole 
     cleanups.unshift(() => outcomes.flush());
     const registrations = new RegistrationWriter(database.db, registrySettings.health.policy, groupCommits.observer('registrations'));
     cleanups.unshift(() => registrations.flush());
+    const configWriter = new ConfigWriter(database.db, registrySettings.config, groupCommits.observer('config'));
+    cleanups.unshift(() => configWriter.flush());
+    const heartbeats = new HeartbeatWriter(database.db, groupCommits.observer('heartbeats'));
+    cleanups.unshift(() => heartbeats.flush());
     const feed = new EventFeed(database.db, database.sql, log.child({ component: 'event-feed' }));
     await feed.start();
     cleanups.unshift(() => feed.close());
@@ -180,7 +185,18 @@ export async function startNode(settings: Settings, log: Logger, role: NodeRole 
       sessions,
       consul: { datacenter: settings.datacenter, nodeName: settings.nodeName },
       metrics: { registry: metrics, server: serverMetrics },
-      context: { db: database.db, feed, settings: registrySettings, selection: new SelectionState(), outcomes, registrations, catalog, counters },
+      context: {
+        db: database.db,
+        feed,
+        settings: registrySettings,
+        selection: new SelectionState(),
+        outcomes,
+        registrations,
+        configWriter,
+        heartbeats,
+        catalog,
+        counters,
+      },
       log: log.child({ component: 'http' }),
       checkReady: async () => {
         await database.db.execute(sql`select 1`);

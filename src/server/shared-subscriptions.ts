@@ -27,9 +27,12 @@ export function useSharedSubscriptionResults(capacity = 1024): Plugin<GraphQLCon
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args: ExecutionArgs) => {
-        const stream = await createSourceEventStream(args);
-        if (!isAsyncIterable(stream)) return stream;
         const context = args.contextValue as GraphQLContext;
+        // Subscribing runs on a copy of the context: what is cached per context object while it runs
+        // (the scope-auth plugin's checks, about a kilobyte) is dropped after it, not kept as long as
+        // the subscription, which holds on to its original context.
+        const stream = await createSourceEventStream({ ...args, contextValue: { ...context } });
+        if (!isAsyncIterable(stream)) return stream;
         // Kept for as long as the subscription is open, so it names the document by a number, not by its
         // text; and hashed, since variables may be as large as a request body and each of `capacity`
         // cached results holds its key (the cache is bounded by count: its keys must be small).

@@ -1,5 +1,4 @@
 import { isUtf8 } from 'node:buffer';
-import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { Disposable } from 'graphql-ws';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
@@ -19,7 +18,7 @@ const KEEP_ALIVE_MS = 12_000;
  * any error, and decodes binary frames with String(buffer), which silently turns
  * invalid UTF-8 into U+FFFD.
  */
-export function serveGraphQLOverWebSocket<E extends { socket: WebSocket; request: IncomingMessage }>(
+export function serveGraphQLOverWebSocket<E extends { socket: WebSocket; callerAddress: string | undefined }>(
   wsServer: WebSocketServer,
   options: ServerOptions<Record<string, unknown> | undefined, E>,
   log: Logger,
@@ -59,9 +58,11 @@ export function serveGraphQLOverWebSocket<E extends { socket: WebSocket; request
             });
           }),
       },
-      { socket, request } as E,
+      // Not the upgrade request itself: its headers would stay in memory as long as the connection.
+      { socket, callerAddress: request.socket.remoteAddress } as E,
     );
-    socket.once('close', (code, reason) => {
+    // `on`, not `once`: ws emits 'close' once, and a once-wrapper costs every connection a few objects.
+    socket.on('close', (code, reason) => {
       stopKeepAlive();
       void closed(code, reason.toString());
     });

@@ -1,4 +1,5 @@
 import { deregisterHealthCheck, setMaintenance, updateTtlCheck, registerHealthCheck, type TtlUpdate } from '../../registry/health/index.js';
+import type { Principal } from '../../registry/access/index.js';
 import { unregisterService } from '../../registry/services/index.js';
 import type { ConsulContext, RouteModule } from '../api.js';
 import { ConsulError } from '../errors.js';
@@ -97,7 +98,7 @@ export const agentRoutes: RouteModule = (context) => {
         const statuses: Record<string, TtlUpdate['status']> = { passing: 'PASSING', warning: 'WARNING', critical: 'CRITICAL' };
         const mapped = status === undefined ? undefined : statuses[status];
         if (mapped === undefined) throw new ConsulError(400, `Invalid check status: "${String(status).slice(0, 40)}" (use passing, warning or critical)`);
-        await updateTtlCheck(db, request.param('id'), { status: mapped, output: body.string('Output') }, request.principal);
+        await updateTtl(context, request.param('id'), { status: mapped, output: body.string('Output') }, request.principal);
         return DONE;
       },
     },
@@ -118,11 +119,17 @@ export const agentRoutes: RouteModule = (context) => {
 };
 
 /** agent/check/{pass,warn,fail}/:id?note=: a TTL check's status, the note as its output. */
-function ttlRoute({ db }: ConsulContext, verb: string, status: TtlUpdate['status']): Route[] {
+function ttlRoute(context: ConsulContext, verb: string, status: TtlUpdate['status']): Route[] {
   return methods(['PUT', 'GET'], `/v1/agent/check/${verb}/:id`, async (request) => {
-    await updateTtlCheck(db, request.param('id'), { status, output: request.string('note') }, request.principal);
+    await updateTtl(context, request.param('id'), { status, output: request.string('note') }, request.principal);
     return DONE;
   });
+}
+
+/** A TTL check update; a pass is a heartbeat, group-committed with the others (most renew what already passes). */
+async function updateTtl({ db, heartbeats }: ConsulContext, checkId: string, update: TtlUpdate, principal: Principal): Promise<void> {
+  if (update.status === 'PASSING') await heartbeats.passCheck(checkId, update.output, principal);
+  else await updateTtlCheck(db, checkId, update, principal);
 }
 
 /** One write handler under several methods. */

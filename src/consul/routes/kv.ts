@@ -1,6 +1,6 @@
 import { ConfigEventType, SwitchboardError, validateFlags } from '@switchboard/contracts';
 import { canReadSecret, type Principal } from '../../registry/access/index.js';
-import { deleteConfig, deleteConfigTree, getConfig, listConfigs, setConfig, type ConfigEntry } from '../../registry/config/index.js';
+import { deleteConfigTree, getConfig, listConfigs, type ConfigEntry } from '../../registry/config/index.js';
 import type { RouteModule } from '../api.js';
 import { ConsulError } from '../errors.js';
 import { indexOfEvent, type TopicsOf } from '../indexes.js';
@@ -15,7 +15,7 @@ import type { Answer } from '../router.js';
  * the events that created and last changed it, on X-Consul-Index's scale (a single key's
  * X-Consul-Index is its ModifyIndex, as in Consul): clients block on either.
  */
-export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
+export const kvRoutes: RouteModule = ({ db, indexes, settings, configWriter }) => {
   const indexOf = (request: ConsulRequest) => {
     const key = request.param('key');
     return isListing(request) ? indexes.ofPrefix(kvTopic(key)) : indexes.of(kvTopic(key));
@@ -98,7 +98,7 @@ export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
     const flags = flagsOf(request);
     const value = valueOfBody(await request.rawBody());
     const expectedVersion = await expectedVersionAt(key, cas);
-    return { body: await unlessConflict(() => setConfig(db, { key, value, flags, expectedVersion }, settings.config, request.principal)) };
+    return { body: await unlessConflict(() => configWriter.set({ key, value, flags, expectedVersion }, request.principal)) };
   }
 
   async function remove(request: ConsulRequest): Promise<Answer> {
@@ -114,7 +114,7 @@ export const kvRoutes: RouteModule = ({ db, indexes, settings }) => {
     const key = configKeyOf(kvKey);
     const expectedVersion = await expectedVersionAt(key, cas);
     try {
-      return { body: await unlessConflict(() => deleteConfig(db, { key, expectedVersion }, settings.config, request.principal)) };
+      return { body: await unlessConflict(() => configWriter.delete({ key, expectedVersion }, request.principal)) };
     } catch (error) {
       // Deleting what is not there succeeds, as in Consul.
       if (error instanceof SwitchboardError && error.code === 'NOT_FOUND') return { body: true };

@@ -1,4 +1,4 @@
-import { CONFIG_HISTORY_PAGE_DEFAULT, getConfigHistory, redact, rollbackConfig, type ConfigVersion } from '../../registry/config/index.js';
+import { CONFIG_HISTORY_PAGE_DEFAULT, getConfigHistory, redact, type ConfigVersion } from '../../registry/config/index.js';
 import { builder } from '../builder.js';
 import { ConfigEntryRef, readableBy } from './config.js';
 
@@ -39,6 +39,6 @@ builder.mutationFields((t) => ({
       version: t.arg.int({ required: true }),
       expectedVersion: t.arg.int(),
     },
-    resolve: async (_root, args, context) => redact(await rollbackConfig(context.db, args, context.settings.config, context.principal), readableBy(context)),
+    resolve: async (_root, args, context) => redact(await context.configWriter.rollback(args, context.principal), readableBy(context)),
   }),
 }));

@@ -1,4 +1,4 @@
-import { deleteConfig, getConfig, listConfigs, redact, setConfig, type ConfigEntry } from '../../registry/config/index.js';
+import { getConfig, listConfigs, redact, type ConfigEntry } from '../../registry/config/index.js';
 import { canReadSecret } from '../../registry/access/index.js';
 import type { GraphQLContext } from '../context.js';
 import { builder } from '../builder.js';
@@ -51,13 +51,13 @@ builder.mutationFields((t) => ({
       expectedVersion: t.arg.int(),
       secret: t.arg.boolean({ description: 'Mark the value secret (absent: as it was).' }),
     },
-    resolve: async (_root, args, context) => redact(await setConfig(context.db, args, context.settings.config, context.principal), readableBy(context)),
+    resolve: async (_root, args, context) => redact(await context.configWriter.set(args, context.principal), readableBy(context)),
   }),
   deleteConfig: t.boolean({
     description: 'Deletes a value; an environment then falls back to the global one. NOT_FOUND when there is none.',
     args: { key: t.arg.string({ required: true }), environment: t.arg.string(), expectedVersion: t.arg.int() },
     resolve: async (_root, args, context) => {
-      await deleteConfig(context.db, args, context.settings.config, context.principal);
+      await context.configWriter.delete(args, context.principal);
       return true;
     },
   }),

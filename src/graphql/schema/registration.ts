@@ -1,5 +1,6 @@
 import { badInput } from '@switchboard/contracts';
-import { heartbeat, unregisterService } from '../../registry/services/index.js';
+import { MAX_REGISTRATIONS_PER_CALL, registerServices, unregisterService } from '../../registry/services/index.js';
+import type { GraphQLContext } from '../context.js';
 import { builder } from '../builder.js';
 import { EndpointInput } from './endpoint.js';
 import { HealthCheckInput, toCheckInput } from './health-inputs.js';
@@ -41,19 +42,24 @@ builder.mutationFields((t) => ({
           'Bind the instance to this WebSocket connection instead of heartbeats: it stays while the client is connected (the server renews it) and is removed once the connection has been gone for the grace period (SWITCHBOARD_EPHEMERAL_GRACE), unless the client reconnects, to any server, with the same connectionParams.sessionId. Only over WebSocket with a sessionId; not with `ttl`.',
       }),
     },
-    resolve: async (_root, { input, ephemeral }, context) => {
-      const healthChecks = [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput);
-      if (ephemeral && !context.session) {
-        throw badInput('ephemeral: true binds the instance to a WebSocket connection: register over WebSocket with connectionParams.sessionId.', {
-          field: 'ephemeral',
-        });
-      }
-      return context.registrations.register(
-        { ...input, ttlMs: input.ttl, healthChecks, callerAddress: context.callerAddress },
-        context.principal,
-        ephemeral ? context.session : undefined,
-      );
+    resolve: async (_root, { input, ephemeral }, context) =>
+      context.registrations.register(definitionOf(input, context), context.principal, sessionOf(ephemeral, context)),
+  }),
+  registerServices: t.field({
+    type: [ServiceInstanceRef],
+    description: `Registers several instances in one transaction, all or nothing, each as registerService would (its own event, in input order); answers them in input order. The first refused input refuses the call, naming it ("inputs[3].port: …"), and nothing is written. At most ${MAX_REGISTRATIONS_PER_CALL} inputs, each id once.`,
+    args: {
+      inputs: t.arg({ type: [ServiceDefinitionInput], required: true }),
+      ephemeral: t.arg.boolean({ description: "As registerService's: every instance of the call is bound to this WebSocket connection." }),
     },
+    resolve: async (_root, { inputs, ephemeral }, context) =>
+      registerServices(
+        context.db,
+        inputs.map((input) => definitionOf(input, context)),
+        context.settings.health.policy,
+        context.principal,
+        sessionOf(ephemeral, context),
+      ),
   }),
   unregisterService: t.boolean({
     description: 'Removes an instance; NOT_FOUND when the id is unknown.',
@@ -68,7 +74,24 @@ builder.mutationFields((t) => ({
     description: "Renews the instance's TTL lease.",
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, context) => {
-      return heartbeat(context.db, args.id, context.principal);
+      return context.heartbeats.renew(args.id, context.principal);
     },
   }),
 }));
+
+/** A ServiceDefinitionInput as the domain takes it: its checks in one list, the caller's address for a default. */
+function definitionOf(input: typeof ServiceDefinitionInput.$inferInput, context: GraphQLContext) {
+  const healthChecks = [...(input.healthCheck ? [input.healthCheck] : []), ...(input.healthChecks ?? [])].map(toCheckInput);
+  return { ...input, ttlMs: input.ttl, healthChecks, callerAddress: context.callerAddress };
+}
+
+/** The session an `ephemeral: true` registration binds to; refused where there is none. */
+function sessionOf(ephemeral: boolean | null | undefined, context: GraphQLContext) {
+  if (!ephemeral) return undefined;
+  if (!context.session) {
+    throw badInput('ephemeral: true binds the instance to a WebSocket connection: register over WebSocket with connectionParams.sessionId.', {
+      field: 'ephemeral',
+    });
+  }
+  return context.session;
+}

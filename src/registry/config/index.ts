@@ -10,6 +10,7 @@ export {
   type DeleteConfigTreeInput,
   type RollbackConfigInput,
 } from './write.js';
+export { ConfigWriter } from './writer.js';
 export { countConfigEntries, getConfig, listConfigs, getConfigHistory, HISTORY_PAGE_DEFAULT as CONFIG_HISTORY_PAGE_DEFAULT } from './read.js';
 export { watchConfig, toConfigChange, type ConfigChange, type ConfigWatch } from './changes.js';
 export { redact } from './model.js';

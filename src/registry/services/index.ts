@@ -1,8 +1,10 @@
 /** The services catalog: register, renew, discover, expire, reap. */
 export { registerService } from './register.js';
+export { registerServices, MAX_REGISTRATIONS_PER_CALL } from './register-many.js';
 export { RegistrationWriter } from './registrations.js';
 export { unregisterService } from './unregister.js';
 export { heartbeat } from './heartbeat.js';
+export { HeartbeatWriter } from './heartbeats.js';
 export { renewSessionLeases, renewalIntervalMs, sessionFingerprint, SessionLimits, type SessionBinding } from './ephemeral.js';
 export { updateWeight } from './weight.js';
 export { getServicesByIds, getLeases, type DiscoverQuery, type Lease, type ServiceSummary } from './discover.js';
