@@ -23,6 +23,8 @@ export default defineConfig({
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest/report.json' },
     testTimeout: 30_000,
+    // What a page or a server shows after a change may take more than a second on two busy cores.
+    expect: { poll: { timeout: 5_000 } },
     hookTimeout: 90_000,
     teardownTimeout: 30_000,
   },

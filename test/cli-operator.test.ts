@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ConfigDocument,
   CreateAlertRuleDocument,
@@ -21,6 +21,9 @@ import { useRegistryNode } from './support/nodes.js';
 // Every operator command as an operator runs it: a separate `switchboard` process against a real server,
 // its exit code, its human output, and its --json output parsed. Assertions are batched per process (each
 // costs a Node start); the state each command changes is checked with the typed client, not with the CLI.
+
+// Each test runs a dozen CLI processes one after another (a Node start each): on two busy cores that takes more than the default 30 s.
+vi.setConfig({ testTimeout: 90_000 });
 
 const ADMIN = 'cli-operator-admin-token-0123456789';
 const ZSH_COMPLETE = fileURLToPath(new URL('./fixtures/zsh-complete.zsh', import.meta.url));

@@ -115,14 +115,19 @@ describe('runnable examples', () => {
   // A few pages run side by side (most of the time goes to waiting on servers and processes), each
   // server with a small pool, so the file holds few connections of the PostgreSQL the suite shares.
   const slots = new Slots(3);
-  it.concurrent.each(runnable)('%s: its runnable examples run in order and answer what the page shows', async (file) => {
-    const release = await slots.take();
-    try {
-      await runPage(file);
-    } finally {
-      release();
-    }
-  });
+  it.concurrent.each(runnable)(
+    '%s: its runnable examples run in order and answer what the page shows',
+    async (file) => {
+      const release = await slots.take();
+      try {
+        await runPage(file);
+      } finally {
+        release();
+      }
+    },
+    // The time includes the wait for a slot, behind the other pages.
+    120_000,
+  );
 });
 
 /** The page's runnable blocks, in order, against a fresh server on a fresh database. */
