@@ -201,7 +201,8 @@ async function runShell(block: CodeBlock, node: TestNode, workDir: string) {
     const { stdout } = await run('bash', ['-e', '-o', 'pipefail', '-c', script], {
       cwd: workDir,
       env: { PATH: `${path.join(workDir, '.bin')}:${process.env['PATH']}`, HOME: workDir, LANG: 'C.UTF-8', NO_COLOR: '1', SWITCHBOARD_URL: node.url },
-      timeout: 15_000,
+      // A block may run the scanner (the TypeScript compiler): long on two busy cores.
+      timeout: 60_000,
     });
     // What the CLI prints of its server, as the reader's would be.
     const text = stdout.replaceAll(address, '127.0.0.1:4000');
