@@ -1,13 +1,13 @@
-import { SwitchboardError } from '@switchboard/contracts';
 import type { Db } from '../../db/client.js';
 import { currentSignal } from '../../request-signal.js';
-import { abandoned, runTransaction } from '../../db/transaction.js';
+import { abandoned } from '../../db/transaction.js';
 import { currentActor, noteAppended } from '../../events/actor.js';
 import type { Principal } from '../access/principal.js';
 import { ttlOutput } from '../health/ttl.js';
 import type { ServiceInstance } from '../instances/model.js';
+import { writeEachAtomically } from '../batch-write.js';
 import { GroupCommit, type Queued } from '../group-commit.js';
-import { writeHeartbeats, type Heartbeat, type HeartbeatAnswer, type WrittenHeartbeat } from './heartbeat.js';
+import { writeHeartbeats, type Heartbeat, type WrittenHeartbeat } from './heartbeat.js';
 
 type Submitted = Heartbeat & {
   /** The request's signal, captured at enqueue (the batch runs outside every request). */
@@ -67,54 +67,9 @@ export class HeartbeatWriter {
     return written;
   }
 
-  private async write(batch: readonly Pending[]): Promise<void> {
-    let live = batch;
-    try {
-      const answers = await runTransaction(this.db, (tx) => {
-        // The connection is held and nothing is written yet: whoever gave up while queued is dropped.
-        live = withoutAbandoned(live);
-        return writeHeartbeats(
-          tx,
-          live.map((entry) => entry.item),
-        );
-      });
-      live.forEach((entry, index) => answer(entry, answers[index]!));
-    } catch (error) {
-      // One by one finds the heartbeat that failed the batch. Not when the database is unavailable:
-      // that fails them all alike, and a batch whose commit was cut off may have been applied.
-      if (live.length <= 1 || (error instanceof SwitchboardError && error.code === 'UNAVAILABLE')) for (const entry of live) entry.reject(error);
-      else await this.oneByOne(live);
-    }
+  private write(batch: readonly Pending[]): Promise<void> {
+    return writeEachAtomically(this.db, batch, writeHeartbeats);
   }
-
-  private async oneByOne(batch: readonly Pending[]): Promise<void> {
-    for (const entry of batch) {
-      try {
-        const [result] = await runTransaction(this.db, (tx) =>
-          writeHeartbeats(
-            tx,
-            withoutAbandoned([entry]).map((live) => live.item),
-          ),
-        );
-        if (result) answer(entry, result);
-      } catch (error) {
-        entry.reject(error);
-      }
-    }
-  }
-}
-
-/** Refuses (UNAVAILABLE, not applied) the entries whose request was abandoned; returns the others. */
-function withoutAbandoned(entries: readonly Pending[]): readonly Pending[] {
-  const live = entries.filter((entry) => !entry.item.signal?.aborted);
-  if (live.length === entries.length) return entries;
-  for (const entry of entries) if (entry.item.signal?.aborted) entry.reject(abandoned());
-  return live;
-}
-
-function answer(entry: Pending, result: HeartbeatAnswer): void {
-  if (result instanceof SwitchboardError) entry.reject(result);
-  else entry.resolve(result);
 }
 
 /** Up to MAX_BATCH queued heartbeats, oldest first (repeats of one id are renewed once, together). */
